@@ -1,0 +1,130 @@
+"""Stacking layers into the final filesystem, exactly as the OCI spec applies them, and
+charging every hidden byte to the layer that added it and the layer that hid it.
+
+Rules (image-spec layer.md; image-formats.md §5): a layer's whiteouts and opaque markers
+apply to the lower layers only, before the layer's own entries; a directory over a
+directory merges; anything else replaces the path and its whole subtree; a hardlink
+group's bytes are live while any of its names is visible.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, WasteEntry
+
+InodeKey = tuple[int, str]  # (layer, path of the entry that holds the data)
+
+
+@dataclass(slots=True)
+class Node:
+    layer: int
+    record: FileRecord
+    inode: InodeKey | None  # None for entries without data (dirs, empty files keep one)
+    implicit: bool = False  # a parent directory the tar never listed
+
+
+@dataclass(slots=True)
+class FileTree:
+    """The final filesystem plus what was hidden on the way there."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    children: dict[str, set[str]] = field(default_factory=dict)
+    inode_size: dict[InodeKey, int] = field(default_factory=dict)
+    inode_names: dict[InodeKey, set[str]] = field(default_factory=dict)
+    dead: list[WasteEntry] = field(default_factory=list)
+
+    @property
+    def final_size(self) -> int:
+        return sum(self.inode_size[k] for k, names in self.inode_names.items() if names)
+
+    @property
+    def final_files(self) -> int:
+        return sum(1 for n in self.nodes.values() if n.record.type in (FILE, HARDLINK))
+
+    # -- mutation ------------------------------------------------------------------------
+    def _remove(self, path: str, killer: int, reason: str) -> None:
+        """Remove a path and its whole subtree, charging dead data to `killer`."""
+        stack = [path]
+        while stack:
+            p = stack.pop()
+            node = self.nodes.pop(p, None)
+            if node is None:
+                continue
+            kids = self.children.pop(p, None)
+            if kids:
+                stack.extend(kids)
+            if node.inode is not None:
+                names = self.inode_names[node.inode]
+                names.discard(p)
+                if not names:
+                    size = self.inode_size[node.inode]
+                    if size:
+                        self.dead.append(WasteEntry(node.inode[1], size, node.inode[0], killer, reason))
+        parent = posixpath.dirname(path)
+        siblings = self.children.get(parent)
+        if siblings is not None:
+            siblings.discard(path)
+
+    def _add(self, path: str, node: Node) -> None:
+        self.nodes[path] = node
+        parent = posixpath.dirname(path)
+        self.children.setdefault(parent, set()).add(path)
+        if node.inode is not None:
+            self.inode_names.setdefault(node.inode, set()).add(path)
+
+    def _ensure_parents(self, path: str, layer: int) -> None:
+        parent = posixpath.dirname(path)
+        missing = []
+        while parent:
+            node = self.nodes.get(parent)
+            if node is not None and node.record.type == DIR:
+                break
+            if node is not None:  # a file or symlink where a directory is needed
+                self._remove(parent, layer, "overwritten")
+            missing.append(parent)
+            parent = posixpath.dirname(parent)
+        for p in reversed(missing):
+            self._add(p, Node(layer, FileRecord(p, DIR, 0, 0o755, 0, 0, 0), None, implicit=True))
+
+    def apply(self, index: int, layer: LayerRecord) -> None:
+        for path in layer.whiteouts:
+            if path in self.nodes:
+                self._remove(path, index, "deleted")
+        for d in layer.opaque_dirs:
+            for child in list(self.children.get(d, ())):
+                self._remove(child, index, "deleted")
+        in_layer: dict[str, InodeKey | None] = {}
+        for rec in layer.files:
+            self._ensure_parents(rec.path, index)
+            existing = self.nodes.get(rec.path)
+            if existing is not None:
+                if existing.record.type == DIR and rec.type == DIR:
+                    existing.layer, existing.record, existing.implicit = index, rec, False
+                    in_layer[rec.path] = None
+                    continue
+                self._remove(rec.path, index, "overwritten")
+            inode: InodeKey | None
+            if rec.type == HARDLINK:
+                inode = self._link_target(rec.linkname, in_layer)
+            elif rec.size or rec.type == FILE:
+                inode = (index, rec.path)
+                self.inode_size[inode] = rec.size
+            else:
+                inode = None
+            in_layer[rec.path] = inode
+            self._add(rec.path, Node(index, rec, inode))
+
+    def _link_target(self, target: str, in_layer: dict[str, InodeKey | None]) -> InodeKey | None:
+        if target in in_layer:
+            return in_layer[target]
+        node = self.nodes.get(target)  # a link to a lower layer's file
+        return node.inode if node is not None else None
+
+
+def stack(layers: list[LayerRecord]) -> FileTree:
+    tree = FileTree()
+    for i, layer in enumerate(layers):
+        tree.apply(i, layer)
+    return tree

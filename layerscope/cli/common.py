@@ -1,0 +1,63 @@
+"""What every image-reading command shares: flags, opening the image, error handling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from layerscope.api import analyze
+from layerscope.model import Analysis, LayerRecord
+from layerscope.units import fmt_size
+
+
+def add_image_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "ref",
+        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
+        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
+    )
+    p.add_argument(
+        "--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)"
+    )
+    p.add_argument("--verify", action="store_true", help="hash every uncompressed layer against its diff_id")
+    p.add_argument("--no-cache", action="store_true", help="ignore the per-layer result cache")
+    p.add_argument(
+        "--manifest-only",
+        action="store_true",
+        help="read manifest and config only; figures that need layer contents are null",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+class Progress:
+    """Layers read so far, on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bytes = 0
+
+    def __call__(self, done: int, total: int, record: LayerRecord) -> None:
+        if not self.enabled:
+            return
+        self.bytes += record.uncompressed_bytes or record.size
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rread {done}/{total} layers, {fmt_size(self.bytes)} uncompressed{end}")
+        sys.stderr.flush()
+
+
+def load_analysis(args: argparse.Namespace) -> Analysis:
+    return analyze(
+        args.ref,
+        platform=args.platform,
+        verify=args.verify,
+        manifest_only=args.manifest_only,
+        progress=Progress(not args.quiet),
+    )
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,98 @@
+"""`layerscope inspect REF`: layers, history, sizes, waste, efficiency."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+from layerscope.analysis.serialize import inspect_document, saved_document
+from layerscope.cli.common import add_image_flags, emit_json, load_analysis
+from layerscope.errors import BadReferenceError
+from layerscope.model import Analysis
+from layerscope.units import fmt_pct, fmt_size
+
+WASTE_LINES = 10
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("inspect", help="layers, history, sizes, wasted bytes, efficiency")
+    add_image_flags(p)
+    p.add_argument("--save", metavar="FILE", help="also write the full analysis (reusable as analysis:FILE)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    analysis = load_analysis(args)
+    if args.save:
+        try:
+            with open(args.save, "w", encoding="utf-8") as f:
+                json.dump(saved_document(analysis), f)
+        except OSError as err:
+            raise BadReferenceError(f"cannot write {args.save}: {err.strerror}") from None
+    if args.json:
+        emit_json(inspect_document(analysis))
+    else:
+        for line in render(analysis):
+            out(line)
+    return 0
+
+
+def _short(text: str | None, width: int) -> str:
+    if not text:
+        return "-"
+    text = " ".join(text.replace("/bin/sh -c #(nop) ", "").split())
+    if text.startswith("/bin/sh -c "):
+        text = "RUN " + text[len("/bin/sh -c ") :]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render(a: Analysis) -> list[str]:
+    img, t = a.image, a.totals
+    lines = [
+        f"Image      {img.reference}  ({img.source}, {img.platform})",
+        f"Image ID   {img.config_digest}",
+    ]
+    if img.digest:
+        lines.append(f"Manifest   {img.digest}")
+    comp = fmt_size(t.compressed_size)
+    lines.append(
+        f"Size       {fmt_size(t.size)} uncompressed (file contents, as dive counts them), "
+        f"{comp} compressed as stored, {len(img.layers)} layers"
+    )
+    if t.final_size is not None:
+        lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
+        lines.append(
+            f"Waste      {fmt_size(t.wasted_bytes)} hidden by later layers (layerscope's count), "
+            f"efficiency {fmt_pct(t.efficiency)}"
+        )
+    if a.dive is not None:
+        lines.append(
+            f"dive       efficiency {fmt_pct(a.dive.efficiency)}, wasted {fmt_size(a.dive.wasted_bytes)}, "
+            f"user wasted {fmt_pct(a.dive.user_wasted_percent)} (dive 0.13.1's formulas)"
+        )
+    lines += ["", f"{'#':>3}  {'Size':>9}  {'Compressed':>10}  {'Files':>6}  Created by"]
+    for layer in img.layers:
+        files = "-" if layer.files is None else f"{layer.files:,}"
+        lines.append(
+            f"{layer.index:>3}  {fmt_size(layer.size):>9}  {fmt_size(layer.compressed_size):>10}  "
+            f"{files:>6}  {_short(layer.created_by, 70)}"
+        )
+    if a.waste:
+        lines += ["", "Largest hidden paths (bytes no longer visible in the final filesystem):"]
+        lines.append(f"{'Bytes':>9}  {'Added':>5}  {'Hidden':>6}  {'Why':<11}  Path")
+        for w in a.waste[:WASTE_LINES]:
+            lines.append(f"{fmt_size(w.bytes):>9}  {w.layer:>5}  {w.hidden_by:>6}  {w.reason:<11}  /{w.path}")
+        if len(a.waste) > WASTE_LINES:
+            lines.append(
+                f"           … {len(a.waste) - WASTE_LINES} more (--json lists {min(len(a.waste), 50)})"
+            )
+    empty = sum(1 for h in img.history if h.empty_layer)
+    lines += ["", f"History    {len(img.history)} entries, {empty} without a layer:"]
+    for h in img.history:
+        where = "     " if h.layer_index is None else f"L{h.layer_index:<4}"
+        lines.append(f"  {h.index:>3} {where} {_short(h.created_by, 90)}")
+    notes = [*img.notes, *a.notes]
+    if notes:
+        lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
+    return lines

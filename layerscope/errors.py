@@ -1,0 +1,69 @@
+"""Errors users see: each one is a single clear line and an exit code.
+
+The CLI prints ``str(err)`` and exits with ``err.exit_code``; a traceback is shown only
+with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class LayerscopeError(Exception):
+    """Base of every error the CLI reports as one line."""
+
+    exit_code = 2
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(LayerscopeError):
+    kind = "usage"
+
+
+class BadReferenceError(LayerscopeError):
+    """A reference that names nothing we can open (missing file, unknown transport)."""
+
+    kind = "reference"
+
+
+class FormatError(LayerscopeError):
+    """Bytes that are not what the format promises: not a tar, not an image, bad JSON."""
+
+    kind = "format"
+
+
+class UnsupportedError(LayerscopeError):
+    """Valid input that layerscope does not read (schema1 manifests, unknown media types)."""
+
+    kind = "unsupported"
+
+
+class DigestError(LayerscopeError):
+    """A blob whose bytes do not hash to the digest that names it."""
+
+    kind = "digest"
+
+
+class UnsafeInputError(LayerscopeError):
+    """Hostile input: path traversal, symlink loops, decompression bombs."""
+
+    kind = "unsafe"
+
+
+class PlatformError(LayerscopeError):
+    kind = "platform"
+
+
+class EngineError(LayerscopeError):
+    """The Docker engine is unreachable or does not have the image."""
+
+    kind = "engine"
+
+
+class RegistryError(LayerscopeError):
+    kind = "registry"

@@ -1,0 +1,47 @@
+"""Which small files a layer walk keeps the contents of: package databases and metadata.
+
+Captured during the one pass over a layer so that package attribution never reads the
+layer twice (image-formats.md §10).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+MAX_CAPTURE = 8 << 20
+MAX_CAPTURE_RPMDB = 256 << 20
+
+_DIST_INFO = frozenset({"METADATA", "RECORD", "INSTALLER", "direct_url.json", "top_level.txt"})
+_EGG_INFO = frozenset({"PKG-INFO", "installed-files.txt", "top_level.txt"})
+_EXACT = frozenset(
+    {
+        "var/lib/dpkg/status",
+        "var/lib/dpkg/diversions",
+        "lib/apk/db/installed",
+        "usr/lib/apk/db/installed",
+    }
+)
+_RPM_DIRS = ("var/lib/rpm/", "usr/share/rpm/", "usr/lib/sysimage/rpm/")
+_RPM_NAMES = frozenset({"Packages", "Packages.db", "rpmdb.sqlite", "rpmdb.sqlite-wal", "rpmdb.sqlite-shm"})
+
+
+def capture_limit(path: str) -> int | None:
+    """The most bytes to keep of ``path``'s contents, or None when it is not wanted."""
+    if path in _EXACT:
+        return MAX_CAPTURE
+    parent, name = posixpath.split(path)
+    if parent.endswith(".dist-info"):
+        return MAX_CAPTURE if name in _DIST_INFO else None
+    if parent.endswith(".egg-info"):
+        return MAX_CAPTURE if name in _EGG_INFO else None
+    if name.endswith(".egg-info"):  # single-file egg-info
+        return MAX_CAPTURE
+    if parent.endswith("conda-meta") and name.endswith(".json"):
+        return MAX_CAPTURE
+    if parent == "var/lib/dpkg/status.d" or (
+        parent == "var/lib/dpkg/info" and (name.endswith(".list") or name.endswith(".md5sums"))
+    ):
+        return MAX_CAPTURE
+    if name in _RPM_NAMES and path.startswith(_RPM_DIRS):
+        return MAX_CAPTURE_RPMDB
+    return None

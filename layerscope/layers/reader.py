@@ -1,0 +1,161 @@
+"""One pass over one layer blob: decompress, hash, walk headers, capture metadata."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import BinaryIO
+
+from layerscope.errors import DigestError, FormatError, UnsafeInputError
+from layerscope.layers.capture import capture_limit
+from layerscope.layers.streams import BombGuard, HashingReader, PrefixedReader, open_decompressed, sniff
+from layerscope.layers.tarwalk import TarWalker
+from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
+
+_TYPES = {
+    "0": FILE,
+    "7": FILE,
+    "S": FILE,
+    "1": HARDLINK,
+    "2": SYMLINK,
+    "3": CHAR,
+    "4": BLOCK,
+    "5": DIR,
+    "6": FIFO,
+}
+WHITEOUT_PREFIX = ".wh."
+OPAQUE = ".wh..wh..opq"
+# Names eStargz writers put into the tar next to the payload (image-formats.md §4).
+ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
+MAX_ENTRIES = 5_000_000
+
+
+def normalize(name: str, what: str = "path") -> str:
+    """A tar member name as a clean relative path; '' for the root. Rejects '..' escapes."""
+    path = name.lstrip("/")
+    if path.startswith("./"):
+        path = path[2:]
+    if not path or path in (".", "./"):
+        return ""
+    clean = posixpath.normpath(path)
+    if clean == "." or clean == "":
+        return ""
+    if clean == ".." or clean.startswith("../"):
+        raise UnsafeInputError(f"unsafe {what} in layer: {name!r} escapes the root")
+    return clean
+
+
+def read_layer(
+    blob: BinaryIO,
+    *,
+    verify: bool = False,
+    expected_digest: str | None = None,
+    expected_diff_id: str | None = None,
+    what: str = "layer",
+) -> LayerRecord:
+    """Walk one layer blob (uncompressed, gzip or zstd, sniffed) into a LayerRecord.
+
+    A compressed blob's stored bytes are always hashed and checked against
+    ``expected_digest`` (cheap next to decoding). The decompressed stream is hashed only
+    with ``verify`` and then checked against ``expected_diff_id``; for an uncompressed
+    blob that one hash serves both.
+    """
+    stored = HashingReader(blob, True)
+    head = stored.read(4)
+    compression = sniff(head)
+    if compression == "none" and not verify:
+        stored.stop_hashing()
+    hash_uncompressed = verify and compression != "none"
+    source: BinaryIO = PrefixedReader(head, stored)  # type: ignore[assignment]
+    decoded = open_decompressed(source, compression)
+    if compression != "none":
+        decoded = BombGuard(decoded, stored)  # type: ignore[assignment]
+    plain = HashingReader(decoded, hash_uncompressed)
+    try:
+        record = _walk(plain, compression)
+    except EOFError as err:  # isal / gzip at a cut in the middle of a member
+        raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
+    except OSError as err:  # isal/gzip: bad magic, CRC or length check failures
+        raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+    stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
+    stored_digest = stored.digest
+    diff_id = plain.digest if compression != "none" else stored_digest
+    if expected_digest and stored_digest and expected_digest != stored_digest:
+        raise DigestError(
+            f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}"
+        )
+    if expected_diff_id and diff_id and expected_diff_id != diff_id:
+        raise DigestError(
+            f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}"
+        )
+    return LayerRecord(
+        files=record.files,
+        whiteouts=record.whiteouts,
+        opaque_dirs=record.opaque_dirs,
+        size=record.size,
+        uncompressed_bytes=plain.count,
+        stored_bytes=stored.count,
+        compression=compression,
+        stored_digest=stored_digest,
+        diff_id=diff_id,
+        captured=record.captured,
+        notes=record.notes,
+    )
+
+
+def _walk(stream: HashingReader, compression: str) -> LayerRecord:
+    walker = TarWalker(stream)  # type: ignore[arg-type]
+    files: list[FileRecord] = []
+    whiteouts: list[str] = []
+    opaque: list[str] = []
+    captured: list[tuple[str, bytes]] = []
+    notes: list[str] = []
+    size = 0
+    sparse = 0
+    for n, h in enumerate(walker):
+        if n >= MAX_ENTRIES:
+            raise UnsafeInputError(f"layer has more than {MAX_ENTRIES} entries; refusing to read further")
+        path = normalize(h.name)
+        if not path:
+            continue  # the root directory entry "./"
+        size += h.size
+        parent, base = posixpath.split(path)
+        if base.startswith(WHITEOUT_PREFIX):
+            if base == OPAQUE:
+                opaque.append(parent)
+            elif base.startswith(".wh..wh."):
+                pass  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
+            elif base == WHITEOUT_PREFIX:
+                raise FormatError(f"invalid whiteout entry {h.name!r} (nothing after '.wh.')")
+            else:
+                whiteouts.append(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]))
+            continue
+        kind = _TYPES.get(h.typeflag, OTHER)
+        if h.sparse:
+            sparse += 1
+        link = h.linkname
+        if kind == HARDLINK:
+            link = normalize(link, "hardlink target")
+        files.append(FileRecord(path, kind, h.size, h.mode, h.uid, h.gid, h.mtime, link))
+        if kind == FILE:
+            limit = capture_limit(path)
+            if limit is not None and h.size <= limit:
+                captured.append((path, walker.read_data()))
+    if sparse:
+        notes.append(f"{sparse} sparse file(s): sizes are apparent sizes")
+    for t in walker.trailing:
+        name = normalize(t.name)
+        if posixpath.basename(name) in ESTARGZ_NAMES:
+            notes.append(f"eStargz metadata after the tar end: {name}")
+    if any(posixpath.basename(f.path) in ESTARGZ_NAMES for f in files):
+        notes.append("eStargz metadata entries present in the layer")
+    return LayerRecord(
+        files=tuple(files),
+        whiteouts=tuple(whiteouts),
+        opaque_dirs=tuple(opaque),
+        size=size,
+        uncompressed_bytes=0,
+        stored_bytes=0,
+        compression=compression,
+        captured=tuple(captured),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,201 @@
+"""Byte-stream plumbing for layer blobs: hashing, counting, sniffing, decompression."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import BinaryIO
+
+from layerscope.errors import FormatError, UnsafeInputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+# A decompression bomb: past this many output bytes, more than RATIO output bytes per input
+# byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
+BOMB_MIN_BYTES = 256 << 20
+BOMB_RATIO = 200
+
+
+class HashingReader(io.RawIOBase):
+    """Pass-through reader that counts and optionally sha256-hashes what flows through."""
+
+    def __init__(self, inner: BinaryIO, hash_it: bool) -> None:
+        self._inner = inner
+        self._hash = hashlib.sha256() if hash_it else None
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size)
+        if data:
+            self.count += len(data)
+            if self._hash is not None:
+                self._hash.update(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def stop_hashing(self) -> None:
+        self._hash = None
+
+    def drain(self) -> None:
+        while self.read(1 << 20):
+            pass
+
+    @property
+    def digest(self) -> str | None:
+        return None if self._hash is None else "sha256:" + self._hash.hexdigest()
+
+
+class PrefixedReader(io.RawIOBase):
+    """A stream whose first bytes were already read (to sniff them)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0 or size >= len(self._head):
+                head, self._head = self._head, b""
+                if size < 0:
+                    return head + self._rest.read()
+                more = self._rest.read(size - len(head)) if size > len(head) else b""
+                return head + more
+            out, self._head = self._head[:size], self._head[size:]
+            return out
+        return self._rest.read(size)
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+class BombGuard(io.RawIOBase):
+    """Stops reading when the decompressed stream is far larger than its compressed input."""
+
+    def __init__(self, inner: BinaryIO, compressed: HashingReader) -> None:
+        self._inner = inner
+        self._compressed = compressed
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size)
+        self.count += len(data)
+        if self.count > BOMB_MIN_BYTES and self.count > BOMB_RATIO * max(self._compressed.count, 1):
+            raise UnsafeInputError(
+                f"decompression bomb: {self.count} bytes out of {self._compressed.count} compressed "
+                f"(more than {BOMB_RATIO}x); refusing to read further"
+            )
+        return data
+
+
+def sniff(head: bytes) -> str:
+    """Compression of a blob from its first bytes: "gzip", "zstd" or "none"."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
+def decoder_name() -> str:
+    try:
+        import isal  # noqa: F401
+
+        return "isal"
+    except ImportError:  # pragma: no cover - the stdlib fallback
+        return "zlib"
+
+
+def open_decompressed(stream: BinaryIO, compression: str) -> BinaryIO:
+    if compression == "gzip":
+        try:
+            from isal import igzip
+
+            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-any-return]
+        except ImportError:  # pragma: no cover - the stdlib fallback
+            import gzip
+
+            return gzip.GzipFile(fileobj=stream, mode="rb")
+    if compression == "zstd":
+        import zstandard
+
+        return _ZstdReader(stream, zstandard)
+    return stream
+
+
+class _ZstdReader(io.RawIOBase):
+    """zstd frames (skippable ones skipped), with truncation detected.
+
+    zstandard's stream_reader returns short data silently at a cut in the middle of a
+    frame, so decode with a decompressobj per frame and check that the last one ended.
+    Input is fed in small pieces so one call cannot expand into gigabytes (a zstd RLE
+    block turns a few bytes into 128 KiB).
+    """
+
+    FEED = 8 << 10
+
+    def __init__(self, stream: BinaryIO, zstandard: object) -> None:
+        self._error = zstandard.ZstdError  # type: ignore[attr-defined]
+        self._stream = stream
+        self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]
+        self._obj = self._dctx.decompressobj()
+        self._started = False
+        self._input = b""
+        self._in_pos = 0
+        self._out = bytearray()
+        self._out_pos = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = (1 << 20) if size < 0 else size
+        while len(self._out) - self._out_pos < want and not self._done:
+            if self._in_pos >= len(self._input):
+                self._input = self._stream.read(1 << 20)
+                self._in_pos = 0
+                if not self._input:
+                    if self._started and not self._obj.eof:
+                        raise FormatError("truncated zstd stream: the last frame ends early")
+                    self._done = True
+                    break
+            piece = self._input[self._in_pos : self._in_pos + self.FEED]
+            self._in_pos += len(piece)
+            self._feed(piece)
+        end = min(len(self._out), self._out_pos + want)
+        out = bytes(self._out[self._out_pos : end])
+        self._out_pos = end
+        if self._out_pos > (4 << 20):
+            del self._out[: self._out_pos]
+            self._out_pos = 0
+        return out
+
+    def _feed(self, piece: bytes) -> None:
+        while piece:
+            try:
+                self._out += self._obj.decompress(piece)
+            except self._error as err:
+                raise FormatError(f"corrupt zstd stream: {err}") from None
+            self._started = True
+            if self._obj.eof:
+                piece = self._obj.unused_data
+                self._obj = self._dctx.decompressobj()
+                self._started = False
+            else:
+                piece = b""

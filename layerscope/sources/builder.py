@@ -1,0 +1,206 @@
+"""The one builder: from any source's handle to an Image with every layer read once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from layerscope.errors import DigestError, FormatError
+from layerscope.layers.reader import read_layer
+from layerscope.model import HistoryEntry, Image, Layer, LayerRecord
+from layerscope.sources import manifests
+from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
+from layerscope.sources.platforms import Platform
+
+ProgressFn = Callable[[int, int, LayerRecord], None]
+
+_GZIP_TYPE = {
+    "application/vnd.docker.image.rootfs.diff.tar": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.oci.image.layer.v1.tar": "application/vnd.oci.image.layer.v1.tar+gzip",
+}
+
+
+def align_history(history: list[Any], n_layers: int) -> tuple[tuple[HistoryEntry, ...], bool]:
+    """Give each non-empty history entry the next layer (moby's rule).
+
+    When the counts disagree (docker import, some builders), align from the top, where
+    the newest build is usually well formed, and leave the rest unmatched.
+    """
+    raw = [h if isinstance(h, dict) else {} for h in history]
+    non_empty = [i for i, h in enumerate(raw) if not h.get("empty_layer")]
+    aligned = len(non_empty) == n_layers
+    layer_of: dict[int, int] = {}
+    if aligned:
+        layer_of = {h: li for li, h in enumerate(non_empty)}
+    else:
+        for k in range(1, min(len(non_empty), n_layers) + 1):
+            layer_of[non_empty[-k]] = n_layers - k
+    entries = tuple(
+        HistoryEntry(
+            index=i,
+            created=_str(h.get("created")),
+            created_by=_str(h.get("created_by")),
+            author=_str(h.get("author")),
+            comment=_str(h.get("comment")),
+            empty_layer=bool(h.get("empty_layer")),
+            layer_index=layer_of.get(i),
+        )
+        for i, h in enumerate(raw)
+    )
+    return entries, aligned
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def parse_config(raw: bytes) -> tuple[dict[str, Any], list[str]]:
+    config = manifests.parse_json(raw, "image config")
+    rootfs = config.get("rootfs")
+    if not isinstance(rootfs, dict) or rootfs.get("type") != "layers":
+        raise FormatError("image config has no rootfs of type 'layers': not a container image config")
+    diff_ids = rootfs.get("diff_ids")
+    if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
+        raise FormatError("image config has no rootfs.diff_ids list")
+    for d in diff_ids:
+        manifests.check_digest(d, "rootfs.diff_ids")
+    return config, diff_ids
+
+
+def config_platform(config: dict[str, Any]) -> Platform:
+    return Platform.normalized(
+        str(config.get("os") or "linux"),
+        str(config.get("architecture") or "unknown"),
+        str(config.get("variant") or ""),
+    )
+
+
+def build_image(
+    handle: ImageHandle,
+    *,
+    platform: Platform | None = None,
+    verify: bool = False,
+    manifest_only: bool = False,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Image:
+    m = handle.resolve(platform)
+    raw_config = handle.config_bytes(m)
+    config_digest = m.config.digest or manifests.sha256_digest(raw_config)
+    config, diff_ids = parse_config(raw_config)
+    if len(diff_ids) != len(m.layers):
+        raise FormatError(
+            f"the config lists {len(diff_ids)} diff_ids but the manifest {len(m.layers)} layers"
+        )
+    notes = list(m.notes)
+    plat = config_platform(config)
+    if platform is not None and m.platform is None and plat != platform:
+        notes.append(f"the image is for {plat}, not the requested {platform}")
+    history, aligned = align_history(config.get("history") or [], len(m.layers))
+    if not aligned:
+        notes.append(
+            f"history has {sum(1 for h in history if not h.empty_layer)} non-empty entries for "
+            f"{len(m.layers)} layers: matched from the top, the rest unknown"
+        )
+    records: list[LayerRecord | None] = [None] * len(m.layers)
+    if not manifest_only:
+        records = list(_read_layers(handle, m, diff_ids, verify, workers, progress))
+    for i, record in enumerate(records):
+        if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
+            raise DigestError(
+                f"diff_id mismatch in layer {i}: config says {diff_ids[i]}, contents hash to {record.diff_id}"
+            )
+    by_layer = {h.layer_index: h for h in history if h.layer_index is not None}
+    layers = []
+    for i, (desc, record) in enumerate(zip(m.layers, records, strict=True)):
+        h = by_layer.get(i)
+        media_type = desc.media_type
+        if record is not None and record.compression == "gzip":
+            media_type = _GZIP_TYPE.get(media_type, media_type)
+        layers.append(
+            Layer(
+                index=i,
+                digest=desc.digest,
+                diff_id=diff_ids[i],
+                media_type=media_type,
+                compressed_size=desc.size
+                if desc.size is not None
+                else (record.stored_bytes if record else None),
+                created_by=h.created_by if h else None,
+                created=h.created if h else None,
+                history_index=h.index if h else None,
+                record=record,
+            )
+        )
+        if record is not None:
+            notes.extend(f"layer {i}: {n}" for n in record.notes)
+    return Image(
+        reference=handle.reference,
+        source=handle.transport,
+        digest=m.digest,
+        config_digest=config_digest,
+        platform=str(plat),
+        config=config,
+        layers=tuple(layers),
+        history=history,
+        history_aligned=aligned,
+        notes=tuple(notes),
+        manifest_only=manifest_only,
+    )
+
+
+def _read_layers(
+    handle: ImageHandle,
+    m: ResolvedManifest,
+    diff_ids: list[str],
+    verify: bool,
+    workers: int | None,
+    progress: ProgressFn | None,
+) -> list[LayerRecord]:
+    n = len(m.layers)
+    done = 0
+
+    def one(i: int) -> LayerRecord:
+        desc = m.layers[i]
+
+        def read(blob: BinaryIO, d: Descriptor, idx: int) -> LayerRecord:
+            return read_layer(
+                blob,
+                verify=verify,
+                expected_digest=d.digest,
+                expected_diff_id=diff_ids[idx],
+                what=f"layer {idx} ({d.digest or d.location})",
+            )
+
+        return handle.layer_record(desc, i, read)
+
+    # A layer listed twice (BuildKit's empty layer) is read once.
+    first: dict[tuple[str | None, str | None, str], int] = {}
+    unique: list[int] = []
+    for i, d in enumerate(m.layers):
+        key = (d.digest, d.location, diff_ids[i])
+        if key not in first:
+            first[key] = i
+            unique.append(i)
+    results: dict[int, LayerRecord] = {}
+    pool_size = workers or min(os.cpu_count() or 1, len(unique)) or 1
+    if handle.parallel_safe and pool_size > 1 and len(unique) > 1:
+        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="layer") as pool:
+            futures = {i: pool.submit(one, i) for i in unique}
+            for i in unique:
+                results[i] = futures[i].result()
+                done += 1
+                if progress:
+                    progress(done, len(unique), results[i])
+    else:
+        for i in unique:
+            results[i] = one(i)
+            done += 1
+            if progress:
+                progress(done, len(unique), results[i])
+    out = []
+    for i, d in enumerate(m.layers):
+        out.append(results[first[(d.digest, d.location, diff_ids[i])]])
+    return out

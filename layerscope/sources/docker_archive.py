@@ -1,0 +1,155 @@
+"""`docker save` archives: the legacy layout, Docker 25+'s OCI-in-save, the containerd
+store's save (nested index, attestations, compressed blobs) and podman/skopeo's.
+
+Truth is manifest.json's Layers plus the config's diff_ids (image-formats.md §6); an OCI
+index, when present, only adds the manifest digest and the layers' media types.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from layerscope.errors import FormatError, PlatformError
+from layerscope.model import LayerRecord
+from layerscope.sources import manifests
+from layerscope.sources.handle import Descriptor, LayerReader, ResolvedManifest
+from layerscope.sources.layout import fetch_blob
+from layerscope.sources.platforms import Platform
+from layerscope.sources.stores import Store, clean_member
+
+_BLOB = re.compile(r"^blobs/(sha256|sha512)/([a-f0-9]+)$")
+LEGACY_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+
+
+def blob_digest(path: str) -> str | None:
+    m = _BLOB.match(path)
+    return f"{m.group(1)}:{m.group(2)}" if m else None
+
+
+def select_entry(entries: list[Any], selector: str | None, label: str) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    if not entries:
+        raise FormatError(f"manifest.json in {label} lists no images")
+    if selector is None:
+        if len(entries) > 1:
+            notes.append(
+                f"the archive holds {len(entries)} images; reading the first (name one as PATH:NAME:TAG)"
+            )
+        entry = entries[0]
+    elif selector.startswith("@") and selector[1:].isdigit():
+        i = int(selector[1:])
+        if i >= len(entries):
+            raise FormatError(f"{label} holds {len(entries)} images; there is no @{i}")
+        entry = entries[i]
+    else:
+        want = selector if ":" in selector.rsplit("/", 1)[-1] else selector + ":latest"
+        found = [
+            e
+            for e in entries
+            if isinstance(e, dict) and any(t in (want, "docker.io/" + want) for t in e.get("RepoTags") or [])
+        ]
+        if not found:
+            tags = sorted(t for e in entries if isinstance(e, dict) for t in e.get("RepoTags") or [])
+            raise FormatError(
+                f"no image {want!r} in {label} (it has: {', '.join(tags) or 'untagged images'})"
+            )
+        entry = found[0]
+    if not isinstance(entry, dict):
+        raise FormatError(f"manifest.json in {label} has an entry that is not an object")
+    return entry, notes
+
+
+class DockerArchiveHandle:
+    parallel_safe = True
+
+    def __init__(
+        self, store: Store, reference: str, selector: str | None = None, transport: str = "docker-archive"
+    ):
+        self.store = store
+        self.reference = reference
+        self.selector = selector
+        self.transport = transport
+        self._config_path = ""
+
+    def resolve(self, platform: Platform | None) -> ResolvedManifest:
+        label = self.store.label
+        raw = self.store.read("manifest.json", "manifest.json")
+        try:
+            entries = manifests.json.loads(raw)
+        except ValueError as err:
+            raise FormatError(f"manifest.json in {label} is not valid JSON: {err}") from None
+        if not isinstance(entries, list):
+            raise FormatError(f"manifest.json in {label} is not a list of images")
+        entry, notes = select_entry(entries, self.selector, label)
+        config_path = entry.get("Config")
+        layer_paths = entry.get("Layers")
+        if not isinstance(config_path, str) or not isinstance(layer_paths, list):
+            raise FormatError(f"manifest.json in {label} has no Config or Layers")
+        self._config_path = clean_member(config_path, "Config")
+        paths = [clean_member(str(p), "layer") for p in layer_paths]
+        config_digest = blob_digest(self._config_path) or _config_digest_from_name(self._config_path)
+        oci = self._oci_manifest(platform, config_digest)
+        sources = entry.get("LayerSources") or {}
+        layers = []
+        for i, path in enumerate(paths):
+            if not self.store.exists(path):
+                raise FormatError(f"manifest.json names layer {path}, which is missing from {label}")
+            digest = blob_digest(path)
+            media_type = LEGACY_LAYER
+            if oci is not None and i < len(oci.layers) and oci.layers[i].digest == digest:
+                media_type = oci.layers[i].media_type
+            elif digest and isinstance(sources.get(digest), dict):
+                media_type = str(sources[digest].get("mediaType") or LEGACY_LAYER)
+            layers.append(Descriptor(media_type, digest, self.store.size(path), location=path))
+        config = Descriptor(
+            "application/vnd.docker.container.image.v1+json", config_digest, None, location=self._config_path
+        )
+        manifest_digest = oci.digest if oci is not None and oci.config.digest == config_digest else None
+        mt = oci.media_type if oci is not None else "docker-save manifest.json"
+        plat = oci.platform if oci is not None else None
+        return ResolvedManifest(manifest_digest, mt, config, tuple(layers), plat, tuple(notes))
+
+    def _oci_manifest(self, platform: Platform | None, config_digest: str | None) -> ResolvedManifest | None:
+        """The OCI manifest of Docker 25+ / containerd saves, for digests and media types."""
+        if not self.store.exists("index.json"):
+            return None
+        index = manifests.parse_json(self.store.read("index.json", "index.json"), "index.json")
+        try:
+            m = manifests.resolve_doc(
+                index,
+                manifests.OCI_INDEX,
+                None,
+                lambda d, what: fetch_blob(self.store, d, what),
+                platform,
+                f"index.json of {self.store.label}",
+            )
+        except PlatformError:
+            if platform is not None:
+                raise
+            return None
+        except FormatError:
+            return None  # early 25.0.x saves wrote indexes without manifests; manifest.json rules
+        return m if m.config.digest == config_digest else None
+
+    def config_bytes(self, manifest: ResolvedManifest) -> bytes:
+        raw = self.store.read(self._config_path, "image config")
+        if manifest.config.digest:
+            manifests.verify_bytes(raw, manifest.config.digest, "image config")
+        return raw
+
+    def layer_record(self, descriptor: Descriptor, index: int, read: LayerReader) -> LayerRecord:
+        assert descriptor.location is not None
+        with self.store.open(descriptor.location) as blob:
+            return read(blob, descriptor, index)
+
+    def close(self) -> None:
+        pass
+
+
+def _config_digest_from_name(path: str) -> str | None:
+    """Legacy saves name the config '<hex>.json' (podman: '<hex>.json' too)."""
+    base = path.rsplit("/", 1)[-1]
+    if base.endswith(".json") and re.fullmatch(r"[a-f0-9]{64}", base[:-5]):
+        return "sha256:" + base[:-5]
+    return None

@@ -1,0 +1,98 @@
+"""OCI image layouts (a directory, or an oci-archive tar read in place)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layerscope.errors import FormatError
+from layerscope.model import LayerRecord
+from layerscope.sources import manifests
+from layerscope.sources.handle import Descriptor, LayerReader, ResolvedManifest
+from layerscope.sources.platforms import Platform
+from layerscope.sources.stores import Store
+
+REF_NAME = "org.opencontainers.image.ref.name"
+CONTAINERD_NAME = "io.containerd.image.name"
+
+
+def blob_path(digest: str, what: str) -> str:
+    alg, hexpart = manifests.check_digest(digest, what)
+    return f"blobs/{alg}/{hexpart}"
+
+
+def fetch_blob(store: Store, desc: Descriptor, what: str) -> bytes:
+    if desc.digest is None:
+        raise FormatError(f"{what} has no digest")
+    path = blob_path(desc.digest, what)
+    if not store.exists(path):
+        raise FormatError(f"{what} names blob {desc.digest}, which is missing from {store.label}")
+    raw = store.read(path, what)
+    manifests.verify_bytes(raw, desc.digest, what)
+    return raw
+
+
+def select_by_tag(index: dict[str, Any], tag: str, label: str) -> dict[str, Any]:
+    """Keep the index entries named ``tag`` (OCI ref.name, or containerd's image name)."""
+    entries = [
+        e
+        for e in index.get("manifests") or []
+        if isinstance(e, dict)
+        and (
+            (e.get("annotations") or {}).get(REF_NAME) == tag
+            or str((e.get("annotations") or {}).get(CONTAINERD_NAME, "")).endswith(":" + tag)
+        )
+    ]
+    if not entries:
+        names = sorted(
+            {
+                str((e.get("annotations") or {}).get(REF_NAME))
+                for e in index.get("manifests") or []
+                if isinstance(e, dict)
+            }
+        )
+        raise FormatError(f"no image tagged {tag!r} in {label} (tags: {', '.join(names) or 'none'})")
+    return {**index, "manifests": entries}
+
+
+class LayoutHandle:
+    """An OCI image layout: index.json -> (nested) index -> manifest -> config + layers."""
+
+    parallel_safe = True
+
+    def __init__(self, store: Store, transport: str, reference: str, tag: str | None = None) -> None:
+        self.store = store
+        self.transport = transport
+        self.reference = reference
+        self.tag = tag
+
+    def resolve(self, platform: Platform | None) -> ResolvedManifest:
+        if not self.store.exists("index.json"):
+            raise FormatError(f"{self.store.label} is not an OCI layout: no index.json")
+        index = manifests.parse_json(self.store.read("index.json", "index.json"), "index.json")
+        if self.tag:
+            index = select_by_tag(index, self.tag, self.store.label)
+        return manifests.resolve_doc(
+            index,
+            manifests.OCI_INDEX,
+            None,
+            lambda d, what: fetch_blob(self.store, d, what),
+            platform,
+            f"index.json of {self.store.label}",
+        )
+
+    def config_bytes(self, manifest: ResolvedManifest) -> bytes:
+        return fetch_blob(self.store, manifest.config, "image config")
+
+    def layer_record(self, descriptor: Descriptor, index: int, read: LayerReader) -> LayerRecord:
+        if descriptor.digest is None:
+            raise FormatError(f"layer {index} has no digest")
+        path = descriptor.location or blob_path(descriptor.digest, f"layer {index}")
+        if not self.store.exists(path):
+            raise FormatError(
+                f"layer {index} names blob {descriptor.digest}, which is missing from {self.store.label}"
+            )
+        with self.store.open(path) as blob:
+            return read(blob, descriptor, index)
+
+    def close(self) -> None:
+        pass

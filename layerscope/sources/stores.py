@@ -1,0 +1,206 @@
+"""Random access to the files of an image layout: a directory, or a tar file on disk.
+
+Both resolve names inside the layout only ('..' and absolute names are refused) and
+detect symlink loops; a tar member is read in place, never extracted.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
+from layerscope.layers.streams import sniff
+from layerscope.layers.tarwalk import BLOCK, TarWalker
+
+MAX_SMALL = 64 << 20  # JSON documents (manifests, configs, indexes) larger than this are refused
+MAX_LINK_HOPS = 40
+
+
+def clean_member(name: str, what: str) -> str:
+    """A layout-relative name; refuses absolute names and '..' escapes."""
+    if name.startswith("/"):
+        raise UnsafeInputError(f"unsafe path in image: {what} {name!r} is absolute")
+    clean = posixpath.normpath(name)
+    if clean == ".." or clean.startswith("../"):
+        raise UnsafeInputError(f"unsafe path in image: {what} {name!r} escapes the archive")
+    return clean
+
+
+class Store(Protocol):
+    label: str
+
+    def exists(self, name: str) -> bool: ...
+
+    def read(self, name: str, what: str = "file") -> bytes: ...
+
+    def open(self, name: str) -> BinaryIO: ...
+
+    def size(self, name: str) -> int: ...
+
+    def names(self) -> list[str]: ...
+
+
+class DirStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.label = root
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.root, clean_member(name, "file"))
+
+    def exists(self, name: str) -> bool:
+        try:
+            return os.path.isfile(self._path(name))
+        except OSError:
+            return False
+
+    def read(self, name: str, what: str = "file") -> bytes:
+        if self.size(name) > MAX_SMALL:
+            raise FormatError(f"{what} {name} in {self.label} is too large to be a JSON document")
+        with self.open(name) as f:
+            return f.read()
+
+    def open(self, name: str) -> BinaryIO:
+        path = self._path(name)
+        try:
+            return open(path, "rb")
+        except OSError as err:
+            raise _os_error(err, name, self.label) from None
+
+    def size(self, name: str) -> int:
+        try:
+            return os.stat(self._path(name)).st_size
+        except OSError as err:
+            raise _os_error(err, name, self.label) from None
+
+    def names(self) -> list[str]:
+        out = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for f in files:
+                out.append(os.path.relpath(os.path.join(dirpath, f), self.root))
+        return out
+
+
+def _os_error(err: OSError, name: str, label: str) -> Exception:
+    if err.errno == errno.ELOOP:
+        return UnsafeInputError(f"symlink loop at {name} in {label}")
+    if err.errno == errno.ENOENT:
+        return FormatError(f"{name} is missing from {label}")
+    return BadReferenceError(f"cannot read {name} in {label}: {err.strerror}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    offset: int  # of the data
+    size: int
+    type: str
+    linkname: str
+
+
+class TarStore:
+    """Members of an (uncompressed) tar file, indexed once by walking its headers."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.label = path
+        self.members: dict[str, _Member] = {}
+        try:
+            f = open(path, "rb")
+        except OSError as err:
+            raise BadReferenceError(f"cannot open {path}: {err.strerror}") from None
+        with f:
+            head = f.read(BLOCK)
+            if not head:
+                raise FormatError(f"{path} is empty, not an image archive")
+            kind = sniff(head)
+            if kind != "none":
+                raise FormatError(
+                    f"{path} is a {kind}-compressed file, not an image archive "
+                    "(docker save and OCI archives are plain tars)"
+                )
+            f.seek(0)
+            try:
+                for h in TarWalker(f):
+                    name = posixpath.normpath(h.name.lstrip("/")) if h.name.strip("/.") else "."
+                    self.members[name] = _Member(h.offset + BLOCK, h.data_size, h.typeflag, h.linkname)
+            except FormatError as err:
+                raise FormatError(f"{path} is not an image archive: {err}") from None
+
+    def _resolve(self, name: str) -> _Member:
+        name = clean_member(name, "file")
+        for _ in range(MAX_LINK_HOPS):
+            m = self.members.get(name)
+            if m is None:
+                raise FormatError(f"{name} is missing from {self.label}")
+            if m.type == "2":  # symlink: relative to the member's directory
+                target = m.linkname
+                if target.startswith("/"):
+                    raise UnsafeInputError(f"unsafe symlink in image: {name} -> {target}")
+                name = clean_member(posixpath.join(posixpath.dirname(name), target), "symlink target")
+                continue
+            if m.type == "1":
+                name = clean_member(m.linkname, "hardlink target")
+                continue
+            return m
+        raise UnsafeInputError(f"symlink loop at {name} in {self.label}")
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._resolve(name)
+            return True
+        except (FormatError, UnsafeInputError):
+            return False
+
+    def size(self, name: str) -> int:
+        return self._resolve(name).size
+
+    def read(self, name: str, what: str = "file") -> bytes:
+        m = self._resolve(name)
+        if m.size > MAX_SMALL:
+            raise FormatError(f"{what} {name} in {self.label} is too large to be a JSON document")
+        with self.open(name) as f:
+            return f.read()
+
+    def open(self, name: str) -> BinaryIO:
+        m = self._resolve(name)
+        f = open(self.path, "rb")
+        f.seek(m.offset)
+        return _Slice(f, m.size)  # type: ignore[return-value]
+
+    def names(self) -> list[str]:
+        return [n for n, m in self.members.items() if m.type != "5"]
+
+
+class _Slice(io.RawIOBase):
+    """A window of a file: one member's data."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f = f
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if size < 0 else min(size, self._left)
+        data = self._f.read(n)
+        if len(data) < n and not data:
+            raise FormatError("truncated archive: a member ends past the end of the file")
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()

@@ -1,0 +1,42 @@
+"""Sizes in one place: parsing "250 MB" / "1.2 GiB" and formatting bytes for people.
+
+Decimal units are powers of 1000 (kB, MB, GB), binary ones powers of 1024 (KiB, MiB, GiB),
+as go-humanize and dive read them; "B" alone is bytes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import humanize
+
+from layerscope.errors import UsageError
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3, "t": 1000**4, "tb": 1000**4,
+    "ki": 1024, "kib": 1024, "mi": 1024**2, "mib": 1024**2, "gi": 1024**3, "gib": 1024**3, "ti": 1024**4, "tib": 1024**4,
+}  # fmt: skip
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(text: str | int) -> int:
+    if isinstance(text, int):
+        return text
+    m = _SIZE.match(text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise UsageError(f"not a size: {text!r} (examples: 250 MB, 1.2 GiB, 500000)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def fmt_size(n: int | None) -> str:
+    """Decimal units, like docker and dive print them."""
+    if n is None:
+        return "unknown"
+    if n < 1000:
+        return f"{n} B"
+    return str(humanize.naturalsize(n, format="%.1f"))
+
+
+def fmt_pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
