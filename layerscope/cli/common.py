@@ -18,9 +18,7 @@ def add_image_flags(p: argparse.ArgumentParser) -> None:
         help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
         "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
     )
-    p.add_argument(
-        "--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)"
-    )
+    p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
     p.add_argument("--verify", action="store_true", help="hash every uncompressed layer against its diff_id")
     p.add_argument("--no-cache", action="store_true", help="ignore the per-layer result cache")
     p.add_argument(

@@ -84,9 +84,7 @@ def render(a: Analysis) -> list[str]:
         for w in a.waste[:WASTE_LINES]:
             lines.append(f"{fmt_size(w.bytes):>9}  {w.layer:>5}  {w.hidden_by:>6}  {w.reason:<11}  /{w.path}")
         if len(a.waste) > WASTE_LINES:
-            lines.append(
-                f"           … {len(a.waste) - WASTE_LINES} more (--json lists {min(len(a.waste), 50)})"
-            )
+            lines.append(f"           … {len(a.waste) - WASTE_LINES} more (--json lists {min(len(a.waste), 50)})")
     empty = sum(1 for h in img.history if h.empty_layer)
     lines += ["", f"History    {len(img.history)} entries, {empty} without a layer:"]
     for h in img.history:

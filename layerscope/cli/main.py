@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from layerscope import __version__
 from layerscope.cli import inspect
@@ -12,7 +13,7 @@ from layerscope.errors import LayerscopeError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: one line, exit 2
+    def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
         sys.stderr.write(f"layerscope: {message}\n")
         raise SystemExit(2)
 
@@ -21,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="layerscope", description="Profile container images.")
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
     inspect.register(sub)
     return parser
 
@@ -51,7 +54,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: still one line unless --debug
         if debug:
             raise
-        sys.stderr.write(
-            f"layerscope: internal error: {type(err).__name__}: {err} (run with --debug for details)\n"
-        )
+        sys.stderr.write(f"layerscope: internal error: {type(err).__name__}: {err} (run with --debug for details)\n")
         return 3

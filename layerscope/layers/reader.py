@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import posixpath
-from typing import BinaryIO
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError
 from layerscope.layers.capture import capture_limit
-from layerscope.layers.streams import BombGuard, HashingReader, PrefixedReader, open_decompressed, sniff
+from layerscope.layers.streams import BombGuard, HashingReader, PrefixedReader, Readable, open_decompressed, sniff
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
 
@@ -45,7 +44,7 @@ def normalize(name: str, what: str = "path") -> str:
 
 
 def read_layer(
-    blob: BinaryIO,
+    blob: Readable,
     *,
     verify: bool = False,
     expected_digest: str | None = None,
@@ -65,10 +64,9 @@ def read_layer(
     if compression == "none" and not verify:
         stored.stop_hashing()
     hash_uncompressed = verify and compression != "none"
-    source: BinaryIO = PrefixedReader(head, stored)  # type: ignore[assignment]
-    decoded = open_decompressed(source, compression)
+    decoded = open_decompressed(PrefixedReader(head, stored), compression)
     if compression != "none":
-        decoded = BombGuard(decoded, stored)  # type: ignore[assignment]
+        decoded = BombGuard(decoded, stored)
     plain = HashingReader(decoded, hash_uncompressed)
     try:
         record = _walk(plain, compression)
@@ -80,13 +78,9 @@ def read_layer(
     stored_digest = stored.digest
     diff_id = plain.digest if compression != "none" else stored_digest
     if expected_digest and stored_digest and expected_digest != stored_digest:
-        raise DigestError(
-            f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}"
-        )
+        raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
     if expected_diff_id and diff_id and expected_diff_id != diff_id:
-        raise DigestError(
-            f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}"
-        )
+        raise DigestError(f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}")
     return LayerRecord(
         files=record.files,
         whiteouts=record.whiteouts,
@@ -103,7 +97,7 @@ def read_layer(
 
 
 def _walk(stream: HashingReader, compression: str) -> LayerRecord:
-    walker = TarWalker(stream)  # type: ignore[arg-type]
+    walker = TarWalker(stream)
     files: list[FileRecord] = []
     whiteouts: list[str] = []
     opaque: list[str] = []

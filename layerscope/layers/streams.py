@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import BinaryIO
+from typing import Protocol
 
 from layerscope.errors import FormatError, UnsafeInputError
+
+
+class Readable(Protocol):
+    """Anything with read(n) -> bytes: files, decoders, SDK streams, archive members."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -20,7 +27,7 @@ BOMB_RATIO = 200
 class HashingReader(io.RawIOBase):
     """Pass-through reader that counts and optionally sha256-hashes what flows through."""
 
-    def __init__(self, inner: BinaryIO, hash_it: bool) -> None:
+    def __init__(self, inner: Readable, hash_it: bool) -> None:
         self._inner = inner
         self._hash = hashlib.sha256() if hash_it else None
         self.count = 0
@@ -56,7 +63,7 @@ class HashingReader(io.RawIOBase):
 class PrefixedReader(io.RawIOBase):
     """A stream whose first bytes were already read (to sniff them)."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: Readable) -> None:
         self._head = head
         self._rest = rest
 
@@ -84,7 +91,7 @@ class PrefixedReader(io.RawIOBase):
 class BombGuard(io.RawIOBase):
     """Stops reading when the decompressed stream is far larger than its compressed input."""
 
-    def __init__(self, inner: BinaryIO, compressed: HashingReader) -> None:
+    def __init__(self, inner: Readable, compressed: HashingReader) -> None:
         self._inner = inner
         self._compressed = compressed
         self.count = 0
@@ -121,16 +128,16 @@ def decoder_name() -> str:
         return "zlib"
 
 
-def open_decompressed(stream: BinaryIO, compression: str) -> BinaryIO:
+def open_decompressed(stream: Readable, compression: str) -> Readable:
     if compression == "gzip":
         try:
             from isal import igzip
 
-            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-any-return]
+            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
         except ImportError:  # pragma: no cover - the stdlib fallback
             import gzip
 
-            return gzip.GzipFile(fileobj=stream, mode="rb")
+            return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[call-overload,no-any-return]
     if compression == "zstd":
         import zstandard
 
@@ -149,7 +156,7 @@ class _ZstdReader(io.RawIOBase):
 
     FEED = 8 << 10
 
-    def __init__(self, stream: BinaryIO, zstandard: object) -> None:
+    def __init__(self, stream: Readable, zstandard: object) -> None:
         self._error = zstandard.ZstdError  # type: ignore[attr-defined]
         self._stream = stream
         self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from layerscope.errors import FormatError
+from layerscope.layers.streams import Readable
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -109,7 +109,7 @@ class TarWalker:
     an eStargz table of contents, are collected in ``trailing``.
     """
 
-    def __init__(self, stream: BinaryIO, chunk: int = CHUNK) -> None:
+    def __init__(self, stream: Readable, chunk: int = CHUNK) -> None:
         self._stream = stream
         self._chunk = chunk
         self._buf = b""
@@ -118,7 +118,7 @@ class TarWalker:
         self._pending = 0  # data bytes (padded) of the current entry not yet consumed
         self.trailing: list[TarHeader] = []
         try:
-            self._seekable = bool(stream.seekable())
+            self._seekable = bool(stream.seekable())  # type: ignore[attr-defined]
         except (AttributeError, OSError, ValueError):
             self._seekable = False
         self.saw_eof_marker = False
@@ -164,11 +164,11 @@ class TarWalker:
         self._buf = b""
         self._pos = 0
         if self._seekable and n > self._chunk:
-            here = self._stream.tell()
-            end = self._stream.seek(0, 2)
+            here = self._stream.tell()  # type: ignore[attr-defined]
+            end = self._stream.seek(0, 2)  # type: ignore[attr-defined]
             if here + n > end:
                 raise FormatError(f"truncated tar stream: {what} ends early at offset {end}")
-            self._stream.seek(here + n)
+            self._stream.seek(here + n)  # type: ignore[attr-defined]
             self._consumed += n
             return
         while n > 0:
@@ -202,9 +202,9 @@ class TarWalker:
 
     _current_size = 0
 
-    def entry_stream(self) -> BinaryIO:
+    def entry_stream(self) -> Readable:
         """The current entry's remaining data as a stream (valid until the next header)."""
-        return _EntryReader(self)  # type: ignore[return-value]
+        return _EntryReader(self)
 
     def __iter__(self) -> Iterator[TarHeader]:
         long_name: str | None = None

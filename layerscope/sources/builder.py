@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any
 
 from layerscope.errors import DigestError, FormatError
 from layerscope.layers.reader import read_layer
+from layerscope.layers.streams import Readable
 from layerscope.model import HistoryEntry, Image, Layer, LayerRecord
 from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
@@ -91,9 +92,7 @@ def build_image(
     config_digest = m.config.digest or manifests.sha256_digest(raw_config)
     config, diff_ids = parse_config(raw_config)
     if len(diff_ids) != len(m.layers):
-        raise FormatError(
-            f"the config lists {len(diff_ids)} diff_ids but the manifest {len(m.layers)} layers"
-        )
+        raise FormatError(f"the config lists {len(diff_ids)} diff_ids but the manifest {len(m.layers)} layers")
     notes = list(m.notes)
     plat = config_platform(config)
     if platform is not None and m.platform is None and plat != platform:
@@ -125,9 +124,7 @@ def build_image(
                 digest=desc.digest,
                 diff_id=diff_ids[i],
                 media_type=media_type,
-                compressed_size=desc.size
-                if desc.size is not None
-                else (record.stored_bytes if record else None),
+                compressed_size=desc.size if desc.size is not None else (record.stored_bytes if record else None),
                 created_by=h.created_by if h else None,
                 created=h.created if h else None,
                 history_index=h.index if h else None,
@@ -159,13 +156,12 @@ def _read_layers(
     workers: int | None,
     progress: ProgressFn | None,
 ) -> list[LayerRecord]:
-    n = len(m.layers)
     done = 0
 
     def one(i: int) -> LayerRecord:
         desc = m.layers[i]
 
-        def read(blob: BinaryIO, d: Descriptor, idx: int) -> LayerRecord:
+        def read(blob: Readable, d: Descriptor, idx: int) -> LayerRecord:
             return read_layer(
                 blob,
                 verify=verify,

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from layerscope.errors import EngineError, FormatError, LayerscopeError
 from layerscope.layers.reader import read_layer
+from layerscope.layers.streams import Readable
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import LayerRecord
 from layerscope.sources.docker_archive import DockerArchiveHandle, blob_digest
@@ -125,25 +126,21 @@ class DaemonHandle:
             self._walk(_IterStream(iter(chunks)))
         except docker.errors.DockerException as err:
             raise EngineError(f"the Docker engine failed to export {self.name!r}: {err}") from None
-        self._archive = DockerArchiveHandle(self._store, self.reference, None, self.transport)  # type: ignore[arg-type]
+        self._archive = DockerArchiveHandle(self._store, self.reference, None, self.transport)
         return self._archive.resolve(platform)
 
     def _walk(self, stream: _IterStream) -> None:
-        walker = TarWalker(stream)  # type: ignore[arg-type]
+        walker = TarWalker(stream)
         kept = 0
         for h in walker:
             name = posixpath.normpath(h.name.lstrip("/"))
             if h.typeflag in ("1", "2"):
-                target = (
-                    h.linkname if h.typeflag == "1" else posixpath.join(posixpath.dirname(name), h.linkname)
-                )
+                target = h.linkname if h.typeflag == "1" else posixpath.join(posixpath.dirname(name), h.linkname)
                 self._store.links[name] = posixpath.normpath(target.lstrip("/"))
                 continue
             if h.typeflag not in ("0", "7"):
                 continue
-            if h.size <= SMALL and (
-                name.endswith(".json") or name in ("repositories", "oci-layout") or h.size < 1024
-            ):
+            if h.size <= SMALL and (name.endswith(".json") or name in ("repositories", "oci-layout") or h.size < 1024):
                 data = walker.read_data()
                 if data[:1] in (b"{", b"["):
                     kept += len(data)
@@ -151,7 +148,7 @@ class DaemonHandle:
                         raise FormatError("the engine's export holds too many JSON documents")
                     self._store.docs[name] = data
                     continue
-                stream_in: BinaryIO = _BytesStream(data)  # type: ignore[assignment]
+                stream_in: Readable = _BytesStream(data)
             else:
                 stream_in = walker.entry_stream()
             self._store.sizes[name] = h.size

@@ -7,6 +7,7 @@ index, when present, only adds the manifest digest and the layers' media types.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -33,9 +34,7 @@ def select_entry(entries: list[Any], selector: str | None, label: str) -> tuple[
         raise FormatError(f"manifest.json in {label} lists no images")
     if selector is None:
         if len(entries) > 1:
-            notes.append(
-                f"the archive holds {len(entries)} images; reading the first (name one as PATH:NAME:TAG)"
-            )
+            notes.append(f"the archive holds {len(entries)} images; reading the first (name one as PATH:NAME:TAG)")
         entry = entries[0]
     elif selector.startswith("@") and selector[1:].isdigit():
         i = int(selector[1:])
@@ -51,9 +50,7 @@ def select_entry(entries: list[Any], selector: str | None, label: str) -> tuple[
         ]
         if not found:
             tags = sorted(t for e in entries if isinstance(e, dict) for t in e.get("RepoTags") or [])
-            raise FormatError(
-                f"no image {want!r} in {label} (it has: {', '.join(tags) or 'untagged images'})"
-            )
+            raise FormatError(f"no image {want!r} in {label} (it has: {', '.join(tags) or 'untagged images'})")
         entry = found[0]
     if not isinstance(entry, dict):
         raise FormatError(f"manifest.json in {label} has an entry that is not an object")
@@ -63,9 +60,7 @@ def select_entry(entries: list[Any], selector: str | None, label: str) -> tuple[
 class DockerArchiveHandle:
     parallel_safe = True
 
-    def __init__(
-        self, store: Store, reference: str, selector: str | None = None, transport: str = "docker-archive"
-    ):
+    def __init__(self, store: Store, reference: str, selector: str | None = None, transport: str = "docker-archive"):
         self.store = store
         self.reference = reference
         self.selector = selector
@@ -76,7 +71,7 @@ class DockerArchiveHandle:
         label = self.store.label
         raw = self.store.read("manifest.json", "manifest.json")
         try:
-            entries = manifests.json.loads(raw)
+            entries = json.loads(raw)
         except ValueError as err:
             raise FormatError(f"manifest.json in {label} is not valid JSON: {err}") from None
         if not isinstance(entries, list):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
+from layerscope.layers.streams import Readable
 from layerscope.model import LayerRecord
 from layerscope.sources.platforms import Platform
 
@@ -49,7 +50,7 @@ class ResolvedManifest:
 
 
 # What the builder passes to a source to turn one blob into a LayerRecord.
-LayerReader = Callable[[BinaryIO, Descriptor, int], LayerRecord]
+LayerReader = Callable[[Readable, Descriptor, int], LayerRecord]
 
 
 class ImageHandle(Protocol):

@@ -88,9 +88,7 @@ class LayoutHandle:
             raise FormatError(f"layer {index} has no digest")
         path = descriptor.location or blob_path(descriptor.digest, f"layer {index}")
         if not self.store.exists(path):
-            raise FormatError(
-                f"layer {index} names blob {descriptor.digest}, which is missing from {self.store.label}"
-            )
+            raise FormatError(f"layer {index} names blob {descriptor.digest}, which is missing from {self.store.label}")
         with self.store.open(path) as blob:
             return read(blob, descriptor, index)
 

@@ -22,9 +22,7 @@ DOCKER_SCHEMA1 = (
 )
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-CONFIG_TYPES = frozenset(
-    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
-)
+CONFIG_TYPES = frozenset({"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"})
 LAYER_TYPES = frozenset(
     {
         "application/vnd.oci.image.layer.v1.tar",
@@ -143,17 +141,13 @@ def resolve_doc(
     if not candidates:
         raise FormatError(f"{what} lists no image manifests")
     target = wanted or host()
-    chosen = next(
-        (c for c in candidates if c[0] is not None and matches(c[0], target, wanted is not None)), None
-    )
+    chosen = next((c for c in candidates if c[0] is not None and matches(c[0], target, wanted is not None)), None)
     notes: list[str] = []
     if chosen is None:
         listed = ", ".join(str(p) if p else "unspecified" for p, _ in candidates)
         if wanted is None and len(candidates) == 1:
             chosen = candidates[0]
-            notes.append(
-                f"the image is for {chosen[0] or 'an unspecified platform'}, not this host ({target})"
-            )
+            notes.append(f"the image is for {chosen[0] or 'an unspecified platform'}, not this host ({target})")
         else:
             raise PlatformError(f"no manifest for platform {target} in {what} (it has: {listed})")
     plat, desc = chosen

@@ -83,6 +83,4 @@ def matches(candidate: Platform, wanted: Platform, strict: bool) -> bool:
     # Lower variants run on higher ones (amd64 v3 runs v2/v1 images, arm v7 runs v6/v5).
     if candidate.architecture == wanted.architecture and candidate.variant and wanted.variant:
         return candidate.variant < wanted.variant
-    if candidate.architecture == wanted.architecture and not candidate.variant:
-        return True
-    return False
+    return candidate.architecture == wanted.architecture and not candidate.variant

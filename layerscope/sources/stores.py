@@ -110,7 +110,7 @@ class TarStore:
         self.label = path
         self.members: dict[str, _Member] = {}
         try:
-            f = open(path, "rb")
+            f = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as err:
             raise BadReferenceError(f"cannot open {path}: {err.strerror}") from None
         with f:
@@ -168,7 +168,7 @@ class TarStore:
 
     def open(self, name: str) -> BinaryIO:
         m = self._resolve(name)
-        f = open(self.path, "rb")
+        f = open(self.path, "rb")  # noqa: SIM115 - owned and closed by the _Slice
         f.seek(m.offset)
         return _Slice(f, m.size)  # type: ignore[return-value]
 

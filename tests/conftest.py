@@ -1,0 +1,50 @@
+"""Shared test helpers: running the CLI as a user does, and the repository's paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def _run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, stdin: str | None = None) -> CliResult:
+    """Run `python -m layerscope ARGS` from this checkout in a subprocess."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    p = subprocess.run(
+        [sys.executable, "-m", "layerscope", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        input=stdin,
+        cwd=str(REPO),
+    )
+    return CliResult(p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    return _run_cli
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES
