@@ -1,10 +1,10 @@
 import json
 
-from tests.support.factory import TestImage, d, f, layer_tar, wh
+from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
 
 def test_inspect_json_on_a_small_image(tmp_path, run_cli):
-    img = TestImage([layer_tar([d("app"), f("app/a", b"x" * 100)]), layer_tar([wh("app/a"), f("app/b", b"yy")])])
+    img = ImageSpec([layer_tar([d("app"), f("app/a", b"x" * 100)]), layer_tar([wh("app/a"), f("app/b", b"yy")])])
     path = img.docker_archive(str(tmp_path / "img.tar"))
     r = run_cli("inspect", "--json", path)
     assert r.code == 0, r.err

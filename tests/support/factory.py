@@ -93,7 +93,7 @@ MEDIA = {
 
 
 @dataclass
-class TestImage:
+class ImageSpec:
     """Layers (tar bytes) plus a config; written as docker-archive or OCI layout."""
 
     layers: list[bytes]
