@@ -5,6 +5,7 @@ from __future__ import annotations
 from layerscope.analysis.analyze import analyze_image
 from layerscope.analysis.serialize import load_saved
 from layerscope.errors import BadReferenceError
+from layerscope.layers.cache import LayerCache
 from layerscope.model import Analysis, Image
 from layerscope.sources.builder import ProgressFn, build_image
 from layerscope.sources.platforms import Platform
@@ -20,8 +21,9 @@ def open_image(
     verify: bool = False,
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
+    use_cache: bool = True,
 ) -> Image:
-    """Read an image (every layer streamed once) into an Image."""
+    """Read an image (every layer streamed once, or served from the per-layer cache)."""
     handle = _open_handle(ref, verify=verify)
     try:
         return build_image(
@@ -30,6 +32,7 @@ def open_image(
             verify=verify,
             manifest_only=manifest_only,
             progress=progress,
+            cache=LayerCache(read=use_cache),
         )
     finally:
         handle.close()
@@ -52,9 +55,12 @@ def analyze(
     verify: bool = False,
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
+    use_cache: bool = True,
 ) -> Analysis:
     """Analyse an image reference, or load `analysis:FILE`."""
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
-    image = open_image(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
+    image = open_image(
+        ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress, use_cache=use_cache
+    )
     return analyze_image(image)

@@ -6,21 +6,19 @@ that `analysis:FILE` can stand in for the image without reading it again.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import asdict
 from typing import Any
 
 from layerscope.errors import FormatError
+from layerscope.layers.cache import record_from_json, record_to_json
 from layerscope.model import (
     Analysis,
     DiveFigures,
     DiveInefficiency,
-    FileRecord,
     HistoryEntry,
     Image,
     Layer,
-    LayerRecord,
     Totals,
     WasteEntry,
 )
@@ -93,38 +91,6 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
     return doc
 
 
-def _record_json(r: LayerRecord) -> dict[str, Any]:
-    return {
-        "files": [[f.path, f.type, f.size, f.mode, f.uid, f.gid, f.mtime, f.linkname] for f in r.files],
-        "whiteouts": list(r.whiteouts),
-        "opaque_dirs": list(r.opaque_dirs),
-        "size": r.size,
-        "uncompressed_bytes": r.uncompressed_bytes,
-        "stored_bytes": r.stored_bytes,
-        "compression": r.compression,
-        "stored_digest": r.stored_digest,
-        "diff_id": r.diff_id,
-        "captured": [[p, base64.b64encode(b).decode()] for p, b in r.captured],
-        "notes": list(r.notes),
-    }
-
-
-def _record_from(d: dict[str, Any]) -> LayerRecord:
-    return LayerRecord(
-        files=tuple(FileRecord(*f) for f in d["files"]),
-        whiteouts=tuple(d["whiteouts"]),
-        opaque_dirs=tuple(d["opaque_dirs"]),
-        size=d["size"],
-        uncompressed_bytes=d["uncompressed_bytes"],
-        stored_bytes=d["stored_bytes"],
-        compression=d["compression"],
-        stored_digest=d["stored_digest"],
-        diff_id=d["diff_id"],
-        captured=tuple((p, base64.b64decode(b)) for p, b in d["captured"]),
-        notes=tuple(d["notes"]),
-    )
-
-
 def saved_document(a: Analysis) -> dict[str, Any]:
     doc = inspect_document(a, waste_rows=len(a.waste))
     doc["schema"] = SAVED_SCHEMA
@@ -134,7 +100,7 @@ def saved_document(a: Analysis) -> dict[str, Any]:
     doc["analysis_notes"] = list(a.notes)
     doc["dive_inefficient"] = [asdict(e) for e in a.dive.inefficient] if a.dive else []
     for layer_doc, layer in zip(doc["layers"], a.image.layers, strict=True):
-        layer_doc["record"] = None if layer.record is None else _record_json(layer.record)
+        layer_doc["record"] = None if layer.record is None else record_to_json(layer.record)
     return doc
 
 
@@ -156,7 +122,7 @@ def load_saved(raw: bytes, label: str) -> Analysis:
                 created_by=d["created_by"],
                 created=d["created"],
                 history_index=d["history_index"],
-                record=None if d["record"] is None else _record_from(d["record"]),
+                record=None if d["record"] is None else record_from_json(d["record"]),
             )
             for d in doc["layers"]
         )

@@ -53,6 +53,7 @@ def load_analysis(args: argparse.Namespace) -> Analysis:
         verify=args.verify,
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
+        use_cache=not args.no_cache,
     )
 
 
