@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import zstandard
@@ -134,7 +134,7 @@ class LayerCache:
             "key": diff_id,
             "blob_digests": digests,
             "verified": verified or was_verified,
-            "record": record_to_json(replace(record, stored_digest=None)),
+            "record": record_to_json(record),
         }
         data = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode())
         try:
