@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from layerscope import __version__
-from layerscope.cli import cache_dir, inspect
+from layerscope.cli import cache_dir, check, inspect
 from layerscope.errors import LayerscopeError
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.register(sub)
     cache_dir.register(sub)
+    check.register(sub)
     return parser
 
 
