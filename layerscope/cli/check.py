@@ -145,9 +145,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             for line in outputs.github_annotations(results):
                 out(line)
         if cfg.path is None:
-            out(
-                "Using dive's default CI rules (no pyproject.toml [tool.layerscope], .layerscope.toml or .dive-ci found)"
-            )
+            out("Using dive's default CI rules (no [tool.layerscope] in pyproject.toml, .layerscope.toml or .dive-ci)")
         for line in outputs.text(results, refs):
             out(line)
         if args.update_baseline:
