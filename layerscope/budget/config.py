@@ -89,7 +89,10 @@ def load_config(path: str) -> BudgetConfig:
         table = doc
         prefix = ""
     errors: list[str] = []
-    where = lambda k: f"{base} [{prefix}.{k}]" if prefix else f"{base} [{k}]"  # noqa: E731
+
+    def where(k: str) -> str:
+        return f"{base} [{prefix}.{k}]" if prefix else f"{base} [{k}]"
+
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
         errors.append(f"{where('defaults')}: must be a table")
