@@ -10,6 +10,8 @@ from layerscope.model import Analysis, Image
 from layerscope.sources.builder import ProgressFn, build_image
 from layerscope.sources.platforms import Platform
 from layerscope.sources.references import open_image as _open_handle
+from layerscope.sources.registry.options import RegistryOptions
+from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
 
@@ -22,9 +24,18 @@ def open_image(
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
     use_cache: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Image:
-    """Read an image (every layer streamed once, or served from the per-layer cache)."""
-    handle = _open_handle(ref, verify=verify)
+    """Read an image (every layer streamed once, or served from the per-layer cache).
+
+    `username`/`password` (or an identity token with username "<token>") and `insecure`
+    (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
+    registry references; other credentials come from the Docker/containers config files.
+    """
+    options = RegistryOptions.create(username, password, insecure)
+    handle = _open_handle(ref, verify=verify, registry=options)
     try:
         return build_image(
             handle,
@@ -56,11 +67,22 @@ def analyze(
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
     use_cache: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Analysis:
     """Analyse an image reference, or load `analysis:FILE`."""
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
     image = open_image(
-        ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress, use_cache=use_cache
+        ref,
+        platform=platform,
+        verify=verify,
+        manifest_only=manifest_only,
+        progress=progress,
+        use_cache=use_cache,
+        username=username,
+        password=password,
+        insecure=insecure,
     )
     return analyze_image(image)
