@@ -7,6 +7,29 @@ from layerscope.analysis.filetree import stack
 from layerscope.model import Analysis, Image, LayerRecord, Totals
 
 MAX_WASTE_ROWS = 200
+# What --manifest-only cannot know without reading layers: (JSON field, words for people).
+CONTENT_FIGURES = (
+    ("layers[].size", "uncompressed layer sizes"),
+    ("layers[].files", "file counts"),
+    ("totals.size", "total size"),
+    ("totals.final_size", "final filesystem size"),
+    ("totals.files", "final file count"),
+    ("totals.wasted_bytes", "wasted bytes"),
+    ("totals.efficiency", "efficiency"),
+    ("waste", "hidden paths"),
+    ("dive", "dive's figures"),
+)
+MANIFEST_ONLY_NOTE = "manifest-only: layers were not read, so these are unknown (null in JSON): " + ", ".join(
+    words for _, words in CONTENT_FIGURES
+)
+
+
+def unknown_figures(a: Analysis) -> list[str]:
+    """JSON fields that are null because nobody could know them (not because they are zero)."""
+    unknown = [field for field, _ in CONTENT_FIGURES] if a.image.manifest_only else []
+    if any(layer.compressed_size is None for layer in a.image.layers):
+        unknown += ["layers[].compressed_size", "totals.compressed_size"]
+    return unknown
 
 
 def analyze_image(image: Image) -> Analysis:
@@ -14,7 +37,7 @@ def analyze_image(image: Image) -> Analysis:
     compressed_total = None if any(c is None for c in compressed) else sum(c or 0 for c in compressed)
     if image.manifest_only:
         totals = Totals(None, compressed_total, None, None, None, None)
-        return Analysis(image, totals, notes=("manifest-only: figures that need layer contents are null",))
+        return Analysis(image, totals, notes=(MANIFEST_ONLY_NOTE,))
     records: list[LayerRecord] = [layer.record for layer in image.layers if layer.record is not None]
     tree = stack(records)
     size = sum(r.size for r in records)

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from layerscope.analysis.analyze import unknown_figures
 from layerscope.errors import FormatError
 from layerscope.layers.cache import record_from_json, record_to_json
 from layerscope.model import (
@@ -42,6 +43,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
         "platform": img.platform,
         "source": img.source,
         "manifest_only": img.manifest_only,
+        "unknown": unknown_figures(a),
         "layers": [
             {
                 "index": layer.index,

@@ -72,8 +72,12 @@ def read_password(args: argparse.Namespace) -> Secret | None:
     return Secret(password)
 
 
+def registry_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The registry keyword arguments of api.analyze from the shared flags (stdin read once)."""
+    return {"username": args.username, "password": read_password(args), "insecure": args.insecure}
+
+
 def load_analysis(args: argparse.Namespace) -> Analysis:
-    password = read_password(args)
     return analyze(
         args.ref,
         platform=args.platform,
@@ -81,9 +85,7 @@ def load_analysis(args: argparse.Namespace) -> Analysis:
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
-        username=args.username,
-        password=password,
-        insecure=args.insecure,
+        **registry_args(args),
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from collections.abc import Callable
 
+from layerscope.analysis.analyze import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
 from layerscope.analysis.serialize import inspect_document, saved_document
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis
 from layerscope.errors import BadReferenceError
@@ -56,10 +57,16 @@ def render(a: Analysis) -> list[str]:
     if img.digest:
         lines.append(f"Manifest   {img.digest}")
     comp = fmt_size(t.compressed_size)
-    lines.append(
-        f"Size       {fmt_size(t.size)} uncompressed (file contents, as dive counts them), "
-        f"{comp} compressed as stored, {len(img.layers)} layers"
-    )
+    if img.manifest_only:
+        lines.append(f"Size       {comp} compressed as stored, {len(img.layers)} layers")
+        lines.append(
+            "Unknown    " + ", ".join(words for _, words in CONTENT_FIGURES) + " (--manifest-only: layers not read)"
+        )
+    else:
+        lines.append(
+            f"Size       {fmt_size(t.size)} uncompressed (file contents, as dive counts them), "
+            f"{comp} compressed as stored, {len(img.layers)} layers"
+        )
     if t.final_size is not None:
         lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
         lines.append(
@@ -90,7 +97,7 @@ def render(a: Analysis) -> list[str]:
     for h in img.history:
         where = "     " if h.layer_index is None else f"L{h.layer_index:<4}"
         lines.append(f"  {h.index:>3} {where} {_short(h.created_by, 90)}")
-    notes = [*img.notes, *a.notes]
+    notes = [n for n in (*img.notes, *a.notes) if n != MANIFEST_ONLY_NOTE]  # said above already
     if notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
     return lines

@@ -89,7 +89,9 @@ class RegistryClient:
         self.lax = options.insecure or name.is_loopback
         timeout = httpx.Timeout(options.timeout, connect=min(options.timeout, 15.0))
         headers = {"User-Agent": f"layerscope/{__version__}"}
-        self._secure = httpx.Client(timeout=timeout, headers=headers, follow_redirects=False)
+        self._timeout, self._headers = timeout, headers
+        self._secure_lock = threading.Lock()
+        self._secure_client: httpx.Client | None = None  # made on first use: loading CAs costs ~25 ms
         # Docker skips certificate checks for insecure registries (and loopback is one).
         self._lax = httpx.Client(timeout=timeout, headers=headers, follow_redirects=False, verify=False)
         self._base: str | None = None
@@ -101,8 +103,16 @@ class RegistryClient:
         self.auth = Authorizer(name.registry, CredentialStore(explicit), self._token_request, self.lax)
 
     def close(self) -> None:
-        self._secure.close()
+        if self._secure_client is not None:
+            self._secure_client.close()
         self._lax.close()
+
+    @property
+    def _secure(self) -> httpx.Client:
+        with self._secure_lock:
+            if self._secure_client is None:
+                self._secure_client = httpx.Client(timeout=self._timeout, headers=self._headers, follow_redirects=False)
+            return self._secure_client
 
     # -- transport ---------------------------------------------------------------------
 
