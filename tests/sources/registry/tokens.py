@@ -34,18 +34,18 @@ def _b64(data: bytes) -> str:
 
 
 class TokenIssuer:
-    """Issues pull/push tokens: anonymously (pull only, if allowed) or for known users."""
+    """Issues tokens: to known users for anything, anonymously for pulls of public repositories."""
 
     def __init__(
         self,
         workdir: Path,
         users: dict[str, str],
         refresh_tokens: dict[str, str] | None = None,
-        anonymous_pull: bool = False,
+        anonymous_prefix: str | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens or {}
-        self.anonymous_pull = anonymous_pull
+        self.anonymous_prefix = anonymous_prefix  # repositories anyone may pull
         self.issued: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self._key = ec.generate_private_key(ec.SECP256R1())
@@ -100,7 +100,8 @@ class TokenIssuer:
             kind, _, rest = scope.partition(":")
             name, _, actions = rest.rpartition(":")
             wanted = [a for a in actions.split(",") if a]
-            allowed = wanted if user else [a for a in wanted if a == "pull" and self.anonymous_pull]
+            public = self.anonymous_prefix is not None and name.startswith(self.anonymous_prefix)
+            allowed = wanted if user else [a for a in wanted if a == "pull" and public]
             if allowed:
                 access.append({"type": kind, "name": name, "actions": allowed})
         return access
