@@ -10,6 +10,7 @@ registry rejects is dropped and fetched again once.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 import urllib.parse
@@ -28,8 +29,8 @@ DEFAULT_EXPIRY = 60
 EXPIRY_MARGIN = 5  # seconds before expiry we stop trusting a token
 CLIENT_ID = "layerscope"
 
-# Sends a token request: (method, url, headers, form) -> response (retries handled there).
-TokenSender = Callable[[str, str, dict[str, str], dict[str, str] | None], httpx.Response]
+# Sends a token request: (method, url, headers, form) -> (status, body); retries handled there.
+TokenSender = Callable[[str, str, dict[str, str], dict[str, str] | None], tuple[int, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,22 +173,22 @@ class Authorizer:
                 headers["Authorization"] = basic_header(creds.username, creds.secret)
             sep = "&" if url.query else "?"
             target = realm + sep + urllib.parse.urlencode(query)
-        response = self.send(method, target, headers, form)
-        if response.status_code in (401, 403):
+        status, body = self.send(method, target, headers, form)
+        if status in (401, 403):
             if creds is None:
                 raise RegistryError(self._needs_credentials(scope.split(":")[1], lookup))
             raise RegistryError(self._refused(creds.username, creds.source).replace("401 unauthorized", "token denied"))
-        if response.status_code != 200:
-            raise RegistryError(f"the token service of {self.registry} answered {response.status_code}")
-        token = _parse_token(response, self.registry)
+        if status != 200:
+            raise RegistryError(f"the token service of {self.registry} answered {status}")
+        token = _parse_token(body, self.registry)
         with self._lock:
             self._tokens[self._key(challenge, scope)] = token
         return token
 
 
-def _parse_token(response: httpx.Response, registry: str) -> _Token:
+def _parse_token(body: bytes, registry: str) -> _Token:
     try:
-        doc = response.json()
+        doc = json.loads(body)
         value = doc.get("token") or doc.get("access_token")
         if not isinstance(value, str) or not value:
             raise ValueError

@@ -22,8 +22,7 @@ from layerscope.errors import DigestError, FormatError, LayerscopeError, Registr
 from layerscope.sources.handle import Descriptor
 from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff, describe
 
-CHUNK = 256 << 10
-QUEUE_CHUNKS = 32  # 8 MiB in flight
+QUEUE_CHUNKS = 128  # chunks as received (at most 64 KiB each): up to 8 MiB in flight
 _EOF = object()
 _RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
@@ -130,7 +129,7 @@ class BlobStream:
         response = self.client.request("GET", self.path, headers, what=f"{self.what} ({self.desc.digest})")
         try:
             skip = self._start(response, offset)
-            for chunk in response.iter_raw(CHUNK):
+            for chunk in response.iter_raw():  # as received: a chunker would lose its buffer on a drop
                 if self._stop.is_set():
                     return
                 if skip:

@@ -219,10 +219,9 @@ class RegistryClient:
 
     def _token_request(
         self, method: str, url: str, headers: dict[str, str], form: dict[str, str] | None
-    ) -> httpx.Response:
+    ) -> tuple[int, bytes]:
         response = self.send(method, url, headers, form, what="a token request")
-        read_limited(response, MAX_MANIFEST, "the token service's answer")
-        return response
+        return response.status_code, read_limited(response, MAX_MANIFEST, "the token service's answer")
 
     # -- documents ---------------------------------------------------------------------
 
@@ -256,6 +255,8 @@ class RegistryClient:
         response.close()
         if response.status_code == 404:
             raise self.fail(response, f"tag {tag!r}")
+        if response.status_code >= 400 and response.status_code not in (405, 501):  # HEAD unsupported: GET
+            raise self.fail(response, f"manifest {tag}")
         digest = str(response.headers.get("docker-content-digest") or "")
         if response.status_code != 200 or not digest:
             return None

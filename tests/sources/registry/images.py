@@ -7,11 +7,25 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from layerscope.model import Image
 from tests.sources.registry.servers import skopeo_env
 from tests.support.factory import ImageSpec, d, f, layer_tar, sha, wh
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def contents(image: Image) -> list[tuple[Any, ...]]:
+    """Everything a layer read yields that does not depend on how the blob was stored."""
+    out = []
+    for layer in image.layers:
+        r = layer.record
+        assert r is not None
+        out.append(
+            (layer.diff_id, layer.size, layer.files, layer.created_by, layer.history_index, r.files, r.whiteouts,
+             r.opaque_dirs, r.uncompressed_bytes, r.diff_id, r.captured)
+        )  # fmt: skip
+    return out
 
 
 def sample_spec(tag: str = "", arch: str = "amd64") -> ImageSpec:

@@ -84,7 +84,7 @@ class Rule:
     """What the proxy does to requests whose path contains `match` (and method, if given)."""
 
     match: str
-    action: str  # "status" | "cut" | "stall" | "redirect"
+    action: str  # "status" | "drop" (no answer at all) | "cut" | "stall" (mid-body) | "redirect"
     times: int | None = 1  # how many requests it applies to; None = all
     status: int = 503
     retry_after: str | None = None
@@ -169,6 +169,10 @@ class FaultProxy(_Server):
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
+                    return
+                if rule is not None and rule.action == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if rule is not None and rule.action == "redirect":
                     self.send_response(307)

@@ -11,24 +11,11 @@ import pytest
 
 from layerscope import api
 from layerscope.errors import DigestError, PlatformError, RegistryError
-from layerscope.model import Image
 from tests.sources.registry.conftest import Pushed
+from tests.sources.registry.images import contents
 from tests.sources.registry.servers import FaultProxy, Registry
 
 pytestmark = pytest.mark.registry
-
-
-def contents(image: Image) -> list[tuple[Any, ...]]:
-    """Everything a layer read yields that does not depend on how the blob was stored."""
-    out = []
-    for layer in image.layers:
-        r = layer.record
-        assert r is not None
-        out.append(
-            (layer.diff_id, layer.size, layer.files, layer.created_by, layer.history_index, r.files, r.whiteouts,
-             r.opaque_dirs, r.uncompressed_bytes, r.diff_id, r.captured)
-        )  # fmt: skip
-    return out
 
 
 def head_digest(host: str, repo: str, tag: str) -> str:
