@@ -82,7 +82,9 @@ def describe(err: Exception) -> str:
 
 
 class RegistryClient:
-    def __init__(self, name: RegistryName, options: RegistryOptions) -> None:
+    def __init__(
+        self, name: RegistryName, options: RegistryOptions, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.name = name
         self.options = options
         self.host = name.api_host
@@ -90,10 +92,13 @@ class RegistryClient:
         timeout = httpx.Timeout(options.timeout, connect=min(options.timeout, 15.0))
         headers = {"User-Agent": f"layerscope/{__version__}"}
         self._timeout, self._headers = timeout, headers
+        self._transport = transport  # tests of the challenge parser only: real registries otherwise
         self._secure_lock = threading.Lock()
         self._secure_client: httpx.Client | None = None  # made on first use: loading CAs costs ~25 ms
         # Docker skips certificate checks for insecure registries (and loopback is one).
-        self._lax = httpx.Client(timeout=timeout, headers=headers, follow_redirects=False, verify=False)
+        self._lax = httpx.Client(
+            timeout=timeout, headers=headers, follow_redirects=False, verify=False, transport=transport
+        )
         self._base: str | None = None
         self._base_lock = threading.Lock()
         explicit = None
@@ -111,7 +116,9 @@ class RegistryClient:
     def _secure(self) -> httpx.Client:
         with self._secure_lock:
             if self._secure_client is None:
-                self._secure_client = httpx.Client(timeout=self._timeout, headers=self._headers, follow_redirects=False)
+                self._secure_client = httpx.Client(
+                    timeout=self._timeout, headers=self._headers, follow_redirects=False, transport=self._transport
+                )
             return self._secure_client
 
     # -- transport ---------------------------------------------------------------------

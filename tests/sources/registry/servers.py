@@ -7,6 +7,7 @@
 - `BlobServer`: that other server (a different origin): serves blobs it fetches from
   the registry with its own credentials and records the headers it was sent.
 - `SilentServer`: accepts connections and never answers.
+- `write_helper`: a real docker-credential-NAME program.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -259,6 +261,23 @@ class SilentServer:
         self._sock.close()
         for c in self._conns:
             c.close()
+
+
+def write_helper(bin_dir: Path, name: str, server: str, username: str, secret: str) -> Path:
+    """A real docker-credential-NAME program: answers `get` for one server URL only."""
+    bin_dir.mkdir(exist_ok=True)
+    log = bin_dir / f"{name}.log"
+    script = bin_dir / f"docker-credential-{name}"
+    answer = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    script.write_text(
+        "#!/bin/sh\n"
+        f'read -r server\necho "$1 $server" >> {log}\n'
+        f'if [ "$1" = get ] && [ "$server" = "{server}" ]; then\n'
+        f"  printf '%s' '{answer}'\n"
+        "else\n  echo 'credentials not found in native keychain'\n  exit 1\nfi\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return log
 
 
 def tool_missing() -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,10 @@ import pytest
 from layerscope import api
 from layerscope.errors import RegistryError
 from tests.sources.registry.conftest import PASSWORD, REFRESH_TOKEN, USER, Pushed
+from tests.sources.registry.servers import write_helper
 from tests.sources.registry.tokens import TokenIssuer
 
 pytestmark = pytest.mark.registry
-
-
-def write_helper(bin_dir: Path, name: str, server: str, username: str, secret: str) -> Path:
-    """A real docker-credential-NAME program: answers `get` for one server URL only."""
-    bin_dir.mkdir(exist_ok=True)
-    log = bin_dir / f"{name}.log"
-    script = bin_dir / f"docker-credential-{name}"
-    answer = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
-    script.write_text(
-        "#!/bin/sh\n"
-        f'read -r server\necho "$1 $server" >> {log}\n'
-        f'if [ "$1" = get ] && [ "$server" = "{server}" ]; then\n'
-        f"  printf '%s' '{answer}'\n"
-        "else\n  echo 'credentials not found in native keychain'\n  exit 1\nfi\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return log
 
 
 def docker_config(config_dir: Path, doc: dict[str, Any]) -> None:
