@@ -179,7 +179,10 @@ class RegistryClient:
                     f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
                 ) from None
             except httpx.TransportError as err:
-                raise RegistryError(f"cannot reach {self.host} ({what}): {describe(err)}") from None
+                hint = ""
+                if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
+                    hint = " (if it serves plain HTTP, pass --insecure)"
+                raise RegistryError(f"cannot reach {self.host} ({what}): {describe(err)}{hint}") from None
             if response.status_code in RETRY_STATUS and attempt < self.options.retries:
                 delay = retry_after(response)
                 if delay is None or delay <= MAX_RETRY_AFTER:

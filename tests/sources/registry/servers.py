@@ -109,9 +109,9 @@ class _Seen:
 
 
 class _Server:
-    def __init__(self) -> None:
+    def __init__(self, bind: str = "127.0.0.1") -> None:
         self.requests: list[_Seen] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((bind, 0), self._handler())
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.host = f"127.0.0.1:{self.port}"
@@ -137,11 +137,11 @@ def _forward(handler: BaseHTTPRequestHandler, status: int, headers: httpx.Header
 
 
 class FaultProxy(_Server):
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, bind: str = "127.0.0.1") -> None:
         self.upstream = upstream
         self.rules: list[Rule] = []
         self._client = httpx.Client(timeout=10)
-        super().__init__()
+        super().__init__(bind)
 
     def add(self, rule: Rule) -> Rule:
         self.rules.append(rule)

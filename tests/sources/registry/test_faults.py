@@ -156,3 +156,33 @@ def test_redirect_url_query_never_shown(basic_registry: Registry, basic_image: P
     finally:
         proxy.close()
         silent.close()
+
+
+def _outward_address() -> str | None:
+    """This machine's non-loopback address, if it has one (no packet is sent)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("203.0.113.1", 9))
+            address = str(s.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_plain_http_needs_insecure_off_loopback(anon_registry: Registry, plain_image: Pushed, run_cli: Any) -> None:
+    address = _outward_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    proxy = FaultProxy(f"http://{anon_registry.host}", bind="0.0.0.0")
+    try:
+        ref = f"docker://{address}:{proxy.port}/{plain_image.repo}"
+        r = run_cli("inspect", "--manifest-only", ref)
+        assert r.code == 2 and r.err.count("\n") == 1
+        assert "pass --insecure" in r.err
+        r = run_cli("inspect", "--manifest-only", "--insecure", "--json", ref)
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["reference"] == ref
+    finally:
+        proxy.close()
