@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,22 @@ def test_api_errors_carry_no_secret(token_images: dict[str, Pushed]) -> None:
     with pytest.raises(RegistryError) as err:
         api.open_image(token_images["private"].ref, username=USER, password="bad-" + PASSWORD, manifest_only=True)
     assert PASSWORD not in str(err.value) and PASSWORD not in repr(err.value)
+
+
+def test_expired_tokens_are_fetched_again(token_images: dict[str, Pushed], token_issuer: TokenIssuer) -> None:
+    from layerscope.sources.registry.handle import RegistryHandle
+
+    pushed = token_images["public"]
+    token_issuer.expires_in = 1
+    handle = RegistryHandle(pushed.ref.removeprefix("docker://"), pushed.ref)
+    try:
+        before = len(token_issuer.requests)
+        manifest = handle.resolve(None)
+        handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 1  # still valid: reused
+        time.sleep(1.2)
+        handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 2
+    finally:
+        token_issuer.expires_in = 300
+        handle.close()

@@ -47,6 +47,7 @@ class TokenIssuer:
         self.refresh_tokens = refresh_tokens or {}
         self.anonymous_prefix = anonymous_prefix  # repositories anyone may pull
         self.issued: list[str] = []
+        self.expires_in = 300  # what the answers say (the JWTs themselves stay valid longer)
         self.requests: list[dict[str, Any]] = []
         self._key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
@@ -140,7 +141,7 @@ class TokenIssuer:
                     self._answer(401, {"details": "bad credentials"})
                     return
                 token = issuer.sign(user or "", issuer.grant(user, query.get("scope", [])))
-                self._answer(200, {"token": token, "access_token": token, "expires_in": 300})
+                self._answer(200, {"token": token, "access_token": token, "expires_in": issuer.expires_in})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -158,7 +159,7 @@ class TokenIssuer:
                     return
                 scopes = " ".join(form.get("scope", [])).split()
                 token = issuer.sign(user, issuer.grant(user, scopes))
-                self._answer(200, {"access_token": token, "expires_in": 300, "scope": " ".join(scopes)})
+                self._answer(200, {"access_token": token, "expires_in": issuer.expires_in, "scope": " ".join(scopes)})
 
         return Handler
 
