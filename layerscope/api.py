@@ -1,15 +1,18 @@
-"""The public Python API: open and analyse an image, load a saved analysis."""
+"""The public Python API: open and analyse an image, load a saved analysis.
+
+Imports of the reading machinery are deferred so that a warm `inspect` (served from the
+summary cache) starts fast.
+"""
 
 from __future__ import annotations
 
-from layerscope.analysis.analyze import analyze_image
-from layerscope.analysis.serialize import load_saved
+from typing import TYPE_CHECKING
+
 from layerscope.errors import BadReferenceError
-from layerscope.layers.cache import LayerCache
 from layerscope.model import Analysis, Image
-from layerscope.sources.builder import ProgressFn, build_image
-from layerscope.sources.platforms import Platform
-from layerscope.sources.references import open_image as _open_handle
+
+if TYPE_CHECKING:
+    from layerscope.sources.builder import ProgressFn
 
 ANALYSIS_PREFIX = "analysis:"
 
@@ -24,7 +27,12 @@ def open_image(
     use_cache: bool = True,
 ) -> Image:
     """Read an image (every layer streamed once, or served from the per-layer cache)."""
-    handle = _open_handle(ref, verify=verify)
+    from layerscope.layers.cache import LayerCache
+    from layerscope.sources.builder import build_image
+    from layerscope.sources.platforms import Platform
+    from layerscope.sources.references import open_image as open_handle
+
+    handle = open_handle(ref, verify=verify)
     try:
         return build_image(
             handle,
@@ -40,6 +48,8 @@ def open_image(
 
 def load(path: str) -> Analysis:
     """A saved analysis (`layerscope inspect REF --save FILE`)."""
+    from layerscope.analysis.serialize import load_saved
+
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -56,11 +66,34 @@ def analyze(
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
     use_cache: bool = True,
+    need_records: bool = True,
 ) -> Analysis:
-    """Analyse an image reference, or load `analysis:FILE`."""
+    """Analyse an image reference, or load `analysis:FILE`.
+
+    With ``need_records=False`` an unchanged local archive may be answered from the summary
+    cache: the Analysis then has every figure but no per-layer file records.
+    """
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
+    from layerscope.analysis import summary_cache
+
+    key = None
+    if not verify:
+        key = summary_cache.local_key(ref, platform, manifest_only)
+    if key is not None and use_cache and not need_records:
+        summary = summary_cache.get(key)
+        if summary is not None:
+            from layerscope.analysis.serialize import load_saved_doc
+
+            return load_saved_doc(summary, "the summary cache")
+    from layerscope.analysis.analyze import analyze_image
+
     image = open_image(
         ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress, use_cache=use_cache
     )
-    return analyze_image(image)
+    analysis = analyze_image(image)
+    if key is not None:
+        from layerscope.analysis.serialize import saved_document
+
+        summary_cache.put(key, saved_document(analysis, records=False))
+    return analysis

@@ -46,7 +46,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def load_analysis(args: argparse.Namespace) -> Analysis:
+def load_analysis(args: argparse.Namespace, need_records: bool = True) -> Analysis:
     return analyze(
         args.ref,
         platform=args.platform,
@@ -54,6 +54,7 @@ def load_analysis(args: argparse.Namespace) -> Analysis:
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
+        need_records=need_records,
     )
 
 

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    analysis = load_analysis(args)
+    analysis = load_analysis(args, need_records=bool(args.save))
     if args.save:
         try:
             with open(args.save, "w", encoding="utf-8") as f:

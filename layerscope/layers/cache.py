@@ -66,6 +66,37 @@ def record_from_json(d: dict[str, Any]) -> LayerRecord:
     )
 
 
+def write_entry(path: str, doc: dict[str, Any]) -> None:
+    """zstd JSON, written to a temp file and renamed into place (safe with concurrent writers)."""
+    data = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        return  # a cache that cannot be written is not an error for the analysis
+
+
+def read_entry(path: str) -> dict[str, Any] | None:
+    """An entry's document, or None when absent or unreadable (an unreadable one is removed)."""
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(zstandard.ZstdDecompressor().decompress(fh.read()))
+        if not isinstance(doc, dict):
+            raise ValueError("not an object")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, zstandard.ZstdError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return doc
+
+
 @dataclass(frozen=True, slots=True)
 class CacheStats:
     root: str
@@ -136,15 +167,7 @@ class LayerCache:
             "verified": verified or was_verified,
             "record": record_to_json(record),
         }
-        data = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode())
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            return  # a cache that cannot be written is not an error for the analysis
+        write_entry(path, doc)
 
     def stats(self) -> CacheStats:
         entries = total = 0
