@@ -42,8 +42,10 @@ def _short(text: str | None, width: int) -> str:
     if not text:
         return "-"
     text = " ".join(text.replace("/bin/sh -c #(nop) ", "").split())
+    text = text.removesuffix(" # buildkit")
     if text.startswith("/bin/sh -c "):
         text = "RUN " + text[len("/bin/sh -c ") :]
+    text = text.replace("RUN /bin/sh -c ", "RUN ", 1)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -56,9 +58,11 @@ def render(a: Analysis) -> list[str]:
     if img.digest:
         lines.append(f"Manifest   {img.digest}")
     comp = fmt_size(t.compressed_size)
+    stored_plain = all(x.media_type.endswith((".tar", "diff.tar")) for x in img.layers)
+    how = "as stored (this source keeps layers uncompressed)" if stored_plain else "compressed, as stored"
     lines.append(
         f"Size       {fmt_size(t.size)} uncompressed (file contents, as dive counts them), "
-        f"{comp} compressed as stored, {len(img.layers)} layers"
+        f"{comp} {how}, {len(img.layers)} layers"
     )
     if t.final_size is not None:
         lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
@@ -71,7 +75,7 @@ def render(a: Analysis) -> list[str]:
             f"dive       efficiency {fmt_pct(a.dive.efficiency)}, wasted {fmt_size(a.dive.wasted_bytes)}, "
             f"user wasted {fmt_pct(a.dive.user_wasted_percent)} (dive 0.13.1's formulas)"
         )
-    lines += ["", f"{'#':>3}  {'Size':>9}  {'Compressed':>10}  {'Files':>6}  Created by"]
+    lines += ["", f"{'#':>3}  {'Size':>9}  {'Stored':>10}  {'Files':>6}  Created by"]
     for layer in img.layers:
         files = "-" if layer.files is None else f"{layer.files:,}"
         lines.append(
