@@ -60,7 +60,8 @@ def render(a: Analysis) -> list[str]:
     comp = fmt_size(t.compressed_size)
     stored_plain = all(x.media_type.endswith((".tar", "diff.tar")) for x in img.layers)
     how = "as stored: this source keeps layers uncompressed" if stored_plain else "compressed, as stored or pulled"
-    lines.append(f"Size       {fmt_size(t.size)} uncompressed in {len(img.layers)} layers (file contents, as dive counts)")
+    n = len(img.layers)
+    lines.append(f"Size       {fmt_size(t.size)} uncompressed in {n} layers (file contents, as dive counts)")
     lines.append(f"Stored     {comp} {how}")
     if t.final_size is not None:
         lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
