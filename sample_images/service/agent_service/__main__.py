@@ -38,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             question = json.loads(self.rfile.read(length))["question"]
         except (ValueError, KeyError):
-            self._send(400, {"error": "expected {\"question\": ...}"})
+            self._send(400, {"error": 'expected {"question": ...}'})
             return
         self._send(200, agent.run(CLIENT, question, SETTINGS.max_steps))
 

@@ -1,5 +1,4 @@
 import pytest
-
 from agent_service.tools import calculator
 
 
