@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from layerscope.analysis.analyze import unknown_figures
+from layerscope.analysis.unknown import unknown_figures
 from layerscope.errors import FormatError
 from layerscope.layers.cache import record_from_json, record_to_json
 from layerscope.model import (
@@ -93,7 +93,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
     return doc
 
 
-def saved_document(a: Analysis) -> dict[str, Any]:
+def saved_document(a: Analysis, records: bool = True) -> dict[str, Any]:
     doc = inspect_document(a, waste_rows=len(a.waste))
     doc["schema"] = SAVED_SCHEMA
     doc["config"] = a.image.config
@@ -102,7 +102,7 @@ def saved_document(a: Analysis) -> dict[str, Any]:
     doc["analysis_notes"] = list(a.notes)
     doc["dive_inefficient"] = [asdict(e) for e in a.dive.inefficient] if a.dive else []
     for layer_doc, layer in zip(doc["layers"], a.image.layers, strict=True):
-        layer_doc["record"] = None if layer.record is None else record_to_json(layer.record)
+        layer_doc["record"] = None if layer.record is None or not records else record_to_json(layer.record)
     return doc
 
 
@@ -111,6 +111,10 @@ def load_saved(raw: bytes, label: str) -> Analysis:
         doc = json.loads(raw)
     except ValueError as err:
         raise FormatError(f"{label} is not JSON: {err}") from None
+    return load_saved_doc(doc, label)
+
+
+def load_saved_doc(doc: Any, label: str) -> Analysis:
     if not isinstance(doc, dict) or doc.get("schema") != SAVED_SCHEMA:
         raise FormatError(f"{label} is not a saved analysis (schema {SAVED_SCHEMA}; write one with --save)")
     try:
@@ -125,6 +129,8 @@ def load_saved(raw: bytes, label: str) -> Analysis:
                 created=d["created"],
                 history_index=d["history_index"],
                 record=None if d["record"] is None else record_from_json(d["record"]),
+                size=d["size"],
+                files=d["files"],
             )
             for d in doc["layers"]
         )

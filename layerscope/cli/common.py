@@ -77,7 +77,7 @@ def registry_args(args: argparse.Namespace) -> dict[str, Any]:
     return {"username": args.username, "password": read_password(args), "insecure": args.insecure}
 
 
-def load_analysis(args: argparse.Namespace) -> Analysis:
+def load_analysis(args: argparse.Namespace, need_records: bool = True) -> Analysis:
     return analyze(
         args.ref,
         platform=args.platform,
@@ -85,6 +85,7 @@ def load_analysis(args: argparse.Namespace) -> Analysis:
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
+        need_records=need_records,
         **registry_args(args),
     )
 

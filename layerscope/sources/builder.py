@@ -131,6 +131,8 @@ def build_image(
                 created=h.created if h else None,
                 history_index=h.index if h else None,
                 record=record,
+                size=record.size if record else None,
+                files=record.regular_files if record else None,
             )
         )
         if record is not None:

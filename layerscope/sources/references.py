@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layerscope.errors import BadReferenceError, FormatError
-from layerscope.sources.docker_archive import DockerArchiveHandle
-from layerscope.sources.handle import ImageHandle
-from layerscope.sources.layout import LayoutHandle
-from layerscope.sources.registry.options import RegistryOptions
-from layerscope.sources.stores import DirStore, TarStore
+
+if TYPE_CHECKING:
+    from layerscope.sources.handle import ImageHandle
+    from layerscope.sources.registry.options import RegistryOptions
+    from layerscope.sources.stores import TarStore
 
 TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker", "analysis")
 
@@ -56,6 +57,10 @@ def _split_selector(rest: str) -> tuple[str, str | None]:
 
 def open_path(path: str, ref: Reference) -> ImageHandle:
     """A bare path: an OCI layout directory, an oci-archive or a docker-archive."""
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import TarStore
+
     if os.path.isdir(path):
         return _open_layout_dir(path, ref)
     if not os.path.exists(path):
@@ -76,6 +81,10 @@ def _not_an_image(path: str, store: TarStore) -> str:
 
 
 def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import DirStore
+
     store = DirStore(path)
     if store.exists("index.json"):
         return LayoutHandle(store, "oci", ref.text, ref.selector)
@@ -85,6 +94,10 @@ def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
 
 
 def open_image(text: str, *, verify: bool = False, registry: RegistryOptions | None = None) -> ImageHandle:
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import DirStore, TarStore
+
     ref = parse(text)
     if ref.transport == "docker-archive":
         if os.path.isdir(ref.location):

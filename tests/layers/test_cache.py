@@ -65,7 +65,7 @@ def test_no_cache_flag_reads_the_image_and_still_writes(tmp_path, run_cli):
     assert r.code == 0, r.err
     assert json.loads(r.out)["totals"]["wasted_bytes"] == 5000
     r = run_cli("cache-dir", "--json", env={"LAYERSCOPE_CACHE_DIR": str(cache_dir)})
-    assert json.loads(r.out)["entries"] == 2
+    assert json.loads(r.out)["entries"] == 3  # two layers and the image's summary
 
 
 def _fill(args: tuple[str, str]) -> int:
@@ -91,6 +91,35 @@ def test_prune_evicts_least_recently_used_first(tmp_path, run_cli):
     total = json.loads(run_cli("cache-dir", "--json", env=env).out)["bytes"]
     r = run_cli("cache-dir", "--prune", "--max-size", str(total - 1), "--json", env=env)
     doc = json.loads(r.out)
-    assert doc["removed"] == 1 and doc["entries"] == 1
+    assert doc["removed"] == 1 and doc["entries"] == 2
     r = run_cli("cache-dir", "--prune", "--max-size", "0", "--json", env=env)
     assert json.loads(r.out)["entries"] == 0
+
+
+def test_warm_inspect_comes_from_the_summary_and_tracks_the_file(tmp_path, run_cli):
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    path = tmp_path / "img.tar"
+    _image().docker_archive(str(path))
+    cold = run_cli("inspect", "--json", str(path), env=env)
+    warm = run_cli("inspect", "--json", str(path), env=env)
+    assert cold.code == warm.code == 0
+    assert json.loads(cold.out) == json.loads(warm.out)
+    summaries = list((tmp_path / "cache").glob("images-v*/*/*.json.zst"))
+    assert len(summaries) == 1
+    # the archive changes: the summary no longer applies
+    ImageSpec([layer_tar([f("only", b"z" * 7)])]).docker_archive(str(path))
+    changed = run_cli("inspect", "--json", str(path), env=env)
+    assert json.loads(changed.out)["totals"]["size"] == 7
+
+
+def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatch):
+    """Same diff_ids, one image as gzip OCI, one as an uncompressed docker save."""
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    spec = _image()
+    oci = open_image(spec.oci_archive(str(tmp_path / "i.oci.tar")))
+    legacy = open_image(spec.docker_archive(str(tmp_path / "i.docker.tar")))
+    again = open_image(str(tmp_path / "i.docker.tar"))
+    for o, d, a in zip(oci.layers, legacy.layers, again.layers, strict=True):
+        assert o.record is not None and d.record is not None and a.record is not None
+        assert (o.record.compression, d.record.compression, a.record.compression) == ("gzip", "none", "none")
+        assert d.record.files == o.record.files and a.record == d.record
