@@ -63,8 +63,10 @@ def render(a: Analysis) -> list[str]:
     how = "as stored: this source keeps layers uncompressed" if stored_plain else "compressed, as stored or pulled"
     n = len(img.layers)
     if img.manifest_only:
-        lines.append(f"Size       {n} layers; uncompressed sizes unknown (--manifest-only: layers not read)")
-        lines.append("Unknown    " + ", ".join(words for _, words in CONTENT_FIGURES))
+        lines.append(f"Size       {n} layers; uncompressed sizes unknown")
+        lines.append(
+            "Unknown    " + ", ".join(words for _, words in CONTENT_FIGURES) + " (--manifest-only: layers not read)"
+        )
     else:
         lines.append(f"Size       {fmt_size(t.size)} uncompressed in {n} layers (file contents, as dive counts)")
     lines.append(f"Stored     {comp} {how}")
