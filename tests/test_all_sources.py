@@ -63,10 +63,8 @@ def view(img: Image) -> dict[str, Any]:
     for layer in img.layers:
         r = layer.record
         assert r is not None and r.diff_id == layer.diff_id  # read with verify: hashed, not trusted
-        layers.append(
-            (layer.diff_id, layer.created_by, layer.history_index, r.size, r.uncompressed_bytes)
-            + (r.files, r.whiteouts, r.opaque_dirs, r.captured)
-        )
+        layer_id = (layer.diff_id, layer.created_by, layer.history_index)
+        layers.append((*layer_id, r.size, r.uncompressed_bytes, r.files, r.whiteouts, r.opaque_dirs, r.captured))
     history = [(h.created_by, h.empty_layer, h.layer_index) for h in img.history]
     return {"config_digest": img.config_digest, "platform": img.platform, "history": history, "layers": layers}
 
