@@ -87,3 +87,40 @@ def test_no_engine_running(tmp_path, run_cli):
     assert r.code == 2
     assert len(r.err.splitlines()) == 1 and "Traceback" not in r.err
     assert str(dead) in r.err and "not running" in r.err
+
+
+MULTI = "layerscope-test/multi:1"
+PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+@pytest.fixture(scope="session")
+def multi_platform(engine, tmp_path_factory):
+    """A two-platform image (COPY only: no emulator needed), which only the containerd store holds."""
+    if engine.spec.store != "containerd":
+        pytest.skip(f"{engine.id}: only the containerd image store keeps multi-platform images")
+    ctx = tmp_path_factory.mktemp("multi")
+    (ctx / "Dockerfile").write_text("FROM scratch\nARG TARGETARCH\nCOPY a.txt /a.txt\nCOPY $TARGETARCH /arch\n")
+    (ctx / "a.txt").write_bytes(b"shared\n")
+    for plat in PLATFORMS:
+        (ctx / plat.split("/")[1]).write_bytes(plat.encode() * 10)
+    engine.docker("buildx", "build", "--progress=plain", "--platform", ",".join(PLATFORMS), "-t", MULTI, str(ctx))
+    return engine.save(MULTI, ctx / "multi.docker.tar")
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_each_platform_of_a_multi_platform_image(engine, multi_platform, platform, run_cli):
+    want = engine.inspect_platform(MULTI, platform)
+    for ref in (f"docker-daemon:{MULTI}", f"docker-archive:{multi_platform}"):
+        doc = _inspect(run_cli, engine, ref, "--verify", "--platform", platform)
+        assert doc["platform"] == platform, ref
+        assert [layer["diff_id"] for layer in doc["layers"]] == want["RootFS"]["Layers"], ref
+        assert doc["layers"][1]["size"] == len(platform) * 10
+        assert doc["digest"] is not None
+
+
+@pytest.mark.docker
+def test_a_platform_the_image_does_not_have(engine, multi_platform, run_cli):
+    r = run_cli("inspect", "--platform", "linux/s390x", f"docker-daemon:{MULTI}", env=engine.env)
+    assert r.code == 2 and len(r.err.splitlines()) == 1
+    assert "linux/s390x" in r.err and "linux/arm64" in r.err

@@ -95,6 +95,12 @@ class Engine:
         assert isinstance(doc, list) and len(doc) == 1
         return dict(doc[0])
 
+    def inspect_platform(self, name: str, platform: str) -> dict[str, Any]:
+        """`docker image inspect --platform` (API 1.49+: Docker 28 only)."""
+        doc = json.loads(self.docker("image", "inspect", "--platform", platform, name).stdout)
+        assert isinstance(doc, list) and len(doc) == 1
+        return dict(doc[0])
+
     def history(self, name: str) -> list[str]:
         """created_by of every history entry, bottom first (docker history lists newest first)."""
         out = self.docker("history", "--no-trunc", "--format", "{{json .CreatedBy}}", name).stdout.decode()
