@@ -119,7 +119,7 @@ def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatc
     oci = open_image(spec.oci_archive(str(tmp_path / "i.oci.tar")))
     legacy = open_image(spec.docker_archive(str(tmp_path / "i.docker.tar")))
     again = open_image(str(tmp_path / "i.docker.tar"))
-    for o, d, a in zip(oci.layers, legacy.layers, again.layers, strict=True):
-        assert o.record is not None and d.record is not None and a.record is not None
-        assert (o.record.compression, d.record.compression, a.record.compression) == ("gzip", "none", "none")
-        assert d.record.files == o.record.files and a.record == d.record
+    for o, g, a in zip(oci.layers, legacy.layers, again.layers, strict=True):
+        assert o.record is not None and g.record is not None and a.record is not None
+        assert (o.record.compression, g.record.compression, a.record.compression) == ("gzip", "none", "none")
+        assert g.record.files == o.record.files and a.record == g.record
