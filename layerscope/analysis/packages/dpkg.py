@@ -1,7 +1,8 @@
 """dpkg: `var/lib/dpkg/status` (or distroless `status.d/*`), file lists in
 `info/<pkg>[:<arch>].list` (or `.md5sums`), and `diversions` (image-formats.md §10).
 
-Only `... ok installed` stanzas count; a status.d stanza has no Status field and counts.
+Only `... ok installed` stanzas count; a status.d stanza has no Status field and counts
+when it has a Version (name-only stubs follow some real entries), unless a Status says otherwise.
 A diverted path belongs to the diverting package; every other package that lists it
 really installed it at the diversion's target.
 """
@@ -35,8 +36,8 @@ def diversions(text: str) -> dict[str, tuple[str, str]]:
 def _installed(fields: dict[str, str], need_status: bool) -> bool:
     if not fields.get("Package"):
         return False
-    if not need_status:
-        return True
+    if not need_status and "Status" not in fields:  # distroless status.d: a stanza with a version is installed
+        return bool(fields.get("Version"))
     words = fields.get("Status", "").split()
     return len(words) == 3 and words[1] == "ok" and words[2] == "installed"
 

@@ -15,7 +15,7 @@ import re
 from layerscope.analysis.packages.common import PYTHON, Captured, Found, decode, headers, join_rel
 
 _SINGLE = ""  # key of a single-file egg-info's own contents (no file in a dir has this name)
-_DIRNAME = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$", re.IGNORECASE)
+_DIRNAME = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)(?:-py\d.*)?\.(?:dist|egg)-info$", re.IGNORECASE)
 
 Memo = dict[tuple[str, tuple[tuple[str, int], ...]], tuple[Found | None, tuple[str, ...]]]
 

@@ -1,0 +1,157 @@
+"""Real Python installs for package tests: local projects built into wheels by pip
+(setuptools, no network), installed by pip into venvs, and directory snapshots turned
+into layer entries the way an overlay builder records a step (changed files plus
+whiteouts for what the step deleted).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.factory import Entry, d, f, sym, wh
+
+PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
+SITE = f"lib/{PY}/site-packages"
+
+
+def _run(*args: str, cwd: Path | None = None) -> None:
+    p = subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
+
+
+def write_project(
+    root: Path,
+    name: str,
+    version: str,
+    files: dict[str, str],
+    packages: list[str],
+    scripts: dict[str, str] | None = None,
+    py_modules: list[str] | None = None,
+) -> Path:
+    """A setuptools project: pyproject.toml plus its sources."""
+    proj = root / f"{name}-{version}"
+    proj.mkdir(parents=True)
+    lines = [
+        "[build-system]",
+        'requires = ["setuptools"]',
+        'build-backend = "setuptools.build_meta"',
+        "[project]",
+        f'name = "{name}"',
+        f'version = "{version}"',
+    ]
+    if scripts:
+        lines.append("[project.scripts]")
+        lines += [f'{k} = "{v}"' for k, v in scripts.items()]
+    lines += ["[tool.setuptools]", f"packages = {packages!r}".replace("'", '"')]
+    if py_modules:
+        lines.append(f"py-modules = {py_modules!r}".replace("'", '"'))
+    (proj / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    for rel, text in files.items():
+        target = proj / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return proj
+
+
+def build_wheel(project: Path, out: Path) -> Path:
+    """pip wheel with the host's setuptools (+ wheel): a real wheel, offline."""
+    out.mkdir(parents=True, exist_ok=True)
+    before = set(out.iterdir())
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-index",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(out),
+        str(project),
+    )
+    (wheel,) = set(out.iterdir()) - before
+    return wheel
+
+
+@dataclass
+class Venv:
+    path: Path
+
+    @classmethod
+    def create(cls, path: Path) -> Venv:
+        _run(sys.executable, "-m", "venv", "--without-pip", str(path))
+        return cls(path)
+
+    def pip(self, *args: str) -> None:
+        """Host pip acting on this venv's interpreter (pip --python)."""
+        _run(sys.executable, "-m", "pip", "--python", str(self.path / "bin" / "python"), "-q", *args)
+
+    def install(self, *wheels: Path, compile: bool = True) -> None:
+        self.pip("install", "--no-index", "--no-deps", *([] if compile else ["--no-compile"]), *map(str, wheels))
+
+    def uninstall(self, name: str) -> None:
+        self.pip("uninstall", "-y", name)
+
+    def compileall(self) -> None:
+        _run(str(self.path / "bin" / "python"), "-m", "compileall", "-q", str(self.path / SITE))
+
+
+# rel path -> (kind, data or link target, mode, (inode, mtime_ns)): a file pip deleted and
+# wrote again is a new file in the step's layer even when its bytes are the same.
+Snapshot = dict[str, tuple[str, bytes | str, int, tuple[int, int]]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    out: Snapshot = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            st = full.lstat()
+            stamp = (st.st_ino, st.st_mtime_ns)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(full), 0o777, stamp)
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", b"", stat.S_IMODE(st.st_mode), (0, 0))  # a dir's own change is not content
+            elif stat.S_ISREG(st.st_mode):
+                out[rel] = ("file", full.read_bytes(), stat.S_IMODE(st.st_mode), stamp)
+    return out
+
+
+def _entry(path: str, item: tuple[str, bytes | str, int, tuple[int, int]]) -> Entry:
+    kind, data, mode, _ = item
+    if kind == "dir":
+        return d(path, mode)
+    if kind == "link":
+        assert isinstance(data, str)
+        return sym(path, data)
+    assert isinstance(data, bytes)
+    return f(path, data, mode)
+
+
+def layer_entries(after: Snapshot, prefix: str, before: Snapshot | None = None) -> list[Entry]:
+    """The entries a builder records for a step that turned `before` into `after`."""
+    before = before or {}
+    out: list[Entry] = []
+    parts = prefix.strip("/").split("/")
+    out += [d("/".join(parts[: i + 1])) for i in range(len(parts))]
+    for rel in sorted(after):
+        if before.get(rel) != after[rel]:
+            out.append(_entry(f"{prefix}/{rel}", after[rel]))
+    gone = sorted(p for p in before if p not in after)
+    for rel in gone:
+        parent = rel.rpartition("/")[0]
+        if parent and parent in gone:
+            continue  # its deleted parent's whiteout covers it
+        out.append(wh(f"{prefix}/{rel}"))
+    return out
+
+
+__all__ = ["SITE", "Entry", "Venv", "build_wheel", "layer_entries", "snapshot", "write_project"]
