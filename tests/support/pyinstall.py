@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.factory import Entry, d, f, sym, wh
+from tests.support.factory import Entry, d, f, hard, sym, wh
 
 PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
 SITE = f"lib/{PY}/site-packages"
@@ -59,25 +59,21 @@ def write_project(
     return proj
 
 
-def build_wheel(project: Path, out: Path) -> Path:
-    """pip wheel with the host's setuptools (+ wheel): a real wheel, offline."""
+def build_wheels(projects: list[Path], out: Path) -> list[Path]:
+    """One pip wheel run with the host's setuptools (+ wheel): real wheels, offline.
+
+    Projects must have distinct names (pip refuses two versions of one name in a run)."""
     out.mkdir(parents=True, exist_ok=True)
     before = set(out.iterdir())
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "-q",
-        "--no-index",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        str(out),
-        str(project),
-    )
-    (wheel,) = set(out.iterdir()) - before
-    return wheel
+    args = ["wheel", "-q", "--no-index", "--no-deps", "--no-build-isolation", "-w", str(out)]
+    _run(sys.executable, "-m", "pip", *args, *map(str, projects))
+    new = set(out.iterdir()) - before
+
+    def stem(name: str, version: str) -> str:  # how a wheel file name starts
+        return f"{name.replace('-', '_').lower()}-{version}"
+
+    by_stem = {"-".join(w.name.split("-")[:2]).lower(): w for w in new}
+    return [by_stem[stem(*p.name.rsplit("-", 1))] for p in projects]
 
 
 @dataclass
@@ -109,8 +105,11 @@ Snapshot = dict[str, tuple[str, bytes | str, int, tuple[int, int]]]
 
 
 def snapshot(root: Path) -> Snapshot:
+    """Every path below root; a second name of a hardlinked file is kind "hard" (its first
+    name as data), as tar writes it."""
     out: Snapshot = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+    first_name: dict[tuple[int, int], str] = {}
+    for dirpath, dirnames, filenames in sorted(os.walk(root)):
         for name in sorted(dirnames + filenames):
             full = Path(dirpath) / name
             rel = full.relative_to(root).as_posix()
@@ -121,12 +120,20 @@ def snapshot(root: Path) -> Snapshot:
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", b"", stat.S_IMODE(st.st_mode), (0, 0))  # a dir's own change is not content
             elif stat.S_ISREG(st.st_mode):
+                ino = (st.st_dev, st.st_ino)
+                if st.st_nlink > 1 and ino in first_name:
+                    out[rel] = ("hard", first_name[ino], stat.S_IMODE(st.st_mode), stamp)
+                    continue
+                first_name[ino] = rel
                 out[rel] = ("file", full.read_bytes(), stat.S_IMODE(st.st_mode), stamp)
     return out
 
 
-def _entry(path: str, item: tuple[str, bytes | str, int, tuple[int, int]]) -> Entry:
+def _entry(path: str, item: tuple[str, bytes | str, int, tuple[int, int]], prefix: str) -> Entry:
     kind, data, mode, _ = item
+    if kind == "hard":
+        assert isinstance(data, str)
+        return hard(path, f"{prefix}/{data}" if prefix else data)
     if kind == "dir":
         return d(path, mode)
     if kind == "link":
@@ -140,18 +147,19 @@ def layer_entries(after: Snapshot, prefix: str, before: Snapshot | None = None) 
     """The entries a builder records for a step that turned `before` into `after`."""
     before = before or {}
     out: list[Entry] = []
-    parts = prefix.strip("/").split("/")
+    prefix = prefix.strip("/")
+    parts = prefix.split("/") if prefix else []
     out += [d("/".join(parts[: i + 1])) for i in range(len(parts))]
     for rel in sorted(after):
         if before.get(rel) != after[rel]:
-            out.append(_entry(f"{prefix}/{rel}", after[rel]))
+            out.append(_entry(f"{prefix}/{rel}" if prefix else rel, after[rel], prefix))
     gone = sorted(p for p in before if p not in after)
     for rel in gone:
         parent = rel.rpartition("/")[0]
         if parent and parent in gone:
             continue  # its deleted parent's whiteout covers it
-        out.append(wh(f"{prefix}/{rel}"))
+        out.append(wh(f"{prefix}/{rel}" if prefix else rel))
     return out
 
 
-__all__ = ["SITE", "Entry", "Venv", "build_wheel", "layer_entries", "snapshot", "write_project"]
+__all__ = ["SITE", "Entry", "Venv", "build_wheels", "layer_entries", "snapshot", "write_project"]

@@ -14,7 +14,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 
-from layerscope.analysis.packages.common import PYTHON, RANK
+from layerscope.analysis.packages.common import CONDA, PYTHON, RANK
 from layerscope.analysis.packages.history import Install
 from layerscope.analysis.packages.resolve import Resolver
 
@@ -43,7 +43,8 @@ class Claims:
         self._tops: dict[tuple[str, str], set[int]] = {}
         for i, inst in enumerate(installs):
             f = inst.found
-            for p in (*f.files, *f.meta):
+            # a dist's or a conda package's metadata is its own; dpkg/apk/rpm databases are shared
+            for p in (*f.files, *f.meta) if f.ecosystem in (PYTHON, CONDA) else f.files:
                 self._files.setdefault(resolver.file(p), []).append(i)
             for d in f.claim_dirs:
                 self._dirs.setdefault(resolver.dir(d), []).append(i)

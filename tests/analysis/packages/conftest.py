@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pyinstall import build_wheel, write_project
+from tests.support.pyinstall import build_wheels, write_project
 
 
 @pytest.fixture(scope="session")
@@ -43,4 +43,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "solo": write_project(src, "solo", "0.5", {"solo.py": "S = 1\n" + big}, [], py_modules=["solo"]),
     }
-    return {k: build_wheel(p, out / k) for k, p in projects.items()}
+    later = {"demo2"}  # a second version of a name needs its own pip run
+    first = [k for k in projects if k not in later]
+    built = dict(zip(first, build_wheels([projects[k] for k in first], out), strict=True))
+    built |= dict(zip(later, build_wheels([projects[k] for k in later], out), strict=True))
+    return built
