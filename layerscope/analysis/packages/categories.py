@@ -82,7 +82,7 @@ _ACCEL_DIRS = re.compile(r"^(usr/local/cuda[^/]*|opt/nvidia|opt/rocm[^/]*)(/|$)"
 _ACCEL_LIB = re.compile(
     r"^lib(cudart|cublas(Lt)?|cufftw?|curand|cusolver(Mg)?|cusparse(Lt)?|cudnn[a-z_]*|nccl|nvrtc(-builtins)?|nvJitLink"
     r"|nvToolsExt|cupti|cufile[a-z_]*|nvjpeg|npp[a-z]*|torch_cuda[a-z_]*|c10_cuda|cuda|cudss|cutensor[a-zA-Z]*"
-    r"|nvinfer[a-z_]*|nvonnxparser|amdhip64|rocblas|MIOpen|rccl|hipblas(lt)?)[.-].*\.so"
+    r"|nvinfer[a-z_]*|nvonnxparser|amdhip64|rocblas|MIOpen|rccl|hipblas(lt)?)(-[0-9a-f]{8})?\.so"
 )
 _INCLUDES = ("usr/include/", "usr/local/include/")
 _APP_TOPS = frozenset({"app", "srv", "code", "workspace", "project"})

@@ -86,7 +86,8 @@ def test_garbage_status_is_reported_never_raised() -> None:
 
 
 def test_diversions_move_other_packages_files() -> None:
-    status = b"Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\nStatus: install ok installed\nVersion: 2\n"
+    ok = b"Status: install ok installed\n"
+    status = b"Package: a\n" + ok + b"Version: 1\n\nPackage: b\n" + ok + b"Version: 2\n"
     view = {
         dpkg.STATUS: (0, status),
         dpkg.INFO + "a.list": (0, b"/usr/bin\n/usr/bin/tool\n"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def deb_image(
     root.remove("leftover")
     states.append(snapshot(root.path))
     layers = [layer_tar(layer_entries(states[0], ""))]
-    layers += [layer_tar(layer_entries(after, "", before)) for before, after in zip(states, states[1:], strict=False)]
+    layers += [layer_tar(layer_entries(after, "", before)) for before, after in pairwise(states)]
     return analyze(ImageSpec(layers).docker_archive(str(tmp / "img.tar"))), root.path, states
 
 

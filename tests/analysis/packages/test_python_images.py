@@ -4,6 +4,7 @@ uninstall in later layers."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,7 @@ def venv_image(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
     v.uninstall("solo")
     states.append(snapshot(v.path))
     layers = [layer_tar(layer_entries(states[0], PREFIX))]
-    layers += [
-        layer_tar(layer_entries(after, PREFIX, before)) for before, after in zip(states, states[1:], strict=False)
-    ]
+    layers += [layer_tar(layer_entries(after, PREFIX, before)) for before, after in pairwise(states)]
     path = ImageSpec(layers).docker_archive(str(tmp / "img.tar"))
     return analyze(path), states
 
