@@ -51,11 +51,11 @@ def test_a_wal_file_is_read_through_a_private_temp_copy(rpmfix: Path, tmp_path: 
     main, wal = (work / "rpmdb.sqlite").read_bytes(), (work / "rpmdb.sqlite-wal").read_bytes()
     con.close()
     assert wal, "sqlite kept the delete in the WAL"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
     assert rpm.read_sqlite(main) == [blob]  # without the WAL the deleted row is still there
     found, _ = rpm.find({DB: (0, main), DB + "-wal": (0, wal)})
     assert found == []  # with it, the delete counts
-    assert list((tmp_path / "cache" / "layerscope").iterdir()) == []  # temp copy removed
+    assert list((tmp_path / "cache").iterdir()) == []  # the temp copy is removed
 
 
 def test_broken_databases_are_notes(rpmfix: Path) -> None:
