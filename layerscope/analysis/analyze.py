@@ -1,9 +1,10 @@
-"""From an Image to an Analysis: totals, our waste, dive's figures."""
+"""From an Image to an Analysis: totals, our waste, dive's figures, packages."""
 
 from __future__ import annotations
 
 from layerscope.analysis.dive import dive_figures
 from layerscope.analysis.filetree import stack
+from layerscope.analysis.packages import package_report
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
 
@@ -29,4 +30,5 @@ def analyze_image(image: Image) -> Analysis:
         files=tree.final_files,
     )
     waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
-    return Analysis(image, totals, tuple(waste), dive_figures(records))
+    packages = package_report(records, tree, image.config)
+    return Analysis(image, totals, tuple(waste), dive_figures(records), packages=packages)

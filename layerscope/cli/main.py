@@ -22,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
 # so that a warm `inspect` does not pay for the imports of `check` or `explore`.
 COMMANDS = {
     "inspect": "inspect",
+    "packages": "packages",
     "check": "check",
     "cache-dir": "cache_dir",
 }
