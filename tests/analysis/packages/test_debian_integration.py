@@ -22,6 +22,7 @@ import pytest
 from layerscope.analysis.packages.common import canonical
 from layerscope.api import analyze
 from layerscope.model import Analysis
+from tests.support.dockerd import Engine
 
 pytestmark = [
     pytest.mark.docker,
@@ -126,10 +127,11 @@ def container_truth(docker: str, env: dict[str, str]) -> tuple[dict[str, tuple[i
 
 
 @pytest.fixture(scope="module")
-def debian(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    engine = request.getfixturevalue("engine")
-    env = {**os.environ, **dict(getattr(engine, "env", {}) or {})}
-    docker = str(getattr(engine, "cli", None) or os.environ.get("LAYERSCOPE_DOCKER_CLI", "/usr/bin/docker"))
+def debian(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    if engine.id != "docker-20.10":
+        pytest.skip("the Debian scenario runs once, on Debian's own 20.10 engine (classic builder)")
+    env = engine.client_env()
+    docker = engine.cli
     if not shutil.which("debootstrap"):
         pytest.skip("debootstrap is not installed")
     syft = shutil.which("syft")
