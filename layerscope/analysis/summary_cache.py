@@ -19,6 +19,17 @@ SCHEMA = 2  # 2: summaries carry the package report
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 
 
+def _code_stamp() -> int:
+    """The newest source file of layerscope itself: a summary made by other code is stale."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    newest = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime_ns)
+    return newest
+
+
 def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str | None:
     from layerscope import __version__
     from layerscope.sources.references import parse
@@ -36,7 +47,7 @@ def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str |
     except OSError:
         return None
     material = [SCHEMA, __version__, ref.transport, path, ref.selector, st.st_size, st.st_mtime_ns, st.st_ino,
-                platform, manifest_only]  # fmt: skip
+                platform, manifest_only, _code_stamp()]  # fmt: skip
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

@@ -8,7 +8,8 @@ that matches wins, in this order:
    directory, ``.conda/pkgs``, and ``PREFIX/pkgs`` next to a ``PREFIX/conda-meta``),
    apt (``var/cache/apt``: downloaded ``.deb`` archives and ``*.bin`` caches;
    ``var/lib/apt/lists``: the index files), apk (``var/cache/apk``), dnf / yum / zypper
-   (``var/cache/{dnf,yum,zypp}``).
+   (``var/cache/{dnf,yum,zypp}``), and downloaded wheel files (``*.whl``) left in the image
+   after an install (``COPY wheels /tmp/wheels`` without a cleanup in the same step).
 2. ``model-weights``: a file of at least ``MODEL_WEIGHTS_MIN`` bytes that no OS or conda
    package owns, named ``*.safetensors``, ``*.pt``, ``*.pth``, ``*.bin``, ``*.onnx``,
    ``*.gguf``, ``*.ggml``, ``*.ckpt``, ``*.h5`` or ``*.tflite``, or lying under a
@@ -183,6 +184,8 @@ class Classifier:
         for root in _OS_CACHES:
             if path.startswith(root + "/"):
                 return root
+        if path.endswith(".whl"):
+            return "/".join(parts[:-1]) or parts[0]
         for pkgs in self._conda_pkgs:
             if path.startswith(pkgs + "/"):
                 return pkgs
