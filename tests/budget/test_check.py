@@ -225,3 +225,26 @@ def test_exit_code_two_for_a_bad_reference_through_the_console_script(tmp_path):
         pytest.skip("the layerscope console script is not installed (pip install -e .)")
     p = subprocess.run([CLI, "check", str(tmp_path / "missing.tar")], capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith("layerscope: ")
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_images"
+
+
+def test_package_rules_on_the_fat_sample(tmp_path, run_cli):
+    ref = str(SAMPLES / "fat.docker.tar")
+    body = """
+[images.fat]
+max-package-size = { "charset*" = "400 kB", "urllib3" = "1 MB" }
+forbid-packages = ["wheel", "gcc*"]
+forbid-categories = ["package-caches", "build-toolchains", "model-weights"]
+"""
+    code, res = _check(run_cli, tmp_path, ref, body)
+    assert code == 1
+    assert res["max-package-size"]["status"] == "fail"
+    assert "charset-normalizer 461.3 kB > charset* limit 400.0 kB" in res["max-package-size"]["message"]
+    assert res["forbid-packages"]["actual"] == ["python:wheel"]
+    assert res["forbid-categories"]["actual"] == ["package-caches", "build-toolchains"]
+    slim = str(SAMPLES / "slim.docker.tar")
+    code, res = _check(run_cli, tmp_path, slim, body.replace('"400 kB"', '"500 kB"'))
+    assert code == 0, res
+    assert {r["status"] for r in res.values()} == {"pass"}
