@@ -93,7 +93,7 @@ class PackageReportLike(Protocol):
 
 _KEEP = 2
 _REPORTS: OrderedDict[int, tuple[Analysis, Any]] = OrderedDict()
-_SPLITS: OrderedDict[int, tuple[Analysis, dict[int, dict[str, int]] | None]] = OrderedDict()
+_SPLITS: OrderedDict[int, tuple[Analysis, Any]] = OrderedDict()
 
 
 def _remember(cache: OrderedDict[int, tuple[Analysis, Any]], a: Analysis, value: Any) -> Any:
@@ -141,10 +141,13 @@ class _Recorder:
     def classify(self, path: str, size: int, owner_category: str | None, owner_rank: int | None) -> tuple[str, str]:
         category, anchor = self.inner.classify(path, size, owner_category, owner_rank)
         self.seen[path] = category
-        return category, anchor  # type: ignore[no-any-return]
+        return category, anchor
 
 
-def _split(a: Analysis) -> dict[int, dict[str, int]] | None:
+Split = tuple[dict[int, dict[str, int]], dict[str, str]]
+
+
+def _split(a: Analysis) -> Split | None:
     records, tree = records_of(a), tree_of(a)
     hist_mod = _module("layerscope.analysis.packages.history")
     cat_mod = _module("layerscope.analysis.packages.categories")
@@ -170,12 +173,23 @@ def _split(a: Analysis) -> dict[int, dict[str, int]] | None:
         node = tree.nodes.get(path)
         if node is not None and node.inode is not None:
             split[node.inode[0]][category] += tree.inode_size[node.inode]
-    return {layer: dict(cats) for layer, cats in split.items()}
+    return {layer: dict(cats) for layer, cats in split.items()}, recorder.seen
+
+
+def _splits(a: Analysis) -> Split | None:
+    hit = _SPLITS.get(id(a))
+    if hit is not None and hit[0] is a:
+        return hit[1]  # type: ignore[no-any-return]
+    return _remember(_SPLITS, a, _split(a))  # type: ignore[no-any-return]
 
 
 def layer_categories(a: Analysis) -> dict[int, dict[str, int]] | None:
     """Layer index -> category -> bytes of that layer still visible at the top."""
-    hit = _SPLITS.get(id(a))
-    if hit is not None and hit[0] is a:
-        return hit[1]
-    return _remember(_SPLITS, a, _split(a))  # type: ignore[no-any-return]
+    split = _splits(a)
+    return None if split is None else split[0]
+
+
+def file_categories(a: Analysis) -> dict[str, str] | None:
+    """Path -> category of every visible file (one name per hardlink group)."""
+    split = _splits(a)
+    return None if split is None else split[1]
