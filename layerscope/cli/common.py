@@ -11,13 +11,19 @@ from layerscope.api import analyze
 from layerscope.model import Analysis, LayerRecord
 from layerscope.units import fmt_size
 
+REF_HELP = (
+    "image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
+    "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name"
+)
+
 
 def add_image_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "ref",
-        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
-    )
+    p.add_argument("ref", help=REF_HELP)
+    add_read_flags(p)
+
+
+def add_read_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of every image-reading command, without the reference(s)."""
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
     p.add_argument("--verify", action="store_true", help="hash every uncompressed layer against its diff_id")
     p.add_argument("--no-cache", action="store_true", help="ignore the per-layer result cache")
@@ -46,9 +52,9 @@ class Progress:
         sys.stderr.flush()
 
 
-def load_analysis(args: argparse.Namespace, need_records: bool = True) -> Analysis:
+def load_analysis(args: argparse.Namespace, need_records: bool = True, ref: str | None = None) -> Analysis:
     return analyze(
-        args.ref,
+        args.ref if ref is None else ref,
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
