@@ -1,0 +1,28 @@
+"""The committed sample images (sample_images/, built by sample_images/build.sh)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "sample_images"
+
+
+def sample(name: str) -> Path:
+    """sample_images/NAME.docker.tar, or a skip that says it is missing."""
+    path = SAMPLES / f"{name}.docker.tar"
+    if not path.is_file():
+        pytest.skip(f"sample image {path.name} is not in sample_images/ (built by sample_images/build.sh)")
+    return path
+
+
+def has_package_attribution() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("layerscope.analysis.packages") is not None
+
+
+needs_packages = pytest.mark.skipif(
+    not has_package_attribution(), reason="package attribution (layerscope.analysis.packages) is not in this build"
+)
