@@ -129,7 +129,11 @@ def test_packages_and_categories_differences(tmp_path):
 def test_comparison_frames(tmp_path):
     a = _archive(tmp_path, "a", [BASE0, layer_tar([f("x", b"1")])])
     b = _archive(tmp_path, "b", [BASE0])
-    df = layerscope.compare(a, b).layers_df()
+    c = layerscope.compare(a, b)
+    html = c._repr_html_()
+    assert "B saves <strong>1 B</strong>" in html and "Shared base: 1 layer," in html
+    assert repr(c).startswith("Comparison(a=") and "saving_bytes=1" in repr(c)
+    df = c.layers_df()
     assert list(df.columns) == ["a_index", "b_index", "diff_id", "shared", "a_size", "b_size"]
     assert df["shared"].tolist() == [True, False] and str(df["b_index"].dtype) == "Int64"
 

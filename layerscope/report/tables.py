@@ -38,6 +38,7 @@ def _step(text: str | None, width: int = 80) -> str:
     if not text:
         return "–"
     text = " ".join(text.replace("/bin/sh -c #(nop) ", "").split()).replace("/bin/sh -c ", "", 1)
+    text = text.removesuffix(" # buildkit")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -145,9 +146,9 @@ def comparison_html(c: Comparison) -> str:
     saving = (
         f"<p>B saves <strong>{fmt_size(sv.bytes)}</strong> ({sv.percent} % of A); stored "
         f"{fmt_size(sv.compressed_bytes)}; final filesystem {fmt_size(sv.final_bytes)}. Shared base: "
-        f"{c.shared_count} layers, {fmt_size(c.shared_bytes)}.</p>"
+        f"{_layers(c.shared_count)}, {fmt_size(c.shared_bytes)}.</p>"
         if sv.bytes is not None and sv.bytes >= 0
-        else f"<p>B is {fmt_size(-(sv.bytes or 0))} larger than A. Shared base: {c.shared_count} layers.</p>"
+        else f"<p>B is {fmt_size(-(sv.bytes or 0))} larger than A. Shared base: {_layers(c.shared_count)}.</p>"
     )
     cats = (
         table(
@@ -187,3 +188,7 @@ def _signed(n: int) -> str:
 
 def _version_size(version: str | None, size: int) -> str:
     return "–" if version is None else f"{version} ({fmt_size(size)})"
+
+
+def _layers(n: int) -> str:
+    return f"{n} layer" if n == 1 else f"{n} layers"

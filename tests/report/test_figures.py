@@ -148,3 +148,12 @@ def test_layer_bars_split_by_category(tmp_path):
     assert expected[(1, "app")] == 700 and expected[(0, "other")] == 5000
     cells = treemap_figure(a).axes[0].texts
     assert any(t.get_text().startswith("alpha 1.0") for t in cells)
+
+
+def test_many_layers_show_the_largest_and_say_so(tmp_path):
+    layers = [layer_tar([f(f"l{i}", b"x" * (100 + i))]) for i in range(60)]
+    a = layerscope.analyze(ImageSpec(layers).docker_archive(str(tmp_path / "many.tar")))
+    fig = layers_figure(a)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 40 and labels[0].startswith("#20 ") and labels[-1].startswith("#59 ")
+    assert "the 40 largest of 60 layers" in fig.get_suptitle()
