@@ -145,7 +145,9 @@ def write_images(layers: list[bytes], workdir: Path) -> tuple[Path, Path, list[P
             fh.write(x)
         gz_paths.append(gz)
         data = gz.read_bytes()
-        descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(data), "size": len(data)})
+        descs.append(
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(data), "size": len(data)}
+        )
         blobs.append((sha(data), gz))
     manifest = json.dumps(
         {
@@ -159,7 +161,11 @@ def write_images(layers: list[bytes], workdir: Path) -> tuple[Path, Path, list[P
         {
             "schemaVersion": 2,
             "manifests": [
-                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(manifest), "size": len(manifest)}
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": sha(manifest),
+                    "size": len(manifest),
+                }
             ],
         }
     ).encode()
@@ -251,7 +257,9 @@ def main() -> int:
     floor_s = med["floor: isal decode of the gzip layers, 1 core"]
     dive_s = med.get("dive 0.13.1, docker-archive")
     print(f"\nimage: {unc / 1e9:.2f} GB uncompressed, {files} entries, {len(gz_paths)} gzip layers")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"{'run':<48} {'median s':>9} {'x floor':>8} {'x dive':>7} {'peak RSS':>9}")
     for k, v in med.items():
         xd = f"{v / dive_s:.2f}" if dive_s else "-"
@@ -259,7 +267,9 @@ def main() -> int:
         print(f"{k:<48} {v:>9.3f} {v / floor_s:>8.2f} {xd:>7} {peak:>9}")
     if args.json_out:
         Path(args.json_out).write_text(
-            json.dumps({"uncompressed_bytes": unc, "entries": files, "median_seconds": med, "peak_rss_kb": rss}, indent=2)
+            json.dumps(
+                {"uncompressed_bytes": unc, "entries": files, "median_seconds": med, "peak_rss_kb": rss}, indent=2
+            )
         )
     return 0
 

@@ -14,6 +14,7 @@ from layerscope.model import Analysis, Image
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
     from layerscope.sources.builder import ProgressFn
+    from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
 
@@ -26,14 +27,24 @@ def open_image(
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
     use_cache: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Image:
-    """Read an image (every layer streamed once, or served from the per-layer cache)."""
+    """Read an image (every layer streamed once, or served from the per-layer cache).
+
+    `username`/`password` (or an identity token with username "<token>") and `insecure`
+    (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
+    registry references; other credentials come from the Docker/containers config files.
+    """
     from layerscope.layers.cache import LayerCache
     from layerscope.sources.builder import build_image
     from layerscope.sources.platforms import Platform
     from layerscope.sources.references import open_image as open_handle
+    from layerscope.sources.registry.options import RegistryOptions
 
-    handle = open_handle(ref, verify=verify)
+    options = RegistryOptions.create(username, password, insecure)
+    handle = open_handle(ref, verify=verify, registry=options)
     try:
         return build_image(
             handle,
@@ -68,6 +79,9 @@ def analyze(
     progress: ProgressFn | None = None,
     use_cache: bool = True,
     need_records: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Analysis:
     """Analyse an image reference, or load `analysis:FILE`.
 
@@ -90,7 +104,15 @@ def analyze(
     from layerscope.analysis.analyze import analyze_image
 
     image = open_image(
-        ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress, use_cache=use_cache
+        ref,
+        platform=platform,
+        verify=verify,
+        manifest_only=manifest_only,
+        progress=progress,
+        use_cache=use_cache,
+        username=username,
+        password=password,
+        insecure=insecure,
     )
     analysis = analyze_image(image)
     if key is not None:

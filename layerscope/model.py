@@ -193,3 +193,65 @@ class Analysis(_Notebook):
     waste: tuple[WasteEntry, ...] = ()
     dive: DiveFigures | None = None
     notes: tuple[str, ...] = field(default=())
+    packages: PackageReport | None = None  # None with --manifest-only
+
+
+# -- packages (analysis/packages/) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """One installed package and the bytes of the final filesystem it owns."""
+
+    name: str
+    version: str
+    ecosystem: str  # python | conda | deb | apk | rpm | source
+    size: int  # bytes of its visible files, hardlink groups and path aliases once
+    files: int  # visible regular files (names) it owns
+    layer: int | None  # the layer that installed the version now present
+    layers: tuple[tuple[int, int], ...]  # (layer index, bytes that layer added for it)
+    location: str  # site-packages dir, conda prefix, or the package database
+    dead_bytes: int  # bytes of its files (any version) that earlier layers added and later ones hid
+    category: str
+    provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
+    inferred_bytes: int = 0  # part of `size` owned by directory or top_level.txt, not by a file list
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedPackage:
+    """A package version an earlier layer installed and a later one removed or upgraded."""
+
+    name: str
+    version: str
+    ecosystem: str
+    layer: int  # the layer that installed it
+    location: str
+    dead_bytes: int
+    hidden_by: tuple[int, ...]  # the layers that hid its bytes
+    replaced_by: str | None = None  # the version present now, for an upgrade
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryBytes:
+    name: str
+    bytes: int
+    paths: tuple[tuple[str, int], ...]  # the largest places counted: (path, bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Saving:
+    what: str
+    bytes: int
+    how: str
+    evidence: tuple[str, ...]
+    reasoning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PackageReport:
+    packages: tuple[Package, ...]
+    removed: tuple[RemovedPackage, ...]
+    unattributed: tuple[tuple[str, int], ...]  # (top-level directory, bytes in no package)
+    categories: tuple[CategoryBytes, ...]
+    savings: tuple[Saving, ...]
+    notes: tuple[str, ...] = ()

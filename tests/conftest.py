@@ -56,3 +56,14 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {FIXTURES}")
     return FIXTURES
+
+
+pytest_plugins = ["tests.engines"]
+
+
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Wheels of small local projects, built once per session by pip (setuptools, offline)."""
+    from tests.support.pyinstall import make_wheels
+
+    return make_wheels(tmp_path_factory.mktemp("pywheels"))

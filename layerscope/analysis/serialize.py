@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from layerscope.analysis.packages.document import report_from, report_json
+from layerscope.analysis.unknown import unknown_figures
 from layerscope.errors import FormatError
 from layerscope.layers.cache import record_from_json, record_to_json
 from layerscope.model import (
@@ -42,6 +44,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
         "platform": img.platform,
         "source": img.source,
         "manifest_only": img.manifest_only,
+        "unknown": unknown_figures(a),
         "layers": [
             {
                 "index": layer.index,
@@ -99,6 +102,7 @@ def saved_document(a: Analysis, records: bool = True) -> dict[str, Any]:
     doc["image_notes"] = list(a.image.notes)
     doc["analysis_notes"] = list(a.notes)
     doc["dive_inefficient"] = [asdict(e) for e in a.dive.inefficient] if a.dive else []
+    doc["packages"] = None if a.packages is None else report_json(a.packages)
     for layer_doc, layer in zip(doc["layers"], a.image.layers, strict=True):
         layer_doc["record"] = None if layer.record is None or not records else record_to_json(layer.record)
     return doc
@@ -168,6 +172,7 @@ def load_saved_doc(doc: Any, label: str) -> Analysis:
                 tuple(DiveInefficiency(**e) for e in doc["dive_inefficient"]),
             ),
             notes=tuple(doc["analysis_notes"]),
+            packages=None if doc.get("packages") is None else report_from(doc["packages"]),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise FormatError(f"{label} is a damaged saved analysis: {err!r}") from None

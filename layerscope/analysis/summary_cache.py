@@ -15,7 +15,7 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 1
+SCHEMA = 2  # 2: summaries carry the package report
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 
 

@@ -14,7 +14,7 @@ from layerscope.api import analyze
 from layerscope.budget import outputs
 from layerscope.budget.config import BudgetConfig, ImageBudget, find_config, load_config, load_dive_ci
 from layerscope.budget.verdict import Result, evaluate
-from layerscope.cli.common import Progress, add_image_flags, emit_json
+from layerscope.cli.common import Progress, add_image_flags, emit_json, registry_args
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
 
@@ -118,9 +118,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     results: list[Result] = []
     analyses: dict[str, Analysis] = {}
     refs: dict[str, str] = {}
+    registry = registry_args(args)
     for budget, ref in targets:
         a = analyze(ref, platform=args.platform, verify=args.verify, manifest_only=args.manifest_only,
-                    progress=Progress(not args.quiet), use_cache=not args.no_cache)  # fmt: skip
+                    progress=Progress(not args.quiet), use_cache=not args.no_cache, **registry)  # fmt: skip
         analyses[budget.name] = a
         refs[budget.name] = ref
         results += evaluate(a, budget, baseline)

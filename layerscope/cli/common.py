@@ -8,12 +8,15 @@ import sys
 from typing import Any
 
 from layerscope.api import analyze
+from layerscope.errors import UsageError
 from layerscope.model import Analysis, LayerRecord
+from layerscope.sources.registry.secret import Secret
 from layerscope.units import fmt_size
 
 REF_HELP = (
     "image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-    "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name"
+    "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
+    "or a bare image name (the Docker engine first, then the registry)"
 )
 
 
@@ -31,6 +34,15 @@ def add_read_flags(p: argparse.ArgumentParser) -> None:
         "--manifest-only",
         action="store_true",
         help="read manifest and config only; figures that need layer contents are null",
+    )
+    p.add_argument("--username", help="registry user name (the password comes from --password-stdin)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the registry password or token from standard input"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP and unverified TLS for the registry (loopback registries are always allowed)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -52,7 +64,33 @@ class Progress:
         sys.stderr.flush()
 
 
-def load_analysis(args: argparse.Namespace, need_records: bool = True, ref: str | None = None) -> Analysis:
+def read_password(args: argparse.Namespace) -> Secret | None:
+    """--password-stdin: the whole of stdin, minus the line end (as `docker login` reads it)."""
+    if not args.password_stdin:
+        if args.username:
+            raise UsageError("--username needs --password-stdin (the password is never taken as an argument)")
+        return None
+    if not args.username:
+        raise UsageError("--password-stdin needs --username")
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise UsageError("--password-stdin: standard input was empty")
+    return Secret(password)
+
+
+def registry_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The registry keyword arguments of api.analyze from the shared flags (stdin read once)."""
+    return {"username": args.username, "password": read_password(args), "insecure": args.insecure}
+
+
+def load_analysis(
+    args: argparse.Namespace,
+    need_records: bool = True,
+    ref: str | None = None,
+    registry: dict[str, Any] | None = None,
+) -> Analysis:
+    """`ref` overrides args.ref (commands reading two images); `registry` is registry_args(args)
+    when the caller already read stdin for it."""
     return analyze(
         args.ref if ref is None else ref,
         platform=args.platform,
@@ -61,6 +99,7 @@ def load_analysis(args: argparse.Namespace, need_records: bool = True, ref: str 
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
         need_records=need_records,
+        **(registry if registry is not None else registry_args(args)),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from layerscope.analysis.compare import Comparison, compare_analyses, compare_document
 from layerscope.analysis.pkgview import UNAVAILABLE
-from layerscope.cli.common import REF_HELP, add_read_flags, emit_json, load_analysis
+from layerscope.cli.common import REF_HELP, add_read_flags, emit_json, load_analysis, registry_args
 from layerscope.units import fmt_pct, fmt_size
 
 PACKAGE_LINES = 20
@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    c = compare_analyses(load_analysis(args, ref=args.a), load_analysis(args, ref=args.b))
+    registry = registry_args(args)  # reads --password-stdin once, for both images
+    a = load_analysis(args, ref=args.a, registry=registry)
+    c = compare_analyses(a, load_analysis(args, ref=args.b, registry=registry))
     if args.json:
         emit_json(compare_document(c))
     else:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from layerscope.analysis.serialize import inspect_document, saved_document
+from layerscope.analysis.unknown import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis
 from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis
@@ -61,7 +62,13 @@ def render(a: Analysis) -> list[str]:
     stored_plain = all(x.media_type.endswith((".tar", "diff.tar")) for x in img.layers)
     how = "as stored: this source keeps layers uncompressed" if stored_plain else "compressed, as stored or pulled"
     n = len(img.layers)
-    lines.append(f"Size       {fmt_size(t.size)} uncompressed in {n} layers (file contents, as dive counts)")
+    if img.manifest_only:
+        lines.append(f"Size       {n} layers; uncompressed sizes unknown")
+        lines.append(
+            "Unknown    " + ", ".join(words for _, words in CONTENT_FIGURES) + " (--manifest-only: layers not read)"
+        )
+    else:
+        lines.append(f"Size       {fmt_size(t.size)} uncompressed in {n} layers (file contents, as dive counts)")
     lines.append(f"Stored     {comp} {how}")
     if t.final_size is not None:
         lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
@@ -93,7 +100,7 @@ def render(a: Analysis) -> list[str]:
     for h in img.history:
         where = "     " if h.layer_index is None else f"L{h.layer_index:<4}"
         lines.append(f"  {h.index:>3} {where} {_short(h.created_by, 90)}")
-    notes = [*img.notes, *a.notes]
+    notes = [n for n in (*img.notes, *a.notes) if n != MANIFEST_ONLY_NOTE]  # said above already
     if notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
     return lines

@@ -24,6 +24,7 @@ COMMANDS = {
     "compare": "compare",
     "report": "report",
     "inspect": "inspect",
+    "packages": "packages",
     "check": "check",
     "cache-dir": "cache_dir",
 }

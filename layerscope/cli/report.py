@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from layerscope.cli.common import add_image_flags, emit_json, load_analysis
+from layerscope.cli.common import add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError
 from layerscope.units import fmt_size
 
@@ -35,10 +35,11 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from layerscope.report.render import format_of, write_report
 
     format_of(args.output)  # a bad suffix fails before the image is read
-    analysis = load_analysis(args)
+    registry = registry_args(args)  # reads --password-stdin once, for both images
+    analysis = load_analysis(args, registry=registry)
     comparison = None
     if args.compare:
-        comparison = compare_analyses(analysis, load_analysis(args, ref=args.compare))
+        comparison = compare_analyses(analysis, load_analysis(args, ref=args.compare, registry=registry))
     fmt = write_report(analysis, args.output, comparison)
     size = os.path.getsize(args.output)
     if args.json:

@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import zstandard
@@ -118,56 +118,58 @@ class LayerCache:
         return os.path.join(self.root, f"layers-v{SCHEMA}", alg, hexpart[:2], hexpart + ".json.zst")
 
     def get(self, diff_id: str, blob_digest: str | None, need_verified: bool) -> LayerRecord | None:
+        """The record for this diff_id as read from this blob.
+
+        What the walk found depends only on the diff_id; how the blob was stored
+        (compression, stored bytes and digest) is kept per blob ("variants"), so a layer
+        read from a gzip blob is not reported as gzip when it comes from an uncompressed
+        docker save. A blob never read before is a miss: we read it (and then know it).
+        """
         if not self.read_enabled:
             return None
-        path = self._path(diff_id)
+        doc = self._load(diff_id)
+        variant = None if doc is None else doc["variants"].get(blob_digest or "")
+        if doc is None or variant is None or (need_verified and not doc["verified"]):
+            self.misses += 1
+            return None
         try:
-            with open(path, "rb") as fh:
-                doc = json.loads(zstandard.ZstdDecompressor().decompress(fh.read()))
-            if doc.get("key") != diff_id or doc.get("schema") != SCHEMA:
-                raise ValueError("entry for another key")
-            if blob_digest is not None and blob_digest not in doc["blob_digests"]:
-                self.misses += 1
-                return None  # never read this blob ourselves: read it (then it is aliased)
-            if need_verified and not doc["verified"]:
-                self.misses += 1
-                return None
             record = record_from_json(doc["record"])
-        except FileNotFoundError:
+            record = replace(
+                record,
+                compression=variant["compression"],
+                stored_bytes=variant["stored_bytes"],
+                stored_digest=variant["stored_digest"],
+            )
+        except (KeyError, TypeError, ValueError):
             self.misses += 1
             return None
-        except (OSError, ValueError, KeyError, TypeError, zstandard.ZstdError):
-            self.misses += 1
-            with contextlib.suppress(OSError):
-                os.unlink(path)  # corrupt: drop it; the fresh read rewrites it
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recency for pruning
         self.hits += 1
         return record
 
+    def _load(self, diff_id: str) -> dict[str, Any] | None:
+        doc = read_entry(self._path(diff_id))
+        if doc is None or doc.get("key") != diff_id or doc.get("schema") != SCHEMA:
+            return None
+        if not isinstance(doc.get("variants"), dict) or "record" not in doc:
+            return None
+        return doc
+
     def put(self, diff_id: str, record: LayerRecord, blob_digest: str | None, verified: bool) -> None:
-        path = self._path(diff_id)
-        digests: list[str] = []
-        was_verified = False
-        try:
-            with open(path, "rb") as fh:
-                old = json.loads(zstandard.ZstdDecompressor().decompress(fh.read()))
-            if old.get("key") == diff_id:
-                digests = list(old.get("blob_digests", []))
-                was_verified = bool(old.get("verified"))
-        except (OSError, ValueError, zstandard.ZstdError):
-            pass
-        if blob_digest and blob_digest not in digests:
-            digests.append(blob_digest)
+        old = self._load(diff_id)
+        variants: dict[str, Any] = dict(old["variants"]) if old else {}
+        variants[blob_digest or ""] = {
+            "compression": record.compression,
+            "stored_bytes": record.stored_bytes,
+            "stored_digest": record.stored_digest,
+        }
         doc = {
             "schema": SCHEMA,
             "key": diff_id,
-            "blob_digests": digests,
-            "verified": verified or was_verified,
+            "variants": variants,
+            "verified": verified or bool(old and old["verified"]),
             "record": record_to_json(record),
         }
-        write_entry(path, doc)
+        write_entry(self._path(diff_id), doc)
 
     def stats(self) -> CacheStats:
         entries = total = 0

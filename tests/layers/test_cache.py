@@ -110,3 +110,16 @@ def test_warm_inspect_comes_from_the_summary_and_tracks_the_file(tmp_path, run_c
     ImageSpec([layer_tar([f("only", b"z" * 7)])]).docker_archive(str(path))
     changed = run_cli("inspect", "--json", str(path), env=env)
     assert json.loads(changed.out)["totals"]["size"] == 7
+
+
+def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatch):
+    """Same diff_ids, one image as gzip OCI, one as an uncompressed docker save."""
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    spec = _image()
+    oci = open_image(spec.oci_archive(str(tmp_path / "i.oci.tar")))
+    legacy = open_image(spec.docker_archive(str(tmp_path / "i.docker.tar")))
+    again = open_image(str(tmp_path / "i.docker.tar"))
+    for o, dl, a in zip(oci.layers, legacy.layers, again.layers, strict=True):
+        assert o.record is not None and dl.record is not None and a.record is not None
+        assert (o.record.compression, dl.record.compression, a.record.compression) == ("gzip", "none", "none")
+        assert dl.record.files == o.record.files and a.record == dl.record

@@ -1,0 +1,113 @@
+"""Who owns a path: the claims of package file lists, resolved onto the final tree.
+
+Several packages may list one path; the best claim wins: an OS package before conda
+before a Python dist (image-formats.md §10 rule 7), then the later install. Paths no list
+names fall back, in order, to the dist whose metadata directory holds them, to the owner
+of the `.py` a `.pyc` was compiled from (`pkg/__pycache__/mod.<tag>.pyc` -> `pkg/mod.py`:
+bytecode compiled after install, uv, namespace packages), and last, marked inferred, to
+the only dist whose files or top_level.txt use that top-level name in that site directory.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Sequence
+
+from layerscope.analysis.packages.common import CONDA, PYTHON, RANK
+from layerscope.analysis.packages.history import Install
+from layerscope.analysis.packages.resolve import Resolver
+
+_SITE = re.compile(r"(^|/)(site|dist)-packages/")
+_META_DIR = re.compile(r"^(.*?\.(?:dist|egg)-info)/")
+
+
+def pyc_source(path: str) -> str | None:
+    """The `.py` a bytecode file was compiled from (PEP 3147 layout or legacy side-by-side)."""
+    if not path.endswith((".pyc", ".pyo")):
+        return None
+    parent, base = posixpath.split(path)
+    if posixpath.basename(parent) == "__pycache__":
+        mod = base.split(".", 1)[0]
+        return posixpath.join(posixpath.dirname(parent), mod + ".py")
+    return path[:-1]
+
+
+class Claims:
+    """Claims of a set of installs; `owner(path)` picks the best one."""
+
+    def __init__(self, installs: Sequence[Install], resolver: Resolver, infer: bool) -> None:
+        self.installs = installs
+        self._files: dict[str, list[int]] = {}
+        self._dirs: dict[str, list[int]] = {}
+        self._tops: dict[tuple[str, str], set[int]] = {}
+        for i, inst in enumerate(installs):
+            f = inst.found
+            # a dist's or a conda package's metadata is its own; dpkg/apk/rpm databases are shared
+            for p in (*f.files, *f.meta) if f.ecosystem in (PYTHON, CONDA) else f.files:
+                self._files.setdefault(resolver.file(p), []).append(i)
+            for d in f.claim_dirs:
+                self._dirs.setdefault(resolver.dir(d), []).append(i)
+            if infer and f.ecosystem == PYTHON and f.site:
+                self._add_tops(i, resolver.dir(f.site), [resolver.file(p) for p in f.files], f.tops)
+
+    def _add_tops(self, i: int, site: str, files: list[str], tops: tuple[str, ...]) -> None:
+        prefix = site + "/"
+        names = set(tops)
+        for p in files:
+            if p.startswith(prefix):
+                rest = p[len(prefix) :]
+                top, sep, _ = rest.partition("/")
+                if sep and top != "__pycache__" and not top.endswith((".dist-info", ".egg-info")):
+                    names.add(top)
+        for top in names:
+            self._tops.setdefault((site, top), set()).add(i)
+        for top in tops:  # a dist without a file list: its single-module top-levels too
+            self._files.setdefault(f"{prefix}{top}.py", []).append(i)
+
+    def _best(self, ids: list[int], max_layer: int | None) -> int | None:
+        best: tuple[int, int, str] | None = None
+        pick = None
+        for i in ids:
+            inst = self.installs[i]
+            if max_layer is not None and inst.layer > max_layer:
+                continue
+            score = (RANK[inst.found.ecosystem], -inst.layer, inst.found.key)
+            if best is None or score < best:
+                best, pick = score, i
+        return pick
+
+    def listed(self, path: str, max_layer: int | None = None) -> int | None:
+        """The best claim by a file list or a metadata directory."""
+        ids = self._files.get(path)
+        if ids:
+            hit = self._best(ids, max_layer)
+            if hit is not None:
+                return hit
+        m = _META_DIR.match(path)
+        if m:
+            ids = self._dirs.get(m.group(1))
+            if ids:
+                return self._best(ids, max_layer)
+        return None
+
+    def owner(self, path: str, max_layer: int | None = None) -> tuple[int | None, bool]:
+        """(install index, inferred) of the path's owner; (None, False) when nobody owns it."""
+        hit = self.listed(path, max_layer)
+        if hit is not None:
+            return hit, False
+        src = pyc_source(path)
+        if src is not None:
+            hit = self.listed(src, max_layer)
+            if hit is not None:
+                return hit, False
+        m = _SITE.search(path)
+        if m and self._tops:
+            site = path[: m.end() - 1]
+            top = path[m.end() :].partition("/")[0]
+            ids = self._tops.get((site, top))
+            if ids and len(ids) == 1:
+                (only,) = ids
+                if max_layer is None or self.installs[only].layer <= max_layer:
+                    return only, True
+        return None, False

@@ -1,0 +1,101 @@
+"""rpm: the sqlite rpmdb (`rpmdb.sqlite`, Fedora >= 33, RHEL 9+) under `var/lib/rpm`,
+`usr/lib/sysimage/rpm` or `usr/share/rpm`. BerkeleyDB `Packages` and NDB `Packages.db`
+are reported as unsupported.
+
+The database is opened from memory (`sqlite3.Connection.deserialize`) with its header
+switched from WAL to rollback mode, which an in-memory database needs; only when a
+non-empty `-wal` file is beside it (committed rows not yet in the main file) are both
+written to a private temp dir under the cache dir, read, and deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import sqlite3
+import tempfile
+
+from layerscope.analysis.packages import rpmheader
+from layerscope.analysis.packages.common import RPM, Captured, Found, root_path
+from layerscope.layers.cache import cache_root
+
+DIRS = ("var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/rpm/")
+SQLITE = "rpmdb.sqlite"
+_SKIPPED = "its rpm packages are not listed and their files count as in no package"
+
+
+def is_rpm_meta(path: str) -> bool:
+    return path.startswith(DIRS)
+
+
+def find(view: Captured) -> tuple[list[Found], list[str]]:
+    found: list[Found] = []
+    notes: list[str] = []
+    for path in sorted(view):
+        base = posixpath.basename(path)
+        if base == SQLITE:
+            wal = view.get(path + "-wal")
+            try:
+                blobs = read_sqlite(view[path][1], wal[1] if wal else b"")
+            except sqlite3.Error as err:
+                notes.append(f"/{path}: not a readable rpm sqlite database ({err})")
+                continue
+            bad = 0
+            for blob in blobs:
+                try:
+                    pkg = rpmheader.package(blob)
+                except rpmheader.HeaderError:
+                    bad += 1
+                    continue
+                if pkg.name == "gpg-pubkey":
+                    continue  # imported signing keys, not software
+                files = tuple(p for p in (root_path(f) for f in pkg.files) if p is not None)
+                found.append(
+                    Found(RPM, pkg.name, pkg.version, "/" + path, f"{RPM}:{pkg.name}:{pkg.arch}", files, (path,))
+                )
+            if bad:
+                notes.append(f"/{path}: {bad} damaged package header(s) skipped")
+        elif base == "Packages":
+            notes.append(f"/{path}: BerkeleyDB rpmdb (RHEL 7/8, Amazon Linux 2) is not supported; {_SKIPPED}")
+        elif base == "Packages.db":
+            notes.append(f"/{path}: NDB rpmdb (SUSE) is not supported; {_SKIPPED}")
+    return found, notes
+
+
+def read_sqlite(db: bytes, wal: bytes = b"") -> list[bytes]:
+    """Every header blob of the `Packages` table."""
+    if wal:
+        return _read_from_files(db, wal)
+    patched = bytearray(db)
+    if len(patched) > 19 and patched[18] == 2:  # WAL mode cannot be used in memory
+        patched[18] = patched[19] = 1
+    con = sqlite3.connect(":memory:")
+    try:
+        con.deserialize(bytes(patched))
+        return _blobs(con)
+    finally:
+        con.close()
+
+
+def _blobs(con: sqlite3.Connection) -> list[bytes]:
+    return [bytes(row[0]) for row in con.execute("SELECT blob FROM Packages") if row[0] is not None]
+
+
+def _cache_dir() -> str:
+    path = cache_root()
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _read_from_files(db: bytes, wal: bytes) -> list[bytes]:
+    with tempfile.TemporaryDirectory(prefix="rpmdb-", dir=_cache_dir()) as tmp:
+        main = os.path.join(tmp, SQLITE)
+        with open(main, "wb") as f:
+            f.write(db)
+        with open(main + "-wal", "wb") as f:
+            f.write(wal)
+        con = sqlite3.connect(main)
+        try:
+            return _blobs(con)
+        finally:
+            con.close()

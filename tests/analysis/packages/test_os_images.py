@@ -1,0 +1,57 @@
+"""apk and rpm attribution on images that hold real package databases (syft's Alpine
+database, preflight's Fedora rpmdb) next to the files they list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from layerscope.analysis.packages import apk
+from layerscope.api import analyze
+from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym
+
+
+def test_apk_packages_own_their_listed_files(fixtures_dir: Path, tmp_path: Path) -> None:
+    db = (fixtures_dir / "syft/apk/multiple-2/lib/apk/db/installed").read_bytes()
+    found, _ = apk.parse(db.decode(), "lib/apk/db/installed")
+    by = {p.name: p for p in found}
+    entries = [d("lib"), d("lib/apk"), d("lib/apk/db"), f("lib/apk/db/installed", db), d("bin"), d("usr"), d("usr/bin")]
+    entries += [f("lib/ld-musl-x86_64.so.1", b"m" * 600_000), f("bin/busybox", b"b" * 800_000)]
+    entries += [sym("lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1"), f("usr/bin/mine", b"z" * 50)]
+    img = ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "alpine.tar"))
+    assert "lib/libc.musl-x86_64.so.1" in by["musl"].files
+    a = analyze(img)
+    got = {p.name: (p.version, p.size, p.files, p.layer, p.ecosystem) for p in a.packages.packages if p.size}
+    assert got == {
+        "busybox": ("1.35.0-r17", 800_000, 1, 0, "apk"),
+        "musl": ("1.2.3-r0", 600_000, 1, 0, "apk"),
+    }
+    assert len(a.packages.packages) == 14  # every installed package is listed, sized or not
+    assert dict(a.packages.unattributed) == {"/lib": len(db), "/usr": 50}
+
+
+def test_rpm_packages_from_a_sqlite_rpmdb(fixtures_dir: Path, tmp_path: Path) -> None:
+    db = (fixtures_dir / "syft/rpm/openshift-preflight/sqlite/var/lib/rpm/rpmdb.sqlite").read_bytes()
+    zone = "usr/share/zoneinfo"
+    entries = [d("usr"), d("usr/lib"), d("usr/lib/sysimage"), d("usr/lib/sysimage/rpm")]
+    entries += [f("usr/lib/sysimage/rpm/rpmdb.sqlite", db), d("var"), d("var/lib")]
+    entries += [sym("var/lib/rpm", "../../usr/lib/sysimage/rpm")]
+    entries += [d("usr/share"), d(zone), d(f"{zone}/Europe"), f(f"{zone}/Europe/Paris", b"p" * 2000)]
+    entries += [hard(f"{zone}/Europe/Monaco", f"{zone}/Europe/Paris"), f(f"{zone}/zone.tab", b"t" * 300)]
+    img = ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "fedora.tar"))
+    (tz,) = analyze(img).packages.packages
+    assert (tz.name, tz.version, tz.ecosystem, tz.location) == (
+        "tzdata",
+        "2022a-2.fc36",
+        "rpm",
+        "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+    )
+    # Monaco is a hardlink of Paris: two files, the bytes once
+    assert (tz.size, tz.files, tz.category) == (2300, 3, "os-packages")
+
+
+def test_unsupported_rpmdb_is_a_note_not_an_error(fixtures_dir: Path, tmp_path: Path) -> None:
+    bdb = (fixtures_dir / "syft/rpm/redhat/Packages").read_bytes()
+    entries = [d("var"), d("var/lib"), d("var/lib/rpm"), f("var/lib/rpm/Packages", bdb)]
+    a = analyze(ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "centos.tar")))
+    assert a.packages.packages == ()
+    assert any("BerkeleyDB rpmdb" in n and "not supported" in n for n in a.packages.notes)
