@@ -12,7 +12,6 @@ import layerscope
 from tests.conftest import REPO
 from tests.support.dists import SITE, dist
 from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym, wh
-from tests.support.samples import needs_packages
 
 HISTORY = [
     {"created_by": "COPY app/ /app/", "created": "2024-01-01T00:00:00Z"},
@@ -157,7 +156,6 @@ def test_packages_df_without_attribution_has_its_columns(analysis):
     ]
 
 
-@needs_packages
 def test_packages_and_categories_df(tmp_path):
     layer0 = layer_tar([*dist("alpha", "1.0", {"alpha/__init__.py": b"a" * 1000}), f("app/main.py", b"m" * 50)])
     layer1 = layer_tar(dist("beta", "2.0", {"beta/__init__.py": b"b" * 300}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import REPO
-from tests.support.samples import SAMPLES, has_package_attribution
+from tests.support.samples import SAMPLES
 
 nbformat = pytest.importorskip("nbformat", reason="notebook tests need nbformat (pip install -e '.[test]')")
 nbclient = pytest.importorskip("nbclient", reason="notebook tests need nbclient (pip install -e '.[test]')")
@@ -25,9 +25,6 @@ def test_notebook_runs(path, monkeypatch):
     if missing:
         pytest.skip(f"sample images not in sample_images/: {', '.join(missing)} (built by sample_images/build.sh)")
     nb = nbformat.read(path, as_version=4)
-    needs = nb.metadata.get("layerscope", {}).get("needs", [])
-    if "package-attribution" in needs and not has_package_attribution():
-        pytest.skip("this notebook needs package attribution (layerscope.analysis.packages), not in this build")
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's layerscope
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = nbclient.NotebookClient(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
-from layerscope.analysis.pkgview import CATEGORIES, PackageReportLike, report_of
-from layerscope.model import Analysis, Layer, Totals
+from layerscope.analysis.pkgview import CATEGORIES, report_of
+from layerscope.model import Analysis, Layer, PackageReport, Totals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,7 +136,7 @@ def align(a: tuple[Layer, ...], b: tuple[Layer, ...]) -> tuple[int, list[LayerPa
     return k, rows
 
 
-def _by_package(report: PackageReportLike) -> dict[tuple[str, str], tuple[str, int]]:
+def _by_package(report: PackageReport) -> dict[tuple[str, str], tuple[str, int]]:
     """(ecosystem, name) -> (versions, bytes); two installs of one name (two prefixes) add up."""
     versions: dict[tuple[str, str], set[str]] = defaultdict(set)
     sizes: dict[tuple[str, str], int] = defaultdict(int)
@@ -146,7 +146,7 @@ def _by_package(report: PackageReportLike) -> dict[tuple[str, str], tuple[str, i
     return {k: (", ".join(sorted(v)), sizes[k]) for k, v in versions.items()}
 
 
-def _packages(ra: PackageReportLike, rb: PackageReportLike) -> tuple[PackageDelta, ...]:
+def _packages(ra: PackageReport, rb: PackageReport) -> tuple[PackageDelta, ...]:
     pa, pb = _by_package(ra), _by_package(rb)
     out = []
     for key in pa.keys() | pb.keys():
@@ -157,7 +157,7 @@ def _packages(ra: PackageReportLike, rb: PackageReportLike) -> tuple[PackageDelt
     return tuple(out)
 
 
-def _categories(ra: PackageReportLike, rb: PackageReportLike) -> tuple[CategoryDelta, ...]:
+def _categories(ra: PackageReport, rb: PackageReport) -> tuple[CategoryDelta, ...]:
     ca = {c.name: c.bytes for c in ra.categories}
     cb = {c.name: c.bytes for c in rb.categories}
     names = list(CATEGORIES) + sorted((ca.keys() | cb.keys()) - set(CATEGORIES))

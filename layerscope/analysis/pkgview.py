@@ -1,11 +1,9 @@
 """The package report as frames, figures and `compare` read it.
 
-Package attribution (analysis/packages, `Analysis.packages`) is its own subsystem; this
-module is the one place the report side touches it. It reads the report through small
-protocols, computes one for an analysis that lacks it (a saved analysis from before
-packages were part of it) when the layer records are there, and answers None when no
-attribution is possible: every consumer then says "package attribution unavailable"
-rather than guessing.
+`Analysis.packages` (analysis/packages) where the analysis has it; computed from the layer
+records for one that lacks it (a saved analysis from before packages were part of it);
+None when no attribution is possible, and every consumer then says "package attribution
+unavailable" rather than guessing.
 
 The per-layer split of categories is not in the package report (its categories describe
 the final filesystem). It is recovered by running the same attribution with a classifier
@@ -15,81 +13,19 @@ up to the report's own category totals.
 
 from __future__ import annotations
 
-import importlib
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from layerscope.analysis.breakdown import records_of, tree_of
-from layerscope.model import FILE, Analysis
+from layerscope.analysis.packages import package_report
+from layerscope.analysis.packages.attribute import attribute
+from layerscope.analysis.packages.categories import NAMES, Classifier
+from layerscope.analysis.packages.common import CONDA
+from layerscope.analysis.packages.history import build
+from layerscope.model import FILE, Analysis, PackageReport
 
-# The contract's category names (CONTRACT.md, `packages --json`), in its order.
-CATEGORIES = (
-    "python-packages",
-    "os-packages",
-    "app",
-    "package-caches",
-    "bytecode",
-    "tests-and-docs",
-    "build-toolchains",
-    "accelerator-libraries",
-    "model-weights",
-    "other",
-)
+CATEGORIES = NAMES  # the contract's category names (CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
-
-
-class PackageLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def ecosystem(self) -> str: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def files(self) -> int: ...
-    @property
-    def layer(self) -> int | None: ...
-    @property
-    def layers(self) -> Sequence[tuple[int, int]]: ...
-    @property
-    def location(self) -> str: ...
-    @property
-    def dead_bytes(self) -> int: ...
-    @property
-    def category(self) -> str: ...
-
-
-class CategoryLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def bytes(self) -> int: ...
-    @property
-    def paths(self) -> Sequence[tuple[str, int]]: ...
-
-
-class SavingLike(Protocol):
-    @property
-    def what(self) -> str: ...
-    @property
-    def bytes(self) -> int: ...
-    @property
-    def how(self) -> str: ...
-
-
-class PackageReportLike(Protocol):
-    @property
-    def packages(self) -> Sequence[PackageLike]: ...
-    @property
-    def unattributed(self) -> Sequence[tuple[str, int]]: ...
-    @property
-    def categories(self) -> Sequence[CategoryLike]: ...
-    @property
-    def savings(self) -> Sequence[SavingLike]: ...
-
 
 _KEEP = 2
 _REPORTS: OrderedDict[int, tuple[Analysis, Any]] = OrderedDict()
@@ -103,25 +39,16 @@ def _remember(cache: OrderedDict[int, tuple[Analysis, Any]], a: Analysis, value:
     return value
 
 
-def _module(name: str) -> Any:
-    """A module of the package attribution, or None where this build has none."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def report_of(a: Analysis) -> PackageReportLike | None:
-    report = getattr(a, "packages", None)
-    if report is not None:
-        return report  # type: ignore[no-any-return]
+def report_of(a: Analysis) -> PackageReport | None:
+    if a.packages is not None:
+        return a.packages
     hit = _REPORTS.get(id(a))
     if hit is not None and hit[0] is a:
         return hit[1]  # type: ignore[no-any-return]
-    records, tree, mod = records_of(a), tree_of(a), _module("layerscope.analysis.packages")
-    if records is None or tree is None or mod is None:
+    records, tree = records_of(a), tree_of(a)
+    if records is None or tree is None:
         return None
-    return _remember(_REPORTS, a, mod.package_report(records, tree, a.image.config))  # type: ignore[no-any-return]
+    return _remember(_REPORTS, a, package_report(records, tree, a.image.config))  # type: ignore[no-any-return]
 
 
 def category_bytes(a: Analysis) -> dict[str, int] | None:
@@ -131,15 +58,15 @@ def category_bytes(a: Analysis) -> dict[str, int] | None:
     return {c.name: c.bytes for c in report.categories}
 
 
-class _Recorder:
-    """Wraps the attribution's classifier and notes the category of each file it sees."""
+class _Recorder(Classifier):
+    """The attribution's classifier, noting the category of each file it is asked about."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self, conda_prefixes: set[str], workdir: str) -> None:
+        super().__init__(conda_prefixes, workdir)
         self.seen: dict[str, str] = {}
 
     def classify(self, path: str, size: int, owner_category: str | None, owner_rank: int | None) -> tuple[str, str]:
-        category, anchor = self.inner.classify(path, size, owner_category, owner_rank)
+        category, anchor = super().classify(path, size, owner_category, owner_rank)
         self.seen[path] = category
         return category, anchor
 
@@ -149,25 +76,20 @@ Split = tuple[dict[int, dict[str, int]], dict[str, str]]
 
 def _split(a: Analysis) -> Split | None:
     records, tree = records_of(a), tree_of(a)
-    hist_mod = _module("layerscope.analysis.packages.history")
-    cat_mod = _module("layerscope.analysis.packages.categories")
-    att_mod = _module("layerscope.analysis.packages.attribute")
-    if records is None or tree is None or hist_mod is None or cat_mod is None or att_mod is None:
+    if records is None or tree is None:
         return None
 
     def visible(path: str, layer: int) -> bool:
         node = tree.nodes.get(path)
         return node is not None and node.layer == layer and node.record.type == FILE
 
-    try:  # the same steps as analysis/packages/report.py, with the classifier recorded
-        hist = hist_mod.build(records, visible)
-        conda = {i.found.location.lstrip("/") for i in hist.final if i.found.ecosystem == "conda"}
-        inner = a.image.config.get("config") if isinstance(a.image.config.get("config"), dict) else {}
-        workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
-        recorder = _Recorder(cat_mod.Classifier(conda, workdir if isinstance(workdir, str) else ""))
-        att_mod.attribute(tree, hist, recorder)
-    except (AttributeError, TypeError):  # the attribution's internals moved: no split, said so
-        return None
+    # the steps of analysis/packages/report.py, with the classifier recorded
+    hist = build(records, visible)
+    conda = {i.found.location.lstrip("/") for i in hist.final if i.found.ecosystem == CONDA}
+    inner = a.image.config.get("config") if isinstance(a.image.config.get("config"), dict) else {}
+    workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
+    recorder = _Recorder(conda, workdir if isinstance(workdir, str) else "")
+    attribute(tree, hist, recorder)
     split: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for path, category in recorder.seen.items():
         node = tree.nodes.get(path)

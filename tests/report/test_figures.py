@@ -18,7 +18,6 @@ from layerscope.report.style import CATEGORY_COLOURS
 from layerscope.report.treemap import squarify
 from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
-from tests.support.samples import needs_packages
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +129,6 @@ def test_treemap_by_an_unknown_grouping_is_a_usage_error(analysis):
         treemap_figure(analysis, by="colour")
 
 
-@needs_packages
 def test_layer_bars_split_by_category(tmp_path):
     layers = [
         layer_tar([d("bin"), f("bin/sh", b"s" * 5000)]),

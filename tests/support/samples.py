@@ -15,14 +15,3 @@ def sample(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"sample image {path.name} is not in sample_images/ (built by sample_images/build.sh)")
     return path
-
-
-def has_package_attribution() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("layerscope.analysis.packages") is not None
-
-
-needs_packages = pytest.mark.skipif(
-    not has_package_attribution(), reason="package attribution (layerscope.analysis.packages) is not in this build"
-)
