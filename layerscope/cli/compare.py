@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     registry = registry_args(args)  # reads --password-stdin once, for both images
-    a = load_analysis(args, ref=args.a, registry=registry)
-    c = compare_analyses(a, load_analysis(args, ref=args.b, registry=registry))
+    a = load_analysis(args, need_records=False, ref=args.a, registry=registry)  # summaries suffice
+    c = compare_analyses(a, load_analysis(args, need_records=False, ref=args.b, registry=registry))
     if args.json:
         emit_json(compare_document(c))
     else:
