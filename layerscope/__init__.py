@@ -1,6 +1,6 @@
 """layerscope: where a container image's bytes go, what rebuilds cost, and budgets for CI."""
 
-from layerscope.api import analyze, load, open_image
+from layerscope.api import analyze, compare, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 
@@ -15,6 +15,7 @@ __all__ = [
     "Totals",
     "WasteEntry",
     "analyze",
+    "compare",
     "load",
     "open_image",
 ]

@@ -12,6 +12,7 @@ from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis, Image
 
 if TYPE_CHECKING:
+    from layerscope.analysis.compare import Comparison
     from layerscope.sources.builder import ProgressFn
     from layerscope.sources.registry.secret import Secret
 
@@ -119,3 +120,13 @@ def analyze(
 
         summary_cache.put(key, saved_document(analysis, records=False))
     return analysis
+
+
+def compare(a: str | Analysis, b: str | Analysis, *, platform: str | None = None) -> Comparison:
+    """Two images side by side (B against A): references are analysed, analyses used as they are."""
+    from layerscope.analysis.compare import compare_analyses
+
+    return compare_analyses(
+        a if isinstance(a, Analysis) else analyze(a, platform=platform),
+        b if isinstance(b, Analysis) else analyze(b, platform=platform),
+    )

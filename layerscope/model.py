@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Entry types of a layer tar, by name. Whiteout markers are not entries: they are kept
 # apart in LayerRecord.whiteouts / opaque_dirs because they never become files.
@@ -133,8 +136,58 @@ class DiveFigures:
     inefficient: tuple[DiveInefficiency, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Analysis:
+class _Notebook:
+    """The notebook API of an Analysis: DataFrames (layerscope/frames.py) and the summary
+    Jupyter shows. pandas is imported when a frame is asked for, never by `import layerscope`."""
+
+    __slots__ = ()
+
+    def layers_df(self) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.layers_df(cast("Analysis", self))
+
+    def files_df(self) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.files_df(cast("Analysis", self))
+
+    def packages_df(self, by_layer: bool = False) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.packages_df(cast("Analysis", self), by_layer)
+
+    def categories_df(self, by_layer: bool = False) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.categories_df(cast("Analysis", self), by_layer)
+
+    def history_df(self) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.history_df(cast("Analysis", self))
+
+    def waste_df(self) -> pd.DataFrame:
+        from layerscope import frames
+
+        return frames.waste_df(cast("Analysis", self))
+
+    def __repr__(self) -> str:  # the generated one would print every file record
+        a = cast("Analysis", self)
+        t = a.totals
+        return (
+            f"Analysis(reference={a.image.reference!r}, layers={len(a.image.layers)}, size={t.size}, "
+            f"compressed_size={t.compressed_size}, final_size={t.final_size}, wasted_bytes={t.wasted_bytes})"
+        )
+
+    def _repr_html_(self) -> str:
+        from layerscope.report.tables import analysis_html
+
+        return analysis_html(cast("Analysis", self))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Analysis(_Notebook):
     image: Image
     totals: Totals
     waste: tuple[WasteEntry, ...] = ()

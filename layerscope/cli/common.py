@@ -13,14 +13,20 @@ from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.registry.secret import Secret
 from layerscope.units import fmt_size
 
+REF_HELP = (
+    "image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
+    "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
+    "or a bare image name (the Docker engine first, then the registry)"
+)
+
 
 def add_image_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "ref",
-        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
-        "or a bare image name (the Docker engine first, then the registry)",
-    )
+    p.add_argument("ref", help=REF_HELP)
+    add_read_flags(p)
+
+
+def add_read_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of every image-reading command, without the reference(s)."""
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
     p.add_argument("--verify", action="store_true", help="hash every uncompressed layer against its diff_id")
     p.add_argument("--no-cache", action="store_true", help="ignore the per-layer result cache")
@@ -77,16 +83,23 @@ def registry_args(args: argparse.Namespace) -> dict[str, Any]:
     return {"username": args.username, "password": read_password(args), "insecure": args.insecure}
 
 
-def load_analysis(args: argparse.Namespace, need_records: bool = True) -> Analysis:
+def load_analysis(
+    args: argparse.Namespace,
+    need_records: bool = True,
+    ref: str | None = None,
+    registry: dict[str, Any] | None = None,
+) -> Analysis:
+    """`ref` overrides args.ref (commands reading two images); `registry` is registry_args(args)
+    when the caller already read stdin for it."""
     return analyze(
-        args.ref,
+        args.ref if ref is None else ref,
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
         need_records=need_records,
-        **registry_args(args),
+        **(registry if registry is not None else registry_args(args)),
     )
 
 

@@ -21,6 +21,8 @@ class _Parser(argparse.ArgumentParser):
 # Command name -> module under layerscope.cli. Only the chosen command's module is imported,
 # so that a warm `inspect` does not pay for the imports of `check` or `explore`.
 COMMANDS = {
+    "compare": "compare",
+    "report": "report",
     "inspect": "inspect",
     "packages": "packages",
     "check": "check",
