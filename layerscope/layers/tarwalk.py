@@ -218,6 +218,9 @@ class TarWalker:
             if not self._fill(BLOCK):
                 if len(self._buf) - self._pos:
                     raise FormatError(f"truncated tar stream: partial header at offset {self.offset}")
+                if long_name is not None or long_link is not None or pax:
+                    # An extended header belongs to the entry after it: that entry was cut off.
+                    raise FormatError(f"truncated tar stream: extended header without its entry at {self.offset}")
                 return  # clean end without an end marker: accepted, as Go's reader does
             start = self.offset
             block = self._buf[self._pos : self._pos + BLOCK]
