@@ -327,7 +327,11 @@ class TarWalker:
         )
 
     def _walk_trailing(self) -> None:
-        """After the end marker: collect any further valid headers (eStargz TOC), drain the rest."""
+        """After the end marker: collect any further valid headers (eStargz TOC), drain the rest.
+
+        Whatever is there is not part of the archive proper, so a bad or cut header ends the
+        collection instead of failing the layer.
+        """
         while self._fill(BLOCK):
             block = self._buf[self._pos : self._pos + BLOCK]
             if block == _ZERO_BLOCK:
@@ -337,14 +341,16 @@ class TarWalker:
                 break
             start = self.offset
             self._pos += BLOCK
-            typeflag = chr(block[156]) if block[156] else "\0"
-            size = parse_number(block[124:136])
-            if typeflag in ("L", "K", "x", "g"):
-                self._skip((size + BLOCK - 1) // BLOCK * BLOCK, "metadata entry")
-                continue
-            header = self._header(block, typeflag, size, start, None, None, {}, {})
-            self.trailing.append(header)
             try:
+                typeflag = chr(block[156]) if block[156] else "\0"
+                size = parse_number(block[124:136])
+                if size < 0:
+                    break
+                if typeflag in ("L", "K", "x", "g"):
+                    self._skip((size + BLOCK - 1) // BLOCK * BLOCK, "metadata entry")
+                    continue
+                header = self._header(block, typeflag, size, start, None, None, {}, {})
+                self.trailing.append(header)
                 self._skip((header.data_size + BLOCK - 1) // BLOCK * BLOCK, "entry data")
             except FormatError:
                 break
