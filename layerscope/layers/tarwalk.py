@@ -8,6 +8,7 @@ of an entry only when the caller asks for it (package metadata files).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
+_PAX_TIME = re.compile(r"-?[0-9]+(\.[0-9]*)?")
 
 
 @dataclass(slots=True)
@@ -297,16 +299,20 @@ class TarWalker:
         stored = size
         merged = {**global_pax, **pax} if global_pax else pax
         if merged:
+            # An empty value removes the keyword: the header's own field stands (POSIX, Go).
+            merged = {k: v for k, v in merged.items() if v}
             name = merged.get("path", name)
             linkname = merged.get("linkpath", linkname)
             if "size" in merged:
                 size = stored = _pax_int(merged["size"], "size")
+                if size < 0:
+                    raise FormatError(f"corrupt PAX header: negative size at offset {start}")
             if "uid" in merged:
                 uid = _pax_int(merged["uid"], "uid")
             if "gid" in merged:
                 gid = _pax_int(merged["gid"], "gid")
             if "mtime" in merged:
-                mtime = int(float(merged["mtime"]))
+                mtime = _pax_time(merged["mtime"])
             if "GNU.sparse.realsize" in merged or "GNU.sparse.size" in merged:
                 sparse = True
         if typeflag == "\0":
@@ -362,6 +368,13 @@ def _pax_int(value: str, key: str) -> int:
         return int(value)
     except ValueError:
         raise FormatError(f"corrupt PAX header: {key}={value!r} is not a number") from None
+
+
+def _pax_time(value: str) -> int:
+    """Seconds, maybe with a fraction ("1700000000.123456789"); whole seconds kept."""
+    if not _PAX_TIME.fullmatch(value):
+        raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
+    return int(value.partition(".")[0])
 
 
 class _EntryReader(io.RawIOBase):
