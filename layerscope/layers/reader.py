@@ -6,7 +6,15 @@ import posixpath
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError
 from layerscope.layers.capture import capture_limit
-from layerscope.layers.streams import BombGuard, HashingReader, PrefixedReader, Readable, open_decompressed, sniff
+from layerscope.layers.streams import (
+    GZIP_ERRORS,
+    BombGuard,
+    HashingReader,
+    PrefixedReader,
+    Readable,
+    open_decompressed,
+    sniff,
+)
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
 
@@ -72,7 +80,7 @@ def read_layer(
         record = _walk(plain, compression)
     except EOFError as err:  # isal / gzip at a cut in the middle of a member
         raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
-    except OSError as err:  # isal/gzip: bad magic, CRC or length check failures
+    except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
         raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest

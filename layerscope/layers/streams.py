@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Protocol
+import zlib
+from typing import Protocol, cast
 
 from layerscope.errors import FormatError, UnsafeInputError
 
@@ -17,6 +18,16 @@ class Readable(Protocol):
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+# What the gzip decoders raise on bad data besides EOFError: isal's IsalError and the
+# stdlib's zlib.error are not OSErrors (bad magic, CRC and length errors are).
+try:
+    from isal.igzip_lib import IsalError
+
+    # (isal's stub declares IsalError as an instance; it is the exception class)
+    GZIP_ERRORS: tuple[type[Exception], ...] = (OSError, zlib.error, cast("type[Exception]", IsalError))
+except ImportError:  # pragma: no cover - the stdlib fallback
+    GZIP_ERRORS = (OSError, zlib.error)
 
 # A decompression bomb: past this many output bytes, more than RATIO output bytes per input
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
