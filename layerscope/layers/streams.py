@@ -127,6 +127,8 @@ def sniff(head: bytes) -> str:
         return "gzip"
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
+    if len(head) >= 4 and head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18":
+        return "zstd"  # a zstd stream may open with a skippable frame (magic 0x184D2A5?)
     return "none"
 
 
