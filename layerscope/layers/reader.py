@@ -66,12 +66,15 @@ def read_layer(
     with ``verify`` and then checked against ``expected_diff_id``; for an uncompressed
     blob that one hash serves both.
     """
-    stored = HashingReader(blob, True)
+    # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
+    algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
+    stored = HashingReader(blob, True, algorithm)
     head = stored.read(4)
     compression = sniff(head)
     if compression == "none" and not verify:
         stored.stop_hashing()
-    hash_uncompressed = verify and compression != "none"
+    one_hash = compression == "none" and algorithm == "sha256"
+    hash_uncompressed = verify and not one_hash
     decoded = open_decompressed(PrefixedReader(head, stored), compression)
     if compression != "none":
         decoded = BombGuard(decoded, stored)
@@ -84,7 +87,7 @@ def read_layer(
         raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest
-    diff_id = plain.digest if compression != "none" else stored_digest
+    diff_id = stored_digest if one_hash else plain.digest
     if expected_digest and stored_digest and expected_digest != stored_digest:
         raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
     if expected_diff_id and diff_id and expected_diff_id != diff_id:

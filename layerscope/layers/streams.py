@@ -38,9 +38,10 @@ BOMB_RATIO = 200
 class HashingReader(io.RawIOBase):
     """Pass-through reader that counts and optionally sha256-hashes what flows through."""
 
-    def __init__(self, inner: Readable, hash_it: bool) -> None:
+    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256") -> None:
         self._inner = inner
-        self._hash = hashlib.sha256() if hash_it else None
+        self._algorithm = algorithm
+        self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
 
     def readable(self) -> bool:
@@ -68,7 +69,7 @@ class HashingReader(io.RawIOBase):
 
     @property
     def digest(self) -> str | None:
-        return None if self._hash is None else "sha256:" + self._hash.hexdigest()
+        return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
 
 
 class PrefixedReader(io.RawIOBase):
