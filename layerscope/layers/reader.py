@@ -132,7 +132,11 @@ def _walk(stream: HashingReader, compression: str) -> LayerRecord:
             elif base == WHITEOUT_PREFIX:
                 raise FormatError(f"invalid whiteout entry {h.name!r} (nothing after '.wh.')")
             else:
-                whiteouts.append(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]))
+                # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
+                target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
+                if not target:
+                    raise FormatError(f"invalid whiteout entry {h.name!r} (it names the root)")
+                whiteouts.append(target)
             continue
         kind = _TYPES.get(h.typeflag, OTHER)
         if h.sparse:
