@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, WasteEntry
 
-InodeKey = tuple[int, str]  # (layer, path of the entry that holds the data)
+# (layer, path of the entry that holds the data, its position in the layer): the position
+# keeps two copies of one path in one layer apart when a hardlink holds on to the first.
+InodeKey = tuple[int, str, int]
 
 
 @dataclass(slots=True)
@@ -96,7 +98,7 @@ class FileTree:
             for child in list(self.children.get(d, ())):
                 self._remove(child, index, "deleted")
         in_layer: dict[str, InodeKey | None] = {}
-        for rec in layer.files:
+        for n, rec in enumerate(layer.files):
             self._ensure_parents(rec.path, index)
             existing = self.nodes.get(rec.path)
             if existing is not None:
@@ -109,7 +111,7 @@ class FileTree:
             if rec.type == HARDLINK:
                 inode = self._link_target(rec.linkname, in_layer)
             elif rec.size or rec.type == FILE:
-                inode = (index, rec.path)
+                inode = (index, rec.path, n)
                 self.inode_size[inode] = rec.size
             else:
                 inode = None
