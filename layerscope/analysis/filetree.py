@@ -58,16 +58,20 @@ class FileTree:
             if kids:
                 stack.extend(kids)
             if node.inode is not None:
-                names = self.inode_names[node.inode]
-                names.discard(p)
-                if not names:
-                    size = self.inode_size[node.inode]
-                    if size:
-                        self.dead.append(WasteEntry(node.inode[1], size, node.inode[0], killer, reason))
+                self._unlink(p, node.inode, killer, reason)
         parent = posixpath.dirname(path)
         siblings = self.children.get(parent)
         if siblings is not None:
             siblings.discard(path)
+
+    def _unlink(self, path: str, inode: InodeKey, killer: int, reason: str) -> None:
+        """Drop one name of an inode; its bytes die with its last name."""
+        names = self.inode_names[inode]
+        names.discard(path)
+        if not names:
+            size = self.inode_size[inode]
+            if size:
+                self.dead.append(WasteEntry(inode[1], size, inode[0], killer, reason))
 
     def _add(self, path: str, node: Node) -> None:
         self.nodes[path] = node
@@ -103,6 +107,15 @@ class FileTree:
             existing = self.nodes.get(rec.path)
             if existing is not None:
                 if existing.record.type == DIR and rec.type == DIR:
+                    # Children stay. A size in a (hand-made) directory header is the header's
+                    # own, like any entry's: the new one replaces the old.
+                    if existing.inode is not None:
+                        self._unlink(rec.path, existing.inode, index, "overwritten")
+                        existing.inode = None
+                    if rec.size:
+                        existing.inode = (index, rec.path, n)
+                        self.inode_size[existing.inode] = rec.size
+                        self.inode_names.setdefault(existing.inode, set()).add(rec.path)
                     existing.layer, existing.record, existing.implicit = index, rec, False
                     in_layer[rec.path] = None
                     continue
