@@ -97,7 +97,11 @@ def build_image(
     plat = config_platform(config)
     if platform is not None and m.platform is None and plat != platform:
         notes.append(f"the image is for {plat}, not the requested {platform}")
-    history, aligned = align_history(config.get("history") or [], len(m.layers))
+    raw_history = config.get("history")
+    if raw_history is not None and not isinstance(raw_history, list):
+        notes.append("the config's history is not a list: ignored")
+        raw_history = None
+    history, aligned = align_history(raw_history or [], len(m.layers))
     if not aligned:
         notes.append(
             f"history has {sum(1 for h in history if not h.empty_layer)} non-empty entries for "
