@@ -145,9 +145,16 @@ def resolve_doc(
     notes: list[str] = []
     if chosen is None:
         listed = ", ".join(str(p) if p else "unspecified" for p, _ in candidates)
-        if wanted is None and len(candidates) == 1:
+        unplatformed = [c for c in candidates if c[0] is None]
+        if unplatformed:
+            # The platform is optional in an index (skopeo leaves it out): as containerd does,
+            # such an entry matches, and the config's own platform is checked later.
+            chosen = unplatformed[0]
+            if len(candidates) > 1:
+                notes.append(f"{what} lists {len(candidates)} images; reading the first without a platform")
+        elif wanted is None and len(candidates) == 1:
             chosen = candidates[0]
-            notes.append(f"the image is for {chosen[0] or 'an unspecified platform'}, not this host ({target})")
+            notes.append(f"the image is for {chosen[0]}, not this host ({target})")
         else:
             raise PlatformError(f"no manifest for platform {target} in {what} (it has: {listed})")
     plat, desc = chosen
