@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,11 +75,22 @@ class OciLayout:
         self.blobs[sha(data)] = data
         return {"digest": sha(data), "size": len(data)}
 
-    def add_image(self, spec: ImageSpec, compression: str = "gzip", config_type: str = OCI_CONFIG) -> dict[str, Any]:
-        """Config + layers + manifest; returns the manifest descriptor (not yet indexed)."""
+    def add_image(
+        self,
+        spec: ImageSpec,
+        compression: str = "gzip",
+        config_type: str = OCI_CONFIG,
+        blob: Callable[[bytes], bytes] | None = None,
+        edit: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Config + layers + manifest; returns the manifest descriptor (not yet indexed).
+
+        `blob` rewrites each stored layer blob (its digest follows), `edit` the manifest.
+        """
         layers = []
         for layer in spec.layers:
-            desc = self.add_blob(compress(layer, compression))
+            stored = compress(layer, compression)
+            desc = self.add_blob(blob(stored) if blob else stored)
             layers.append({"mediaType": MEDIA[compression], **desc})
         manifest = {
             "schemaVersion": 2,
@@ -86,6 +98,8 @@ class OciLayout:
             "config": {"mediaType": config_type, **self.add_blob(spec.config_bytes())},
             "layers": layers,
         }
+        if edit:
+            edit(manifest)
         desc = {"mediaType": OCI_MANIFEST, **self.add_blob(_json(manifest))}
         return {**desc, "platform": {"os": spec.os, "architecture": spec.architecture}}
 
@@ -142,6 +156,13 @@ def multi_platform(specs: list[ImageSpec], nested: bool = True, attest: bool = T
         lay.entries = [lay.nested_index(descs, **{REF_NAME: tag})]
     else:
         lay.entries = [{**dsc, "annotations": {REF_NAME: tag}} for dsc in descs]
+    return lay
+
+
+def single(spec: ImageSpec, **kw: Any) -> OciLayout:
+    """One image (`add_image` keywords apply), listed in index.json with its platform."""
+    lay = OciLayout()
+    lay.entries.append(lay.add_image(spec, **kw))
     return lay
 
 
