@@ -186,7 +186,7 @@ def _collect(
             nested = parse_json(fetch(desc, f"index {desc.digest}"), f"index {desc.digest}")
             _collect(nested, fetch, f"index {desc.digest}", out, depth + 1)
             continue
-        if desc.media_type and desc.media_type not in MANIFEST_TYPES:
-            continue  # artifacts (signatures, SBOMs) listed beside images
+        if desc.media_type and desc.media_type not in MANIFEST_TYPES and desc.media_type not in DOCKER_SCHEMA1:
+            continue  # artifacts (signatures, SBOMs) listed beside images; schema 1 is kept to be refused
         plat = entry.get("platform")
         out.append((Platform.from_dict(plat) if isinstance(plat, dict) else None, desc))
