@@ -86,7 +86,8 @@ class DockerArchiveHandle:
         paths = [clean_member(str(p), "layer") for p in layer_paths]
         config_digest = blob_digest(self._config_path) or _config_digest_from_name(self._config_path)
         oci = self._oci_manifest(platform, config_digest)
-        sources = entry.get("LayerSources") or {}
+        sources = entry.get("LayerSources")
+        sources = sources if isinstance(sources, dict) else {}
         layers = []
         for i, path in enumerate(paths):
             if not self.store.exists(path):
