@@ -150,6 +150,8 @@ class TarStore:
             if m.type == "1":
                 name = clean_member(m.linkname, "hardlink target")
                 continue
+            if m.type == "5":  # a directory has no bytes to read: as good as missing
+                raise FormatError(f"{name} is a directory in {self.label}, not a file")
             return m
         raise UnsafeInputError(f"symlink loop at {name} in {self.label}")
 
