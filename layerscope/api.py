@@ -1,14 +1,19 @@
-"""The public Python API: open and analyse an image, load a saved analysis."""
+"""The public Python API: open and analyse an image, load a saved analysis.
+
+Imports of the reading machinery are deferred so that a warm `inspect` (served from the
+summary cache) starts fast.
+"""
 
 from __future__ import annotations
 
-from layerscope.analysis.analyze import analyze_image
-from layerscope.analysis.serialize import load_saved
+from typing import TYPE_CHECKING
+
 from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis, Image
-from layerscope.sources.builder import ProgressFn, build_image
-from layerscope.sources.platforms import Platform
-from layerscope.sources.references import open_image as _open_handle
+
+if TYPE_CHECKING:
+    from layerscope.sources.builder import ProgressFn
+    from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
 
@@ -20,9 +25,25 @@ def open_image(
     verify: bool = False,
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
+    use_cache: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Image:
-    """Read an image (every layer streamed once) into an Image."""
-    handle = _open_handle(ref, verify=verify)
+    """Read an image (every layer streamed once, or served from the per-layer cache).
+
+    `username`/`password` (or an identity token with username "<token>") and `insecure`
+    (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
+    registry references; other credentials come from the Docker/containers config files.
+    """
+    from layerscope.layers.cache import LayerCache
+    from layerscope.sources.builder import build_image
+    from layerscope.sources.platforms import Platform
+    from layerscope.sources.references import open_image as open_handle
+    from layerscope.sources.registry.options import RegistryOptions
+
+    options = RegistryOptions.create(username, password, insecure)
+    handle = open_handle(ref, verify=verify, registry=options)
     try:
         return build_image(
             handle,
@@ -30,6 +51,7 @@ def open_image(
             verify=verify,
             manifest_only=manifest_only,
             progress=progress,
+            cache=LayerCache(read=use_cache),
         )
     finally:
         handle.close()
@@ -37,6 +59,8 @@ def open_image(
 
 def load(path: str) -> Analysis:
     """A saved analysis (`layerscope inspect REF --save FILE`)."""
+    from layerscope.analysis.serialize import load_saved
+
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -52,9 +76,46 @@ def analyze(
     verify: bool = False,
     manifest_only: bool = False,
     progress: ProgressFn | None = None,
+    use_cache: bool = True,
+    need_records: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
 ) -> Analysis:
-    """Analyse an image reference, or load `analysis:FILE`."""
+    """Analyse an image reference, or load `analysis:FILE`.
+
+    With ``need_records=False`` an unchanged local archive may be answered from the summary
+    cache: the Analysis then has every figure but no per-layer file records.
+    """
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
-    image = open_image(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
-    return analyze_image(image)
+    from layerscope.analysis import summary_cache
+
+    key = None
+    if not verify:
+        key = summary_cache.local_key(ref, platform, manifest_only)
+    if key is not None and use_cache and not need_records:
+        summary = summary_cache.get(key)
+        if summary is not None:
+            from layerscope.analysis.serialize import load_saved_doc
+
+            return load_saved_doc(summary, "the summary cache")
+    from layerscope.analysis.analyze import analyze_image
+
+    image = open_image(
+        ref,
+        platform=platform,
+        verify=verify,
+        manifest_only=manifest_only,
+        progress=progress,
+        use_cache=use_cache,
+        username=username,
+        password=password,
+        insecure=insecure,
+    )
+    analysis = analyze_image(image)
+    if key is not None:
+        from layerscope.analysis.serialize import saved_document
+
+        summary_cache.put(key, saved_document(analysis, records=False))
+    return analysis

@@ -76,15 +76,9 @@ class Layer:
     created_by: str | None
     created: str | None
     history_index: int | None
-    record: LayerRecord | None  # None with --manifest-only
-
-    @property
-    def size(self) -> int | None:
-        return None if self.record is None else self.record.size
-
-    @property
-    def files(self) -> int | None:
-        return None if self.record is None else self.record.regular_files
+    record: LayerRecord | None  # None with --manifest-only, and in summaries without file records
+    size: int | None = None  # record.size: bytes of file contents as the tar headers say (dive's)
+    files: int | None = None  # regular files in the layer
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,9 @@ class CliResult:
     err: str
 
 
-def _run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, stdin: str | None = None) -> CliResult:
+def _run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, stdin: str | None = None
+) -> CliResult:
     """Run `python -m layerscope ARGS` from this checkout in a subprocess."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     p = subprocess.run(
@@ -38,6 +40,12 @@ def _run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300
     return CliResult(p.returncode, p.stdout, p.stderr)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never touch the user's cache: every run gets its own LAYERSCOPE_CACHE_DIR."""
+    os.environ["LAYERSCOPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("layerscope-cache"))
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., CliResult]:
     return _run_cli
@@ -48,3 +56,6 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {FIXTURES}")
     return FIXTURES
+
+
+pytest_plugins = ["tests.engines"]

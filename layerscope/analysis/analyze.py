@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from layerscope.analysis.dive import dive_figures
 from layerscope.analysis.filetree import stack
+from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
 
 MAX_WASTE_ROWS = 200
@@ -14,7 +15,7 @@ def analyze_image(image: Image) -> Analysis:
     compressed_total = None if any(c is None for c in compressed) else sum(c or 0 for c in compressed)
     if image.manifest_only:
         totals = Totals(None, compressed_total, None, None, None, None)
-        return Analysis(image, totals, notes=("manifest-only: figures that need layer contents are null",))
+        return Analysis(image, totals, notes=(MANIFEST_ONLY_NOTE,))
     records: list[LayerRecord] = [layer.record for layer in image.layers if layer.record is not None]
     tree = stack(records)
     size = sum(r.size for r in records)

@@ -2,115 +2,234 @@
 
 These are not layerscope's own waste figures (filetree.py): dive counts every copy of a
 path seen in two layers (the visible one included), never counts opaque whiteouts, and
-charges a deleted directory once at its own key. See image-formats.md §12.
+charges a deleted directory once at its own key. See image-formats.md §12; the details
+below were checked against dive's source (dive/filetree) and its 0.13.1 binary.
+
+dive's model, reproduced here:
+* One tree per layer. Every entry's parents exist as *implicit* nodes (no payload: size 0,
+  not a directory) until the entry of that directory itself sets its payload. A whiteout
+  `.wh.X` is a node under that raw name; opaque markers (`.wh..wh..opq`) are dropped, but
+  the parents created on the way to them stay.
+* Per layer, the leaves (no children) are visited children first, siblings in byte order of
+  their raw names. The key of a leaf is its path, a whiteout's with the `.wh.` dropped.
+* A file counts its header size. A whiteout looks its key up in the stack of the layers
+  below (for layer 0: layer 0's own tree): found and an explicit directory, it counts the
+  sizes of that whole subtree; found otherwise, 0; not found, the rest of the layer's walk
+  is abandoned, and a key first seen there keeps dive's "unset" minimum of -1.
+* score = Σ minimum / Σ cumulative over every key; wasted = Σ cumulative of keys seen twice.
+
+The stack is the one dive builds for each whiteout (layer 0, then layers 0..k-1 on top of it,
+applied children first in name order; a payload is replaced even by an implicit node), kept
+incrementally here: one graft per layer, and only up to the last layer holding a whiteout.
+
+What a LayerRecord no longer holds is taken as dive sees it in practice: whiteout entries
+have size 0 and a node is a directory when its typeflag says so (dive also accepts the mode's
+type bits). Known gaps, none written by Docker or BuildKit today: AUFS metadata entries
+(`.wh..wh.aufs`, `.wh..wh.plnk`), which the reader drops and dive takes for whiteouts; sparse
+entries, which dive sizes by their real size; a root entry named "/" with a non-zero size.
 """
 
 from __future__ import annotations
 
 import math
-import posixpath
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 from layerscope.model import DIR, DiveFigures, DiveInefficiency, LayerRecord
 
+_WH = ".wh."
 
-@dataclass(slots=True)
+
 class _Node:
-    size: int = 0
-    explicit_dir: bool = False
-    whiteout: bool = False
-    children: dict[str, _Node] = field(default_factory=dict)
+    """A node of a dive tree: payload (size, explicit directory) and children by raw name."""
+
+    __slots__ = ("children", "is_dir", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.is_dir = False
+        self.children: dict[str, _Node] = {}
 
 
-def _split(path: str) -> list[str]:
-    return [p for p in posixpath.normpath(path).split("/") if p and p != "."]
+def _child(node: _Node, name: str) -> _Node:
+    child = node.children.get(name)
+    if child is None:
+        child = node.children[name] = _Node()
+    return child
 
 
-def _layer_tree(layer: LayerRecord) -> _Node:
-    """dive's per-layer tree: implicit parents created, opaque markers dropped."""
-    root = _Node()
-    entries: list[tuple[str, int, bool, bool]] = [(f.path, f.size, f.type == DIR, False) for f in layer.files]
-    entries += [(w, 0, False, True) for w in layer.whiteouts]
-    for path, size, is_dir, whiteout in entries:
-        node = root
-        for part in _split(path):
-            node = node.children.setdefault(part, _Node())
-        node.size = size
-        node.explicit_dir = is_dir
-        node.whiteout = whiteout
-    return root
+def _utf8(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
 
 
-def _leaves(node: _Node, prefix: str = "") -> list[tuple[str, _Node]]:
-    """Leaf nodes depth-first, children before parents, siblings sorted by name."""
-    out: list[tuple[str, _Node]] = []
-    for name in sorted(node.children):
-        child = node.children[name]
-        path = f"{prefix}/{name}"
-        if child.children:
-            out.extend(_leaves(child, path))
-        else:
-            out.append((path, child))
+def _sorted(names: dict[str, _Node]) -> list[str]:
+    """Go's sort.Strings order: bytes. Code point order is the same unless a name holds raw bytes."""
+    out = sorted(names)
+    if not all(n.isascii() for n in out):
+        out.sort(key=_utf8)
     return out
 
 
-def _stack(base: _Node, upper: _Node) -> None:
-    for name, child in upper.children.items():
-        if child.whiteout:
-            base.children.pop(name, None)
+class _Builder:
+    """dive's AddPath for one layer tree, with an index of the nodes by path (no removals here)."""
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self._index: dict[str, _Node] = {"": self.root}
+
+    def node(self, path: str) -> _Node:
+        """The node at `path`, its missing parents created implicitly (no payload)."""
+        node = self._index.get(path)
+        if node is not None:
+            return node
+        missing = [path]  # walk up to the nearest known node, then create downwards
+        parent, _, _ = path.rpartition("/")
+        while parent not in self._index:
+            missing.append(parent)
+            parent, _, _ = parent.rpartition("/")
+        node = self._index[parent]
+        for p in reversed(missing):
+            node = _child(node, p.rpartition("/")[2])
+            self._index[p] = node
+        return node
+
+    def add(self, path: str, size: int, is_dir: bool) -> None:
+        node = self.node(path)
+        node.size = size
+        node.is_dir = is_dir
+
+
+def _layer_tree(layer: LayerRecord) -> _Node:
+    tree = _Builder()
+    for f in layer.files:  # tar order: a path written twice keeps its last payload, as in dive
+        tree.add(f.path, f.size, f.type == DIR)
+    for path in layer.whiteouts:
+        parent, _, name = path.rpartition("/")
+        tree.add(f"{parent}/{_WH}{name}" if parent else _WH + name, 0, False)
+    for path in layer.opaque_dirs:
+        if path:  # the marker itself is dropped; the directories leading to it stay
+            tree.node(path)
+    return tree.root
+
+
+def _leaves(root: _Node) -> Iterator[tuple[str, _Node, bool]]:
+    """(key, node, is whiteout) of every leaf, in dive's VisitDepthChildFirst order."""
+    stack: list[tuple[_Node, str, Iterator[str]]] = [(root, "", iter(_sorted(root.children)))]
+    while stack:
+        node, path, names = stack[-1]
+        name = next(names, None)
+        if name is None:
+            stack.pop()
             continue
-        target = base.children.get(name)
-        if target is None:
-            target = base.children[name] = _Node()
-        if child.size or child.explicit_dir or not child.children:
-            target.size = child.size
-            target.explicit_dir = child.explicit_dir
-        _stack(target, child)
+        child = node.children[name]
+        if child.children:
+            stack.append((child, f"{path}/{name}", iter(_sorted(child.children))))
+        elif name.startswith(_WH):
+            yield f"{path}/{name[len(_WH) :]}", child, True
+        else:
+            yield f"{path}/{name}", child, False
 
 
-def _lookup(root: _Node, path: str) -> _Node | None:
-    node: _Node | None = root
-    for part in _split(path):
-        if node is None:
-            return None
-        node = node.children.get(part)
+def _graft(base: _Node, upper: _Node) -> None:
+    """dive's FileTree.Stack: every node of `upper`, children first: whiteouts remove, others set payload."""
+    # A frame: base node at the upper node's path, the upper node, its names left, and how to
+    # finish it (parent base node, raw name, whether we created the base node early).
+    frames: list[tuple[_Node, _Node, Iterator[str], _Node | None, str, bool]] = [
+        (base, upper, iter(_sorted(upper.children)), None, "", False)
+    ]
+    while frames:
+        b, u, names, parent, own, created = frames[-1]
+        name = next(names, None)
+        if name is None:
+            frames.pop()
+            if parent is not None:
+                _apply(parent, own, u, created and not b.children)
+            continue
+        child = u.children[name]
+        if child.children:
+            # dive creates this node when the first descendant is added; creating it now
+            # changes nothing, except for a whiteout-named directory left empty (undone in _apply).
+            target = b.children.get(name)
+            made = target is None
+            if target is None:
+                target = b.children[name] = _Node()
+            frames.append((target, child, iter(_sorted(child.children)), b, name, made))
+        else:
+            _apply(b, name, child, False)
+
+
+def _apply(parent: _Node, name: str, upper: _Node, drop_early: bool) -> None:
+    if name.startswith(_WH):
+        if drop_early:
+            del parent.children[name]
+        parent.children.pop(name[len(_WH) :], None)
+    else:
+        node = _child(parent, name)
+        node.size = upper.size
+        node.is_dir = upper.is_dir
+
+
+def _lookup(root: _Node, key: str) -> _Node | None:
+    node = root
+    for part in key.split("/"):
+        if part:
+            found = node.children.get(part)
+            if found is None:
+                return None
+            node = found
     return node
 
 
 def _subtree_size(node: _Node) -> int:
-    return node.size + sum(_subtree_size(c) for c in node.children.values())
+    total = 0
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        total += n.size
+        todo.extend(n.children.values())
+    return total
 
 
 def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
-    cumulative: dict[str, int] = {}
-    minimum: dict[str, int] = {}
-    count: dict[str, int] = {}
-    stacked = _Node()
-    for layer in layers:
+    """dive's efficiency, wasted bytes, user wasted percent and inefficient paths.
+
+    `inefficient` is ordered by bytes, largest first, then by path: dive sorts by bytes with
+    an unstable sort, so its order among equal sizes is not reproducible.
+    """
+    # key -> [minimum (-1: unset), cumulative, count]
+    entries: dict[str, list[int]] = {}
+    last_whiteouts = max((i for i, layer in enumerate(layers) if layer.whiteouts), default=-1)
+    stacked: _Node | None = None
+    for idx, layer in enumerate(layers):
         tree = _layer_tree(layer)
-        for path, node in _leaves(tree):
-            if node.whiteout:
-                lower = _lookup(stacked, path)
-                if lower is None:
-                    break  # dive aborts the rest of this layer's walk (the error is only logged)
-                size = _subtree_size(lower) if lower.explicit_dir else 0
+        below = tree if stacked is None else stacked
+        for key, node, whiteout in _leaves(tree):
+            entry = entries.get(key)
+            if entry is None:
+                entry = entries[key] = [-1, 0, 0]
+            if whiteout:
+                found = _lookup(below, key)
+                if found is None:
+                    break  # dive returns the lookup error from its visitor: the walk stops
+                size = _subtree_size(found) if found.is_dir else 0
             else:
                 size = node.size
-            cumulative[path] = cumulative.get(path, 0) + size
-            minimum[path] = min(minimum.get(path, size), size)
-            count[path] = count.get(path, 0) + 1
-        _stack(stacked, tree)
-    total = sum(cumulative.values())
-    score = 1.0 if total == 0 else sum(minimum.values()) / total
-    wasted_keys = [k for k, c in count.items() if c >= 2]
-    wasted = sum(cumulative[k] for k in wasted_keys)
-    user = sum(layer.size for layer in layers[1:])
-    pct: float | None = None
-    if user:
-        pct = wasted / user
-    if pct is not None and (math.isnan(pct) or math.isinf(pct)):
-        pct = None
+            entry[1] += size
+            if entry[0] < 0 or size < entry[0]:
+                entry[0] = size
+            entry[2] += 1
+        if idx < last_whiteouts:
+            if stacked is None:  # StackTreeRange starts from a copy of layer 0, then stacks 0..k-1
+                stacked = _layer_tree(layer)
+            _graft(stacked, tree)
+    minimum = sum(e[0] for e in entries.values())
+    cumulative = sum(e[1] for e in entries.values())
+    score = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
     inefficient = sorted(
-        (DiveInefficiency(k, count[k], cumulative[k]) for k in wasted_keys), key=lambda e: (-e.bytes, e.path)
+        (DiveInefficiency(k, e[2], e[1]) for k, e in entries.items() if e[2] >= 2),
+        key=lambda row: (-row.bytes, _utf8(row.path)),
     )
-    return DiveFigures(score, wasted, user, pct, tuple(inefficient))
+    wasted = sum(row.bytes for row in inefficient)
+    user = sum(layer.size for layer in layers[1:])
+    # Go divides float64s: 0/0 is NaN and x/0 is +Inf; JSON has neither, so both become None.
+    pct = float(wasted) / float(user) if user else math.nan
+    return DiveFigures(score, wasted, user, None if math.isnan(pct) else pct, tuple(inefficient))

@@ -9,7 +9,6 @@ group's bytes are live while any of its names is visible.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 
 from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, WasteEntry
@@ -17,6 +16,11 @@ from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, Waste
 # (layer, path of the entry that holds the data, its position in the layer): the position
 # keeps two copies of one path in one layer apart when a hardlink holds on to the first.
 InodeKey = tuple[int, str, int]
+
+
+def _parent(path: str) -> str:
+    """Paths here are normalised (no trailing '/'), so this is posixpath.dirname, faster."""
+    return path.rpartition("/")[0]
 
 
 @dataclass(slots=True)
@@ -59,7 +63,7 @@ class FileTree:
                 stack.extend(kids)
             if node.inode is not None:
                 self._unlink(p, node.inode, killer, reason)
-        parent = posixpath.dirname(path)
+        parent = _parent(path)
         siblings = self.children.get(parent)
         if siblings is not None:
             siblings.discard(path)
@@ -75,13 +79,13 @@ class FileTree:
 
     def _add(self, path: str, node: Node) -> None:
         self.nodes[path] = node
-        parent = posixpath.dirname(path)
+        parent = _parent(path)
         self.children.setdefault(parent, set()).add(path)
         if node.inode is not None:
             self.inode_names.setdefault(node.inode, set()).add(path)
 
     def _ensure_parents(self, path: str, layer: int) -> None:
-        parent = posixpath.dirname(path)
+        parent = _parent(path)
         missing = []
         while parent:
             node = self.nodes.get(parent)
@@ -90,7 +94,7 @@ class FileTree:
             if node is not None:  # a file or symlink where a directory is needed
                 self._remove(parent, layer, "overwritten")
             missing.append(parent)
-            parent = posixpath.dirname(parent)
+            parent = _parent(parent)
         for p in reversed(missing):
             self._add(p, Node(layer, FileRecord(p, DIR, 0, 0o755, 0, 0, 0), None, implicit=True))
 

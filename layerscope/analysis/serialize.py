@@ -6,21 +6,20 @@ that `analysis:FILE` can stand in for the image without reading it again.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import asdict
 from typing import Any
 
+from layerscope.analysis.unknown import unknown_figures
 from layerscope.errors import FormatError
+from layerscope.layers.cache import record_from_json, record_to_json
 from layerscope.model import (
     Analysis,
     DiveFigures,
     DiveInefficiency,
-    FileRecord,
     HistoryEntry,
     Image,
     Layer,
-    LayerRecord,
     Totals,
     WasteEntry,
 )
@@ -44,6 +43,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
         "platform": img.platform,
         "source": img.source,
         "manifest_only": img.manifest_only,
+        "unknown": unknown_figures(a),
         "layers": [
             {
                 "index": layer.index,
@@ -93,39 +93,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
     return doc
 
 
-def _record_json(r: LayerRecord) -> dict[str, Any]:
-    return {
-        "files": [[f.path, f.type, f.size, f.mode, f.uid, f.gid, f.mtime, f.linkname] for f in r.files],
-        "whiteouts": list(r.whiteouts),
-        "opaque_dirs": list(r.opaque_dirs),
-        "size": r.size,
-        "uncompressed_bytes": r.uncompressed_bytes,
-        "stored_bytes": r.stored_bytes,
-        "compression": r.compression,
-        "stored_digest": r.stored_digest,
-        "diff_id": r.diff_id,
-        "captured": [[p, base64.b64encode(b).decode()] for p, b in r.captured],
-        "notes": list(r.notes),
-    }
-
-
-def _record_from(d: dict[str, Any]) -> LayerRecord:
-    return LayerRecord(
-        files=tuple(FileRecord(*f) for f in d["files"]),
-        whiteouts=tuple(d["whiteouts"]),
-        opaque_dirs=tuple(d["opaque_dirs"]),
-        size=d["size"],
-        uncompressed_bytes=d["uncompressed_bytes"],
-        stored_bytes=d["stored_bytes"],
-        compression=d["compression"],
-        stored_digest=d["stored_digest"],
-        diff_id=d["diff_id"],
-        captured=tuple((p, base64.b64decode(b)) for p, b in d["captured"]),
-        notes=tuple(d["notes"]),
-    )
-
-
-def saved_document(a: Analysis) -> dict[str, Any]:
+def saved_document(a: Analysis, records: bool = True) -> dict[str, Any]:
     doc = inspect_document(a, waste_rows=len(a.waste))
     doc["schema"] = SAVED_SCHEMA
     doc["config"] = a.image.config
@@ -134,7 +102,7 @@ def saved_document(a: Analysis) -> dict[str, Any]:
     doc["analysis_notes"] = list(a.notes)
     doc["dive_inefficient"] = [asdict(e) for e in a.dive.inefficient] if a.dive else []
     for layer_doc, layer in zip(doc["layers"], a.image.layers, strict=True):
-        layer_doc["record"] = None if layer.record is None else _record_json(layer.record)
+        layer_doc["record"] = None if layer.record is None or not records else record_to_json(layer.record)
     return doc
 
 
@@ -143,6 +111,10 @@ def load_saved(raw: bytes, label: str) -> Analysis:
         doc = json.loads(raw)
     except ValueError as err:
         raise FormatError(f"{label} is not JSON: {err}") from None
+    return load_saved_doc(doc, label)
+
+
+def load_saved_doc(doc: Any, label: str) -> Analysis:
     if not isinstance(doc, dict) or doc.get("schema") != SAVED_SCHEMA:
         raise FormatError(f"{label} is not a saved analysis (schema {SAVED_SCHEMA}; write one with --save)")
     try:
@@ -156,7 +128,9 @@ def load_saved(raw: bytes, label: str) -> Analysis:
                 created_by=d["created_by"],
                 created=d["created"],
                 history_index=d["history_index"],
-                record=None if d["record"] is None else _record_from(d["record"]),
+                record=None if d["record"] is None else record_from_json(d["record"]),
+                size=d["size"],
+                files=d["files"],
             )
             for d in doc["layers"]
         )

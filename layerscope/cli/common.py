@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 from layerscope.api import analyze
+from layerscope.errors import UsageError
 from layerscope.model import Analysis, LayerRecord
+from layerscope.sources.registry.secret import Secret
 from layerscope.units import fmt_size
 
 
@@ -16,7 +18,8 @@ def add_image_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "ref",
         help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
+        "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
+        "or a bare image name (the Docker engine first, then the registry)",
     )
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
     p.add_argument("--verify", action="store_true", help="hash every uncompressed layer against its diff_id")
@@ -25,6 +28,15 @@ def add_image_flags(p: argparse.ArgumentParser) -> None:
         "--manifest-only",
         action="store_true",
         help="read manifest and config only; figures that need layer contents are null",
+    )
+    p.add_argument("--username", help="registry user name (the password comes from --password-stdin)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the registry password or token from standard input"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP and unverified TLS for the registry (loopback registries are always allowed)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -46,13 +58,35 @@ class Progress:
         sys.stderr.flush()
 
 
-def load_analysis(args: argparse.Namespace) -> Analysis:
+def read_password(args: argparse.Namespace) -> Secret | None:
+    """--password-stdin: the whole of stdin, minus the line end (as `docker login` reads it)."""
+    if not args.password_stdin:
+        if args.username:
+            raise UsageError("--username needs --password-stdin (the password is never taken as an argument)")
+        return None
+    if not args.username:
+        raise UsageError("--password-stdin needs --username")
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise UsageError("--password-stdin: standard input was empty")
+    return Secret(password)
+
+
+def registry_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The registry keyword arguments of api.analyze from the shared flags (stdin read once)."""
+    return {"username": args.username, "password": read_password(args), "insecure": args.insecure}
+
+
+def load_analysis(args: argparse.Namespace, need_records: bool = True) -> Analysis:
     return analyze(
         args.ref,
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
         progress=Progress(not args.quiet),
+        use_cache=not args.no_cache,
+        need_records=need_records,
+        **registry_args(args),
     )
 
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from layerscope.analysis.serialize import inspect_document, saved_document
+from layerscope.analysis.unknown import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis
 from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    analysis = load_analysis(args)
+    analysis = load_analysis(args, need_records=bool(args.save))
     if args.save:
         try:
             with open(args.save, "w", encoding="utf-8") as f:
@@ -42,8 +43,10 @@ def _short(text: str | None, width: int) -> str:
     if not text:
         return "-"
     text = " ".join(text.replace("/bin/sh -c #(nop) ", "").split())
+    text = text.removesuffix(" # buildkit")
     if text.startswith("/bin/sh -c "):
         text = "RUN " + text[len("/bin/sh -c ") :]
+    text = text.replace("RUN /bin/sh -c ", "RUN ", 1)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -56,10 +59,17 @@ def render(a: Analysis) -> list[str]:
     if img.digest:
         lines.append(f"Manifest   {img.digest}")
     comp = fmt_size(t.compressed_size)
-    lines.append(
-        f"Size       {fmt_size(t.size)} uncompressed (file contents, as dive counts them), "
-        f"{comp} compressed as stored, {len(img.layers)} layers"
-    )
+    stored_plain = all(x.media_type.endswith((".tar", "diff.tar")) for x in img.layers)
+    how = "as stored: this source keeps layers uncompressed" if stored_plain else "compressed, as stored or pulled"
+    n = len(img.layers)
+    if img.manifest_only:
+        lines.append(f"Size       {n} layers; uncompressed sizes unknown")
+        lines.append(
+            "Unknown    " + ", ".join(words for _, words in CONTENT_FIGURES) + " (--manifest-only: layers not read)"
+        )
+    else:
+        lines.append(f"Size       {fmt_size(t.size)} uncompressed in {n} layers (file contents, as dive counts)")
+    lines.append(f"Stored     {comp} {how}")
     if t.final_size is not None:
         lines.append(f"Final fs   {fmt_size(t.final_size)} in {t.files:,} files")
         lines.append(
@@ -71,7 +81,7 @@ def render(a: Analysis) -> list[str]:
             f"dive       efficiency {fmt_pct(a.dive.efficiency)}, wasted {fmt_size(a.dive.wasted_bytes)}, "
             f"user wasted {fmt_pct(a.dive.user_wasted_percent)} (dive 0.13.1's formulas)"
         )
-    lines += ["", f"{'#':>3}  {'Size':>9}  {'Compressed':>10}  {'Files':>6}  Created by"]
+    lines += ["", f"{'#':>3}  {'Size':>9}  {'Stored':>10}  {'Files':>6}  Created by"]
     for layer in img.layers:
         files = "-" if layer.files is None else f"{layer.files:,}"
         lines.append(
@@ -90,7 +100,7 @@ def render(a: Analysis) -> list[str]:
     for h in img.history:
         where = "     " if h.layer_index is None else f"L{h.layer_index:<4}"
         lines.append(f"  {h.index:>3} {where} {_short(h.created_by, 90)}")
-    notes = [*img.notes, *a.notes]
+    notes = [n for n in (*img.notes, *a.notes) if n != MANIFEST_ONLY_NOTE]  # said above already
     if notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
     return lines

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from layerscope import __version__
-from layerscope.cli import inspect
 from layerscope.errors import LayerscopeError
 
 
@@ -18,14 +18,25 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Command name -> module under layerscope.cli. Only the chosen command's module is imported,
+# so that a warm `inspect` does not pay for the imports of `check` or `explore`.
+COMMANDS = {
+    "inspect": "inspect",
+    "check": "check",
+    "cache-dir": "cache_dir",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="layerscope", description="Profile container images.")
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser
     )
-    inspect.register(sub)
+    for name, module in COMMANDS.items():
+        if only is None or only == name:
+            importlib.import_module(f"layerscope.cli.{module}").register(sub)
     return parser
 
 
@@ -38,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     if debug:
         argv.remove("--debug")
-    args = build_parser().parse_args(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.func(args, _print))
     except LayerscopeError as err:

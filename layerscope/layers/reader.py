@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError
 from layerscope.layers.capture import capture_limit
@@ -66,6 +67,14 @@ def read_layer(
     with ``verify`` and then checked against ``expected_diff_id``; for an uncompressed
     blob that one hash serves both.
     """
+    if not verify and _seekable(blob):
+        head = blob.read(4)
+        blob.seek(0)  # type: ignore[attr-defined]
+        if sniff(head) == "none":
+            # An uncompressed blob on disk (docker save): the walker seeks over file data,
+            # reading only headers. Nothing to hash without --verify.
+            walker_record, end = _walk_counted(blob, "none")
+            return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
     # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
     algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
     stored = HashingReader(blob, True, algorithm)
@@ -107,8 +116,24 @@ def read_layer(
     )
 
 
-def _walk(stream: HashingReader, compression: str) -> LayerRecord:
+def _seekable(blob: Readable) -> bool:
+    try:
+        return bool(blob.seekable())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _walk_counted(stream: Readable, compression: str) -> tuple[LayerRecord, int]:
     walker = TarWalker(stream)
+    record = _records(walker, compression)
+    return record, walker.offset
+
+
+def _walk(stream: Readable, compression: str) -> LayerRecord:
+    return _records(TarWalker(stream), compression)
+
+
+def _records(walker: TarWalker, compression: str) -> LayerRecord:
     files: list[FileRecord] = []
     whiteouts: list[str] = []
     opaque: list[str] = []

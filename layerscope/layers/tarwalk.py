@@ -55,7 +55,8 @@ def parse_number(field: bytes) -> int:
         if field[0] & 0x40:  # negative base-256 (0xff prefix)
             value -= 1 << (8 * len(field) - 1)
         return value
-    text = field.split(b"\0", 1)[0].strip(b" ")
+    nul = field.find(0)
+    text = (field if nul < 0 else field[:nul]).strip()
     if not text:
         return 0
     try:
@@ -64,11 +65,19 @@ def parse_number(field: bytes) -> int:
         raise FormatError(f"corrupt tar header: bad number field {field!r}") from None
 
 
+def _num(block: bytes, start: int, end: int) -> int:
+    """A numeric field; the fast path is the usual zero-padded octal plus one terminator."""
+    try:
+        return int(block[start : end - 1], 8)
+    except ValueError:
+        return parse_number(block[start:end])
+
+
 def checksum_ok(block: bytes) -> bool:
     stored = block[148:156]
-    unsigned = sum(block) - sum(stored) + 8 * 0x20
+    unsigned = sum(block) - sum(stored) + 256  # the checksum field counts as eight spaces
     try:
-        expected = parse_number(stored)
+        expected = _num(block, 148, 155)
     except FormatError:
         return False
     if unsigned == expected:
@@ -234,7 +243,7 @@ class TarWalker:
             if not checksum_ok(block):
                 raise FormatError(f"not a tar stream: bad header checksum at offset {start}")
             typeflag = chr(block[156]) if block[156] else "\0"
-            size = parse_number(block[124:136])
+            size = _num(block, 124, 136)
             if size < 0:
                 raise FormatError(f"corrupt tar header: negative size at offset {start}")
             padded = (size + BLOCK - 1) // BLOCK * BLOCK
@@ -291,10 +300,10 @@ class TarWalker:
                     raw = prefix + b"/" + raw
             name = _decode(raw)
         linkname = long_link if long_link is not None else _decode(_cstr(block, 157, 257))
-        mode = parse_number(block[100:108])
-        uid = parse_number(block[108:116])
-        gid = parse_number(block[116:124])
-        mtime = parse_number(block[136:148])
+        mode = _num(block, 100, 108)
+        uid = _num(block, 108, 116)
+        gid = _num(block, 116, 124)
+        mtime = _num(block, 136, 148)
         sparse = typeflag == "S"
         stored = size
         merged = {**global_pax, **pax} if global_pax else pax

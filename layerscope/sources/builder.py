@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from layerscope.errors import DigestError, FormatError
+from layerscope.layers.cache import LayerCache
 from layerscope.layers.reader import read_layer
 from layerscope.layers.streams import Readable
 from layerscope.model import HistoryEntry, Image, Layer, LayerRecord
@@ -86,6 +87,7 @@ def build_image(
     manifest_only: bool = False,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    cache: LayerCache | None = None,
 ) -> Image:
     m = handle.resolve(platform)
     raw_config = handle.config_bytes(m)
@@ -109,7 +111,7 @@ def build_image(
         )
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
-        records = list(_read_layers(handle, m, diff_ids, verify, workers, progress))
+        records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
@@ -133,6 +135,8 @@ def build_image(
                 created=h.created if h else None,
                 history_index=h.index if h else None,
                 record=record,
+                size=record.size if record else None,
+                files=record.regular_files if record else None,
             )
         )
         if record is not None:
@@ -159,6 +163,7 @@ def _read_layers(
     verify: bool,
     workers: int | None,
     progress: ProgressFn | None,
+    cache: LayerCache | None,
 ) -> list[LayerRecord]:
     done = 0
 
@@ -174,7 +179,14 @@ def _read_layers(
                 what=f"layer {idx} ({d.digest or d.location})",
             )
 
-        return handle.layer_record(desc, i, read)
+        if cache is not None:
+            cached = cache.get(diff_ids[i], desc.digest, need_verified=verify)
+            if cached is not None:
+                return cached
+        record = handle.layer_record(desc, i, read)
+        if cache is not None:
+            cache.put(diff_ids[i], record, desc.digest, verified=verify)
+        return record
 
     # A layer listed twice (BuildKit's empty layer) is read once.
     first: dict[tuple[str | None, str | None, str], int] = {}

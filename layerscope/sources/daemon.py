@@ -8,6 +8,7 @@ logic then runs over what was kept.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from collections.abc import Iterator
@@ -28,26 +29,29 @@ MAX_KEPT = 256 << 20
 
 
 class _IterStream:
-    """A file-like view of the SDK's chunk iterator."""
+    """A file-like view of the SDK's chunk iterator (memoryview slices: no copying of the rest)."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._buf = b""
+        self._buf = memoryview(b"")
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buf) < size:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                break
-            self._buf += chunk
-            if size < 0:
-                continue
         if size < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:size], self._buf[size:]
-        return out
+            rest = [bytes(self._buf), *self._chunks]
+            self._buf = memoryview(b"")
+            return b"".join(rest)
+        out = bytearray()
+        while len(out) < size:
+            if not self._buf:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._buf = memoryview(chunk)
+                continue
+            take = min(size - len(out), len(self._buf))
+            out += self._buf[:take]
+            self._buf = self._buf[take:]
+        return bytes(out)
 
     def seekable(self) -> bool:
         return False
@@ -140,9 +144,12 @@ class DaemonHandle:
                 continue
             if h.typeflag not in ("0", "7"):
                 continue
-            if h.size <= SMALL and (name.endswith(".json") or name in ("repositories", "oci-layout") or h.size < 1024):
+            if h.size <= SMALL:
+                # Small members are read whole: JSON documents (manifests, configs, indexes,
+                # attestations) are kept whatever their name; Docker 25+ and containerd saves
+                # name configs blobs/sha256/<hex> like layers, so the bytes decide.
                 data = walker.read_data()
-                if data[:1] in (b"{", b"["):
+                if _is_json(data):
                     kept += len(data)
                     if kept > MAX_KEPT:
                         raise FormatError("the engine's export holds too many JSON documents")
@@ -186,6 +193,17 @@ class _BytesStream:
         out = self._data[self._pos : end]
         self._pos += len(out)
         return out
+
+
+def _is_json(data: bytes) -> bool:
+    """A JSON document (a tar, gzip or zstd layer never parses as one)."""
+    if data.lstrip()[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
 
 
 def _client() -> Any:

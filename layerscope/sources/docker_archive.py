@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from layerscope.errors import FormatError, PlatformError
 from layerscope.model import LayerRecord
 from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor, LayerReader, ResolvedManifest
-from layerscope.sources.layout import fetch_blob
+from layerscope.sources.layout import blob_path, fetch_blob
 from layerscope.sources.platforms import Platform
 from layerscope.sources.stores import Store, clean_member
 
@@ -86,6 +87,8 @@ class DockerArchiveHandle:
         paths = [clean_member(str(p), "layer") for p in layer_paths]
         config_digest = blob_digest(self._config_path) or _config_digest_from_name(self._config_path)
         oci = self._oci_manifest(platform, config_digest)
+        if oci is not None and oci.config.digest != config_digest:
+            return self._other_platform(oci, notes)
         sources = entry.get("LayerSources")
         sources = sources if isinstance(sources, dict) else {}
         layers = []
@@ -108,26 +111,71 @@ class DockerArchiveHandle:
         return ResolvedManifest(manifest_digest, mt, config, tuple(layers), plat, tuple(notes))
 
     def _oci_manifest(self, platform: Platform | None, config_digest: str | None) -> ResolvedManifest | None:
-        """The OCI manifest of Docker 25+ / containerd saves, for digests and media types."""
+        """The OCI manifest of Docker 25+ / containerd saves, for digests and media types.
+
+        manifest.json lists one platform of an image; a containerd-store save of a
+        multi-platform image holds the others too, in the index only. With --platform the
+        manifest for that platform is chosen among the index entries that hold this image,
+        whichever platform manifest.json names.
+        """
         if not self.store.exists("index.json"):
             return None
         index = manifests.parse_json(self.store.read("index.json", "index.json"), "index.json")
+        label = f"index.json of {self.store.label}"
+
+        def fetch(d: Descriptor, what: str) -> bytes:
+            return fetch_blob(self.store, d, what)
+
+        own: list[Any] = []
         try:
-            m = manifests.resolve_doc(
-                index,
-                manifests.OCI_INDEX,
-                None,
-                lambda d, what: fetch_blob(self.store, d, what),
-                platform,
-                f"index.json of {self.store.label}",
-            )
+            own = [e for e in index.get("manifests") or [] if self._holds(e, config_digest, fetch)]
+            if not own:
+                return None
+            doc = {**index, "manifests": own}
+            wanted = platform
+            if all(p is None for p, _ in manifests.image_manifests(doc, fetch, label)):
+                wanted = None  # no platforms in the index (Docker 25+ overlay2 saves): the config's decides
+            m = manifests.resolve_doc(doc, manifests.OCI_INDEX, None, fetch, wanted, label)
         except PlatformError:
             if platform is not None:
                 raise
             return None
         except FormatError:
+            if platform is not None and own:
+                raise  # the requested platform's manifest or blobs are not in the archive
             return None  # early 25.0.x saves wrote indexes without manifests; manifest.json rules
-        return m if m.config.digest == config_digest else None
+        if m.config.digest == config_digest or wanted is not None:
+            return m
+        return None
+
+    def _holds(self, entry: Any, config_digest: str | None, fetch: manifests.Fetch) -> bool:
+        """True when this top-level index entry leads to a manifest with our config."""
+        if not isinstance(entry, dict) or config_digest is None:
+            return False
+        for _, desc in manifests.image_manifests({"manifests": [entry]}, fetch, "index.json"):
+            try:
+                doc = manifests.parse_json(fetch(desc, f"manifest {desc.digest}"), f"manifest {desc.digest}")
+            except FormatError:
+                continue  # a platform the save left out
+            cfg = doc.get("config")
+            if isinstance(cfg, dict) and cfg.get("digest") == config_digest:
+                return True
+        return False
+
+    def _other_platform(self, oci: ResolvedManifest, notes: list[str]) -> ResolvedManifest:
+        """A platform of this image that only the OCI index lists: read it from blobs/."""
+        label = self.store.label
+        if oci.config.digest is None:
+            raise FormatError(f"the manifest for {oci.platform} in {label} has no config digest")
+        self._config_path = blob_path(oci.config.digest, "image config")
+        layers = []
+        for i, d in enumerate(oci.layers):
+            path = blob_path(d.digest or "", f"layer {i}")
+            if not self.store.exists(path):
+                raise FormatError(f"layer {i} ({d.digest}) of the {oci.platform} image is missing from {label}")
+            layers.append(replace(d, location=path))
+        config = replace(oci.config, location=self._config_path)
+        return ResolvedManifest(oci.digest, oci.media_type, config, tuple(layers), oci.platform, tuple(notes))
 
     def config_bytes(self, manifest: ResolvedManifest) -> bytes:
         raw = self.store.read(self._config_path, "image config")

@@ -167,6 +167,13 @@ def resolve_doc(
     return ResolvedManifest(m.digest, m.media_type, m.config, m.layers, m.platform, tuple(notes))
 
 
+def image_manifests(doc: dict[str, Any], fetch: Fetch, what: str) -> list[tuple[Platform | None, Descriptor]]:
+    """Every image manifest an index lists, through nested indexes (attestations left out)."""
+    out: list[tuple[Platform | None, Descriptor]] = []
+    _collect(doc, fetch, what, out, depth=0)
+    return out
+
+
 def _collect(
     doc: dict[str, Any], fetch: Fetch, what: str, out: list[tuple[Platform | None, Descriptor]], depth: int
 ) -> None:

@@ -1,16 +1,18 @@
 """References as skopeo spells them ("docker-archive:PATH", "oci:DIR[:TAG]", ...), bare
-paths sniffed, bare names sent to the Docker engine."""
+paths sniffed, bare names sent to the Docker engine and then to the registry."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layerscope.errors import BadReferenceError, FormatError
-from layerscope.sources.docker_archive import DockerArchiveHandle
-from layerscope.sources.handle import ImageHandle
-from layerscope.sources.layout import LayoutHandle
-from layerscope.sources.stores import DirStore, TarStore
+
+if TYPE_CHECKING:
+    from layerscope.sources.handle import ImageHandle
+    from layerscope.sources.registry.options import RegistryOptions
+    from layerscope.sources.stores import TarStore
 
 TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker", "analysis")
 
@@ -55,6 +57,10 @@ def _split_selector(rest: str) -> tuple[str, str | None]:
 
 def open_path(path: str, ref: Reference) -> ImageHandle:
     """A bare path: an OCI layout directory, an oci-archive or a docker-archive."""
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import TarStore
+
     if os.path.isdir(path):
         return _open_layout_dir(path, ref)
     if not os.path.exists(path):
@@ -76,6 +82,10 @@ def _not_an_image(path: str, store: TarStore) -> str:
 
 
 def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import DirStore
+
     store = DirStore(path)
     if store.exists("index.json"):
         return LayoutHandle(store, "oci", ref.text, ref.selector)
@@ -84,7 +94,11 @@ def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
     raise FormatError(f"{path} is a directory but not an OCI image layout (no index.json)")
 
 
-def open_image(text: str, *, verify: bool = False) -> ImageHandle:
+def open_image(text: str, *, verify: bool = False, registry: RegistryOptions | None = None) -> ImageHandle:
+    from layerscope.sources.docker_archive import DockerArchiveHandle
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import DirStore, TarStore
+
     ref = parse(text)
     if ref.transport == "docker-archive":
         if os.path.isdir(ref.location):
@@ -110,10 +124,30 @@ def open_image(text: str, *, verify: bool = False) -> ImageHandle:
         return LayoutHandle(DirStore(ref.location), "oci", ref.text, ref.selector)
     if ref.transport == "path":
         return open_path(ref.location, ref)
-    if ref.transport in ("docker-daemon", ""):
+    if ref.transport == "docker-daemon":
         from layerscope.sources.daemon import DaemonHandle
 
         return DaemonHandle(ref.location, ref.text, verify=verify)
     if ref.transport == "docker":
-        raise BadReferenceError("docker:// registry references are not supported yet")
+        return _registry_handle(ref, registry)
+    if ref.transport == "":
+        return _bare_name(ref, verify, registry)
     raise BadReferenceError(f"unknown reference {text!r}")
+
+
+def _registry_handle(ref: Reference, options: RegistryOptions | None) -> ImageHandle:
+    from layerscope.sources.registry.handle import RegistryHandle  # httpx only when needed
+
+    return RegistryHandle(ref.location, ref.text, options)
+
+
+def _bare_name(ref: Reference, verify: bool, options: RegistryOptions | None) -> ImageHandle:
+    from layerscope.sources.daemon import DaemonHandle
+    from layerscope.sources.fallback import FallbackHandle
+
+    return FallbackHandle(
+        ref.location,
+        ref.text,
+        lambda: DaemonHandle(ref.location, ref.text, verify=verify),
+        lambda: _registry_handle(ref, options),
+    )

@@ -183,14 +183,30 @@ class TarStore:
 
 
 class _Slice(io.RawIOBase):
-    """A window of a file: one member's data."""
+    """A window of a file: one member's data. Seekable, so that the tar walker skips the
+    data of an uncompressed layer (docker save) instead of reading it."""
 
     def __init__(self, f: BinaryIO, size: int) -> None:
         self._f = f
+        self._start = f.tell()
+        self._size = size
         self._left = size
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._size - self._left
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        pos = {0: offset, 1: self.tell() + offset, 2: self._size + offset}[whence]
+        pos = max(0, min(pos, self._size))
+        self._f.seek(self._start + pos)
+        self._left = self._size - pos
+        return pos
 
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:

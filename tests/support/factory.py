@@ -105,7 +105,9 @@ class ImageSpec:
     def config(self) -> dict[str, Any]:
         history = self.history
         if history is None:
-            history = [{"created_by": f"RUN step {i}", "created": "2024-01-01T00:00:00Z"} for i in range(len(self.layers))]
+            history = [
+                {"created_by": f"RUN step {i}", "created": "2024-01-01T00:00:00Z"} for i in range(len(self.layers))
+            ]
         return {
             "architecture": self.architecture,
             "os": self.os,

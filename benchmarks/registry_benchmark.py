@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Registry benchmark: `inspect --manifest-only docker://...` must answer in well under a
+second without downloading layers; a full read is shown for comparison.
+
+Starts a real docker-registry on loopback (Debian's docker-registry package), pushes an
+image of --layers gzip layers of --layer-mb MB each (incompressible, so the blobs really
+are that large) with skopeo, then times, median of --runs runs each:
+
+  manifest-only   the CLI, `inspect --manifest-only --json`, as a user runs it
+  manifest-only   in process (api.analyze), i.e. without Python's start-up and imports
+  full read       the CLI with --no-cache (every layer downloaded, decoded and walked)
+
+and prints the table plus how many blobs each mode fetched (through a counting proxy:
+manifest-only fetches the config alone). Usage:
+
+  python benchmarks/registry_benchmark.py [--layers 4] [--layer-mb 25] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from layerscope import api  # noqa: E402
+from tests.sources.registry.images import push_archive  # noqa: E402
+from tests.sources.registry.servers import FaultProxy, Registry, tool_missing  # noqa: E402
+from tests.support.factory import ImageSpec, f, layer_tar  # noqa: E402
+
+CPU: list[float] = []  # user+sys seconds of each CLI run: wall time suffers on a busy machine
+
+
+def cli(*args: str) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "layerscope", *args], capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if p.returncode != 0:
+        raise SystemExit(f"layerscope {' '.join(args)} failed: {p.stderr.strip()}")
+    return elapsed
+
+
+def cpu_median() -> float | None:
+    value = statistics.median(CPU) if CPU else None
+    CPU.clear()
+    return value
+
+
+def median(fn: object, runs: int) -> float:
+    return statistics.median(fn() for _ in range(runs))  # type: ignore[operator]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--layer-mb", type=int, default=25)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    why = tool_missing()
+    if why:
+        raise SystemExit(why)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["LAYERSCOPE_CACHE_DIR"] = str(work / "cache")
+        registry = Registry(work / "registry")
+        proxy = FaultProxy(f"http://{registry.host}")  # counts what each mode fetches
+        try:
+            layers = [layer_tar([f(f"data/{i}.bin", os.urandom(args.layer_mb << 20))]) for i in range(args.layers)]
+            push_archive(ImageSpec(layers), registry.host, "bench/big:1", work)
+            ref = f"docker://{proxy.host}/bench/big:1"
+            rows: list[tuple[str, float, float | None, int]] = []
+
+            def fetched() -> int:
+                blob_gets = sum(1 for r in proxy.requests if "/blobs/" in r.path and r.method == "GET")
+                proxy.requests.clear()
+                return blob_gets
+
+            t = median(lambda: cli("--version"), args.runs)
+            rows.append(("CLI start-up (--version)", t, cpu_median(), fetched()))
+            t = median(lambda: cli("inspect", "--manifest-only", "--json", ref), args.runs)
+            rows.append(("manifest-only, CLI", t, cpu_median(), fetched() // args.runs))
+            t = median(lambda: _timed(lambda: api.analyze(ref, manifest_only=True)), args.runs)
+            rows.append(("manifest-only, in process", t, None, fetched() // args.runs))
+            t = median(lambda: cli("inspect", "--json", "--no-cache", ref), max(1, args.runs // 2))
+            rows.append(("full read, CLI --no-cache", t, cpu_median(), fetched() // max(1, args.runs // 2)))
+            size = args.layers * args.layer_mb
+            print(f"image: {args.layers} gzip layers, {size} MB compressed, registry on loopback")
+            print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(f"{'mode':<28} {'median s':>9} {'CPU s':>7} {'blob GETs per run':>18}")
+            for name, seconds, cpu, gets in rows:
+                cpu_text = "-" if cpu is None else f"{cpu:.3f}"
+                print(f"{name:<28} {seconds:>9.3f} {cpu_text:>7} {gets:>18}")
+            print(json.dumps({name: round(seconds, 3) for name, seconds, _, _ in rows}))
+        finally:
+            proxy.close()
+            registry.stop()
+
+
+def _timed(fn: object) -> float:
+    start = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()

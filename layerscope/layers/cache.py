@@ -1,0 +1,208 @@
+"""The per-layer result cache: one zstd-compressed JSON record per diff_id.
+
+Layer records depend only on the layer's bytes, so they are keyed by diff_id (plus the
+schema version of the record) and shared by every image with that layer. A record also
+lists the blob digests it was read from: a registry or OCI blob is served from the cache
+only under a digest we have read ourselves. Writes go to a temp file and are renamed into
+place, so two processes can fill the cache at once; an unreadable entry is a miss and is
+rewritten. `LAYERSCOPE_CACHE_DIR` or `$XDG_CACHE_HOME/layerscope` (default ~/.cache).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import zstandard
+
+from layerscope.model import FileRecord, LayerRecord
+
+SCHEMA = 1
+DEFAULT_MAX_BYTES = 2 * 1000**3
+
+
+def cache_root() -> str:
+    explicit = os.environ.get("LAYERSCOPE_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "layerscope")
+
+
+def record_to_json(r: LayerRecord) -> dict[str, Any]:
+    return {
+        "files": [[f.path, f.type, f.size, f.mode, f.uid, f.gid, f.mtime, f.linkname] for f in r.files],
+        "whiteouts": list(r.whiteouts),
+        "opaque_dirs": list(r.opaque_dirs),
+        "size": r.size,
+        "uncompressed_bytes": r.uncompressed_bytes,
+        "stored_bytes": r.stored_bytes,
+        "compression": r.compression,
+        "stored_digest": r.stored_digest,
+        "diff_id": r.diff_id,
+        "captured": [[p, b.decode("latin-1")] for p, b in r.captured],
+        "notes": list(r.notes),
+    }
+
+
+def record_from_json(d: dict[str, Any]) -> LayerRecord:
+    return LayerRecord(
+        files=tuple(FileRecord(*f) for f in d["files"]),
+        whiteouts=tuple(d["whiteouts"]),
+        opaque_dirs=tuple(d["opaque_dirs"]),
+        size=d["size"],
+        uncompressed_bytes=d["uncompressed_bytes"],
+        stored_bytes=d["stored_bytes"],
+        compression=d["compression"],
+        stored_digest=d["stored_digest"],
+        diff_id=d["diff_id"],
+        captured=tuple((p, b.encode("latin-1")) for p, b in d["captured"]),
+        notes=tuple(d["notes"]),
+    )
+
+
+def write_entry(path: str, doc: dict[str, Any]) -> None:
+    """zstd JSON, written to a temp file and renamed into place (safe with concurrent writers)."""
+    data = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        return  # a cache that cannot be written is not an error for the analysis
+
+
+def read_entry(path: str) -> dict[str, Any] | None:
+    """An entry's document, or None when absent or unreadable (an unreadable one is removed)."""
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(zstandard.ZstdDecompressor().decompress(fh.read()))
+        if not isinstance(doc, dict):
+            raise ValueError("not an object")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, zstandard.ZstdError):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    root: str
+    entries: int
+    bytes: int
+
+
+class LayerCache:
+    """Reads are skipped with ``read=False`` (--no-cache); writes always happen."""
+
+    def __init__(self, root: str | None = None, read: bool = True) -> None:
+        self.root = root or cache_root()
+        self.read_enabled = read
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, diff_id: str) -> str:
+        alg, _, hexpart = diff_id.partition(":")
+        return os.path.join(self.root, f"layers-v{SCHEMA}", alg, hexpart[:2], hexpart + ".json.zst")
+
+    def get(self, diff_id: str, blob_digest: str | None, need_verified: bool) -> LayerRecord | None:
+        """The record for this diff_id as read from this blob.
+
+        What the walk found depends only on the diff_id; how the blob was stored
+        (compression, stored bytes and digest) is kept per blob ("variants"), so a layer
+        read from a gzip blob is not reported as gzip when it comes from an uncompressed
+        docker save. A blob never read before is a miss: we read it (and then know it).
+        """
+        if not self.read_enabled:
+            return None
+        doc = self._load(diff_id)
+        variant = None if doc is None else doc["variants"].get(blob_digest or "")
+        if doc is None or variant is None or (need_verified and not doc["verified"]):
+            self.misses += 1
+            return None
+        try:
+            record = record_from_json(doc["record"])
+            record = replace(
+                record,
+                compression=variant["compression"],
+                stored_bytes=variant["stored_bytes"],
+                stored_digest=variant["stored_digest"],
+            )
+        except (KeyError, TypeError, ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return record
+
+    def _load(self, diff_id: str) -> dict[str, Any] | None:
+        doc = read_entry(self._path(diff_id))
+        if doc is None or doc.get("key") != diff_id or doc.get("schema") != SCHEMA:
+            return None
+        if not isinstance(doc.get("variants"), dict) or "record" not in doc:
+            return None
+        return doc
+
+    def put(self, diff_id: str, record: LayerRecord, blob_digest: str | None, verified: bool) -> None:
+        old = self._load(diff_id)
+        variants: dict[str, Any] = dict(old["variants"]) if old else {}
+        variants[blob_digest or ""] = {
+            "compression": record.compression,
+            "stored_bytes": record.stored_bytes,
+            "stored_digest": record.stored_digest,
+        }
+        doc = {
+            "schema": SCHEMA,
+            "key": diff_id,
+            "variants": variants,
+            "verified": verified or bool(old and old["verified"]),
+            "record": record_to_json(record),
+        }
+        write_entry(self._path(diff_id), doc)
+
+    def stats(self) -> CacheStats:
+        entries = total = 0
+        for _path, size, _mtime in self._entries():
+            entries += 1
+            total += size
+        return CacheStats(self.root, entries, total)
+
+    def _entries(self) -> list[tuple[str, int, float]]:
+        out = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                p = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(p)
+                except OSError:
+                    continue
+                out.append((p, st.st_size, st.st_mtime))
+        return out
+
+    def prune(self, max_bytes: int, older_than: float | None = None) -> tuple[int, int]:
+        """Evict least recently used entries until under max_bytes; returns (removed, freed)."""
+        entries = sorted(self._entries(), key=lambda e: e[2])
+        total = sum(e[1] for e in entries)
+        removed = freed = 0
+        now = time.time()
+        for path, size, mtime in entries:
+            stale = older_than is not None and now - mtime > older_than
+            if total <= max_bytes and not stale and not os.path.basename(path).startswith(".tmp-"):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed += 1
+                freed += size
+                total -= size
+        return removed, freed

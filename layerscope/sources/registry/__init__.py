@@ -1,0 +1,6 @@
+"""The `docker://` source: our own small OCI distribution client on httpx.
+
+reference.py parses names (Docker Hub conventions), credentials.py finds credentials,
+challenge.py/auth.py answer 401s, client.py sends requests (retries, redirects, digests),
+blobs.py streams layers, handle.py is the ImageHandle the shared builder reads.
+"""

@@ -1,0 +1,125 @@
+"""The per-layer cache: hits, aliases, corruption, concurrency, pruning."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+
+from layerscope.api import open_image
+from layerscope.layers.cache import LayerCache
+from tests.support.factory import ImageSpec, d, f, layer_tar, wh
+
+
+def _image() -> ImageSpec:
+    return ImageSpec([layer_tar([d("a"), f("a/x", b"1" * 5000)]), layer_tar([wh("a/x"), f("b", b"2" * 10)])])
+
+
+def test_second_read_is_served_from_cache_with_identical_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    path = _image().oci_archive(str(tmp_path / "img.oci.tar"))
+    cold = open_image(path)
+    cache = LayerCache()
+    assert cache.stats().entries == 2
+    warm = open_image(path)
+    assert [layer.record for layer in warm.layers] == [layer.record for layer in cold.layers]
+    # a miss-free warm read: every lookup hit
+    probe = LayerCache()
+    for layer in cold.layers:
+        assert probe.get(layer.diff_id, layer.digest, need_verified=False) is not None
+    assert probe.hits == 2
+
+
+def test_unknown_blob_digest_is_a_miss_until_read(tmp_path):
+    cache = LayerCache(str(tmp_path))
+    img = open_image(_image().oci_archive(str(tmp_path / "i.tar")), use_cache=False)
+    layer = img.layers[0]
+    assert layer.record is not None
+    cache.put(layer.diff_id, layer.record, "sha256:" + "0" * 64, verified=False)
+    assert cache.get(layer.diff_id, layer.digest, need_verified=False) is None
+    cache.put(layer.diff_id, layer.record, layer.digest, verified=False)
+    assert cache.get(layer.diff_id, layer.digest, need_verified=False) == layer.record
+    assert cache.get(layer.diff_id, "sha256:" + "0" * 64, need_verified=False) == layer.record
+    assert cache.get(layer.diff_id, layer.digest, need_verified=True) is None  # --verify needs a verified entry
+
+
+def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    path = _image().docker_archive(str(tmp_path / "img.tar"))
+    first = open_image(path)
+    entries = [os.path.join(dp, n) for dp, _, ns in os.walk(tmp_path / "cache") for n in ns]
+    assert len(entries) == 2
+    for e in entries:
+        with open(e, "wb") as fh:
+            fh.write(b"not zstd at all")
+    again = open_image(path)
+    assert [x.record for x in again.layers] == [x.record for x in first.layers]
+    cache = LayerCache()
+    assert all(cache.get(x.diff_id, x.digest, need_verified=False) is not None for x in first.layers)
+
+
+def test_no_cache_flag_reads_the_image_and_still_writes(tmp_path, run_cli):
+    cache_dir = tmp_path / "cache"
+    path = _image().docker_archive(str(tmp_path / "img.tar"))
+    r = run_cli("inspect", "--json", "--no-cache", path, env={"LAYERSCOPE_CACHE_DIR": str(cache_dir)})
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["totals"]["wasted_bytes"] == 5000
+    r = run_cli("cache-dir", "--json", env={"LAYERSCOPE_CACHE_DIR": str(cache_dir)})
+    assert json.loads(r.out)["entries"] == 3  # two layers and the image's summary
+
+
+def _fill(args: tuple[str, str]) -> int:
+    os.environ["LAYERSCOPE_CACHE_DIR"] = args[0]
+    img = open_image(args[1])
+    return len(img.layers)
+
+
+def test_two_processes_fill_the_cache_at_once(tmp_path):
+    cache_dir = str(tmp_path / "cache")
+    path = _image().oci_archive(str(tmp_path / "img.tar"))
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        assert pool.map(_fill, [(cache_dir, path)] * 4) == [2] * 4
+    names = [n for _, _, ns in os.walk(cache_dir) for n in ns]
+    assert len(names) == 2 and not any(n.startswith(".tmp-") for n in names)
+
+
+def test_prune_evicts_least_recently_used_first(tmp_path, run_cli):
+    cache_dir = tmp_path / "cache"
+    env = {"LAYERSCOPE_CACHE_DIR": str(cache_dir)}
+    path = _image().docker_archive(str(tmp_path / "img.tar"))
+    assert run_cli("inspect", path, env=env).code == 0
+    total = json.loads(run_cli("cache-dir", "--json", env=env).out)["bytes"]
+    r = run_cli("cache-dir", "--prune", "--max-size", str(total - 1), "--json", env=env)
+    doc = json.loads(r.out)
+    assert doc["removed"] == 1 and doc["entries"] == 2
+    r = run_cli("cache-dir", "--prune", "--max-size", "0", "--json", env=env)
+    assert json.loads(r.out)["entries"] == 0
+
+
+def test_warm_inspect_comes_from_the_summary_and_tracks_the_file(tmp_path, run_cli):
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    path = tmp_path / "img.tar"
+    _image().docker_archive(str(path))
+    cold = run_cli("inspect", "--json", str(path), env=env)
+    warm = run_cli("inspect", "--json", str(path), env=env)
+    assert cold.code == warm.code == 0
+    assert json.loads(cold.out) == json.loads(warm.out)
+    summaries = list((tmp_path / "cache").glob("images-v*/*/*.json.zst"))
+    assert len(summaries) == 1
+    # the archive changes: the summary no longer applies
+    ImageSpec([layer_tar([f("only", b"z" * 7)])]).docker_archive(str(path))
+    changed = run_cli("inspect", "--json", str(path), env=env)
+    assert json.loads(changed.out)["totals"]["size"] == 7
+
+
+def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatch):
+    """Same diff_ids, one image as gzip OCI, one as an uncompressed docker save."""
+    monkeypatch.setenv("LAYERSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    spec = _image()
+    oci = open_image(spec.oci_archive(str(tmp_path / "i.oci.tar")))
+    legacy = open_image(spec.docker_archive(str(tmp_path / "i.docker.tar")))
+    again = open_image(str(tmp_path / "i.docker.tar"))
+    for o, dl, a in zip(oci.layers, legacy.layers, again.layers, strict=True):
+        assert o.record is not None and dl.record is not None and a.record is not None
+        assert (o.record.compression, dl.record.compression, a.record.compression) == ("gzip", "none", "none")
+        assert dl.record.files == o.record.files and a.record == dl.record

@@ -1,0 +1,132 @@
+"""Session fixtures: real docker-registry instances (anonymous, htpasswd, token), the
+token issuer, and images pushed into them with skopeo."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.sources.registry.images import push_archive, push_multi, push_oci, sample_spec
+from tests.sources.registry.servers import Registry, tool_missing
+from tests.sources.registry.tokens import TokenIssuer
+from tests.support.factory import ImageSpec
+
+USER = "alice"
+# Random per run, so that a leak test can look for the exact strings.
+PASSWORD = "pw-" + secrets.token_hex(12)
+REFRESH_TOKEN = "refresh-" + secrets.token_hex(12)
+
+
+@dataclass
+class Pushed:
+    host: str
+    repo: str  # with its tag
+    spec: ImageSpec
+    archive: Path | None = None
+    digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"docker://{self.host}/{self.repo}"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the user's credentials or Docker engine; returns the DOCKER_CONFIG dir."""
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", "")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    for name in ("LAYERSCOPE_REGISTRY_TIMEOUT", "LAYERSCOPE_REGISTRY_RETRIES"):
+        monkeypatch.delenv(name, raising=False)
+    return config
+
+
+@pytest.fixture(scope="session")
+def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    why = tool_missing()
+    if why:
+        pytest.skip(f"registry tests need the real docker-registry: {why}")
+    return tmp_path_factory.mktemp("registries")
+
+
+@pytest.fixture(scope="session")
+def anon_registry(registry_dir: Path) -> Iterator[Registry]:
+    registry = Registry(registry_dir / "anon")
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_registry(registry_dir: Path) -> Iterator[Registry]:
+    work = registry_dir / "basic"
+    work.mkdir()
+    htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, check=True).stdout
+    (work / "htpasswd").write_bytes(htpasswd)
+    registry = Registry(work, {"htpasswd": {"realm": "test-realm", "path": str(work / "htpasswd")}})
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="session")
+def token_issuer(registry_dir: Path) -> Iterator[TokenIssuer]:
+    work = registry_dir / "issuer"
+    work.mkdir()
+    issuer = TokenIssuer(work, {USER: PASSWORD}, {REFRESH_TOKEN: USER}, anonymous_prefix="public/")
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture(scope="session")
+def token_registry(registry_dir: Path, token_issuer: TokenIssuer) -> Iterator[Registry]:
+    registry = Registry(registry_dir / "token", token_issuer.registry_auth_config())
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="session")
+def plain_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
+    spec = sample_spec("plain")
+    archive = push_archive(spec, anon_registry.host, "sample/plain:1", registry_dir)
+    return Pushed(anon_registry.host, "sample/plain:1", spec, archive)
+
+
+@pytest.fixture(scope="session")
+def zstd_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
+    spec = sample_spec("zstd")
+    archive = registry_dir / "zstd.tar"
+    spec.docker_archive(str(archive))
+    push_oci(spec, anon_registry.host, "sample/zstd:1", registry_dir, "zstd")
+    return Pushed(anon_registry.host, "sample/zstd:1", spec, archive)
+
+
+@pytest.fixture(scope="session")
+def multi_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
+    specs = [sample_spec("amd64", "amd64"), sample_spec("arm64", "arm64")]
+    digests = push_multi(specs, anon_registry.host, "sample/multi:1", registry_dir)
+    return Pushed(anon_registry.host, "sample/multi:1", specs[0], None, digests)
+
+
+@pytest.fixture(scope="session")
+def basic_image(basic_registry: Registry, registry_dir: Path) -> Pushed:
+    spec = sample_spec("basic")
+    archive = push_archive(spec, basic_registry.host, "private/basic:1", registry_dir, f"{USER}:{PASSWORD}")
+    return Pushed(basic_registry.host, "private/basic:1", spec, archive)
+
+
+@pytest.fixture(scope="session")
+def token_images(token_registry: Registry, registry_dir: Path) -> dict[str, Pushed]:
+    out = {}
+    for repo in ("public/tok:1", "private/tok:1"):
+        spec = sample_spec(repo)
+        archive = push_archive(spec, token_registry.host, repo, registry_dir, f"{USER}:{PASSWORD}")
+        out[repo.split("/")[0]] = Pushed(token_registry.host, repo, spec, archive)
+    return out
