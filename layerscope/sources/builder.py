@@ -179,8 +179,10 @@ def _read_layers(
                 what=f"layer {idx} ({d.digest or d.location})",
             )
 
-        if cache is not None:
-            cached = cache.get(diff_ids[i], desc.digest, need_verified=verify)
+        # --verify hashes this image's bytes: an entry verified on another archive that
+        # claims the same diff_id says nothing about these bytes.
+        if cache is not None and not verify:
+            cached = cache.get(diff_ids[i], desc.digest, need_verified=False)
             if cached is not None:
                 return cached
         record = handle.layer_record(desc, i, read)
