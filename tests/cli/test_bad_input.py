@@ -24,7 +24,7 @@ SPEC = ImageSpec([L0, L1])
 
 
 @pytest.fixture
-def bad(run_cli, tmp_path):
+def bad(run_cli, tmp_path, tmp_path_factory):
     """Run `inspect` on a bad input; check the one-line contract and that nothing is written."""
     scratch = tmp_path / "scratch-tmp"
     scratch.mkdir()
@@ -32,7 +32,9 @@ def bad(run_cli, tmp_path):
     def check(*args: str, expect: str, code: int = 2) -> str:
         before_repo = _listing(REPO)
         before_tmp = _listing(tmp_path)
-        r = run_cli("inspect", *args, env={"TMPDIR": str(scratch)})
+        # A cold per-layer cache: the input itself is judged, not what an earlier test read.
+        cache = tmp_path_factory.mktemp("cache")
+        r = run_cli("inspect", *args, env={"TMPDIR": str(scratch), "LAYERSCOPE_CACHE_DIR": str(cache)})
         assert r.code == code, (r.code, r.err)
         assert r.out == ""
         lines = r.err.splitlines()
@@ -175,6 +177,17 @@ def test_diff_id_mismatch_with_verify(bad, run_cli, tmp_path):
     path = spec.docker_archive(str(tmp_path / "lying.tar"))
     assert run_cli("inspect", "--json", path).code == 0  # not hashed without --verify
     bad("--verify", path, expect="diff_id mismatch in layer 1")
+
+
+def test_verify_is_not_answered_from_the_layer_cache(run_cli, tmp_path):
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    good = ImageSpec([L0, L1]).docker_archive(str(tmp_path / "good.tar"))
+    assert run_cli("inspect", "--verify", good, env=env).code == 0
+    # Same config (so the same diff_ids), other bytes in layer 1.
+    claims = {"rootfs": {"type": "layers", "diff_ids": [sha(L0), sha(L1)]}}
+    liar = ImageSpec([L0, layer_tar([f("app/b", b"tampered!!")])], config_extra=claims)
+    r = run_cli("inspect", "--verify", liar.docker_archive(str(tmp_path / "liar.tar")), env=env)
+    assert r.code == 2 and "diff_id mismatch in layer 1" in r.err, r.err
 
 
 def test_compressed_blob_tampered_in_an_oci_layout(bad, tmp_path):
