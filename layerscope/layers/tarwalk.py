@@ -66,11 +66,16 @@ def parse_number(field: bytes) -> int:
 
 
 def _num(block: bytes, start: int, end: int) -> int:
-    """A numeric field; the fast path is the usual zero-padded octal plus one terminator."""
-    try:
-        return int(block[start : end - 1], 8)
-    except ValueError:
-        return parse_number(block[start:end])
+    """A numeric field; the fast path is the usual zero-padded octal plus one terminator.
+
+    A field may use every byte for digits (no terminator): then all of it is the number.
+    """
+    if block[end - 1] in (0, 0x20):
+        try:
+            return int(block[start : end - 1], 8)
+        except ValueError:
+            pass
+    return parse_number(block[start:end])
 
 
 def checksum_ok(block: bytes) -> bool:
