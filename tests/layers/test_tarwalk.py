@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from layerscope.errors import FormatError
 from layerscope.layers.tarwalk import BLOCK, TarHeader, TarWalker, parse_number
-from tests.support.tarcraft import base256, end, entry, header, octal, pad, pax
+from tests.support.tarcraft import base256, end, entry, header, octal, pad, pax, with_fields
 
 
 class Pipe:
@@ -190,6 +190,28 @@ def test_base256_size_and_uid_in_a_real_stream():
     data += entry("after", b"ok") + end()
     hs, _ = walk(data)
     assert [(h.name, h.size, h.uid) for h in hs] == [("big", 1000, 3_000_000_000), ("after", 2, 0)]
+
+
+def test_numeric_fields_that_fill_their_whole_width():
+    # No NUL or space after the digits: every byte of the field is a digit (allowed, and
+    # what writers that use all 12 size digits for 8-64 GiB do). Read like tarfile and Go.
+    block = with_fields(
+        header("full"),
+        {100: b"00000644", 108: b"00001750", 124: b"000000001750", 136: b"014000000000"},
+        checksum=b"%07o\0",
+    )
+    data = block + pad(b"f" * 1000) + entry("next", b"n") + end()
+    hs, _ = walk(data)
+    assert [(h.name, h.size, h.mode, h.uid, h.mtime) for h in hs] == [
+        ("full", 1000, 0o644, 0o1750, 0o14000000000),
+        ("next", 1, 0o644, 0, 1_600_000_000),
+    ]
+
+
+@pytest.mark.parametrize("fmt", [b"%06o\0 ", b"%06o \0", b"%07o\0", b" %05o\0 ", b"%o\0"])
+def test_checksum_field_forms(fmt):
+    (h,), _ = walk(with_fields(header("c", size=3), {}, checksum=fmt) + pad(b"abc") + end())
+    assert (h.name, h.size) == ("c", 3)
 
 
 def test_tarfile_gnu_base256_uid():

@@ -56,6 +56,20 @@ def header(
     return bytes(b)
 
 
+def with_fields(block: bytes, fields: dict[int, bytes], checksum: bytes | None = None) -> bytes:
+    """A header with raw bytes written at the given offsets, checksum recomputed.
+
+    ``checksum`` formats the sum (e.g. b"%07o"); the default is tarfile's "%06o\\0 ".
+    """
+    b = bytearray(block)
+    for at, raw in fields.items():
+        b[at : at + len(raw)] = raw
+    b[148:156] = b" " * 8
+    total = sum(b)
+    b[148:156] = (checksum % total if checksum else b"%06o\0 " % total).ljust(8, b" ")
+    return bytes(b)
+
+
 def pad(data: bytes) -> bytes:
     return data + bytes(-len(data) % BLOCK)
 
