@@ -128,7 +128,8 @@ class DockerArchiveHandle:
 
         own: list[Any] = []
         try:
-            own = [e for e in index.get("manifests") or [] if self._holds(e, config_digest, fetch)]
+            listed = index.get("manifests")
+            own = [e for e in listed if self._holds(e, config_digest, fetch)] if isinstance(listed, list) else []
             if not own:
                 return None
             doc = {**index, "manifests": own}
