@@ -483,3 +483,32 @@ def test_zlib_raw_stream_is_not_gzip():
     # A zlib (not gzip) stream has no gzip magic: it is read as a tar and refused.
     with pytest.raises(FormatError, match="tar stream"):
         read(zlib.compress(TAR))
+
+
+# -- seekable blobs (an uncompressed docker save on disk: data is seeked over) ---------------
+
+SEEKABLE_CASES = {
+    "plain": TAR,
+    "padded": TAR + bytes(5000),
+    "truncated-data": TAR[:1300],
+    "truncated-header": TAR[:700],
+    "dot-dot": _raw_tar(["fine", "../evil"]),
+    "whiteouts": layer_tar([wh("gone"), opq("var/cache"), f("x", b"1" * 3000)]),
+    "garbage": b"\x07" * 2000,
+    "no-end-marker": entry("a", b"a" * 700) + entry("b", b"b"),
+    "gzip": gzip.compress(TAR, mtime=0),
+}
+
+
+@pytest.mark.parametrize("name", SEEKABLE_CASES)
+def test_seekable_and_streamed_blobs_read_the_same(name):
+    blob = SEEKABLE_CASES[name]
+
+    def attempt(stream):
+        try:
+            r = read_layer(stream)
+        except (FormatError, UnsafeInputError) as err:
+            return type(err)
+        return (r.files, r.whiteouts, r.opaque_dirs, r.size, r.uncompressed_bytes, r.stored_bytes, r.captured)
+
+    assert attempt(io.BytesIO(blob)) == attempt(Chunks([blob]))

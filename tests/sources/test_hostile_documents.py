@@ -103,3 +103,32 @@ def test_hostile_oci_documents(tmp_path_factory, data):
     tag = data.draw(st.sampled_from(["", ":t", ":other"]))
     platform = data.draw(st.sampled_from([None, "linux/amd64", "linux/arm64"]))
     _must_be_clean(f"oci:{root}{tag}", platform)
+
+
+@SETTINGS
+@given(data=st.data(), platform=st.sampled_from([None, "linux/amd64", "linux/arm64"]))
+def test_hostile_index_in_a_docker_save(tmp_path_factory, data, platform):
+    """Docker 25+ saves: manifest.json plus an OCI index that only cross-checks and picks platforms."""
+    cfg_raw = SPEC.config_bytes()
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha(L0), "size": len(L0)}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": sha(cfg_raw), "size": len(cfg_raw)},
+        "layers": [mutate(layer, ["mediaType", "digest"], data.draw)],
+    }
+    manifest = mutate(manifest, ["config", "layers", "mediaType"], data.draw)
+    mraw = json.dumps(manifest).encode()
+    desc = {"mediaType": OCI_MANIFEST, "digest": sha(mraw), "size": len(mraw)}
+    desc = mutate(desc, ["mediaType", "digest", "platform", "annotations"], data.draw)
+    index = mutate({"schemaVersion": 2, "manifests": [desc]}, ["manifests", "mediaType"], data.draw)
+    entry = {"Config": f"blobs/sha256/{sha(cfg_raw).split(':')[1]}", "Layers": [f"blobs/sha256/{HEX}"]}
+    members = [
+        Member(entry["Config"], cfg_raw),
+        Member(f"blobs/sha256/{HEX}", L0),
+        Member(f"blobs/sha256/{sha(mraw).split(':')[1]}", mraw),
+        Member("index.json", json.dumps(index).encode()),
+        Member("manifest.json", json.dumps([entry]).encode()),
+    ]
+    path = write_members(str(tmp_path_factory.mktemp("d25") / "img.tar"), members)
+    _must_be_clean(path, platform)
