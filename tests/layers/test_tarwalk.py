@@ -357,7 +357,7 @@ def test_pax_negative_numbers():
     with pytest.raises(FormatError, match="corrupt PAX header: negative size"):
         walk(pax({"size": "-5"}) + entry("f") + end())
     # A negative id or time is odd but readable (pre-1970 mtimes exist).
-    (h,), _ = walk(pax({"uid": "-5", "gid": "-6", "mtime": "-7.5"}) + entry("f") + end())
+    (h,), _ = walk(pax({"uid": "-5", "gid": "-6", "mtime": "-7"}) + entry("f") + end())
     assert (h.uid, h.gid, h.mtime) == (-5, -6, -7)
 
 
