@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, WasteEntry
 
-InodeKey = tuple[int, str]
+# (layer, path of the entry that holds the data, its position in the layer): the position
+# keeps two copies of one path in one layer apart when a hardlink holds on to the first.
+InodeKey = tuple[int, str, int]
 
 
 def _parent(path: str) -> str:
     """Paths here are normalised (no trailing '/'), so this is posixpath.dirname, faster."""
-    return path.rpartition("/")[0]  # (layer, path of the entry that holds the data)
+    return path.rpartition("/")[0]
 
 
 @dataclass(slots=True)
@@ -60,16 +62,20 @@ class FileTree:
             if kids:
                 stack.extend(kids)
             if node.inode is not None:
-                names = self.inode_names[node.inode]
-                names.discard(p)
-                if not names:
-                    size = self.inode_size[node.inode]
-                    if size:
-                        self.dead.append(WasteEntry(node.inode[1], size, node.inode[0], killer, reason))
+                self._unlink(p, node.inode, killer, reason)
         parent = _parent(path)
         siblings = self.children.get(parent)
         if siblings is not None:
             siblings.discard(path)
+
+    def _unlink(self, path: str, inode: InodeKey, killer: int, reason: str) -> None:
+        """Drop one name of an inode; its bytes die with its last name."""
+        names = self.inode_names[inode]
+        names.discard(path)
+        if not names:
+            size = self.inode_size[inode]
+            if size:
+                self.dead.append(WasteEntry(inode[1], size, inode[0], killer, reason))
 
     def _add(self, path: str, node: Node) -> None:
         self.nodes[path] = node
@@ -100,11 +106,20 @@ class FileTree:
             for child in list(self.children.get(d, ())):
                 self._remove(child, index, "deleted")
         in_layer: dict[str, InodeKey | None] = {}
-        for rec in layer.files:
+        for n, rec in enumerate(layer.files):
             self._ensure_parents(rec.path, index)
             existing = self.nodes.get(rec.path)
             if existing is not None:
                 if existing.record.type == DIR and rec.type == DIR:
+                    # Children stay. A size in a (hand-made) directory header is the header's
+                    # own, like any entry's: the new one replaces the old.
+                    if existing.inode is not None:
+                        self._unlink(rec.path, existing.inode, index, "overwritten")
+                        existing.inode = None
+                    if rec.size:
+                        existing.inode = (index, rec.path, n)
+                        self.inode_size[existing.inode] = rec.size
+                        self.inode_names.setdefault(existing.inode, set()).add(rec.path)
                     existing.layer, existing.record, existing.implicit = index, rec, False
                     in_layer[rec.path] = None
                     continue
@@ -113,7 +128,7 @@ class FileTree:
             if rec.type == HARDLINK:
                 inode = self._link_target(rec.linkname, in_layer)
             elif rec.size or rec.type == FILE:
-                inode = (index, rec.path)
+                inode = (index, rec.path, n)
                 self.inode_size[inode] = rec.size
             else:
                 inode = None

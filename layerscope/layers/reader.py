@@ -7,7 +7,15 @@ from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError
 from layerscope.layers.capture import capture_limit
-from layerscope.layers.streams import BombGuard, HashingReader, PrefixedReader, Readable, open_decompressed, sniff
+from layerscope.layers.streams import (
+    GZIP_ERRORS,
+    BombGuard,
+    HashingReader,
+    PrefixedReader,
+    Readable,
+    open_decompressed,
+    sniff,
+)
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
 
@@ -67,12 +75,15 @@ def read_layer(
             # reading only headers. Nothing to hash without --verify.
             walker_record, end = _walk_counted(blob, "none")
             return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
-    stored = HashingReader(blob, True)
+    # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
+    algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
+    stored = HashingReader(blob, True, algorithm)
     head = stored.read(4)
     compression = sniff(head)
     if compression == "none" and not verify:
         stored.stop_hashing()
-    hash_uncompressed = verify and compression != "none"
+    one_hash = compression == "none" and algorithm == "sha256"
+    hash_uncompressed = verify and not one_hash
     decoded = open_decompressed(PrefixedReader(head, stored), compression)
     if compression != "none":
         decoded = BombGuard(decoded, stored)
@@ -81,11 +92,11 @@ def read_layer(
         record = _walk(plain, compression)
     except EOFError as err:  # isal / gzip at a cut in the middle of a member
         raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
-    except OSError as err:  # isal/gzip: bad magic, CRC or length check failures
+    except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
         raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest
-    diff_id = plain.digest if compression != "none" else stored_digest
+    diff_id = stored_digest if one_hash else plain.digest
     if expected_digest and stored_digest and expected_digest != stored_digest:
         raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
     if expected_diff_id and diff_id and expected_diff_id != diff_id:
@@ -146,7 +157,11 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
             elif base == WHITEOUT_PREFIX:
                 raise FormatError(f"invalid whiteout entry {h.name!r} (nothing after '.wh.')")
             else:
-                whiteouts.append(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]))
+                # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
+                target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
+                if not target:
+                    raise FormatError(f"invalid whiteout entry {h.name!r} (it names the root)")
+                whiteouts.append(target)
             continue
         kind = _TYPES.get(h.typeflag, OTHER)
         if h.sparse:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Protocol
+import zlib
+from typing import Protocol, cast
 
 from layerscope.errors import FormatError, UnsafeInputError
 
@@ -18,6 +19,16 @@ class Readable(Protocol):
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
+# What the gzip decoders raise on bad data besides EOFError: isal's IsalError and the
+# stdlib's zlib.error are not OSErrors (bad magic, CRC and length errors are).
+try:
+    from isal.igzip_lib import IsalError
+
+    # (isal's stub declares IsalError as an instance; it is the exception class)
+    GZIP_ERRORS: tuple[type[Exception], ...] = (OSError, zlib.error, cast("type[Exception]", IsalError))
+except ImportError:  # pragma: no cover - the stdlib fallback
+    GZIP_ERRORS = (OSError, zlib.error)
+
 # A decompression bomb: past this many output bytes, more than RATIO output bytes per input
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
 BOMB_MIN_BYTES = 256 << 20
@@ -27,9 +38,10 @@ BOMB_RATIO = 200
 class HashingReader(io.RawIOBase):
     """Pass-through reader that counts and optionally sha256-hashes what flows through."""
 
-    def __init__(self, inner: Readable, hash_it: bool) -> None:
+    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256") -> None:
         self._inner = inner
-        self._hash = hashlib.sha256() if hash_it else None
+        self._algorithm = algorithm
+        self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
 
     def readable(self) -> bool:
@@ -57,7 +69,7 @@ class HashingReader(io.RawIOBase):
 
     @property
     def digest(self) -> str | None:
-        return None if self._hash is None else "sha256:" + self._hash.hexdigest()
+        return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
 
 
 class PrefixedReader(io.RawIOBase):
@@ -116,6 +128,8 @@ def sniff(head: bytes) -> str:
         return "gzip"
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
+    if len(head) >= 4 and head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18":
+        return "zstd"  # a zstd stream may open with a skippable frame (magic 0x184D2A5?)
     return "none"
 
 

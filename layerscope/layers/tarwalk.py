@@ -8,6 +8,7 @@ of an entry only when the caller asks for it (package metadata files).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
+_PAX_TIME = re.compile(r"-?[0-9]+(\.[0-9]*)?")
 
 
 @dataclass(slots=True)
@@ -64,11 +66,16 @@ def parse_number(field: bytes) -> int:
 
 
 def _num(block: bytes, start: int, end: int) -> int:
-    """A numeric field; the fast path is the usual zero-padded octal plus one terminator."""
-    try:
-        return int(block[start : end - 1], 8)
-    except ValueError:
-        return parse_number(block[start:end])
+    """A numeric field; the fast path is the usual zero-padded octal plus one terminator.
+
+    A field may use every byte for digits (no terminator): then all of it is the number.
+    """
+    if block[end - 1] in (0, 0x20):
+        try:
+            return int(block[start : end - 1], 8)
+        except ValueError:
+            pass
+    return parse_number(block[start:end])
 
 
 def checksum_ok(block: bytes) -> bool:
@@ -227,6 +234,9 @@ class TarWalker:
             if not self._fill(BLOCK):
                 if len(self._buf) - self._pos:
                     raise FormatError(f"truncated tar stream: partial header at offset {self.offset}")
+                if long_name is not None or long_link is not None or pax:
+                    # An extended header belongs to the entry after it: that entry was cut off.
+                    raise FormatError(f"truncated tar stream: extended header without its entry at {self.offset}")
                 return  # clean end without an end marker: accepted, as Go's reader does
             start = self.offset
             block = self._buf[self._pos : self._pos + BLOCK]
@@ -303,16 +313,20 @@ class TarWalker:
         stored = size
         merged = {**global_pax, **pax} if global_pax else pax
         if merged:
+            # An empty value removes the keyword: the header's own field stands (POSIX, Go).
+            merged = {k: v for k, v in merged.items() if v}
             name = merged.get("path", name)
             linkname = merged.get("linkpath", linkname)
             if "size" in merged:
                 size = stored = _pax_int(merged["size"], "size")
+                if size < 0:
+                    raise FormatError(f"corrupt PAX header: negative size at offset {start}")
             if "uid" in merged:
                 uid = _pax_int(merged["uid"], "uid")
             if "gid" in merged:
                 gid = _pax_int(merged["gid"], "gid")
             if "mtime" in merged:
-                mtime = int(float(merged["mtime"]))
+                mtime = _pax_time(merged["mtime"])
             if "GNU.sparse.realsize" in merged or "GNU.sparse.size" in merged:
                 sparse = True
         if typeflag == "\0":
@@ -333,7 +347,11 @@ class TarWalker:
         )
 
     def _walk_trailing(self) -> None:
-        """After the end marker: collect any further valid headers (eStargz TOC), drain the rest."""
+        """After the end marker: collect any further valid headers (eStargz TOC), drain the rest.
+
+        Whatever is there is not part of the archive proper, so a bad or cut header ends the
+        collection instead of failing the layer.
+        """
         while self._fill(BLOCK):
             block = self._buf[self._pos : self._pos + BLOCK]
             if block == _ZERO_BLOCK:
@@ -343,14 +361,16 @@ class TarWalker:
                 break
             start = self.offset
             self._pos += BLOCK
-            typeflag = chr(block[156]) if block[156] else "\0"
-            size = parse_number(block[124:136])
-            if typeflag in ("L", "K", "x", "g"):
-                self._skip((size + BLOCK - 1) // BLOCK * BLOCK, "metadata entry")
-                continue
-            header = self._header(block, typeflag, size, start, None, None, {}, {})
-            self.trailing.append(header)
             try:
+                typeflag = chr(block[156]) if block[156] else "\0"
+                size = parse_number(block[124:136])
+                if size < 0:
+                    break
+                if typeflag in ("L", "K", "x", "g"):
+                    self._skip((size + BLOCK - 1) // BLOCK * BLOCK, "metadata entry")
+                    continue
+                header = self._header(block, typeflag, size, start, None, None, {}, {})
+                self.trailing.append(header)
                 self._skip((header.data_size + BLOCK - 1) // BLOCK * BLOCK, "entry data")
             except FormatError:
                 break
@@ -362,6 +382,13 @@ def _pax_int(value: str, key: str) -> int:
         return int(value)
     except ValueError:
         raise FormatError(f"corrupt PAX header: {key}={value!r} is not a number") from None
+
+
+def _pax_time(value: str) -> int:
+    """Seconds, maybe with a fraction ("1700000000.123456789"); whole seconds kept."""
+    if not _PAX_TIME.fullmatch(value):
+        raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
+    return int(value.partition(".")[0])
 
 
 class _EntryReader(io.RawIOBase):

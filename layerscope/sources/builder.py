@@ -99,7 +99,11 @@ def build_image(
     plat = config_platform(config)
     if platform is not None and m.platform is None and plat != platform:
         notes.append(f"the image is for {plat}, not the requested {platform}")
-    history, aligned = align_history(config.get("history") or [], len(m.layers))
+    raw_history = config.get("history")
+    if raw_history is not None and not isinstance(raw_history, list):
+        notes.append("the config's history is not a list: ignored")
+        raw_history = None
+    history, aligned = align_history(raw_history or [], len(m.layers))
     if not aligned:
         notes.append(
             f"history has {sum(1 for h in history if not h.empty_layer)} non-empty entries for "
@@ -175,8 +179,10 @@ def _read_layers(
                 what=f"layer {idx} ({d.digest or d.location})",
             )
 
-        if cache is not None:
-            cached = cache.get(diff_ids[i], desc.digest, need_verified=verify)
+        # --verify hashes this image's bytes: an entry verified on another archive that
+        # claims the same diff_id says nothing about these bytes.
+        if cache is not None and not verify:
+            cached = cache.get(diff_ids[i], desc.digest, need_verified=False)
             if cached is not None:
                 return cached
         record = handle.layer_record(desc, i, read)

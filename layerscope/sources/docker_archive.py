@@ -44,18 +44,19 @@ def select_entry(entries: list[Any], selector: str | None, label: str) -> tuple[
         entry = entries[i]
     else:
         want = selector if ":" in selector.rsplit("/", 1)[-1] else selector + ":latest"
-        found = [
-            e
-            for e in entries
-            if isinstance(e, dict) and any(t in (want, "docker.io/" + want) for t in e.get("RepoTags") or [])
-        ]
+        found = [e for e in entries if any(t in (want, "docker.io/" + want) for t in _repo_tags(e))]
         if not found:
-            tags = sorted(t for e in entries if isinstance(e, dict) for t in e.get("RepoTags") or [])
+            tags = sorted(t for e in entries for t in _repo_tags(e))
             raise FormatError(f"no image {want!r} in {label} (it has: {', '.join(tags) or 'untagged images'})")
         entry = found[0]
     if not isinstance(entry, dict):
         raise FormatError(f"manifest.json in {label} has an entry that is not an object")
     return entry, notes
+
+
+def _repo_tags(entry: Any) -> list[str]:
+    tags = entry.get("RepoTags") if isinstance(entry, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 class DockerArchiveHandle:
@@ -88,7 +89,8 @@ class DockerArchiveHandle:
         oci = self._oci_manifest(platform, config_digest)
         if oci is not None and oci.config.digest != config_digest:
             return self._other_platform(oci, notes)
-        sources = entry.get("LayerSources") or {}
+        sources = entry.get("LayerSources")
+        sources = sources if isinstance(sources, dict) else {}
         layers = []
         for i, path in enumerate(paths):
             if not self.store.exists(path):
@@ -126,7 +128,8 @@ class DockerArchiveHandle:
 
         own: list[Any] = []
         try:
-            own = [e for e in index.get("manifests") or [] if self._holds(e, config_digest, fetch)]
+            listed = index.get("manifests")
+            own = [e for e in listed if self._holds(e, config_digest, fetch)] if isinstance(listed, list) else []
             if not own:
                 return None
             doc = {**index, "manifests": own}

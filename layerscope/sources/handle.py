@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from layerscope.errors import FormatError
 from layerscope.layers.streams import Readable
 from layerscope.model import LayerRecord
 from layerscope.sources.platforms import Platform
@@ -27,12 +28,20 @@ class Descriptor:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], location: str | None = None) -> Descriptor:
+        digest, size = d.get("digest"), d.get("size")
+        annotations, urls = d.get("annotations") or {}, d.get("urls") or []
+        if digest is not None and not isinstance(digest, str):
+            raise FormatError(f"malformed descriptor: digest {digest!r} is not a string")
+        if size is not None and (type(size) is not int or size < 0):
+            raise FormatError(f"malformed descriptor {digest}: size {size!r} is not a byte count")
+        if not isinstance(annotations, dict) or not isinstance(urls, list):
+            raise FormatError(f"malformed descriptor {digest}: annotations or urls of the wrong type")
         return cls(
             media_type=str(d.get("mediaType", "")),
-            digest=d.get("digest"),
-            size=d.get("size"),
-            annotations=dict(d.get("annotations") or {}),
-            urls=tuple(d.get("urls") or ()),
+            digest=digest,
+            size=size,
+            annotations={str(k): str(v) for k, v in annotations.items()},
+            urls=tuple(str(u) for u in urls),
             location=location,
         )
 

@@ -33,25 +33,19 @@ def fetch_blob(store: Store, desc: Descriptor, what: str) -> bytes:
 
 def select_by_tag(index: dict[str, Any], tag: str, label: str) -> dict[str, Any]:
     """Keep the index entries named ``tag`` (OCI ref.name, or containerd's image name)."""
-    entries = [
-        e
-        for e in index.get("manifests") or []
-        if isinstance(e, dict)
-        and (
-            (e.get("annotations") or {}).get(REF_NAME) == tag
-            or str((e.get("annotations") or {}).get(CONTAINERD_NAME, "")).endswith(":" + tag)
-        )
-    ]
-    if not entries:
-        names = sorted(
-            {
-                str((e.get("annotations") or {}).get(REF_NAME))
-                for e in index.get("manifests") or []
-                if isinstance(e, dict)
-            }
-        )
-        raise FormatError(f"no image tagged {tag!r} in {label} (tags: {', '.join(names) or 'none'})")
-    return {**index, "manifests": entries}
+    listed = index.get("manifests")
+    entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+
+    def names(e: dict[str, Any]) -> tuple[str, str]:
+        ann = e.get("annotations")
+        ann = ann if isinstance(ann, dict) else {}
+        return str(ann.get(REF_NAME)), str(ann.get(CONTAINERD_NAME, ""))
+
+    chosen = [e for e in entries if names(e)[0] == tag or names(e)[1].endswith(":" + tag)]
+    if not chosen:
+        tags = sorted({names(e)[0] for e in entries})
+        raise FormatError(f"no image tagged {tag!r} in {label} (tags: {', '.join(tags) or 'none'})")
+    return {**index, "manifests": chosen}
 
 
 class LayoutHandle:

@@ -145,9 +145,16 @@ def resolve_doc(
     notes: list[str] = []
     if chosen is None:
         listed = ", ".join(str(p) if p else "unspecified" for p, _ in candidates)
-        if wanted is None and len(candidates) == 1:
+        unplatformed = [c for c in candidates if c[0] is None]
+        if unplatformed:
+            # The platform is optional in an index (skopeo leaves it out): as containerd does,
+            # such an entry matches, and the config's own platform is checked later.
+            chosen = unplatformed[0]
+            if len(candidates) > 1:
+                notes.append(f"{what} lists {len(candidates)} images; reading the first without a platform")
+        elif wanted is None and len(candidates) == 1:
             chosen = candidates[0]
-            notes.append(f"the image is for {chosen[0] or 'an unspecified platform'}, not this host ({target})")
+            notes.append(f"the image is for {chosen[0]}, not this host ({target})")
         else:
             raise PlatformError(f"no manifest for platform {target} in {what} (it has: {listed})")
     plat, desc = chosen
@@ -186,7 +193,7 @@ def _collect(
             nested = parse_json(fetch(desc, f"index {desc.digest}"), f"index {desc.digest}")
             _collect(nested, fetch, f"index {desc.digest}", out, depth + 1)
             continue
-        if desc.media_type and desc.media_type not in MANIFEST_TYPES:
-            continue  # artifacts (signatures, SBOMs) listed beside images
+        if desc.media_type and desc.media_type not in MANIFEST_TYPES and desc.media_type not in DOCKER_SCHEMA1:
+            continue  # artifacts (signatures, SBOMs) listed beside images; schema 1 is kept to be refused
         plat = entry.get("platform")
         out.append((Platform.from_dict(plat) if isinstance(plat, dict) else None, desc))

@@ -68,11 +68,11 @@ def host() -> Platform:
 
 
 def is_attestation(descriptor: dict[str, Any]) -> bool:
-    ann = descriptor.get("annotations") or {}
-    if ann.get("vnd.docker.reference.type") == "attestation-manifest":
+    ann = descriptor.get("annotations")
+    if isinstance(ann, dict) and ann.get("vnd.docker.reference.type") == "attestation-manifest":
         return True
-    plat = descriptor.get("platform") or {}
-    return plat.get("os") == "unknown" and plat.get("architecture") == "unknown"
+    plat = descriptor.get("platform")
+    return isinstance(plat, dict) and plat.get("os") == "unknown" and plat.get("architecture") == "unknown"
 
 
 def matches(candidate: Platform, wanted: Platform, strict: bool) -> bool:

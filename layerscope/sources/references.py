@@ -77,7 +77,8 @@ def _not_an_image(path: str, store: TarStore) -> str:
     names = store.names()
     if any(n.startswith(("etc/", "bin/", "usr/")) or n in ("etc", "bin", "usr") for n in store.members):
         return f"{path} is a root filesystem tar, not an image archive (no manifest.json or index.json)"
-    return f"{path} is a tar but not an image archive: no manifest.json or index.json ({len(names)} files)"
+    files = f"{len(names)} file" + ("" if len(names) == 1 else "s")
+    return f"{path} is a tar but not an image archive: no manifest.json or index.json ({files})"
 
 
 def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:

@@ -54,10 +54,14 @@ class DirStore:
         return os.path.join(self.root, clean_member(name, "file"))
 
     def exists(self, name: str) -> bool:
+        path = self._path(name)
         try:
-            return os.path.isfile(self._path(name))
-        except OSError:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:  # a loop is hostile, not missing
+                raise _os_error(err, name, self.label) from None
             return False
+        return os.path.isfile(path)
 
     def read(self, name: str, what: str = "file") -> bytes:
         if self.size(name) > MAX_SMALL:
@@ -146,6 +150,8 @@ class TarStore:
             if m.type == "1":
                 name = clean_member(m.linkname, "hardlink target")
                 continue
+            if m.type == "5":  # a directory has no bytes to read: as good as missing
+                raise FormatError(f"{name} is a directory in {self.label}, not a file")
             return m
         raise UnsafeInputError(f"symlink loop at {name} in {self.label}")
 
@@ -153,7 +159,7 @@ class TarStore:
         try:
             self._resolve(name)
             return True
-        except (FormatError, UnsafeInputError):
+        except FormatError:  # missing; loops and escapes (UnsafeInputError) are reported as such
             return False
 
     def size(self, name: str) -> int:
