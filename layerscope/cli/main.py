@@ -27,6 +27,7 @@ COMMANDS = {
     "packages": "packages",
     "check": "check",
     "cache-dir": "cache_dir",
+    "explore": "explore",
 }
 
 

@@ -1,0 +1,112 @@
+"""The explore app: a loading screen at once, the image read in a worker thread, then the
+main screen, or the error in the UI. `make_app` is the one way to build it (CLI and tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from layerscope.api import analyze
+from layerscope.errors import LayerscopeError
+from layerscope.model import Analysis, LayerRecord
+from layerscope.sources.builder import ProgressFn
+from layerscope.tui.fsmodel import FsModel
+from layerscope.tui.messages import Loaded, LoadFailed, LoadProgress
+from layerscope.tui.screens.loading import ErrorScreen, LoadingScreen
+from layerscope.tui.screens.main import MainScreen
+
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+INTERNAL_ERROR = 3  # the CLI's exit code for a bug
+
+Loader = Callable[[ProgressFn], Analysis]
+
+
+class ExploreApp(App[None]):
+    CSS_PATH = Path(__file__).parent / "explore.tcss"
+    TITLE = "layerscope explore"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit_app", "Quit"),
+        Binding("t", "toggle_theme", "Theme", show=False),
+    ]
+
+    def __init__(self, ref: str, loader: Loader, *, theme: str = "dark") -> None:
+        super().__init__()
+        self.ref = ref
+        self.loader = loader
+        self.theme = THEMES.get(theme, theme)
+        self.failure: str | None = None  # the one-line error shown instead of the main screen
+        self.analysis: Analysis | None = None
+        self.model: FsModel | None = None
+        self.failure_code = 0  # what `q` exits with: 0, or the error's exit code
+
+    def on_mount(self) -> None:
+        self.push_screen(LoadingScreen(self.ref))
+        self.load()
+
+    @work(thread=True, exit_on_error=False, name="load")
+    def load(self) -> None:
+        start = time.monotonic()
+        read = 0
+
+        def progress(done: int, total: int, record: LayerRecord) -> None:
+            nonlocal read
+            read += record.uncompressed_bytes or record.size
+            self.post_message(LoadProgress(done, total, read, time.monotonic() - start))
+
+        try:
+            analysis = self.loader(progress)
+            # Built here, off the UI thread: the path index is the one up-front cost of a large image.
+            self.model = FsModel([layer.record for layer in analysis.image.layers])
+        except LayerscopeError as err:
+            self.post_message(LoadFailed(str(err), err.exit_code))
+            return
+        except Exception as err:  # a bug: still a message in the UI, never a traceback over it
+            self.post_message(LoadFailed(f"internal error: {type(err).__name__}: {err}", INTERNAL_ERROR))
+            return
+        self.post_message(Loaded(analysis))
+
+    def on_load_progress(self, msg: LoadProgress) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.show_progress(msg)
+
+    def on_loaded(self, msg: Loaded) -> None:
+        assert self.model is not None
+        self.analysis = msg.analysis
+        self.switch_screen(MainScreen(msg.analysis, self.model))
+
+    def on_load_failed(self, msg: LoadFailed) -> None:
+        self.failure, self.failure_code = msg.message, msg.exit_code
+        self.switch_screen(ErrorScreen(self.ref, msg.message))
+
+    def action_quit_app(self) -> None:
+        self.exit(return_code=self.failure_code)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+
+def make_app(
+    ref: str,
+    *,
+    platform: str | None = None,
+    verify: bool = False,
+    manifest_only: bool = False,
+    theme: str = "dark",
+    analysis: Analysis | None = None,
+) -> ExploreApp:
+    """The explore app for a reference (`analysis:FILE` included), or for an analysis in hand."""
+    if analysis is not None:
+        given = analysis
+        return ExploreApp(ref, lambda progress: given, theme=theme)
+
+    def loader(progress: ProgressFn) -> Analysis:
+        return analyze(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
+
+    return ExploreApp(ref, loader, theme=theme)
