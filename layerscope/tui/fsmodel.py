@@ -185,12 +185,12 @@ class FsModel:
             rec = self._record(i)
             gone = any(w == path or w in ancestors for w in rec.whiteouts)
             gone = gone or any(d in ancestors for d in rec.opaque_dirs)
-            if gone and present:
-                out.append(Touch(i, REMOVED))
-                present = False
-            if i in writes:
+            if i in writes:  # deleted and written again in one layer is one modification
                 out.append(Touch(i, MODIFIED if present else ADDED))
                 present = True
+            elif gone and present:
+                out.append(Touch(i, REMOVED))
+                present = False
         return out
 
 

@@ -67,8 +67,8 @@ def sample_spec() -> ImageSpec:
 
 
 def sample_analysis(directory: Path) -> Analysis:
-    """Read through the real API, from a relative reference so the header is the same every run."""
-    sample_spec().docker_archive(str(directory / "sample.tar"))
+    """Read `directory`/sample.tar through the real API, from a relative reference so the
+    header is the same every run."""
     here = os.getcwd()
     os.chdir(directory)
     try:

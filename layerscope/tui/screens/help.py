@@ -35,6 +35,7 @@ MARKS = [
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,f1", "dismiss", "Close help"),
+        Binding("q", "app.quit_app", "Quit"),  # a modal screen keeps the app's keys from below
     ]
 
     def compose(self) -> ComposeResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
@@ -142,10 +142,22 @@ class MainScreen(Screen[None]):
 
     @on(Tree.NodeHighlighted, "#tree")
     def file_highlighted(self, event: Tree.NodeHighlighted[NodeRef]) -> None:
-        ref, view = event.node.data, self.files.file_tree.view
-        if ref is None or view is None or ref.more_from >= 0:
+        if self.files.file_tree.has_focus:  # the details follow the pane you are in
+            self.show_file_details()
+
+    def show_file_details(self) -> None:
+        tree = self.files.file_tree
+        node, view = tree.cursor_node, tree.view
+        if node is None or node.data is None or view is None or node.data.more_from >= 0:
             return
-        self.query_one(Details).show_text(file_text(view, ref.path, self.model.touches(ref.path)))
+        path = node.data.path
+        self.query_one(Details).show_text(file_text(view, path, self.model.touches(path)))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.files.file_tree:
+            self.show_file_details()
+        elif isinstance(event.widget, LayersTable) and self.analysis.image.layers:
+            self.query_one(Details).show_text(layer_text(self.analysis.image.layers[self.state.layer]))
 
     def on_jump_to(self, msg: JumpTo) -> None:
         self.query_one(TabbedContent).active = "layers-tab"

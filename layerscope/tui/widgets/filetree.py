@@ -49,19 +49,32 @@ class FileTree(Tree[NodeRef]):
         self.view: FsView | None = None
         self.shown: set[str] | None = None
         self.order = BY_NAME
+        self.nodes_by_path: dict[str, Node] = {}  # every node created for the current view
         super().__init__("/", NodeRef(""), id=id)
         self.show_root = False
         self.guide_depth = 2
 
     # -- content --------------------------------------------------------------------------
     def show(self, view: FsView, visible: set[str] | None, order: str) -> None:
+        """Lay out a new view, keeping the directories that were open and the cursor's path."""
+        was_open = sorted((p for p, n in self.nodes_by_path.items() if n.is_expanded), key=lambda p: p.count("/"))
+        cursor = self.cursor_node.data.path if self.cursor_node and self.cursor_node.data else None
         self.view, self.shown, self.order = view, visible, order
         self.clear()
+        self.nodes_by_path = {}
         self.root.data = NodeRef("")
         self.populate(self.root)
         self.root.expand()
+        for path in was_open:
+            node = self.nodes_by_path.get(path)
+            if node is not None:
+                self.populate(node)
+                node.expand()
         if visible is not None:
             self._open_matches()
+        target = self.nodes_by_path.get(cursor) if cursor is not None else None
+        if self.last_line >= 0:  # reading last_line lays the lines out, so node.line is current
+            self.move_cursor(target) if target is not None else self.move_cursor_to_line(0)
 
     def kids(self, path: str) -> list[str]:
         assert self.view is not None
@@ -81,7 +94,9 @@ class FileTree(Tree[NodeRef]):
         assert self.view is not None
         kids = self.kids(path)
         for kid in kids[start : start + PAGE]:
-            node.add(posixpath.basename(kid), NodeRef(kid), allow_expand=self.view.expandable(kid))
+            self.nodes_by_path[kid] = node.add(
+                posixpath.basename(kid), NodeRef(kid), allow_expand=self.view.expandable(kid)
+            )
         rest = len(kids) - start - PAGE
         if rest > 0:
             node.add_leaf(f"… {rest:,} more (Enter shows {min(rest, PAGE):,})", NodeRef(path, start + PAGE))

@@ -1,0 +1,65 @@
+"""Fixtures for the explore tests: the sample image (read through the real API) and pilot helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from layerscope.model import Analysis
+from layerscope.tui.widgets.filetree import FileTree, Node
+from tests.tui.sample import sample_analysis, sample_spec
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding sample.tar, the sample image as a docker-archive."""
+    directory = tmp_path_factory.mktemp("sample")
+    sample_spec().docker_archive(str(directory / "sample.tar"))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def sample(sample_dir: Path) -> Analysis:
+    return sample_analysis(sample_dir)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let workers finish and their messages land (loading, then the files view)."""
+    for _ in range(20):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            return
+
+
+def shown(tree: FileTree) -> list[str]:
+    """Paths on the tree's lines, top to bottom (what a person sees when scrolling)."""
+    out: list[str] = []
+
+    def walk(node: Node) -> None:
+        for child in node.children:
+            if child.data is not None:
+                out.append(child.data.path if child.data.more_from < 0 else f"<more {child.data.path}>")
+            if child.is_expanded:
+                walk(child)
+
+    walk(tree.root)
+    return out
+
+
+def node_for(tree: FileTree, path: str) -> Node:
+    stack = list(tree.root.children)
+    while stack:
+        node = stack.pop()
+        if node.data is not None and node.data.path == path and node.data.more_from < 0:
+            return node
+        stack.extend(node.children)
+    raise AssertionError(f"{path} is not in the tree")
