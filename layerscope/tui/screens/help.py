@@ -16,9 +16,10 @@ KEYS = [
     ("Tab / Shift+Tab", "next / previous pane"),
     ("↑ ↓  PgUp PgDn", "move in a list or the tree"),
     ("1 2 …", "tabs: Layers, Waste, …"),
-    ("Enter / Space", "open or close a directory; in Waste: jump to the layer that hid it"),
-    ("/", "filter the tree by path text (Enter: back to the tree, Esc: clear)"),
-    ("a", "this layer's changes ↔ the filesystem up to this layer"),
+    ("Enter / Space", "open or close a directory"),
+    ("Enter in Waste", "jump to the layer and path that hid the bytes"),
+    ("/", "filter by path (Enter: to the tree, Esc: clear)"),
+    ("a", "this layer's changes ↔ the filesystem up to it"),
     ("c", "only changes on / off"),
     ("s", "sort by name ↔ by size"),
     ("t", "dark ↔ light theme"),
@@ -26,8 +27,8 @@ KEYS = [
 
 MARKS = [
     ("+", "added by the selected layer"),
-    ("~", "modified (replaced, or attributes changed) by the selected layer"),
-    ("-", "removed by the selected layer (a whiteout): the bytes stay in the image"),
+    ("~", "modified (new content or attributes) by the selected layer"),
+    ("-", "removed by the selected layer: its bytes stay in the image"),
     ("•", "a directory with changes somewhere below it"),
 ]
 
@@ -43,6 +44,6 @@ class HelpScreen(ModalScreen[None]):
         lines += [f"  [b]{key:<16}[/b] {what}" for key, what in KEYS]
         lines += ["", "[b]Marks in the Files tree[/b]", ""]
         lines += [f"  [b]{mark:<3}[/b] {what}" for mark, what in MARKS]
-        lines += ["", "Directory sizes add up the regular files below them. The mouse works too."]
+        lines += ["", "Directory sizes add up the files below them. The mouse works too."]
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines), id="help-text")

@@ -21,6 +21,7 @@ from layerscope.units import fmt_size
 
 PAGE = 500  # children mounted per "more" step
 EXPAND_BUDGET = 300  # nodes a filter may open on its own
+REOPEN_BUDGET = 2000  # nodes a new view may mount to keep open what was open
 
 _MARK = {ADDED: "+", MODIFIED: "~", REMOVED: "-"}
 
@@ -65,16 +66,28 @@ class FileTree(Tree[NodeRef]):
         self.root.data = NodeRef("")
         self.populate(self.root)
         self.root.expand()
-        for path in was_open:
-            node = self.nodes_by_path.get(path)
-            if node is not None:
-                self.populate(node)
-                node.expand()
+        self._reopen(was_open, cursor)
         if visible is not None:
             self._open_matches()
         target = self.nodes_by_path.get(cursor) if cursor is not None else None
         if self.last_line >= 0:  # reading last_line lays the lines out, so node.line is current
             self.move_cursor(target) if target is not None else self.move_cursor_to_line(0)
+
+    def _reopen(self, was_open: list[str], cursor: str | None) -> None:
+        """Open again what was open: the cursor's parents first, then the rest within a budget
+        (a filter may have opened a hundred directories that hold a thousand files each now)."""
+        first = [p for p in was_open if cursor is not None and (cursor + "/").startswith(p + "/")]
+        budget = REOPEN_BUDGET
+        for path in first + [p for p in was_open if p not in first]:
+            node = self.nodes_by_path.get(path)
+            if node is None or node.data is None:
+                continue
+            n = min(len(self.kids(path)), PAGE)
+            if n > budget and path not in first:
+                continue
+            self.populate(node)
+            node.expand()
+            budget -= n
 
     def kids(self, path: str) -> list[str]:
         assert self.view is not None
