@@ -4,12 +4,12 @@ main screen, or the error in the UI. `make_app` is the one way to build it (CLI 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -45,13 +45,21 @@ class ExploreApp(App[None]):
         self.analysis: Analysis | None = None
         self.model: FsModel | None = None
         self.failure_code = 0  # what `q` exits with: 0, or the error's exit code
+        self.load_done = threading.Event()  # set once the read ended, well or not (tests wait on it)
 
     def on_mount(self) -> None:
         self.push_screen(LoadingScreen(self.ref))
-        self.load()
+        # A daemon thread, not a Textual thread worker: those run on asyncio's default executor,
+        # which the interpreter joins at exit, so `q` during a long read would hang until it ended.
+        threading.Thread(target=self.load, name="layerscope-load", daemon=True).start()
 
-    @work(thread=True, exit_on_error=False, name="load")
     def load(self) -> None:
+        try:
+            self._load()
+        finally:
+            self.load_done.set()
+
+    def _load(self) -> None:
         start = time.monotonic()
         read = 0
 

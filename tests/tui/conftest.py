@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 
 from layerscope.model import Analysis
+from layerscope.tui.app import ExploreApp
 from layerscope.tui.widgets.filetree import FileTree, Node
 from tests.tui.sample import sample_analysis, sample_spec
 
@@ -31,7 +32,13 @@ def sample(sample_dir: Path) -> Analysis:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Let workers finish and their messages land (loading, then the files view)."""
+    """Let the load thread and the view workers finish and their messages land."""
+    app = pilot.app
+    assert isinstance(app, ExploreApp)
+    for _ in range(3000):
+        if app.load_done.is_set():
+            break
+        await pilot.pause(0.01)
     for _ in range(20):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()

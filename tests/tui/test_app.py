@@ -126,3 +126,23 @@ async def test_manifest_only_says_there_are_no_contents(tmp_path: Path) -> None:
         await settle(pilot)
         assert "no layer contents" in text_of(app, "#files-bar")
         assert shown(app.screen.query_one(FilesPane).file_tree) == []
+
+
+async def test_q_while_loading_quits_without_waiting_for_the_read(sample_dir: Path) -> None:
+    release = threading.Event()
+    ref = f"docker-archive:{sample_dir / 'sample.tar'}"
+
+    def loader(progress: ProgressFn) -> Analysis:
+        release.wait(30)  # a read that has not finished when the user gives up
+        return api.analyze(ref, progress=progress)
+
+    app = ExploreApp(ref, loader)
+    try:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, LoadingScreen)
+            await pilot.press("q")
+        assert app.return_code == 0
+        assert not app.load_done.is_set()  # the app ended while the read was still going
+    finally:
+        release.set()
