@@ -8,7 +8,6 @@ keeps the one mutable FileTree consistent.
 
 from __future__ import annotations
 
-import posixpath
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,6 +32,10 @@ class LayerDiff:
 class Touch:
     layer: int
     status: str  # ADDED | MODIFIED | REMOVED
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]  # posixpath.dirname, minus its costs, for normalised paths
 
 
 def _implicit_dir(path: str) -> FileRecord:
@@ -72,7 +75,7 @@ def diff_layer(tree: FileTree, index: int, rec: LayerRecord) -> LayerDiff:
         else:
             status[f.path] = MODIFIED
     for path in list(status):
-        parent = posixpath.dirname(path)
+        parent = _parent(path)
         while parent and parent not in status and parent not in context:
             node = tree.nodes.get(parent)
             if removed.pop(parent, None) is not None:
@@ -81,16 +84,16 @@ def diff_layer(tree: FileTree, index: int, rec: LayerRecord) -> LayerDiff:
                 status[parent] = ADDED  # an implicit parent this layer creates
             else:
                 context[parent] = Entry(node.record, node.layer, UNCHANGED, node.implicit)
-            parent = posixpath.dirname(parent)
+            parent = _parent(parent)
     for path in list(removed):
-        parent = posixpath.dirname(path)
+        parent = _parent(path)
         while parent and parent not in status and parent not in context and parent not in removed:
             node = tree.nodes.get(parent)
             if node is None:  # cannot happen for a path that was in the tree; keep the parent shown
                 context[parent] = Entry(_implicit_dir(parent), 0, UNCHANGED, implicit=True)
             else:
                 context[parent] = Entry(node.record, node.layer, UNCHANGED, node.implicit)
-            parent = posixpath.dirname(parent)
+            parent = _parent(parent)
     return LayerDiff(status, removed, context)
 
 
@@ -196,9 +199,9 @@ class FsModel:
 
 def _ancestors(path: str) -> set[str]:
     out = set()
-    parent = posixpath.dirname(path)
+    parent = _parent(path)
     while parent:
         out.add(parent)
-        parent = posixpath.dirname(parent)
+        parent = _parent(parent)
     out.add("")
     return out

