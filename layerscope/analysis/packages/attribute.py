@@ -44,6 +44,7 @@ class Attribution:
     unattributed: dict[str, int]
     categories: dict[str, dict[str, int]]  # category -> anchor path -> bytes
     unowned_tools: dict[str, int]  # build-toolchain bytes in no package (headers), by anchor
+    files: dict[tuple[str, str, str, str], list[str]]  # (ecosystem, name, version, location) -> owned paths
 
 
 def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribution:
@@ -69,6 +70,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
     unowned_tools: dict[str, int] = defaultdict(int)
     categories: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     cat_of: dict[int, tuple[str, int]] = {}
+    owned: dict[int, list[str]] = defaultdict(list)
     for inode, names in tree.inode_names.items():
         if not names:
             continue
@@ -80,6 +82,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
             o, inferred = owner(name)
             if o is not None:
                 tallies[o].files += 1
+                owned[o].append(name)
             if chosen is None or (chosen[0] is None and o is not None):
                 chosen = (o, name, inferred)
         if chosen is None:
@@ -112,6 +115,9 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
         unattributed=dict(unattributed),
         categories={k: dict(v) for k, v in categories.items()},
         unowned_tools=dict(unowned_tools),
+        files={
+            (i.found.ecosystem, i.found.name, i.found.version, i.found.location): owned[k] for k, i in enumerate(final)
+        },
     )
 
 

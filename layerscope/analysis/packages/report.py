@@ -7,16 +7,16 @@ from typing import Any
 
 from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages import categories as c
-from layerscope.analysis.packages.attribute import attribute
+from layerscope.analysis.packages.attribute import Attribution, attribute
 from layerscope.analysis.packages.common import CONDA
-from layerscope.analysis.packages.history import build
+from layerscope.analysis.packages.history import History, build
 from layerscope.analysis.packages.savings import savings
 from layerscope.model import FILE, CategoryBytes, LayerRecord, PackageReport
 
 CATEGORY_PATHS = 10
 
 
-def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str, Any]) -> PackageReport:
+def _attribution(records: list[LayerRecord], tree: FileTree, config: dict[str, Any]) -> tuple[History, Attribution]:
     def visible(path: str, layer: int) -> bool:
         node = tree.nodes.get(path)
         return node is not None and node.layer == layer and node.record.type == FILE
@@ -26,7 +26,19 @@ def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str,
     inner = config.get("config") if isinstance(config.get("config"), dict) else {}
     workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
     classifier = c.Classifier(conda_prefixes, workdir if isinstance(workdir, str) else "")
-    att = attribute(tree, hist, classifier)
+    return hist, attribute(tree, hist, classifier)
+
+
+def package_files(
+    records: list[LayerRecord], tree: FileTree, config: dict[str, Any]
+) -> dict[tuple[str, str, str, str], list[str]]:
+    """The final-filesystem paths each package owns, keyed (ecosystem, name, version,
+    location): the same ownership package_report counts (explore highlights them)."""
+    return _attribution(records, tree, config)[1].files
+
+
+def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str, Any]) -> PackageReport:
+    hist, att = _attribution(records, tree, config)
     cats = tuple(
         CategoryBytes(
             name,
