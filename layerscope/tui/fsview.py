@@ -99,16 +99,20 @@ def _same_side(child: Entry | None, parent: Entry | None) -> bool:
     return child_removed == parent_removed
 
 
-def visible_paths(view: FsView, text: str = "", only_changes: bool = False) -> set[str] | None:
-    """Paths to show under a path filter and/or "only changes": matches plus their ancestors.
+def visible_paths(
+    view: FsView, text: str = "", only_changes: bool = False, within: frozenset[str] | None = None
+) -> set[str] | None:
+    """Paths to show under a path filter, "only changes" and/or a set of paths (a package's
+    files): the entries that pass, plus their ancestors.
 
     None means everything is visible (no narrowing), so the tree needs no set lookups.
     """
-    if not text and not only_changes:
+    if not text and not only_changes and within is None:
         return None
     needle = text.lower()
     keep: set[str] = set()
-    for path, e in view.entries.items():
+    candidates = view.entries.items() if within is None else ((p, view.entries[p]) for p in within if p in view.entries)
+    for path, e in candidates:
         if only_changes and not e.status:
             continue
         if needle and needle not in "/" + path.lower():

@@ -23,8 +23,21 @@ class ExtraView(Protocol):
     def build(self, analysis: Analysis) -> Widget: ...
 
 
-# Packages (Analysis.packages) and Cache (layerscope.cache) register here once they exist.
-EXTRA_VIEWS: list[ExtraView] = []
+class PackagesView:
+    title = "Packages"
+    tab_id = "packages-tab"
+
+    def available(self, analysis: Analysis) -> bool:
+        return analysis.packages is not None and bool(analysis.packages.packages)
+
+    def build(self, analysis: Analysis) -> Widget:
+        from layerscope.tui.widgets.packages import PackagesPane
+
+        return PackagesPane(analysis, id="packages-pane")
+
+
+# The Cache view (a CacheSimulation for --dockerfile) registers here once layerscope.cache exists.
+EXTRA_VIEWS: list[ExtraView] = [PackagesView()]
 
 
 def extra_views(analysis: Analysis) -> list[ExtraView]:

@@ -123,3 +123,18 @@ def test_console_script_shows_a_bad_reference_then_exits_2(tmp_path: Path) -> No
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
+
+
+def test_explore_from_a_saved_analysis(tmp_path: Path, run_cli) -> None:
+    path = sample_spec().docker_archive(str(tmp_path / "s.tar"))
+    saved = tmp_path / "saved.json"
+    assert run_cli("inspect", path, "--save", str(saved)).code == 0
+    term = Terminal([*console_script(), "explore", "--from", str(saved), "--theme", "light"])
+    try:
+        assert term.wait_for("COPY app/ /app/"), term.screen[-2000:]
+        assert term.wait_for("4 layers")
+        term.press(b"q")
+        assert term.finish() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()

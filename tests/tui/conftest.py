@@ -31,6 +31,14 @@ def sample(sample_dir: Path) -> Analysis:
     return sample_analysis(sample_dir)
 
 
+@pytest.fixture(scope="session")
+def packages_sample(tmp_path_factory: pytest.TempPathFactory) -> Analysis:
+    """The sample with package databases (dash, libc6, numpy, requests), same reference."""
+    directory = tmp_path_factory.mktemp("sample-packages")
+    sample_spec(packages=True).docker_archive(str(directory / "sample.tar"))
+    return sample_analysis(directory)
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Let the load thread and the view workers finish and their messages land."""
     app = pilot.app

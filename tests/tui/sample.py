@@ -21,7 +21,32 @@ HISTORY = [
 ]
 
 
-def sample_spec() -> ImageSpec:
+DPKG_STATUS = """Package: dash
+Status: install ok installed
+Architecture: amd64
+Version: 0.5.12-2
+
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Version: 2.36-9
+"""
+
+
+def dist_info(name: str, version: str, files: list[str]) -> list[Entry]:
+    """A pip-installed dist's metadata: METADATA and a RECORD listing its files."""
+    meta = f"{name}-{version}.dist-info"
+    record = "".join(f"{p},,\n" for p in [*files, f"{meta}/METADATA", f"{meta}/RECORD"])
+    return [
+        d(f"{SITE}/{meta}"),
+        f(f"{SITE}/{meta}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        f(f"{SITE}/{meta}/RECORD", record),
+    ]
+
+
+def sample_spec(packages: bool = False) -> ImageSpec:
+    """The sample; with `packages`, also a dpkg database in the base layer and pip's
+    dist-info in the pip layer, so that package attribution finds dash, libc6, numpy, requests."""
     base: list[Entry] = [
         d("bin"),
         f("bin/sh", b"s" * 2000, mode=0o755),
@@ -36,6 +61,16 @@ def sample_spec() -> ImageSpec:
         f("usr/lib/libc.so.6", b"c" * 8000, mode=0o755),
         d("root"),
     ]
+    if packages:
+        base += [
+            d("var"),
+            d("var/lib"),
+            d("var/lib/dpkg"),
+            d("var/lib/dpkg/info"),
+            f("var/lib/dpkg/status", DPKG_STATUS),
+            f("var/lib/dpkg/info/dash.list", "/.\n/bin\n/bin/sh\n"),
+            f("var/lib/dpkg/info/libc6.list", "/.\n/usr\n/usr/lib\n/usr/lib/libc.so.6\n"),
+        ]
     pip = [
         d("usr/lib/python3"),
         d(SITE),
@@ -49,6 +84,9 @@ def sample_spec() -> ImageSpec:
         d("root/.cache/pip"),
         f("root/.cache/pip/wheel-1.whl", b"w" * 9000),
     ]
+    if packages:
+        pip += dist_info("numpy", "1.26.0", ["numpy/__init__.py", "numpy/core.so"])
+        pip += dist_info("requests", "2.31.0", ["requests/__init__.py", "requests/old.py"])
     cleanup = [
         wh("root/.cache"),
         d("etc"),
@@ -66,12 +104,12 @@ def sample_spec() -> ImageSpec:
     return ImageSpec([layer_tar(x) for x in (base, pip, cleanup, app)], history=HISTORY)
 
 
-def sample_analysis(directory: Path) -> Analysis:
-    """Read `directory`/sample.tar through the real API, from a relative reference so the
+def sample_analysis(directory: Path, name: str = "sample.tar") -> Analysis:
+    """Read `directory`/`name` through the real API, from a relative reference so the
     header is the same every run."""
     here = os.getcwd()
     os.chdir(directory)
     try:
-        return api.analyze("docker-archive:sample.tar")
+        return api.analyze(f"docker-archive:{name}")
     finally:
         os.chdir(here)

@@ -68,3 +68,14 @@ def test_help(snap_compare: Compare, sample: Analysis, theme: str) -> None:
 def test_error(snap_compare: Compare) -> None:
     app = make_app("docker-archive:does-not-exist.tar")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys())
+
+
+@pytest.mark.parametrize(("size", "theme"), [("80x24", "dark"), ("160x50", "light")])
+def test_packages(snap_compare: Compare, packages_sample: Analysis, size: str, theme: str) -> None:
+    app = make_app("docker-archive:sample.tar", analysis=packages_sample, theme=theme)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys("3", "down"))
+
+
+def test_package_files(snap_compare: Compare, packages_sample: Analysis) -> None:
+    app = make_app("docker-archive:sample.tar", analysis=packages_sample)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("3", "enter"))

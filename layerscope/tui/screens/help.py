@@ -18,10 +18,11 @@ KEYS = [
     ("1 2 …", "tabs: Layers, Waste, …"),
     ("Enter / Space", "open or close a directory"),
     ("Enter in Waste", "jump to the layer and path that hid the bytes"),
-    ("/", "filter by path (Enter: to the tree, Esc: clear)"),
+    ("Enter, Packages", "the package's files, in the layer that installed it"),
+    ("/", "filter by path or package name (Esc: clear)"),
     ("a", "this layer's changes ↔ the filesystem up to it"),
     ("c", "only changes on / off"),
-    ("s", "sort by name ↔ by size"),
+    ("s", "sort by name ↔ size (Packages: size, name, …)"),
     ("t", "dark ↔ light theme"),
 ]
 

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedConte
 from layerscope.model import Analysis
 from layerscope.tui.fsmodel import FsModel
 from layerscope.tui.fsview import STACKED, visible_paths
-from layerscope.tui.messages import FilesReady, JumpTo
+from layerscope.tui.messages import FilesReady, JumpTo, ShowPackage
 from layerscope.tui.screens.help import HelpScreen
 from layerscope.tui.views import extra_views
 from layerscope.tui.widgets.details import Details, file_text, layer_text
@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="files")
     def build_files(self, generation: int, state: FilesState) -> None:
         view = self.model.view(state.layer, state.mode)
-        visible = visible_paths(view, state.text, state.only_changes)
+        visible = visible_paths(view, state.text, state.only_changes, state.within)
         self.post_message(FilesReady(generation, view, visible))
 
     def on_files_ready(self, msg: FilesReady) -> None:
@@ -165,7 +165,18 @@ class MainScreen(Screen[None]):
         self.files.filter_input.value = ""
         table = self.query_one(LayersTable)
         table.move_cursor(row=msg.layer)
-        self.apply_state(replace(self.state, layer=msg.layer, text=""), force=True)
+        self.apply_state(replace(self.state, layer=msg.layer, text="", within=None, within_label=""), force=True)
+
+    def on_show_package(self, msg: ShowPackage) -> None:
+        self.query_one(TabbedContent).active = "layers-tab"
+        self.files.filter_input.value = ""
+        layer = self.state.layer if msg.layer is None else msg.layer
+        self.query_one(LayersTable).move_cursor(row=layer)
+        self.pending_reveal = min(msg.paths) if msg.paths else None
+        self.apply_state(
+            replace(self.state, layer=layer, mode=STACKED, text="", within=msg.paths, within_label=msg.label),
+            force=True,
+        )
 
     # -- filter ---------------------------------------------------------------------------
     @on(Input.Changed, "#filter")
@@ -177,17 +188,37 @@ class MainScreen(Screen[None]):
         self.files.file_tree.focus()
 
     # -- actions --------------------------------------------------------------------------
+    def _view_filter(self) -> Input | None:
+        """The filter box of the active tab when it has its own (Packages)."""
+        pane = self.query_one(TabbedContent).active_pane
+        boxes = pane.query(".view-filter") if pane is not None else None
+        return boxes.first(Input) if boxes else None
+
     def action_filter(self) -> None:
+        own = self._view_filter()
+        if own is not None:
+            own.focus()
+            return
         self.query_one(TabbedContent).active = "layers-tab"
         box = self.files.filter_input
         box.add_class("-shown")
         box.focus()
 
     def action_clear_filter(self) -> None:
+        own = self._view_filter()
+        if own is not None:
+            own.value = ""
+            pane = self.query_one(TabbedContent).active_pane
+            tables = pane.query(DataTable) if pane is not None else None
+            if tables:
+                tables.first().focus()
+            return
         box = self.files.filter_input
         if box.value:
             box.value = ""
         box.remove_class("-shown")
+        if self.state.within is not None:
+            self.apply_state(replace(self.state, within=None, within_label=""))
         if box.has_focus:
             self.files.file_tree.focus()
 
@@ -213,10 +244,9 @@ class MainScreen(Screen[None]):
         # Focus follows the tab, so the keys of the view you see work at once.
         pane = event.pane
         if self.focused is None or pane not in self.focused.ancestors:
-            for widget in pane.query("*"):
-                if widget.focusable:
-                    widget.focus()
-                    break
+            lists = [w for w in pane.query("DataTable, Tree") if w.focusable]
+            if lists:
+                lists[0].focus()
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -21,6 +21,8 @@ class FilesState:
     order: str = BY_NAME
     only_changes: bool = False
     text: str = ""
+    within: frozenset[str] | None = None  # a package's files, from the Packages view
+    within_label: str = ""
 
     def toggled_mode(self) -> FilesState:
         return replace(self, mode="stacked" if self.mode == CHANGES else CHANGES)
@@ -33,6 +35,8 @@ class FilesState:
         parts = [what, f"by {self.order}"]
         if self.only_changes:
             parts.append("only changes")
+        if self.within is not None:
+            parts.append(f"files of {self.within_label}")
         if self.text:
             parts.append(f"filter '{self.text}'")
         return " · ".join(parts)

@@ -1,0 +1,180 @@
+"""The Packages view: every package the image holds, sortable and filterable; Enter shows
+its files in the layer that installed it."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from layerscope.analysis.filetree import stack
+from layerscope.analysis.packages.report import package_files
+from layerscope.model import Analysis, LayerRecord, Package
+from layerscope.tui.messages import ShowPackage
+from layerscope.units import fmt_size
+
+PackageKey = tuple[str, str, str, str]
+
+# (label, sort key): the first is the default, `s` cycles, a click on a header picks one
+SORTS: dict[str, tuple[str, bool]] = {
+    "size": ("size", True),
+    "name": ("name", False),
+    "ecosystem": ("ecosystem", False),
+    "version": ("version", False),
+    "layer": ("layer", False),
+}
+
+
+def key_of(p: Package) -> PackageKey:
+    return (p.ecosystem, p.name, p.version, p.location)
+
+
+def sort_value(p: Package, column: str) -> tuple[object, ...]:
+    if column == "size":
+        return (p.size, p.name.lower())
+    if column == "layer":
+        return (-1 if p.layer is None else p.layer, p.name.lower())
+    if column == "name":
+        return (p.name.lower(), p.ecosystem)
+    return (str(getattr(p, column)).lower(), p.name.lower())
+
+
+def package_text(p: Package) -> Text:
+    layers = ", ".join(f"L{i} {fmt_size(b)}" for i, b in p.layers) or "-"
+    parts: list[str | tuple[str, str]] = [
+        (f"{p.name} {p.version}", "bold"),
+        f"  {p.ecosystem} · {p.category} · {p.location}\n",
+        ("bytes by layer ", "dim"),
+        layers,
+    ]
+    if p.dead_bytes:
+        parts += [("  hidden by later layers ", "dim"), fmt_size(p.dead_bytes)]
+    if p.provided_by:
+        parts += [("  counted on ", "dim"), p.provided_by]
+    return Text.assemble(*parts)
+
+
+class PackagesTable(DataTable[str | Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Show files", show=True),
+        Binding("s", "next_sort", "Sort"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.shown: list[Package] = []
+
+    def on_mount(self) -> None:
+        for label, key in [("Ecosystem", "ecosystem"), ("Name", "name"), ("Version", "version")]:
+            self.add_column(label, key=key)
+        self.add_column("Size", key="size")
+        self.add_column("Layer", key="layer")
+
+    def fill(self, packages: list[Package]) -> None:
+        self.shown = packages
+        self.clear()
+        for p in packages:
+            self.add_row(
+                p.ecosystem,
+                p.name,
+                p.version,
+                Text(fmt_size(p.size), justify="right"),
+                Text("-" if p.layer is None else f"L{p.layer}", justify="right"),
+                key="\0".join(key_of(p)),
+            )
+
+    def action_next_sort(self) -> None:
+        pane = next(a for a in self.ancestors if isinstance(a, PackagesPane))
+        names = list(SORTS)
+        pane.sort_by(names[(names.index(pane.sort_column) + 1) % len(names)])
+
+
+class PackagesPane(Vertical):
+    def __init__(self, analysis: Analysis, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.analysis = analysis
+        assert analysis.packages is not None
+        self.packages = list(analysis.packages.packages)
+        self.sort_column = "size"
+        self.text = ""
+        self._files: dict[PackageKey, list[str]] | None = None
+        self._files_lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="packages-bar")
+        yield Input(placeholder="filter packages by name (/)", id="packages-filter", classes="view-filter")
+        yield PackagesTable(id="packages")
+        yield Static("", id="package-details")
+
+    def on_mount(self) -> None:
+        self.refill()
+
+    @property
+    def table(self) -> PackagesTable:
+        return self.query_one(PackagesTable)
+
+    def refill(self) -> None:
+        column, descending = SORTS[self.sort_column]
+        needle = self.text.lower()
+        rows = [p for p in self.packages if not needle or needle in p.name.lower() or needle == p.ecosystem]
+        rows.sort(key=lambda p: sort_value(p, column), reverse=descending)
+        self.table.fill(rows)
+        total = sum(p.size for p in rows)
+        narrowed = f" matching '{self.text}'" if self.text else ""
+        self.query_one("#packages-bar", Static).update(
+            f"Packages: {len(rows)}{narrowed}, {fmt_size(total)} · by {self.sort_column}"
+        )
+        self.show_details()
+
+    def sort_by(self, column: str) -> None:
+        self.sort_column = column
+        self.refill()
+
+    def show_details(self) -> None:
+        table = self.table
+        details = self.query_one("#package-details", Static)
+        if 0 <= table.cursor_row < len(table.shown):
+            details.update(package_text(table.shown[table.cursor_row]))
+        else:
+            details.update("")
+
+    @on(Input.Changed, "#packages-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.text = event.value.strip()
+        self.refill()
+
+    @on(Input.Submitted, "#packages-filter")
+    def filter_submitted(self) -> None:
+        self.table.focus()
+
+    @on(DataTable.HeaderSelected, "#packages")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value in SORTS:
+            self.sort_by(event.column_key.value)
+
+    @on(DataTable.RowHighlighted, "#packages")
+    def row_highlighted(self) -> None:
+        self.show_details()
+
+    @on(DataTable.RowSelected, "#packages")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self.table.shown):
+            self.find_files(self.table.shown[event.cursor_row])
+
+    @work(thread=True, group="package-files")
+    def find_files(self, package: Package) -> None:
+        # The ownership of every path, worked out once (as `packages` does) and kept.
+        with self._files_lock:
+            if self._files is None:
+                records: list[LayerRecord] = [la.record for la in self.analysis.image.layers if la.record is not None]
+                self._files = package_files(records, stack(records), self.analysis.image.config)
+            paths = self._files.get(key_of(package), [])
+        label = f"{package.name} {package.version}"
+        self.post_message(ShowPackage(package.layer, label, frozenset(paths)))
