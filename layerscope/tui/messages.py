@@ -49,11 +49,6 @@ class JumpTo(Message):
 
 
 @dataclass
-class LayerChosen(Message):
-    index: int
-
-
-@dataclass
 class ShowPackage(Message):
     """Show a package's files (`paths`) in the layer that installed it (from the Packages view)."""
 
