@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from layerscope import __version__
-from layerscope.cli import inspect
+from layerscope.cli import cache, inspect
 from layerscope.errors import LayerscopeError
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, parser_class=_Parser
     )
     inspect.register(sub)
+    cache.register(sub)
     return parser
 
 
