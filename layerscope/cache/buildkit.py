@@ -33,7 +33,8 @@ class BuildKitWalker(Walker):
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
         platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
-        return self.finish(stage, state, ins, ins.original, [base], parents=())
+        state.writes.append(("/", "base:" + base.value, 0))
+        return self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         kw = ins.keyword
@@ -54,7 +55,7 @@ class BuildKitWalker(Walker):
                 comps.append(
                     Component("epoch", self.build.build_args["SOURCE_DATE_EPOCH"], BUILD_ARG, "SOURCE_DATE_EPOCH")
                 )
-            return self.finish(stage, state, ins, text, comps)
+            return self.finish(stage, state, ins, text, comps, path=path)
         if kw == "ONBUILD":
             return self.none(stage, state, ins, text, "config only: the trigger runs in stages built FROM this one")
         return self.none(stage, state, ins, text, CONFIG_ONLY)
@@ -103,7 +104,7 @@ class BuildKitWalker(Walker):
             return source_components(self.build, stage, self.states, fake, [source], name=f"mount-files:{target}")
         ref = from_target(self.df, stage, origin, ins.line, self.build.build_args)
         if isinstance(ref, Stage):
-            return [stage_content(ref.label, self.states[ref.index], source)]
+            return [stage_content(ref.label, self.states[ref.index], [source])]
         return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]
 
     def copy_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
@@ -127,4 +128,4 @@ class BuildKitWalker(Walker):
         comps += source_components(self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag)
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
-        return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link)
+        return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)

@@ -41,6 +41,7 @@ class ClassicWalker(Walker):
             return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
         state.chain = digest("base", self.build.base_identity(image))
         state.output = state.chain
+        state.writes.append(("/", "base:" + state.chain, 0))
         return PlannedStep(
             stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
             note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
@@ -67,10 +68,11 @@ class ClassicWalker(Walker):
             srcs, dest = copy_words(ins, state, self.df.escape)
             # --link, --exclude and --parents are parsed and silently ignored here
             comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
-            comps += source_components(self.build, stage, self.states, ins, srcs)
-            return self.finish(stage, state, ins, text, comps)
+            comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
+            return self.finish(stage, state, ins, text, comps, path=dest)
+        path = None
         if kw == "WORKDIR":
-            value = self.workdir(state, ins)
+            value = path = self.workdir(state, ins)
         elif kw in ("ENV", "LABEL"):
             value = repr([(k, expand(v, values, self.df.escape)) for k, v in unquote_pairs(ins)])
         elif kw in ("USER", "EXPOSE", "VOLUME", "STOPSIGNAL"):
@@ -79,4 +81,4 @@ class ClassicWalker(Walker):
             value = ins.original
             refs = []
         comps = [*refs, self.definition(ins, repr((kw, value)))]
-        return self.finish(stage, state, ins, text, comps, note=None)
+        return self.finish(stage, state, ins, text, comps, path=path)

@@ -40,7 +40,9 @@ def _candidate(step: PlannedStep, records: Records) -> PlannedStep | None:
     olds = records.by_parents.get(step.parents, [])
     same_slot = [o for o in olds if o.slot == step.slot]
     same_kind = [o for o in olds if o.instruction == step.instruction]
-    return (same_slot or same_kind or [None])[0]
+    if same_slot:
+        return same_slot[0]
+    return same_kind[0] if same_kind else None
 
 
 class Explainer:

@@ -116,6 +116,7 @@ class StageState:
     chain: str = ""  # key of the state the next op builds on
     output: str = ""  # content identity of the current state
     output_line: int = 0  # last step that changed the output non-reproducibly
+    writes: list[tuple[str, str, int]] = field(default_factory=list)  # (path, content token, line) per step
     ran: bool = False  # buildah: whether the stage executed anything in this build
     onbuild: list[Instruction] = field(default_factory=list)
     ordinals: dict[str, int] = field(default_factory=dict)
@@ -147,6 +148,23 @@ def env_component(name: str, value: str, line: int, source_text: str, arg_names:
     if used:
         return Component(f"env:{name}", value, BUILD_ARG, used[0])
     return Component(f"env:{name}", value, INSTRUCTION, f"ENV {name} (line {line})")
+
+
+def overlaps(a: str, b: str) -> bool:
+    a, b = "/" + a.strip("/"), "/" + b.strip("/")
+    return a == "/" or b == "/" or a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def read_paths(state: StageState, paths: list[str]) -> tuple[str, int]:
+    """Content identity of `paths` in a stage's filesystem: the tokens of every step that wrote there.
+
+    A RUN writes anywhere ("/"); a COPY writes its destination. Returns the identity and the line of the last
+    non-reproducible step among those writers (what to blame when it differs).
+    """
+    wild = [p.split("*")[0].split("?")[0].split("[")[0] for p in paths]
+    hits = [(tok, line) for path, tok, line in state.writes if any(overlaps(path, w) for w in wild)]
+    blame = max((line for tok, line in hits if tok.startswith("run:")), default=0)
+    return digest(paths, [t for t, _ in hits]), blame
 
 
 def arg_component(name: str, value: str) -> Component:

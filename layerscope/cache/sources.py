@@ -8,7 +8,18 @@ from layerscope.buildfile.context import Fingerprint, Selection, select
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target
-from layerscope.cache.plan import BASE, EARLIER, FILE, INSTRUCTION, BuildInput, Component, StageState, digest
+from layerscope.cache.plan import (
+    BASE,
+    EARLIER,
+    FILE,
+    INSTRUCTION,
+    BuildInput,
+    Component,
+    StageState,
+    digest,
+    read_paths,
+)
+from layerscope.errors import FormatError
 
 
 def is_url(src: str) -> bool:
@@ -36,10 +47,11 @@ def heredoc_components(ins: Instruction, srcs: list[str]) -> list[Component]:
     return out
 
 
-def stage_content(label: str, src_state: StageState, selector: object) -> Component:
-    """What a COPY --from=<stage> (or a mount from it) reads: the stage's output at the selected paths."""
-    why = f"line {src_state.output_line}" if src_state.output_line else f"stage {label}"
-    return Component(f"from:{label}", digest(src_state.output, selector), EARLIER, why)
+def stage_content(label: str, src_state: StageState, paths: list[str], selector: object = None) -> Component:
+    """What a COPY --from=<stage> (or a mount from it) reads: the stage's content at the selected paths."""
+    value, line = read_paths(src_state, paths)
+    why = f"line {line}" if line else f"stage {label}"
+    return Component(f"from:{label}", digest(value, selector), EARLIER, why)
 
 
 def source_components(
@@ -54,6 +66,7 @@ def source_components(
     chmod: str | None = None,
     name: str = "files",
     apply_ignore: bool = True,
+    empty_ok: bool = True,
 ) -> list[Component]:
     """The content side of a COPY/ADD: context files, another stage, an image, a URL or a heredoc."""
     local = [s for s in srcs if not s.startswith("<<")]
@@ -62,7 +75,7 @@ def source_components(
     if origin:
         target = from_target(build.dockerfile, stage, origin, ins.line, build.build_args)
         if isinstance(target, Stage):
-            return [*out, stage_content(target.label, states[target.index], (local, excludes, parents, chmod))]
+            return [*out, stage_content(target.label, states[target.index], local, (excludes, parents, chmod))]
         return [*out, Component("from-image", digest(build.base_identity(target), local), BASE, target)]
     urls = [s for s in local if is_url(s)]
     if urls:
@@ -70,6 +83,8 @@ def source_components(
         local = [s for s in local if not is_url(s)]
     if local:
         sel = select(build.context, local, ins.line, excludes=excludes, parents=parents, apply_ignore=apply_ignore)
+        if sel.empty_wildcards and not empty_ok:  # only BuildKit allows a wildcard that matches nothing
+            raise FormatError(f"Dockerfile line {ins.line}: no source files were specified ({sel.empty_wildcards[0]})")
         if chmod is not None:  # buildah applies --chmod before hashing: source modes stop mattering
             files = {k: Fingerprint(v.type, 0, v.content) for k, v in sel.files.items()}
             sel = Selection(files, sel.missing, sel.empty_wildcards, sel.origins)

@@ -91,6 +91,7 @@ class Walker:
         state.cwd, state.user, state.shell = parent.cwd, parent.user, parent.shell
         state.config = list(parent.config)
         state.chain, state.output, state.output_line = parent.chain, parent.output, parent.output_line
+        state.writes = list(parent.writes)
         state.inherited_args = {**parent.inherited_args, **parent.args}
 
     def before(self, stage: Stage, state: StageState, ins: Instruction) -> None:
@@ -147,6 +148,7 @@ class Walker:
         note: str | None = None,
         forced_miss: Component | None = None,
         link: bool = False,
+        path: str | None = "/",
     ) -> PlannedStep:
         """Key a step, look it up in the records, and move the stage state on."""
         parents = (state.chain,) if parents is None else parents
@@ -156,21 +158,22 @@ class Walker:
         produces = None
         if link:  # BuildKit COPY --link: the copy is keyed alone; a merge puts it on the chain
             produces = digest("merge", state.chain, key)
-        if link:  # a copy onto scratch: its output depends on its key alone
-            output = digest(state.output, "copy", key)
-        elif hit:
-            output = self.records.outputs[key]
+        own = digest(ins.keyword, tuple((c.name, c.value) for c in comps))  # the step alone, without its chain
+        if hit:
+            token = self.records.outputs[key]
         elif deterministic or self.build.is_reproducible(stage, ins):
-            output = digest(state.output, key)
+            token = "same:" + own  # a copy of identical files, or a step declared reproducible
         else:  # re-executed: assume different bytes (timestamps, build ids) unless declared reproducible
-            output = f"{self.build_id}:{ins.line}"
-            state.output_line = ins.line
+            token = f"run:{self.build_id}:{ins.line}"
+        if path is not None:
+            state.writes.append((path, token, ins.line))
+        output = digest(state.output, token)
         state.chain = produces or key
         state.output = output
         state.ran = state.ran or not hit
         return PlannedStep(
             stage.label, ins.line, ins.keyword, text, "step", state.slot(ins.keyword), key, parents, comps,
-            note, produces, None, hit, forced_miss, output,
+            note, produces, None, hit, forced_miss, token,
         )  # fmt: skip
 
     def none(self, stage: Stage, state: StageState, ins: Instruction, text: str, note: str) -> PlannedStep:
