@@ -55,8 +55,8 @@ def read_rawjson(text: str) -> list[Vertex]:
     merged: dict[str, dict[str, object]] = {}
     order: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+        if not line.strip().startswith("{"):
+            continue  # buildx writes its own warnings to the same stream as plain text
         try:
             doc = json.loads(line)
         except json.JSONDecodeError as err:
