@@ -8,7 +8,7 @@ from __future__ import annotations
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage
-from layerscope.cache.plan import PlannedStep, StageState, digest
+from layerscope.cache.plan import PROXY_ARGS, PlannedStep, StageState, arg_component, digest
 from layerscope.cache.sources import copy_words, source_components
 from layerscope.cache.walk import Walker, unquote_pairs
 from layerscope.errors import UnsupportedError
@@ -59,6 +59,9 @@ class ClassicWalker(Walker):
                 raise needs_buildkit(ins, "heredocs")
             cmd = ins.args if ins.json else (*state.shell, " ".join(ins.args))
             comps = [self.definition(ins, repr(cmd)), *self.arg_components(state, inherited=False)]
+            # observed on Docker 20.10: proxy build args reach the probe's |N prefix even when undeclared
+            proxies = sorted(k for k in PROXY_ARGS & self.build.build_args.keys() if k not in state.args)
+            comps += [arg_component(k, self.build.build_args[k]) for k in proxies]
             return self.finish(stage, state, ins, text, comps, deterministic=False)
         if kw in ("COPY", "ADD"):
             if ins.flag("chmod") is not None:

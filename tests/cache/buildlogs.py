@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from layerscope.buildfile.stages import Dockerfile, Stage, reachable_stages, stage_base
+from layerscope.buildfile.stages import Dockerfile, Stage, stage_base
 from layerscope.cache.rawjson import read_rawjson
 
 VERTEX_KINDS = ("RUN", "COPY", "ADD", "WORKDIR")
@@ -96,29 +96,31 @@ def _blocks(text: str, marker: re.Pattern[str]) -> list[tuple[re.Match[str], str
 
 def from_classic(text: str, df: Dockerfile, target: str | None) -> dict[int, str]:
     tstage = df.target_stage(target)
-    order = [ins for s in df.stages[: tstage.index + 1] for ins in (s.from_ins, *s.instructions)]
+    # the classic builder counts the global ARGs as steps too
+    order = [*df.global_args, *(ins for s in df.stages[: tstage.index + 1] for ins in (s.from_ins, *s.instructions))]
     out: dict[int, str] = {}
     for m, body in _blocks(text, re.compile(r"^Step (\d+)/(\d+) : (.*)$")):
         k, n = int(m.group(1)), int(m.group(2))
         if n != len(order):
             raise LogMismatch(f"classic builder counts {n} steps, we count {len(order)}")
         ins = order[k - 1]
-        if ins.keyword != "FROM":
+        if ins.keyword != "FROM" and ins not in df.global_args:
             out[ins.line] = "hit" if "---> Using cache" in body else "miss"
     return out
 
 
-def from_buildah(text: str, df: Dockerfile, args: dict[str, str], target: str | None) -> dict[int, str]:
+def from_buildah(text: str, df: Dockerfile, target: str | None) -> dict[int, str]:
     tstage = df.target_stage(target)
-    built = [df.stages[i] for i in sorted(reachable_stages(df, tstage, args))]
     out: dict[int, str] = {}
     marker = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
-    for m, body in _blocks(text, marker):
-        stage = built[int(m.group(1)) - 1] if m.group(1) else built[-1]
-        order = [stage.from_ins, *stage.instructions]
-        if int(m.group(4)) != len(order):
+    for m, body in _blocks(text, marker):  # [s/S] numbers every stage of the file, built or not
+        stage = df.stages[int(m.group(1)) - 1] if m.group(1) else tstage
+        parent = df.find_stage(stage.base, before=stage.index)
+        triggers = [i.trigger for i in parent.instructions if i.trigger is not None] if parent else []
+        order = [stage.from_ins, *triggers, *stage.instructions]  # buildah counts ONBUILD triggers as steps
+        if int(m.group(4)) not in (len(order), len(order) - len(triggers)):  # N grows once triggers are in
             raise LogMismatch(f"buildah counts {m.group(4)} steps in stage {stage.label}, we count {len(order)}")
         ins = order[int(m.group(3)) - 1]
-        if ins.keyword != "FROM":
+        if ins is not None and ins.keyword != "FROM":
             out[ins.line] = "hit" if "--> Using cache" in body else "miss"
     return out

@@ -44,7 +44,7 @@ def _statuses(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dic
         return buildlogs.from_plain(log, df, args, sc.target)
     if engine.name == "docker20-classic":
         return buildlogs.from_classic(log, df, sc.target)
-    return buildlogs.from_buildah(log, df, args, sc.target)
+    return buildlogs.from_buildah(log, df, sc.target)
 
 
 def _predicted(sc: Scenario, engine: str, before: Path, after: Path) -> dict[int, str] | str:
