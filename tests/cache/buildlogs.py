@@ -39,7 +39,9 @@ def _stage_by_label(df: Dockerfile, label: str | None, target: Stage) -> Stage:
     raise LogMismatch(f"no stage {label!r} in the Dockerfile")
 
 
-def _buildkit(df: Dockerfile, vertices: list[tuple[str, bool]], args: dict[str, str], target: str | None) -> dict[int, str]:
+def _buildkit(
+    df: Dockerfile, vertices: list[tuple[str, bool]], args: dict[str, str], target: str | None
+) -> dict[int, str]:
     tstage = df.target_stage(target)
     out: dict[int, str] = {}
     pattern = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$", re.DOTALL)

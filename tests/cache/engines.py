@@ -232,7 +232,18 @@ class Buildah(Engine):
 
     def build(self, ctx: Path, tag: str, args: dict[str, str], target: str | None) -> str:
         flags = _build_flags(tag, args, target)
-        return self.buildah("bud", "--layers", "--format", "docker", "--isolation", "chroot", *flags, "-f", str(ctx / "Dockerfile"), str(ctx))
+        return self.buildah(
+            "bud",
+            "--layers",
+            "--format",
+            "docker",
+            "--isolation",
+            "chroot",
+            *flags,
+            "-f",
+            str(ctx / "Dockerfile"),
+            str(ctx),
+        )
 
 
 class EngineManager:

@@ -106,7 +106,10 @@ def test_real_build_matches_prediction(engine_name: str, sc: Scenario, engines: 
     recorded = sc.real.get(engine_name)
     if recorded is not None:  # the builder disagrees with the model here: the scenario records how
         lines = sorted(real)
-        assert "".join(real[n][0] for n in lines) == recorded.replace(" ", ""), (real, sc.real.get(f"why_{engine_name}"))
+        assert "".join(real[n][0] for n in lines) == recorded.replace(" ", ""), (
+            real,
+            sc.real.get(f"why_{engine_name}"),
+        )
         return
     missing = sorted(set(predicted) - set(real))
     assert not missing, f"steps {missing} predicted but not seen in the {engine_name} log:\n{log[-3000:]}"
