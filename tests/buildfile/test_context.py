@@ -55,5 +55,5 @@ def test_dockerignore_and_dockerfile_specific_ignore(tmp_path: Path) -> None:
 
 def test_source_outside_the_context_is_refused(tmp_path: Path) -> None:
     tree = make(tmp_path, {"a": ""})
-    with pytest.raises(UnsafeInputError, match="line 3: .*outside the build context"):
+    with pytest.raises(UnsafeInputError, match=r"line 3: .*outside the build context"):
         select(tree, ["../etc/passwd"], 3)

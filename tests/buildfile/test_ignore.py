@@ -8,6 +8,7 @@ from layerscope.buildfile.ignore import IgnoreMatcher, read_ignore_lines
 from layerscope.errors import FormatError
 
 EXACT, INEXACT, FAIL = "exact", "inexact", "fail"
+WHL = "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"
 
 # TestMatches: (pattern, text, result); "inexact" matches only through a parent directory.
 MATCHES = [
@@ -33,16 +34,16 @@ MATCHES = [
     ("abc/**", "abc", FAIL), ("abc/**", "abc/def", EXACT), ("abc/**", "abc/def/ghi", EXACT),
     ("**/.foo", ".foo", EXACT), ("**/.foo", "bar.foo", FAIL), ("a(b)c/def", "a(b)c/def", EXACT),
     ("a(b)c/def", "a(b)c/xyz", FAIL), ("a.|)$(}+{bc", "a.|)$(}+{bc", EXACT),
-    ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
-    ("dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
+    (WHL, WHL, EXACT),
+    ("dist/*.whl", WHL, EXACT),
     ("a\\\\", "a\\", EXACT), ("a\\*b", "a*b", EXACT),
 ]  # fmt: skip
 
 MULTI = [
     (["**", "!util/docker/web"], "util/docker/web/foo", FAIL),
     (["**", "!util/docker/web", "util/docker/web/foo"], "util/docker/web/foo", EXACT),
-    (["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
-    (["**", "!dist/*.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
+    (["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], WHL, FAIL),
+    (["**", "!dist/*.whl"], WHL, FAIL),
     (["docs", "!docs/README.md"], "docs/README.md", FAIL),
     (["docs/", "!docs/README.md"], "docs/README.md", FAIL),
     (["docs/*", "!docs/README.md"], "docs/README.md", FAIL),
@@ -66,7 +67,8 @@ GO_MATCH = [
     ("[x\\-]", "z", False), ("[\\-x]", "x", True), ("[\\-x]", "-", True), ("[\\-x]", "a", False),
     ("[]a]", "]", None), ("[-]", "-", None), ("[x-]", "x", None), ("[x-]", "-", None), ("[x-]", "z", None),
     ("[-x]", "x", None), ("[-x]", "-", None), ("[-x]", "a", None), ("\\", "a", None), ("[a-b-c]", "a", None),
-    ("[", "a", None), ("[^", "a", None), ("[^bc", "a", None), ("a[", "a", None), ("a[", "ab", None), ("*x", "xxx", True),
+    ("[", "a", None), ("[^", "a", None), ("[^bc", "a", None), ("a[", "a", None), ("a[", "ab", None),
+    ("*x", "xxx", True),
 ]  # fmt: skip
 
 
