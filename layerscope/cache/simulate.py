@@ -176,4 +176,14 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
         steps=results,
         summary=CacheSummary(first_miss=min((s.line for s in missed), default=None), missed_steps=len(missed)),
         image_store=req.image_store if req.builder == "buildkit" else None,
+        notes=_notes(req),
     )
+
+
+def _notes(req: CacheRequest) -> tuple[str, ...]:
+    notes = []
+    if req.git is not None:
+        notes.append(".git itself is not compared (it changes with every commit; ignore it in .dockerignore)")
+    if req.changed:
+        notes.append("--changed: the listed paths are taken to differ; their earlier content is unknown")
+    return tuple(notes)

@@ -73,6 +73,7 @@ class Walker:
             out.append(self.start(stage, state))
             triggers = list(self.states[parent.index].onbuild) if parent is not None else []
             for trig in triggers:
+                self.before(stage, state, trig)
                 out.append(self.step(stage, state, trig, "ONBUILD " + trig.original))
             for ins in stage.instructions:
                 self.before(stage, state, ins)
