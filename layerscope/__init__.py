@@ -1,11 +1,15 @@
 """layerscope: where a container image's bytes go, what rebuilds cost, and budgets for CI."""
 
+from typing import Any
+
 from layerscope.api import analyze, compare, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 
 __all__ = [
     "Analysis",
+    "CacheRequest",
+    "CacheSimulation",
     "FileRecord",
     "HistoryEntry",
     "Image",
@@ -14,9 +18,25 @@ __all__ = [
     "LayerscopeError",
     "Totals",
     "WasteEntry",
+    "CacheRequest",
+    "CacheSimulation",
     "analyze",
     "compare",
     "load",
     "open_image",
+    "simulate_cache",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """The cache simulation loads BuildKit's Dockerfile parser: import it only when asked."""
+    if name == "CacheSimulation":
+        from layerscope.cache.model import CacheSimulation
+
+        return CacheSimulation
+    if name in ("CacheRequest", "simulate_cache"):
+        from layerscope.cache import simulate
+
+        return getattr(simulate, name)
+    raise AttributeError(f"module 'layerscope' has no attribute {name!r}")

@@ -21,13 +21,14 @@ class _Parser(argparse.ArgumentParser):
 # Command name -> module under layerscope.cli. Only the chosen command's module is imported,
 # so that a warm `inspect` does not pay for the imports of `check` or `explore`.
 COMMANDS = {
-    "compare": "compare",
-    "report": "report",
     "inspect": "inspect",
     "packages": "packages",
+    "cache": "cache",
     "check": "check",
-    "cache-dir": "cache_dir",
+    "compare": "compare",
+    "report": "report",
     "explore": "explore",
+    "cache-dir": "cache_dir",
 }
 
 

@@ -1,0 +1,1 @@
+"""Dockerfile model: instructions (BuildKit's own parser), stages, build context and .dockerignore."""

@@ -1,0 +1,131 @@
+"""BuildKit (Docker 28.5's): a content-addressed graph. Only FROM, RUN, COPY/ADD and WORKDIR are vertices;
+changes travel along graph edges only; COPY sources and bind mounts are keyed by content, so an upstream
+rebuild with identical files still hits downstream; `COPY --link` copies onto scratch (containerd store).
+"""
+
+from __future__ import annotations
+
+from layerscope.buildfile.expand import expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import Stage, from_target, reachable_stages
+from layerscope.cache.mounts import parse_mounts
+from layerscope.cache.plan import BASE, BUILD_ARG, INSTRUCTION, Component, PlannedStep, StageState, digest
+from layerscope.cache.sources import copy_words, heredoc_components, source_components, stage_content
+from layerscope.cache.walk import Walker
+
+CONFIG_ONLY = "config only: no cache step in BuildKit"
+
+
+class BuildKitWalker(Walker):
+    builder = "buildkit"
+
+    def stages_to_build(self, target: Stage) -> set[int]:
+        return reachable_stages(self.df, target, self.build.build_args)
+
+    def start(self, stage: Stage, state: StageState) -> PlannedStep:
+        ins = stage.from_ins
+        image = self.base_image(stage)
+        parent = self.parent_stage(stage)
+        if parent is not None:
+            return self.none(stage, state, ins, ins.original, f"continues stage {parent.label}: no vertex of its own")
+        if image == "scratch":
+            state.chain = state.output = "scratch"
+            return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
+        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
+        base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
+        state.writes.append(("/", "base:" + base.value, 0))
+        return self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
+
+    def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        kw = ins.keyword
+        if kw == "RUN":
+            return self.run_step(stage, state, ins, text)
+        if kw in ("COPY", "ADD"):
+            return self.copy_step(stage, state, ins, text)
+        if kw == "WORKDIR":
+            path = self.workdir(state, ins)
+            if path == "/":
+                return self.none(stage, state, ins, text, "WORKDIR /: no mkdir vertex")
+            comps = [
+                *self.ref_components(state, ins),
+                self.definition(ins, path),
+                Component("user", state.user, INSTRUCTION, "USER"),
+            ]
+            if "SOURCE_DATE_EPOCH" in self.build.build_args:  # stamped into the mkdir op
+                comps.append(
+                    Component("epoch", self.build.build_args["SOURCE_DATE_EPOCH"], BUILD_ARG, "SOURCE_DATE_EPOCH")
+                )
+            return self.finish(stage, state, ins, text, comps, path=path)
+        if kw == "ONBUILD":
+            return self.none(stage, state, ins, text, "config only: the trigger runs in stages built FROM this one")
+        return self.none(stage, state, ins, text, CONFIG_ONLY)
+
+    def run_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        body = ins.args if ins.json else (" ".join(ins.args),)
+        comps = [self.definition(ins, repr((body, [h.content for h in ins.heredocs], ins.json)))]
+        if not ins.json:
+            comps.append(Component("shell", repr(state.shell), INSTRUCTION, "SHELL"))
+        comps.append(self.definition(ins, repr((ins.flag("network"), ins.flag("security"))), "flags"))
+        comps += [
+            Component("cwd", state.cwd, INSTRUCTION, "WORKDIR"),
+            Component("user", state.user, INSTRUCTION, "USER"),
+        ]
+        comps += list(state.env.values()) + self.arg_components(state, inherited=True)
+        values = state.values()
+        for m in parse_mounts(ins):
+            target = expand(m.target, values, self.df.escape)
+            origin = m.get("from")
+            if m.type == "cache":
+                cid, sharing = m.get("id") or target, m.get("sharing", "shared")
+                blank = not (cid == target and sharing == "shared")  # v0.13+: explicit ids are not keyed
+                opts = (
+                    target,
+                    "" if blank else cid,
+                    "" if blank else sharing,
+                    m.get("uid"),
+                    m.get("gid"),
+                    m.get("mode"),
+                )
+                comps.append(self.definition(ins, repr(("cache", *opts, origin)), f"mount:{target}"))
+            elif m.type == "bind":
+                source = expand(m.get("source", "."), values, self.df.escape)
+                comps.append(self.definition(ins, repr(("bind", target, m.readonly, origin)), f"mount:{target}"))
+                comps += self.bind_content(stage, ins, origin, source, target)
+            elif m.type in ("secret", "ssh"):
+                opts = (m.get("id"), target, m.get("uid"), m.get("gid"), m.get("mode"), m.get("required"))
+                comps.append(self.definition(ins, repr((m.type, *opts)), f"mount:{m.type}:{m.get('id')}"))
+            else:
+                comps.append(self.definition(ins, repr((m.type, target, m.get("size"))), f"mount:{target}"))
+        return self.finish(stage, state, ins, text, comps, deterministic=False)
+
+    def bind_content(self, stage: Stage, ins: Instruction, origin: str, source: str, target: str) -> list[Component]:
+        if not origin:
+            fake = Instruction("COPY", (source, "/"), (), ins.line, ins.end_line, ins.original)
+            return source_components(self.build, stage, self.states, fake, [source], name=f"mount-files:{target}")
+        ref = from_target(self.df, stage, origin, ins.line, self.build.build_args)
+        if isinstance(ref, Stage):
+            return [stage_content(ref.label, self.states[ref.index], [source])]
+        return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]
+
+    def copy_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        srcs, dest = copy_words(ins, state, self.df.escape)
+        values = state.values()
+        excludes = tuple(expand(e, values, self.df.escape) for e in ins.flag_values("exclude"))
+        chown, chmod = ins.flag("chown"), ins.flag("chmod")
+        parents_flag = ins.has_flag("parents")
+        # --chmod disables --link (convert_copy.go); the overlay2 store has no MergeOp at all
+        link = ins.has_flag("link") and chmod is None and self.build.image_store == "containerd"
+        definition = (
+            ins.keyword,
+            [s for s in srcs if not s.startswith("<<")],
+            dest,
+            chown,
+            chmod,
+            excludes,
+            parents_flag,
+        )
+        comps = [*self.ref_components(state, ins), self.definition(ins, repr(definition))]
+        comps += source_components(self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag)
+        if not any(c.name.startswith("heredoc:") for c in comps):
+            comps += heredoc_components(ins, [])
+        return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)

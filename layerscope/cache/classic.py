@@ -1,0 +1,87 @@
+"""The classic builder (`DOCKER_BUILDKIT=0`): a chain of images keyed by (parent image, config, command).
+Every instruction but FROM is a step, the first miss invalidates the rest of the stage, and every stage up to
+the target is built in file order.
+"""
+
+from __future__ import annotations
+
+from layerscope.buildfile.expand import expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import Stage
+from layerscope.cache.plan import PROXY_ARGS, PlannedStep, StageState, arg_component, digest
+from layerscope.cache.sources import copy_words, source_components
+from layerscope.cache.walk import Walker, unquote_pairs
+from layerscope.errors import UnsupportedError
+
+
+def needs_buildkit(ins: Instruction, what: str) -> UnsupportedError:
+    return UnsupportedError(
+        f"Dockerfile line {ins.line}: the classic builder does not support {what} (it needs BuildKit)"
+    )
+
+
+class ClassicWalker(Walker):
+    builder = "classic"
+
+    def stages_to_build(self, target: Stage) -> set[int]:
+        return set(range(target.index + 1))
+
+    def inherit(self, state: StageState, parent: StageState) -> None:
+        super().inherit(state, parent)
+        state.inherited_args = {}  # build args are reset per stage (ResetAllowed)
+
+    def start(self, stage: Stage, state: StageState) -> PlannedStep:
+        ins = stage.from_ins
+        parent = self.parent_stage(stage)
+        if parent is not None:
+            return self.none(stage, state, ins, ins.original, f"starts from stage {parent.label}'s image: no lookup")
+        image = self.base_image(stage)
+        if image == "scratch":
+            state.chain = state.output = "scratch"
+            return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
+        state.chain = digest("base", self.build.base_identity(image))
+        state.output = state.chain
+        state.writes.append(("/", "base:" + state.chain, 0))
+        return PlannedStep(
+            stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
+            note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
+        )  # fmt: skip
+
+    def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        kw = ins.keyword
+        values = state.values()
+        refs = self.ref_components(state, ins, inherited=False)
+        if kw == "RUN":
+            for flag in ("mount", "network", "security"):
+                if ins.flag(flag) is not None:
+                    raise needs_buildkit(ins, f"RUN --{flag}")
+            if ins.heredocs:
+                raise needs_buildkit(ins, "heredocs")
+            cmd = ins.args if ins.json else (*state.shell, " ".join(ins.args))
+            comps = [self.definition(ins, repr(cmd)), *self.arg_components(state, inherited=False)]
+            # observed on Docker 20.10: proxy build args reach the probe's |N prefix even when undeclared
+            proxies = sorted(k for k in PROXY_ARGS & self.build.build_args.keys() if k not in state.args)
+            comps += [arg_component(k, self.build.build_args[k]) for k in proxies]
+            return self.finish(stage, state, ins, text, comps, deterministic=False)
+        if kw in ("COPY", "ADD"):
+            if ins.flag("chmod") is not None:
+                raise needs_buildkit(ins, f"{kw} --chmod")
+            if ins.heredocs:
+                raise needs_buildkit(ins, "heredocs")
+            srcs, dest = copy_words(ins, state, self.df.escape)
+            # --link, --exclude and --parents are parsed and silently ignored here
+            comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
+            comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
+            return self.finish(stage, state, ins, text, comps, path=dest)
+        path = None
+        if kw == "WORKDIR":
+            value = path = self.workdir(state, ins)
+        elif kw in ("ENV", "LABEL"):
+            value = repr([(k, expand(v, values, self.df.escape)) for k, v in unquote_pairs(ins)])
+        elif kw in ("USER", "EXPOSE", "VOLUME", "STOPSIGNAL"):
+            value = repr([expand(a, values, self.df.escape) for a in ins.args])
+        else:  # ARG stores its Dockerfile default, CMD/ENTRYPOINT/SHELL/ONBUILD/... their text
+            value = ins.original
+            refs = []
+        comps = [*refs, self.definition(ins, repr((kw, value)))]
+        return self.finish(stage, state, ins, text, comps, path=path)

@@ -1,0 +1,86 @@
+"""BuildKit `--progress=rawjson` logs: one SolveStatus per line; vertices repeat and the last update wins."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from layerscope.errors import FormatError
+
+_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d+)/(?P<n>\d+)\] (?P<text>.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Vertex:
+    digest: str
+    name: str
+    cached: bool
+    started: str | None
+    completed: str | None
+    inputs: tuple[str, ...]
+    error: str | None
+    progress_group: str | None
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.started or not self.completed:
+            return None
+        return (_time(self.completed) - _time(self.started)).total_seconds()
+
+    @property
+    def step(self) -> tuple[str | None, int, int, str] | None:
+        """(stage, index, count, text) for `[stage i/n] TEXT` vertices; None for internal ones."""
+        m = _NAME.match(self.name)
+        if m is None:
+            return None
+        return m.group("stage"), int(m.group("i")), int(m.group("n")), m.group("text")
+
+    @property
+    def is_merge(self) -> bool:
+        """The MergeOp half of a `COPY --link` on the containerd store."""
+        step = self.step
+        return step is not None and step[3].startswith("LINK ")
+
+
+def _time(value: str) -> datetime:
+    # RFC 3339 with nanoseconds: trim to microseconds for fromisoformat
+    m = re.match(r"^(.*?\.\d{1,6})\d*(.*)$", value)
+    text = (m.group(1) + m.group(2)) if m else value
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def read_rawjson(text: str) -> list[Vertex]:
+    merged: dict[str, dict[str, object]] = {}
+    order: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip().startswith("{"):
+            continue  # buildx writes its own warnings to the same stream as plain text
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise FormatError(f"rawjson line {number}: not JSON ({err.msg})") from None
+        for v in doc.get("vertexes") or []:
+            d = str(v.get("digest"))
+            if d not in merged:
+                merged[d] = {}
+                order.append(d)
+            merged[d].update({k: val for k, val in v.items() if val is not None})
+    out = []
+    for d in order:
+        v = merged[d]
+        group = v.get("progressGroup")
+        out.append(
+            Vertex(
+                digest=d,
+                name=str(v.get("name", "")),
+                cached=bool(v.get("cached", False)),
+                started=str(v["started"]) if "started" in v else None,
+                completed=str(v["completed"]) if "completed" in v else None,
+                inputs=tuple(str(i) for i in v.get("inputs") or []),  # type: ignore[attr-defined]
+                error=str(v["error"]) if v.get("error") else None,
+                progress_group=str(group.get("id")) if isinstance(group, dict) else None,
+            )
+        )
+    return out

@@ -1,0 +1,92 @@
+"""COPY/ADD sources and bind-mount sources as key components, shared by the builder models."""
+
+from __future__ import annotations
+
+import posixpath
+
+from layerscope.buildfile.context import Fingerprint, Selection, select
+from layerscope.buildfile.expand import expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import Stage, from_target
+from layerscope.cache.plan import (
+    BASE,
+    EARLIER,
+    FILE,
+    INSTRUCTION,
+    BuildInput,
+    Component,
+    StageState,
+    digest,
+    read_paths,
+)
+from layerscope.errors import FormatError
+
+
+def is_url(src: str) -> bool:
+    return src.startswith(("http://", "https://", "git@")) or (src.endswith(".git") and "://" in src)
+
+
+def copy_words(ins: Instruction, state: StageState, escape: str) -> tuple[list[str], str]:
+    """Expanded sources and the destination resolved against WORKDIR (a trailing "/" kept)."""
+    values = state.values()
+    words = [expand(a, values, escape) if not a.startswith("<<") else a for a in ins.args]
+    srcs, dest = words[:-1], words[-1]
+    if not posixpath.isabs(dest):
+        trailing = dest.endswith("/") or dest in (".", "")
+        dest = posixpath.normpath(posixpath.join(state.cwd, dest)) + ("/" if trailing else "")
+    return srcs, dest
+
+
+def heredoc_components(ins: Instruction, srcs: list[str]) -> list[Component]:
+    out = []
+    for doc in ins.heredocs:
+        if any(s.lstrip("<-").strip("\"'") == doc.name for s in srcs):
+            out.append(
+                Component(f"heredoc:{doc.name}", doc.content, INSTRUCTION, f"{ins.keyword} heredoc (line {ins.line})")
+            )
+    return out
+
+
+def stage_content(label: str, src_state: StageState, paths: list[str], selector: object = None) -> Component:
+    """What a COPY --from=<stage> (or a mount from it) reads: the stage's content at the selected paths."""
+    value, line = read_paths(src_state, paths)
+    why = f"line {line}" if line else f"stage {label}"
+    return Component(f"from:{label}", digest(value, selector), EARLIER, why)
+
+
+def source_components(
+    build: BuildInput,
+    stage: Stage,
+    states: dict[int, StageState],
+    ins: Instruction,
+    srcs: list[str],
+    *,
+    excludes: tuple[str, ...] = (),
+    parents: bool = False,
+    chmod: str | None = None,
+    name: str = "files",
+    apply_ignore: bool = True,
+    empty_ok: bool = True,
+) -> list[Component]:
+    """The content side of a COPY/ADD: context files, another stage, an image, a URL or a heredoc."""
+    local = [s for s in srcs if not s.startswith("<<")]
+    out = heredoc_components(ins, srcs)
+    origin = ins.flag("from")
+    if origin:
+        target = from_target(build.dockerfile, stage, origin, ins.line, build.build_args)
+        if isinstance(target, Stage):
+            return [*out, stage_content(target.label, states[target.index], local, (excludes, parents, chmod))]
+        return [*out, Component("from-image", digest(build.base_identity(target), local), BASE, target)]
+    urls = [s for s in local if is_url(s)]
+    if urls:
+        out.append(Component("url", repr((urls, ins.flag("checksum"))), INSTRUCTION, f"ADD (line {ins.line})"))
+        local = [s for s in local if not is_url(s)]
+    if local:
+        sel = select(build.context, local, ins.line, excludes=excludes, parents=parents, apply_ignore=apply_ignore)
+        if sel.empty_wildcards and not empty_ok:  # only BuildKit allows a wildcard that matches nothing
+            raise FormatError(f"Dockerfile line {ins.line}: no source files were specified ({sel.empty_wildcards[0]})")
+        if chmod is not None:  # buildah applies --chmod before hashing: source modes stop mattering
+            files = {k: Fingerprint(v.type, 0, v.content) for k, v in sel.files.items()}
+            sel = Selection(files, sel.missing, sel.empty_wildcards, sel.origins)
+        out.append(Component(name, sel.digest(), FILE, "", selection=sel))
+    return out

@@ -1,0 +1,184 @@
+"""The walk every builder model shares: stages in file order, the state instructions change (ENV, ARG,
+USER, WORKDIR, SHELL), ONBUILD triggers of a parent stage, and turning a step's key inputs into a result.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from layerscope.buildfile.expand import expand, references
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import Stage, arg_declarations, global_arg_values, stage_base
+from layerscope.cache.plan import (
+    INSTRUCTION,
+    BuildInput,
+    Component,
+    PlannedStep,
+    Records,
+    StageState,
+    arg_component,
+    digest,
+    env_component,
+    resolve_arg,
+    step_key,
+)
+
+
+def unquote_pairs(ins: Instruction) -> list[tuple[str, str]]:
+    """ENV / LABEL arguments as (name, raw value) pairs; the parser gives them flattened."""
+    a = list(ins.args)
+    return [(a[i], a[i + 1] if i + 1 < len(a) else "") for i in range(0, len(a), 2)]
+
+
+class Walker:
+    """Walks a Dockerfile for one build; subclasses say which instructions are steps and what keys them."""
+
+    builder = ""
+
+    def __init__(self, build: BuildInput, records: Records, build_id: str) -> None:
+        self.build = build
+        self.df = build.dockerfile
+        self.records = records
+        self.build_id = build_id
+        self.globals = global_arg_values(self.df, build.build_args)
+        self.states: dict[int, StageState] = {}
+
+    # --- what subclasses provide -------------------------------------------------------------
+    def stages_to_build(self, target: Stage) -> set[int]:
+        raise NotImplementedError
+
+    def start(self, stage: Stage, state: StageState) -> PlannedStep:
+        raise NotImplementedError
+
+    def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        raise NotImplementedError
+
+    # --- the walk ----------------------------------------------------------------------------
+    def run(self) -> list[PlannedStep]:
+        target = self.df.target_stage(self.build.target)
+        built = self.stages_to_build(target)
+        out: list[PlannedStep] = []
+        for stage in self.df.stages:
+            if stage.index not in built:
+                why = f"stage {stage.label} is not needed for target {target.label}"
+                if stage.index > target.index:
+                    why = f"stage {stage.label} comes after target {target.label}"
+                for ins in (stage.from_ins, *stage.instructions):
+                    out.append(PlannedStep(stage.label, ins.line, ins.keyword, ins.original, "skipped", note=why))
+                continue
+            state = StageState(stage.label)
+            parent = self.parent_stage(stage)
+            if parent is not None:
+                self.inherit(state, self.states[parent.index])
+            out.append(self.start(stage, state))
+            triggers = list(self.states[parent.index].onbuild) if parent is not None else []
+            for trig in triggers:
+                self.before(stage, state, trig)
+                out.append(self.step(stage, state, trig, "ONBUILD " + trig.original))
+            for ins in stage.instructions:
+                self.before(stage, state, ins)
+                out.append(self.step(stage, state, ins, ins.original))
+            self.states[stage.index] = state
+        return out
+
+    def parent_stage(self, stage: Stage) -> Stage | None:
+        return self.df.find_stage(stage_base(self.df, stage, self.build.build_args), before=stage.index)
+
+    def base_image(self, stage: Stage) -> str:
+        return stage_base(self.df, stage, self.build.build_args)
+
+    def inherit(self, state: StageState, parent: StageState) -> None:
+        state.env = dict(parent.env)
+        state.cwd, state.user, state.shell = parent.cwd, parent.user, parent.shell
+        state.config = list(parent.config)
+        state.chain, state.output, state.output_line = parent.chain, parent.output, parent.output_line
+        state.writes = list(parent.writes)
+        state.inherited_args = {**parent.inherited_args, **parent.args}
+
+    def before(self, stage: Stage, state: StageState, ins: Instruction) -> None:
+        """State changes every builder applies (the key effects are the subclasses' business)."""
+        values = state.values()
+        kw = ins.keyword
+        if kw == "ENV":
+            arg_names = {k for k, v in {**state.inherited_args, **state.args}.items() if v is not None}
+            for name, raw in unquote_pairs(ins):
+                value = expand(raw, values, self.df.escape)
+                state.env[name] = env_component(name, value, ins.line, raw, arg_names)
+                values[name] = value
+        elif kw == "ARG":
+            for name, default in arg_declarations(ins, values, self.df.escape):
+                state.args[name] = resolve_arg(name, default, self.build, self.globals)
+        elif kw == "USER":
+            state.user = expand(ins.args[0], values, self.df.escape)
+        elif kw == "SHELL":
+            state.shell = tuple(ins.args)
+        elif kw == "ONBUILD" and ins.trigger is not None:
+            state.onbuild.append(ins.trigger)
+
+    def workdir(self, state: StageState, ins: Instruction) -> str:
+        path = expand(ins.args[0], state.values(), self.df.escape)
+        state.cwd = posixpath.normpath(posixpath.join(state.cwd, path))
+        return state.cwd
+
+    def valued_args(self, state: StageState, inherited: bool) -> list[tuple[str, str]]:
+        """ARGs with a value that reach a RUN (ENV of the same name masks them)."""
+        scope = {**state.inherited_args, **state.args} if inherited else dict(state.args)
+        return [(k, v) for k, v in scope.items() if v is not None and k not in state.env]
+
+    def ref_components(self, state: StageState, ins: Instruction, inherited: bool = True) -> list[Component]:
+        """Variables an instruction expands, so that a changed value is blamed on its ENV or build arg."""
+        names = references(ins.original)
+        out = [c for k, c in state.env.items() if k in names]
+        out += [arg_component(k, v) for k, v in self.valued_args(state, inherited) if k in names]
+        return out
+
+    def arg_components(self, state: StageState, inherited: bool) -> list[Component]:
+        return [arg_component(k, v) for k, v in self.valued_args(state, inherited)]
+
+    # --- results -----------------------------------------------------------------------------
+    def finish(
+        self,
+        stage: Stage,
+        state: StageState,
+        ins: Instruction,
+        text: str,
+        components: list[Component],
+        *,
+        parents: tuple[str, ...] | None = None,
+        deterministic: bool = True,
+        note: str | None = None,
+        forced_miss: Component | None = None,
+        link: bool = False,
+        path: str | None = "/",
+    ) -> PlannedStep:
+        """Key a step, look it up in the records, and move the stage state on."""
+        parents = (state.chain,) if parents is None else parents
+        comps = tuple(components)
+        key = step_key(parents, comps, ins.keyword)
+        hit = self.records.has(key) and forced_miss is None
+        produces = None
+        if link:  # BuildKit COPY --link: the copy is keyed alone; a merge puts it on the chain
+            produces = digest("merge", state.chain, key)
+        own = digest(ins.keyword, tuple((c.name, c.value) for c in comps))  # the step alone, without its chain
+        if hit:
+            token = self.records.outputs[key]
+        elif deterministic or self.build.is_reproducible(stage, ins):
+            token = "same:" + own  # a copy of identical files, or a step declared reproducible
+        else:  # re-executed: assume different bytes (timestamps, build ids) unless declared reproducible
+            token = f"run:{self.build_id}:{ins.line}"
+        if path is not None:
+            state.writes.append((path, token, ins.line))
+        output = digest(state.output, token)
+        state.chain = produces or key
+        state.output = output
+        state.ran = state.ran or not hit
+        return PlannedStep(
+            stage.label, ins.line, ins.keyword, text, "step", state.slot(ins.keyword), key, parents, comps,
+            note, produces, None, hit, forced_miss, token,
+        )  # fmt: skip
+
+    def none(self, stage: Stage, state: StageState, ins: Instruction, text: str, note: str) -> PlannedStep:
+        return PlannedStep(stage.label, ins.line, ins.keyword, text, "none", state.slot(ins.keyword), note=note)
+
+    def definition(self, ins: Instruction, value: str, name: str = "definition") -> Component:
+        return Component(name, value, INSTRUCTION, f"{ins.keyword} (line {ins.line})")

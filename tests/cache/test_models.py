@@ -1,0 +1,67 @@
+"""Builder models beyond one earlier build: older records, forced misses, image stores, reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from layerscope.buildfile.context import ContextTree
+from layerscope.buildfile.stages import load_dockerfile
+from layerscope.cache.plan import BuildInput
+from layerscope.cache.simulate import simulate_builds
+from tests.cache.scenario import write_tree
+
+DF = """\
+FROM sample/busybox:base
+COPY a.txt /a.txt
+RUN cat /a.txt
+"""
+
+
+def build(root: Path, files: dict[str, str], dockerfile: str = DF, **kw: object) -> BuildInput:
+    write_tree(root, files, dockerfile)
+    return BuildInput(load_dockerfile(dockerfile), ContextTree.from_dir(str(root)), {}, **kw)  # type: ignore[arg-type]
+
+
+def test_reverting_hits_older_records(tmp_path: Path) -> None:
+    a = build(tmp_path / "a", {"a.txt": "one\n"})
+    b = build(tmp_path / "b", {"a.txt": "two\n"})
+    again = build(tmp_path / "c", {"a.txt": "one\n"})
+    for builder in ("buildkit", "classic", "buildah"):
+        steps = simulate_builds([a, b], again, builder)
+        assert all(s.status != "miss" for s in steps), builder
+        steps = simulate_builds([b], again, builder)
+        assert any(s.status == "miss" for s in steps), builder
+
+
+def test_buildah_skips_lookups_after_a_mounted_stage_ran(tmp_path: Path) -> None:
+    df = """\
+FROM sample/busybox:base AS gen
+COPY a.txt /a.txt
+FROM sample/busybox:base
+RUN --mount=type=bind,from=gen,source=/a.txt,target=/a.txt cat /a.txt
+"""
+    old = build(tmp_path / "a", {"a.txt": "one\n"}, df)
+    new = build(tmp_path / "b", {"a.txt": "two\n"}, df)
+    steps = {s.line: s for s in simulate_builds([old], new, "buildah")}
+    assert steps[4].status == "miss" and steps[4].reason == "no lookup: stage gen executed in this build"
+    steps = {s.line: s for s in simulate_builds([old], new, "buildkit")}
+    assert steps[4].status == "miss" and steps[4].cause is not None and steps[4].cause.kind == "earlier-step"
+
+
+def test_hit_notes(tmp_path: Path) -> None:
+    old = build(tmp_path / "a", {"a.txt": "one\n"})
+    new = build(tmp_path / "b", {"a.txt": "one\n"})
+    steps = {s.line: s for s in simulate_builds([old], new, "buildah")}
+    assert steps[2].status == "hit" and steps[2].reason is not None and "before the lookup" in steps[2].reason
+    assert steps[3].reason is None and steps[3].cause is None
+
+
+def test_classic_refuses_buildkit_only_syntax(tmp_path: Path) -> None:
+    import pytest
+
+    from layerscope.errors import UnsupportedError
+
+    df = "FROM sample/busybox:base\nRUN --mount=type=cache,target=/c true\n"
+    old = build(tmp_path / "a", {}, df)
+    with pytest.raises(UnsupportedError, match="line 2: the classic builder does not support RUN --mount"):
+        simulate_builds([old], old, "classic")

@@ -1,0 +1,120 @@
+"""The scenario suite confirmed by real builds: build the context, change it, rebuild, and compare the steps
+each builder took from its cache with `layerscope cache`'s prediction (or with the difference the scenario
+records for that engine, with its reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from layerscope.buildfile.stages import load_dockerfile
+from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.errors import LayerscopeError
+from tests.cache import buildlogs
+from tests.cache.engines import ENGINES, BuildFailed, Engine, EngineManager
+from tests.cache.scenario import Scenario, load_all
+
+SCENARIOS = load_all()
+MODEL = {  # engine -> (builder model, image store)
+    "modern-containerd": ("buildkit", "containerd"),
+    "modern-overlay2": ("buildkit", "overlay2"),
+    "docker20-buildkit": ("buildkit", "overlay2"),
+    "docker20-classic": ("classic", "containerd"),
+    "buildah": ("buildah", "containerd"),
+}
+EXPECT_KEY = {"modern-containerd": "buildkit", "modern-overlay2": "overlay2", "docker20-buildkit": "overlay2",
+              "docker20-classic": "classic", "buildah": "buildah"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineManager]:
+    manager = EngineManager(tmp_path_factory.mktemp("engines"))
+    yield manager
+    manager.close()
+
+
+def _statuses(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dict[str, str]) -> dict[int, str]:
+    df = load_dockerfile(dockerfile)
+    if engine.name.startswith("modern"):
+        return buildlogs.from_rawjson(log, df, args, sc.target)
+    if engine.name == "docker20-buildkit":
+        return buildlogs.from_plain(log, df, args, sc.target)
+    if engine.name == "docker20-classic":
+        return buildlogs.from_classic(log, df, sc.target)
+    return buildlogs.from_buildah(log, df, sc.target)
+
+
+def _predicted(sc: Scenario, engine: str, before: Path, after: Path) -> dict[int, str] | str:
+    builder, store = MODEL[engine]
+    args_before, args_after = sc.args_before(), sc.args_after()
+    old_args: dict[str, str | None] = {k: v for k, v in args_before.items() if args_after.get(k) != v}
+    old_args.update({k: None for k in args_after if k not in args_before})
+    req = CacheRequest(
+        context=str(after), against=str(before), target=sc.target, builder=builder, image_store=store,
+        build_args=args_after, old_build_args=old_args, base_changed=("*",) if sc.change.get("base_changed") else (),
+        reproducible=tuple(sc.options.get("reproducible", ())),
+    )  # fmt: skip
+    try:
+        sim = simulate_cache(req)
+    except LayerscopeError as err:
+        return str(err)
+    # FROM is compared through the steps built on it: its vertex's `cached` flag is no cache verdict
+    return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss") and s.instruction != "FROM"}
+
+
+CASES = [(e, s) for e in ENGINES for s in SCENARIOS]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("engine_name", "sc"),
+    [pytest.param(e, s, marks=[] if e == "modern-containerd" else [pytest.mark.slow]) for e, s in CASES],
+    ids=[f"{e}-{s.name}" for e, s in CASES],
+)
+def test_real_build_matches_prediction(engine_name: str, sc: Scenario, engines: EngineManager, tmp_path: Path) -> None:
+    skip = sc.real.get(f"skip_{engine_name}")
+    if skip:
+        pytest.skip(f"{engine_name}: {skip}")
+    why_not = engines.engines[engine_name].available()
+    if why_not:
+        pytest.skip(f"{engine_name}: {why_not}")
+    engine = engines.get(engine_name)
+    before, after = tmp_path / "before", tmp_path / "after"
+    sc.write_before(before)
+    sc.write_after(after)
+    predicted = _predicted(sc, engine_name, before, after)
+    engine.reset()
+    try:
+        engine.build(before, "scenario:before", sc.args_before(), sc.target)
+    except BuildFailed as err:
+        if isinstance(predicted, str):  # the model says this builder refuses the Dockerfile: so does the build
+            return
+        raise AssertionError(f"the first build failed:\n{err.log[-3000:]}") from None
+    assert not isinstance(predicted, str), f"the model refuses ({predicted}) but {engine_name} built it"
+    if sc.change.get("base_changed"):
+        engine.set_base(2)
+    try:
+        log = engine.build(after, "scenario:after", sc.args_after(), sc.target)
+    finally:
+        if sc.change.get("base_changed"):
+            engine.set_base(1)
+    after_text = (after / "Dockerfile").read_text()
+    real = _statuses(engine, log, sc, after_text, sc.args_after())
+    recorded = sc.real.get(engine_name)
+    if recorded is not None:  # the builder disagrees with the model here: the scenario records how
+        lines = sorted(real)
+        assert "".join(real[n][0] for n in lines) == recorded.replace(" ", ""), (
+            real,
+            sc.real.get(f"why_{engine_name}"),
+        )
+        return
+    missing = sorted(set(predicted) - set(real))
+    assert not missing, f"steps {missing} predicted but not seen in the {engine_name} log:\n{log[-3000:]}"
+    extra = sorted(set(real) - set(predicted))
+    assert not extra, f"steps {extra} seen in the {engine_name} log but predicted as none/skipped"
+    assert real == predicted, "\n".join(
+        f"line {n}: real {real[n]}, predicted {predicted[n]}" for n in sorted(real) if real[n] != predicted[n]
+    )
