@@ -18,8 +18,6 @@ __all__ = [
     "LayerscopeError",
     "Totals",
     "WasteEntry",
-    "CacheRequest",
-    "CacheSimulation",
     "analyze",
     "compare",
     "load",
