@@ -5,7 +5,6 @@ records for that engine, with its reason).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,9 @@ from layerscope.buildfile.stages import load_dockerfile
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache import buildlogs
-from tests.cache.engines import ENGINES, BuildFailed, Engine, EngineManager
+from tests.cache.engines import ON_ENGINE, Buildah, BuildFailed, DaemonBuilder, Engine
 from tests.cache.scenario import Scenario, load_all
+from tests.support.dockerd import Engine as SessionEngine
 
 SCENARIOS = load_all()
 MODEL = {  # engine -> (builder model, image store)
@@ -27,13 +27,6 @@ MODEL = {  # engine -> (builder model, image store)
 }
 EXPECT_KEY = {"modern-containerd": "buildkit", "modern-overlay2": "overlay2", "docker20-buildkit": "overlay2",
               "docker20-classic": "classic", "buildah": "buildah"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineManager]:
-    manager = EngineManager(tmp_path_factory.mktemp("engines"))
-    yield manager
-    manager.close()
 
 
 def _statuses(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dict[str, str]) -> dict[int, str]:
@@ -65,23 +58,41 @@ def _predicted(sc: Scenario, engine: str, before: Path, after: Path) -> dict[int
     return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss") and s.instruction != "FROM"}
 
 
-CASES = [(e, s) for e in ENGINES for s in SCENARIOS]
+def _slow(name: str) -> list[pytest.MarkDecorator]:
+    return [] if name == "modern-containerd" else [pytest.mark.slow]
+
+
+DAEMON_CASES = [pytest.param(b, s, marks=_slow(b), id=f"{b}-{s.name}") for b in ON_ENGINE for s in SCENARIOS]
+BUILDAH_CASES = [pytest.param(s, marks=_slow("buildah"), id=f"buildah-{s.name}") for s in SCENARIOS]
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize(
-    ("engine_name", "sc"),
-    [pytest.param(e, s, marks=[] if e == "modern-containerd" else [pytest.mark.slow]) for e, s in CASES],
-    ids=[f"{e}-{s.name}" for e, s in CASES],
-)
-def test_real_build_matches_prediction(engine_name: str, sc: Scenario, engines: EngineManager, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("builder_name", "sc"), DAEMON_CASES)
+def test_real_build_matches_prediction(builder_name: str, sc: Scenario, engine: SessionEngine, tmp_path: Path) -> None:
+    if ON_ENGINE[builder_name] != engine.id:
+        pytest.skip(f"{builder_name} runs on {ON_ENGINE[builder_name]}, not {engine.id}")
+    _check(DaemonBuilder(builder_name, engine), sc, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def buildah(tmp_path_factory: pytest.TempPathFactory) -> Buildah:
+    b = Buildah(tmp_path_factory.mktemp("buildah"))
+    why_not = b.available()
+    if why_not:
+        pytest.skip(f"buildah: {why_not}")
+    return b
+
+
+@pytest.mark.parametrize("sc", BUILDAH_CASES)
+def test_buildah_build_matches_prediction(sc: Scenario, buildah: Buildah, tmp_path: Path) -> None:
+    _check(buildah, sc, tmp_path)
+
+
+def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
+    engine_name = engine.name
     skip = sc.real.get(f"skip_{engine_name}")
     if skip:
         pytest.skip(f"{engine_name}: {skip}")
-    why_not = engines.engines[engine_name].available()
-    if why_not:
-        pytest.skip(f"{engine_name}: {why_not}")
-    engine = engines.get(engine_name)
     before, after = tmp_path / "before", tmp_path / "after"
     sc.write_before(before)
     sc.write_after(after)
