@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from layerscope.api import analyze
-from layerscope.errors import UsageError
+from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.registry.secret import Secret
 from layerscope.units import fmt_size
@@ -106,3 +106,14 @@ def load_analysis(
 def emit_json(doc: dict[str, Any]) -> None:
     json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def save_analysis(path: str, analysis: Analysis) -> None:
+    """`--save FILE`: the full analysis, reusable as `analysis:FILE`."""
+    from layerscope.analysis.serialize import saved_document
+
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(saved_document(analysis), f)
+    except OSError as err:
+        raise BadReferenceError(f"cannot write {path}: {err.strerror}") from None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 
-from layerscope.analysis.serialize import inspect_document, saved_document
+from layerscope.analysis.serialize import inspect_document
 from layerscope.analysis.unknown import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
-from layerscope.cli.common import add_image_flags, emit_json, load_analysis
-from layerscope.errors import BadReferenceError
+from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
 from layerscope.model import Analysis
 from layerscope.units import fmt_pct, fmt_size
 
@@ -26,11 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     analysis = load_analysis(args, need_records=bool(args.save))
     if args.save:
-        try:
-            with open(args.save, "w", encoding="utf-8") as f:
-                json.dump(saved_document(analysis), f)
-        except OSError as err:
-            raise BadReferenceError(f"cannot write {args.save}: {err.strerror}") from None
+        save_analysis(args.save, analysis)
     if args.json:
         emit_json(inspect_document(analysis))
     else:

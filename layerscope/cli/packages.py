@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import replace
 
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages import package_report
 from layerscope.analysis.packages.document import packages_document
-from layerscope.analysis.serialize import saved_document
-from layerscope.cli.common import add_image_flags, emit_json, load_analysis
-from layerscope.errors import BadReferenceError
+from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
 from layerscope.model import Analysis, PackageReport
 from layerscope.units import fmt_size
 
@@ -40,11 +37,7 @@ def with_packages(a: Analysis) -> Analysis:
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     analysis = with_packages(load_analysis(args, need_records=bool(args.save)))
     if args.save:
-        try:
-            with open(args.save, "w", encoding="utf-8") as f:
-                json.dump(saved_document(analysis), f)
-        except OSError as err:
-            raise BadReferenceError(f"cannot write {args.save}: {err.strerror}") from None
+        save_analysis(args.save, analysis)
     if args.json:
         emit_json(packages_document(analysis))
     else:
