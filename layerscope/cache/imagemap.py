@@ -140,7 +140,7 @@ def map_steps(steps: Sequence[StepLike], target: str | None, image: Image) -> St
     if unmatched:
         at = mine[i]
         note = (
-            f"the image's history does not match the Dockerfile above line {at.line} ({at.instruction}): "
+            f"the image's history does not match the Dockerfile at line {at.line} ({at.instruction}) and above: "
             f"{unmatched} step(s) of the final stage have no layer in the image"
         )
     elif not image.history_aligned:

@@ -136,7 +136,8 @@ class CachePane(Vertical):
 
     def on_mount(self) -> None:
         self.load()
-        self.watch(self.app, "theme", lambda: self.refill(), init=False)  # miss/hit styles come from the theme
+        # miss/hit styles come from the theme: restyle once the new theme's CSS applies
+        self.watch(self.app, "theme", lambda: self.call_after_refresh(self.refill), init=False)
 
     @property
     def table(self) -> CacheTable:
