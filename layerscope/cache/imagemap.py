@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from layerscope.buildfile.instructions import KEYWORDS
 from layerscope.model import Analysis, Image
 
 if TYPE_CHECKING:
@@ -20,6 +19,13 @@ if TYPE_CHECKING:
 
     from layerscope.cache.model import CacheSimulation, StepResult
 
+# Dockerfile keywords (as buildfile.instructions.KEYWORDS; not imported, so that this module loads no parser).
+KEYWORDS = frozenset(
+    {
+        *("FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME"),
+        *("USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"),
+    }
+)
 NO_ENTRY = frozenset({"ONBUILD"})  # BuildKit records no history entry for it; classic does
 NOP = "/bin/sh -c #(nop)"
 

@@ -137,7 +137,10 @@ class CachePane(Vertical):
     def on_mount(self) -> None:
         self.load()
         # miss/hit styles come from the theme: restyle once the new theme's CSS applies
-        self.watch(self.app, "theme", lambda: self.call_after_refresh(self.refill), init=False)
+        self.watch(self.app, "theme", self.theme_changed, init=False)
+
+    def theme_changed(self) -> None:
+        self.call_after_refresh(self.refill)
 
     @property
     def table(self) -> CacheTable:
