@@ -108,7 +108,7 @@ def draw_rebuild(fig: FigureBase, a: Analysis, cost: RebuildCost) -> None:
         colour = style.TEXT if r.rebuilt else style.GREY
         ax.text(max(r.size, r.stored or 0), y, "  " + text, va="center", fontsize=style.SMALL, color=colour)
     widest = max(max(r.size, r.stored or 0) for r in rows) or 1
-    ax.set_xlim(0, widest * 1.9)  # room for the reasons written beside the bars
+    ax.set_xlim(0, widest * 2.1)  # room for the reasons written beside the bars
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_yticks(ys, [r.label for r in bottom_up], fontsize=style.SMALL)
     for tick, r in zip(ax.get_yticklabels(), bottom_up, strict=True):
