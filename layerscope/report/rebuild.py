@@ -85,10 +85,10 @@ def draw_rebuild(fig: FigureBase, a: Analysis, cost: RebuildCost) -> None:
         f"{style.image_name(a)}: {style.clip(sim.change, 60)} → {headline}", fontsize=style.TITLE_SIZE, color=style.TEXT
     )
     ax = fig.add_subplot()
-    shown = f" (the {len(rows)} most telling of {len(all_rows)} steps)" if len(rows) < len(all_rows) else ""
+    shown = f", the {len(rows)} most telling of {len(all_rows)} steps" if len(rows) < len(all_rows) else ""
     ax.set_title(
-        f"{sim.builder}, target {sim.target}: the layer each step made in the image{shown}; "
-        "wide bars: files uncompressed, thin dark bars: the layer blob as stored",
+        f"{sim.builder}, target {sim.target}{shown}: the layer each step made in the image "
+        "(wide bars: its files; thin dark bars: its blob as stored)",
         fontsize=style.SMALL,
         color=style.TEXT,
     )

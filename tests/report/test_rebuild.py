@@ -125,7 +125,7 @@ def test_many_steps_keep_the_missed_ones(tmp_path: Path) -> None:
     fig = rebuild_figure(a, simulate(tmp_path / "ctx", "a.txt"))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == MAX_ROWS
-    assert f"the {MAX_ROWS} most telling of {n + 1} steps" in fig.axes[0].get_title()
+    assert f", the {MAX_ROWS} most telling of {n + 1} steps:" in fig.axes[0].get_title()
 
 
 class _Images(HTMLParser):
