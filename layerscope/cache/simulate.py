@@ -34,10 +34,10 @@ class CacheRequest:
     against: str | None = None  # the context as it was at the last build
     git: str | None = None  # REV (against the working tree) or REV1..REV2
     changed: tuple[str, ...] = ()
+    edited: tuple[int, ...] = ()  # lines of instructions whose text differs from the last build's
     old_build_args: dict[str, str | None] = field(default_factory=dict)  # None: not set at the last build
     base_changed: tuple[str, ...] = ()  # image names; "*" for every base image
     reproducible: tuple[str, ...] = ()  # stages or lines whose outputs are identical for identical inputs
-    edited: tuple[int, ...] = ()  # lines of instructions whose text differs from the last build's
 
 
 def _inside(path: str, root: str) -> str | None:
