@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 
 from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile, stage_base
-from layerscope.cache import gitsrc
+from layerscope.cache import edits, gitsrc
 from layerscope.cache.buildah import BuildahWalker
 from layerscope.cache.buildkit import BuildKitWalker
 from layerscope.cache.classic import ClassicWalker
-from layerscope.cache.edits import edit_lines
 from layerscope.cache.explain import explain
 from layerscope.cache.model import MISS, CacheSimulation, CacheSummary, StepResult
 from layerscope.cache.plan import BuildInput, Records
@@ -125,7 +124,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
     except LayerscopeError as err:
         raise type(err)(f"the earlier Dockerfile: {err}") from None
     if req.edited:
-        old_df = edit_lines(old_df, req.edited)
+        old_df = edits.edit_lines(old_df, req.edited)
         change = ", ".join(filter(None, [change, "edited: " + " ".join(f"line {n}" for n in sorted(req.edited))]))
     old_args = dict(req.build_args)
     for key, value in req.old_build_args.items():
