@@ -22,6 +22,7 @@ __all__ = [
     "compare",
     "load",
     "open_image",
+    "rebuild_cost",
     "simulate_cache",
 ]
 __version__ = "0.1.0"
@@ -37,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from layerscope.cache import simulate
 
         return getattr(simulate, name)
+    if name == "rebuild_cost":
+        from layerscope.cache.imagemap import rebuild_cost
+
+        return rebuild_cost
     raise AttributeError(f"module 'layerscope' has no attribute {name!r}")

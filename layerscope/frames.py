@@ -19,6 +19,7 @@ from layerscope.model import Analysis
 
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
+    from layerscope.cache.imagemap import RebuildCost
 
 Column = tuple[Sequence[Any], str]  # values, dtype
 
@@ -225,5 +226,26 @@ def compare_categories_df(c: Comparison) -> pd.DataFrame:
             "a_bytes": ([x.a_bytes for x in rows], "int64"),
             "b_bytes": ([x.b_bytes for x in rows], "int64"),
             "delta": ([x.delta for x in rows], "int64"),
+        }
+    )
+
+
+def rebuild_df(cost: RebuildCost) -> pd.DataFrame:
+    """One row per step of a cache simulation, with the image layers it produced: `layers` (indexes, comma
+    separated), `size` and `compressed_size` (null where the step has no history entry in the image: another
+    stage, or a history that does not match)."""
+    rows = list(cost.steps)
+    return _frame(
+        {
+            "stage": ([c.step.stage for c in rows], "string"),
+            "line": ([c.step.line for c in rows], "int64"),
+            "instruction": ([c.step.instruction for c in rows], "string"),
+            "text": ([c.step.text for c in rows], "string"),
+            "status": ([c.step.status for c in rows], "string"),
+            "reason": ([c.step.reason for c in rows], "string"),
+            "cause": ([None if c.step.cause is None else c.step.cause.kind for c in rows], "string"),
+            "layers": ([None if c.layers is None else ",".join(map(str, c.layers.layers)) for c in rows], "string"),
+            "size": ([None if c.layers is None else c.layers.size for c in rows], "Int64"),
+            "compressed_size": ([None if c.layers is None else c.layers.compressed_size for c in rows], "Int64"),
         }
     )

@@ -16,7 +16,11 @@ NEEDED = ("fat", "slim", "whiteouts")
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert {"single-stage-vs-multi-stage.ipynb", "find-the-waste.ipynb"} <= names
+    assert {
+        "single-stage-vs-multi-stage.ipynb",
+        "find-the-waste.ipynb",
+        "what-will-my-next-commit-rebuild.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

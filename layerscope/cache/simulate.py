@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile, stage_base
-from layerscope.cache import gitsrc
+from layerscope.cache import edits, gitsrc
 from layerscope.cache.buildah import BuildahWalker
 from layerscope.cache.buildkit import BuildKitWalker
 from layerscope.cache.classic import ClassicWalker
@@ -33,6 +33,7 @@ class CacheRequest:
     against: str | None = None  # the context as it was at the last build
     git: str | None = None  # REV (against the working tree) or REV1..REV2
     changed: tuple[str, ...] = ()
+    edited: tuple[int, ...] = ()  # lines of instructions whose text differs from the last build's
     old_build_args: dict[str, str | None] = field(default_factory=dict)  # None: not set at the last build
     base_changed: tuple[str, ...] = ()  # image names; "*" for every base image
     reproducible: tuple[str, ...] = ()  # stages or lines whose outputs are identical for identical inputs
@@ -122,6 +123,9 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df
     except LayerscopeError as err:
         raise type(err)(f"the earlier Dockerfile: {err}") from None
+    if req.edited:
+        old_df = edits.edit_lines(old_df, req.edited)
+        change = ", ".join(filter(None, [change, "edited: " + " ".join(f"line {n}" for n in sorted(req.edited))]))
     old_args = dict(req.build_args)
     for key, value in req.old_build_args.items():
         if value is None:
@@ -186,4 +190,6 @@ def _notes(req: CacheRequest) -> tuple[str, ...]:
         notes.append(".git itself is not compared (it changes with every commit; ignore it in .dockerignore)")
     if req.changed:
         notes.append("--changed: the listed paths are taken to differ; their earlier content is unknown")
+    if req.edited:
+        notes.append("edited lines: each instruction is taken to differ; its earlier text is unknown")
     return tuple(notes)

@@ -1,13 +1,19 @@
-"""`layerscope explore REF` (or `--from saved.json`): the Textual terminal UI."""
+"""`layerscope explore REF` (or `--from saved.json`): the Textual terminal UI; with `--dockerfile`, a Cache
+view of what a change would rebuild."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
 from layerscope.errors import UsageError
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +34,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read manifest and config only (the Files pane stays empty)",
     )
     p.add_argument("--theme", choices=["dark", "light"], default="dark", help="colour theme (t switches it)")
+    cache = p.add_argument_group("the Cache view (what a change would rebuild)")
+    cache.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
+    cache.add_argument("--context", metavar="DIR", help="its build context (default: .)")
+    cache.add_argument("--target", help="the stage the image is (default: the last one)")
+    cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
+    cache.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
     p.set_defaults(func=run)
+
+
+def cache_request(args: argparse.Namespace) -> CacheRequest | None:
+    """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
+    if not args.dockerfile:
+        for flag in ("context", "target"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
+        return None
+    from layerscope.cache.simulate import CacheRequest
+
+    build_args = {}
+    for item in args.build_arg:
+        key, eq, value = item.partition("=")
+        if not key or not eq:
+            raise UsageError(f"--build-arg {item!r}: expected K=V")
+        build_args[key] = value
+    if not os.path.isfile(args.dockerfile):
+        raise UsageError(f"--dockerfile {args.dockerfile}: no such file")
+    context = args.context or "."
+    if not os.path.isdir(context):
+        raise UsageError(f"--context {context}: no such directory")
+    return CacheRequest(
+        context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder, build_args=build_args
+    )
 
 
 def reference(args: argparse.Namespace) -> str:
@@ -43,11 +80,19 @@ def reference(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     ref = reference(args)
+    cache = cache_request(args)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("explore needs a terminal; for scripts use `layerscope inspect --json`")
     from layerscope.tui import make_app  # Textual loads only for this command
 
-    app = make_app(ref, platform=args.platform, verify=args.verify, manifest_only=args.manifest_only, theme=args.theme)
+    app = make_app(
+        ref,
+        platform=args.platform,
+        verify=args.verify,
+        manifest_only=args.manifest_only,
+        theme=args.theme,
+        cache=cache,
+    )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
         sys.stderr.write(f"layerscope: {app.failure}\n")

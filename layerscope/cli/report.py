@@ -1,4 +1,5 @@
-"""`layerscope report REF -o FILE`: a matplotlib report, .png, .svg, .pdf or .html."""
+"""`layerscope report REF -o FILE`: a matplotlib report, .png, .svg, .pdf or .html; with `--dockerfile` and
+`--changed`, also what that change rebuilds and the bytes of the layers it makes again."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, registry_args
-from layerscope.errors import UnsupportedError
+from layerscope.errors import UnsupportedError, UsageError
 from layerscope.units import fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 SCHEMA = "layerscope.report/1"
 
@@ -23,7 +28,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="REF",
         help="also compare with this image (e.g. the multi-stage build of the same service)",
     )
+    cache = p.add_argument_group("what a change rebuilds (adds the rebuild-cost figure)")
+    cache.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
+    cache.add_argument("--context", metavar="DIR", help="its build context (default: .)")
+    cache.add_argument("--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the build")
+    cache.add_argument("--target", help="the stage the image is (default: the last one)")
+    cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
     p.set_defaults(func=run)
+
+
+def cache_request(args: argparse.Namespace) -> CacheRequest | None:
+    """The simulation to price with the image, or None without --dockerfile."""
+    if not args.dockerfile:
+        given = [f for f in ("context", "changed", "target") if getattr(args, f)]
+        if given:
+            raise UsageError(f"--{given[0]} describes a change to the build of --dockerfile: give --dockerfile too")
+        return None
+    if not args.changed:
+        raise UsageError("--dockerfile needs --changed PATH... (the context paths changed since the image was built)")
+    from layerscope.cache.simulate import CacheRequest
+
+    return CacheRequest(
+        context=args.context or ".",
+        dockerfile=args.dockerfile,
+        target=args.target,
+        builder=args.builder,
+        changed=tuple(args.changed),
+    )
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -35,12 +66,23 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from layerscope.report.render import format_of, write_report
 
     format_of(args.output)  # a bad suffix fails before the image is read
+    request = cache_request(args)
+    simulation = None
+    if request is not None:  # a bad Dockerfile or path fails before the image is read, too
+        from layerscope.cache.simulate import simulate_cache
+
+        simulation = simulate_cache(request)
     registry = registry_args(args)  # reads --password-stdin once, for both images
     analysis = load_analysis(args, registry=registry)
     comparison = None
     if args.compare:
         comparison = compare_analyses(analysis, load_analysis(args, ref=args.compare, registry=registry))
-    fmt = write_report(analysis, args.output, comparison)
+    rebuild = None
+    if simulation is not None:
+        from layerscope.cache.imagemap import rebuild_cost
+
+        rebuild = rebuild_cost(simulation, analysis)
+    fmt = write_report(analysis, args.output, comparison, rebuild)
     size = os.path.getsize(args.output)
     if args.json:
         emit_json({"schema": SCHEMA, "output": args.output, "format": fmt, "bytes": size})

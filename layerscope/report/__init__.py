@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from layerscope.report.comparison import comparison_figure
     from layerscope.report.layers import layers_figure
+    from layerscope.report.rebuild import rebuild_figure
     from layerscope.report.render import render_report, report_figure, write_report
     from layerscope.report.treemap import treemap_figure
     from layerscope.report.waste import waste_figure
@@ -22,6 +23,7 @@ _WHERE = {
     "treemap_figure": "treemap",
     "waste_figure": "waste",
     "comparison_figure": "comparison",
+    "rebuild_figure": "rebuild",
     "report_figure": "render",
     "render_report": "render",
     "write_report": "render",
@@ -29,6 +31,7 @@ _WHERE = {
 __all__ = [
     "comparison_figure",
     "layers_figure",
+    "rebuild_figure",
     "render_report",
     "report_figure",
     "treemap_figure",

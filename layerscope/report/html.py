@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import TYPE_CHECKING
 
 from layerscope import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.report import tables
 from layerscope.report.style import image_name
+
+if TYPE_CHECKING:
+    from layerscope.cache.imagemap import RebuildCost
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto;
@@ -31,9 +35,14 @@ def _figure(alt: str, svg: bytes) -> str:
     return f'<figure><img alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}"></figure>'
 
 
-def page(a: Analysis, figures: list[tuple[str, bytes]], comparison: Comparison | None = None) -> str:
+def page(
+    a: Analysis,
+    figures: list[tuple[str, bytes]],
+    comparison: Comparison | None = None,
+    rebuild: RebuildCost | None = None,
+) -> str:
     """`figures`: (what it shows, SVG bytes) in report order: layers, treemap, waste, then
-    the comparison when there is one."""
+    the comparison and the rebuild when there are."""
     img = a.image
     figs = [_figure(alt, svg) for alt, svg in figures]
     parts = [
@@ -64,7 +73,15 @@ def page(a: Analysis, figures: list[tuple[str, bytes]], comparison: Comparison |
             figs[3],
             tables.comparison_html(comparison),
         ]
+    if rebuild is not None:
+        parts += [
+            f"<h2>What the change rebuilds ({escape(rebuild.simulation.change)})</h2>",
+            figs[3 + (comparison is not None)],
+            tables.rebuild_table(rebuild),
+        ]
     notes = [*img.notes, *a.notes]
+    if rebuild is not None:
+        notes += [*rebuild.simulation.notes, *([rebuild.note] if rebuild.note else [])]
     if notes:
         parts += ["<h2>Notes</h2><ul>", *(f"<li>{escape(n)}</li>" for n in notes), "</ul>"]
     parts.append("</body></html>")

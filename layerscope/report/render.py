@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
@@ -21,9 +22,13 @@ from layerscope.model import Analysis
 from layerscope.report import style
 from layerscope.report.comparison import comparison_height, draw_comparison
 from layerscope.report.layers import draw_layers, layers_height
+from layerscope.report.rebuild import draw_rebuild, rebuild_height
 from layerscope.report.treemap import HEIGHT as TREEMAP_HEIGHT
 from layerscope.report.treemap import draw_treemap
 from layerscope.report.waste import draw_waste, waste_height
+
+if TYPE_CHECKING:
+    from layerscope.cache.imagemap import RebuildCost
 
 FORMATS = ("png", "svg", "pdf", "html")
 WIDTH = 12.0
@@ -37,7 +42,7 @@ class Panel:
     draw: Callable[[FigureBase], None]
 
 
-def panels(a: Analysis, comparison: Comparison | None = None) -> list[Panel]:
+def panels(a: Analysis, comparison: Comparison | None = None, rebuild: RebuildCost | None = None) -> list[Panel]:
     out = [
         Panel("What each layer adds, by category", layers_height(a), lambda f: draw_layers(f, a)),
         Panel("Where the bytes of the final filesystem are", TREEMAP_HEIGHT, lambda f: draw_treemap(f, a)),
@@ -46,6 +51,9 @@ def panels(a: Analysis, comparison: Comparison | None = None) -> list[Panel]:
     if comparison is not None:
         c = comparison
         out.append(Panel("Where the two images differ", comparison_height(c), lambda f: draw_comparison(f, c)))
+    if rebuild is not None:
+        r = rebuild
+        out.append(Panel("What the change rebuilds, step by step", rebuild_height(r), lambda f: draw_rebuild(f, a, r)))
     return out
 
 
@@ -55,9 +63,9 @@ def panel_figure(p: Panel) -> Figure:
     return fig
 
 
-def report_figure(a: Analysis, comparison: Comparison | None = None) -> Figure:
+def report_figure(a: Analysis, comparison: Comparison | None = None, rebuild: RebuildCost | None = None) -> Figure:
     """Every panel stacked in one figure (what the PNG and SVG reports hold)."""
-    ps = panels(a, comparison)
+    ps = panels(a, comparison, rebuild)
     fig = style.new_figure(WIDTH, sum(p.height for p in ps) + 0.3 * len(ps))
     subs = fig.subfigures(len(ps), 1, squeeze=False, height_ratios=[p.height for p in ps], hspace=0.04)
     for i, p in enumerate(ps):
@@ -88,29 +96,34 @@ def format_of(path: str) -> str:
     return suffix
 
 
-def render_report(a: Analysis, fmt: str, comparison: Comparison | None = None) -> bytes:
-    """The report's bytes in `fmt` (png, svg, pdf, html)."""
+def render_report(
+    a: Analysis, fmt: str, comparison: Comparison | None = None, rebuild: RebuildCost | None = None
+) -> bytes:
+    """The report's bytes in `fmt` (png, svg, pdf, html); `rebuild` adds what a change rebuilds."""
+    ps = panels(a, comparison, rebuild)
     if fmt == "html":
         from layerscope.report.html import page
 
-        return page(a, [(p.name, svg_bytes(panel_figure(p))) for p in panels(a, comparison)], comparison).encode()
+        return page(a, [(p.name, svg_bytes(panel_figure(p))) for p in ps], comparison, rebuild).encode()
     buf = io.BytesIO()
     if fmt == "pdf":
         with PdfPages(buf, metadata={"CreationDate": None, "Creator": "layerscope"}) as pdf:
-            for p in panels(a, comparison):
+            for p in ps:
                 pdf.savefig(panel_figure(p))
         return buf.getvalue()
-    fig = report_figure(a, comparison)
+    fig = report_figure(a, comparison, rebuild)
     if fmt == "svg":
         return svg_bytes(fig)
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
-def write_report(a: Analysis, path: str, comparison: Comparison | None = None) -> str:
+def write_report(
+    a: Analysis, path: str, comparison: Comparison | None = None, rebuild: RebuildCost | None = None
+) -> str:
     """Write the report to `path` in the format its suffix names; returns that format."""
     fmt = format_of(path)
-    data = render_report(a, fmt, comparison)
+    data = render_report(a, fmt, comparison, rebuild)
     try:
         with open(path, "wb") as f:
             f.write(data)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
 from layerscope.analysis.pkgview import UNAVAILABLE, report_of
 from layerscope.model import Analysis
 from layerscope.units import fmt_pct, fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.cache.imagemap import RebuildCost
 
 Cell = str | int | None
 
@@ -192,3 +196,31 @@ def _version_size(version: str | None, size: int) -> str:
 
 def _layers(n: int) -> str:
     return f"{n} layer" if n == 1 else f"{n} layers"
+
+
+def rebuild_table(cost: RebuildCost) -> str:
+    """Every step of the simulation: status, why, and the layer it made in the image with its bytes."""
+    s = cost.simulation.summary
+    rows: list[list[Cell]] = []
+    for c in cost.steps:
+        made = c.layers
+        rows.append(
+            [
+                c.step.line,
+                c.step.stage,
+                c.step.status,
+                _step(c.step.text),
+                None if made is None else ", ".join(f"#{n}" for n in made.layers) or "–",
+                None if made is None or not made.layers else fmt_size(made.size),
+                None if made is None or not made.layers else fmt_size(made.compressed_size),
+                c.step.reason,
+            ]
+        )
+    total = f"{s.missed_steps} step(s) rebuild: {len(cost.layers)} layer(s), {fmt_size(cost.bytes)}"
+    total += f" ({fmt_size(cost.compressed_bytes)} as stored)" if cost.compressed_bytes is not None else ""
+    return table(
+        ["line", "stage", "status", "step", "layers", "size", "stored", "why"],
+        rows,
+        numeric=(0, 5, 6),
+        caption=f"{cost.simulation.builder}, target {cost.simulation.target}: {total}",
+    )

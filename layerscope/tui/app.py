@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -21,6 +21,9 @@ from layerscope.tui.fsmodel import FsModel
 from layerscope.tui.messages import Loaded, LoadFailed, LoadProgress
 from layerscope.tui.screens.loading import ErrorScreen, LoadingScreen
 from layerscope.tui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 INTERNAL_ERROR = 3  # the CLI's exit code for a bug
@@ -36,10 +39,11 @@ class ExploreApp(App[None]):
         Binding("t", "toggle_theme", "Theme", show=False),
     ]
 
-    def __init__(self, ref: str, loader: Loader, *, theme: str = "dark") -> None:
+    def __init__(self, ref: str, loader: Loader, *, theme: str = "dark", cache: CacheRequest | None = None) -> None:
         super().__init__()
         self.ref = ref
         self.loader = loader
+        self.cache = cache  # the Dockerfile and context of --dockerfile, for the Cache view
         self.theme = THEMES.get(theme, theme)
         self.failure: str | None = None  # the one-line error shown instead of the main screen
         self.analysis: Analysis | None = None
@@ -87,7 +91,7 @@ class ExploreApp(App[None]):
     def on_loaded(self, msg: Loaded) -> None:
         assert self.model is not None
         self.analysis = msg.analysis
-        self.switch_screen(MainScreen(msg.analysis, self.model))
+        self.switch_screen(MainScreen(msg.analysis, self.model, self.cache))
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self.failure, self.failure_code = msg.message, msg.exit_code
@@ -108,13 +112,15 @@ def make_app(
     manifest_only: bool = False,
     theme: str = "dark",
     analysis: Analysis | None = None,
+    cache: CacheRequest | None = None,
 ) -> ExploreApp:
-    """The explore app for a reference (`analysis:FILE` included), or for an analysis in hand."""
+    """The explore app for a reference (`analysis:FILE` included), or for an analysis in hand; with `cache`
+    (a request without a change: Dockerfile, context, builder, target), a Cache view."""
     if analysis is not None:
         given = analysis
-        return ExploreApp(ref, lambda progress: given, theme=theme)
+        return ExploreApp(ref, lambda progress: given, theme=theme, cache=cache)
 
     def loader(progress: ProgressFn) -> Analysis:
         return analyze(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
 
-    return ExploreApp(ref, loader, theme=theme)
+    return ExploreApp(ref, loader, theme=theme, cache=cache)

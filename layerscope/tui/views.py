@@ -7,11 +7,14 @@ plus its widget module: the screen, bindings (`1`..`9` pick tabs) and help pick 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.widget import Widget
 
 from layerscope.model import Analysis
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 
 class ExtraView(Protocol):
@@ -36,9 +39,28 @@ class PackagesView:
         return PackagesPane(analysis, id="packages-pane")
 
 
-# The Cache view (a CacheSimulation for --dockerfile) registers here once layerscope.cache exists.
+class CacheView:
+    """Cache simulations for the Dockerfile given with `--dockerfile` (`request` holds no change)."""
+
+    title = "Cache"
+    tab_id = "cache-tab"
+
+    def __init__(self, request: CacheRequest) -> None:
+        self.request = request
+
+    def available(self, analysis: Analysis) -> bool:
+        return True
+
+    def build(self, analysis: Analysis) -> Widget:
+        from layerscope.tui.widgets.cache import CachePane
+
+        return CachePane(analysis, self.request, id="cache-pane")
+
+
 EXTRA_VIEWS: list[ExtraView] = [PackagesView()]
 
 
-def extra_views(analysis: Analysis) -> list[ExtraView]:
-    return [v for v in EXTRA_VIEWS if v.available(analysis)]
+def extra_views(analysis: Analysis, cache: CacheRequest | None = None) -> list[ExtraView]:
+    """The views this analysis supports; the Cache view when a Dockerfile was given."""
+    views = [*EXTRA_VIEWS, *([CacheView(cache)] if cache is not None else [])]
+    return [v for v in views if v.available(analysis)]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.tui.sample import sample_spec
+from tests.tui.sample import sample_spec, write_build
 
 ANSI = re.compile(
     rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[()][0-9A-Za-z]|[=>78cDEHMZ])"
@@ -133,6 +133,38 @@ def test_explore_from_a_saved_analysis(tmp_path: Path, run_cli) -> None:
     try:
         assert term.wait_for("COPY app/ /app/"), term.screen[-2000:]
         assert term.wait_for("4 layers")
+        term.press(b"q")
+        assert term.finish() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+
+
+def test_cache_flags_need_a_dockerfile_that_exists(tmp_path: Path, run_cli) -> None:
+    r = run_cli("explore", "x.tar", "--context", str(tmp_path))
+    assert (r.code, r.err) == (2, "layerscope: --context describes the build of --dockerfile: give --dockerfile too\n")
+    r = run_cli("explore", "x.tar", "--dockerfile", str(tmp_path / "Dockerfile"))
+    assert (r.code, r.err) == (2, f"layerscope: --dockerfile {tmp_path / 'Dockerfile'}: no such file\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    r = run_cli("explore", "x.tar", "--dockerfile", str(tmp_path / "Dockerfile"), "--context", str(tmp_path / "no"))
+    assert (r.code, r.err) == (2, f"layerscope: --context {tmp_path / 'no'}: no such directory\n")
+    r = run_cli("explore", "x.tar", "--dockerfile", str(tmp_path / "Dockerfile"), "--build-arg", "A")
+    assert (r.code, r.err) == (2, "layerscope: --build-arg 'A': expected K=V\n")
+
+
+def test_console_script_with_a_dockerfile_shows_the_cache_view(tmp_path: Path) -> None:
+    path = sample_spec().docker_archive(str(tmp_path / "s.tar"))
+    build = tmp_path / "build"
+    build.mkdir()
+    write_build(build)
+    args = ["explore", path, "--dockerfile", str(build / "Dockerfile"), "--context", str(build)]
+    term = Terminal([*console_script(), *args])
+    try:
+        assert term.wait_for("Files: filesystem up to L0"), term.screen[-2000:]
+        term.press(b"3")
+        assert term.wait_for("Enter on a step"), term.screen[-2000:]
+        term.press(b"\x1b[B\x1b[B\x1b[B\r")  # down to line 4, the pip RUN; Enter
+        assert term.wait_for("3 steps rebuild from line 4"), term.screen[-2000:]
         term.press(b"q")
         assert term.finish() == 0
     finally:

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from layerscope.model import Analysis
 from layerscope.tui.app import ExploreApp
 from layerscope.tui.widgets.filetree import FileTree, Node
-from tests.tui.sample import sample_analysis, sample_spec
+from tests.tui.sample import sample_analysis, sample_spec, write_build
 
 
 @pytest.fixture
@@ -37,6 +37,14 @@ def packages_sample(tmp_path_factory: pytest.TempPathFactory) -> Analysis:
     directory = tmp_path_factory.mktemp("sample-packages")
     sample_spec(packages=True).docker_archive(str(directory / "sample.tar"))
     return sample_analysis(directory)
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Dockerfile and context the sample image was (notionally) built from."""
+    directory = tmp_path_factory.mktemp("build")
+    write_build(directory)
+    return directory
 
 
 async def settle(pilot: Pilot[None]) -> None:

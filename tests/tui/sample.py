@@ -113,3 +113,24 @@ def sample_analysis(directory: Path, name: str = "sample.tar") -> Analysis:
         return api.analyze(f"docker-archive:{name}")
     finally:
         os.chdir(here)
+
+
+# The Dockerfile the sample's history records, and a context for it (explore --dockerfile).
+DOCKERFILE = """FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/bin
+RUN pip install numpy requests
+RUN rm -rf /root/.cache && useradd app
+COPY app/ /app/
+"""
+
+
+def write_build(directory: Path) -> None:
+    """`directory`/Dockerfile and its context: rootfs.tar, app/main.py, app/run.py, and an ignored notes.txt."""
+    (directory / "Dockerfile").write_text(DOCKERFILE)
+    (directory / "rootfs.tar").write_bytes(b"\0" * 1024)
+    (directory / "app").mkdir()
+    (directory / "app" / "main.py").write_text("print('hi')\n" * 10)
+    (directory / "app" / "run.py").write_text("print('hi')\n" * 10)
+    (directory / "notes.txt").write_text("not part of the image\n")
+    (directory / ".dockerignore").write_text("notes.txt\n")

@@ -5,10 +5,12 @@ deliberate change; look at the report before accepting."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
+from layerscope.cache.simulate import CacheRequest
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from tests.tui.conftest import settle
@@ -79,3 +81,27 @@ def test_packages(snap_compare: Compare, packages_sample: Analysis, size: str, t
 def test_package_files(snap_compare: Compare, packages_sample: Analysis) -> None:
     app = make_app("docker-archive:sample.tar", analysis=packages_sample)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("3", "enter"))
+
+
+# explore --dockerfile: the RUN at line 4 edited (three steps miss), in both themes and sizes.
+@pytest.mark.parametrize(
+    ("size", "theme"), [("80x24", "dark"), ("80x24", "light"), ("160x50", "dark"), ("160x50", "light")]
+)
+def test_cache(
+    snap_compare: Compare, sample: Analysis, build_dir: Path, monkeypatch: pytest.MonkeyPatch, size: str, theme: str
+) -> None:
+    monkeypatch.chdir(build_dir)  # the view names the Dockerfile and context as given: relative, the same every run
+    app = make_app(
+        "docker-archive:sample.tar", analysis=sample, theme=theme, cache=CacheRequest(dockerfile="Dockerfile")
+    )
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys("3", "down", "down", "down", "enter"))
+
+
+def test_cache_from_a_file(
+    snap_compare: Compare, sample: Analysis, build_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(build_dir)
+    app = make_app("docker-archive:sample.tar", analysis=sample, cache=CacheRequest(dockerfile="Dockerfile"))
+    # L3, the Files pane, /app opened, app/main.py: r
+    run = keys("down", "down", "down", "tab", "up", "enter", "down", "r")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)

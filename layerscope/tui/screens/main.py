@@ -8,7 +8,7 @@ A generation number drops results that a newer request has overtaken.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -19,16 +19,19 @@ from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedConte
 
 from layerscope.model import Analysis
 from layerscope.tui.fsmodel import FsModel
-from layerscope.tui.fsview import STACKED, visible_paths
+from layerscope.tui.fsview import REMOVED, STACKED, visible_paths
 from layerscope.tui.messages import FilesReady, JumpTo, ShowPackage
 from layerscope.tui.screens.help import HelpScreen
 from layerscope.tui.views import extra_views
 from layerscope.tui.widgets.details import Details, file_text, layer_text
 from layerscope.tui.widgets.files import FilesPane, FilesState
-from layerscope.tui.widgets.filetree import NodeRef
+from layerscope.tui.widgets.filetree import FileTree, NodeRef
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.waste import WasteTable
 from layerscope.units import fmt_pct, fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 
 def figures(a: Analysis) -> str:
@@ -54,19 +57,20 @@ class MainScreen(Screen[None]):
         Binding("a", "toggle_mode", "Layer/All"),
         Binding("c", "toggle_changes", "Changes"),
         Binding("s", "toggle_sort", "Sort"),
+        Binding("r", "rebuild_file", "Rebuild?"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("question_mark,f1", "help", "Help"),
         *[Binding(str(n), f"show_tab({n})", f"Tab {n}", show=False) for n in range(1, 10)],
     ]
 
-    def __init__(self, analysis: Analysis, model: FsModel) -> None:
+    def __init__(self, analysis: Analysis, model: FsModel, cache: CacheRequest | None = None) -> None:
         super().__init__(id="main")
         self.analysis = analysis
         self.model = model
         self.state = FilesState(mode=STACKED)
         self.generation = 0
         self.pending_reveal: str | None = None
-        self.extras = extra_views(analysis)
+        self.extras = extra_views(analysis, cache)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="summary"):  # a long reference is cut with an ellipsis, the figures stay
@@ -231,6 +235,22 @@ class MainScreen(Screen[None]):
     def action_toggle_sort(self) -> None:
         self.apply_state(self.state.toggled_order())
 
+    def action_rebuild_file(self) -> None:
+        """The highlighted file changed in the context: what would rebuild (the Cache view answers)."""
+        from layerscope.tui.widgets.cache import CachePane
+
+        node = self.files.file_tree.cursor_node
+        if node is None or node.data is None or node.data.more_from >= 0 or not node.data.path:
+            return
+        path = node.data.path
+        # the layer whose copy of the file the view shows: the last one at or below the selected layer to write it
+        touches = [t for t in self.model.touches(path) if t.layer <= self.state.layer and t.status != REMOVED]
+        layer = touches[-1].layer if touches else None
+        self.query_one(TabbedContent).active = "cache-tab"
+        pane = self.query_one(CachePane)
+        pane.image_file_chosen(path, layer)
+        pane.table.focus()
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
@@ -250,6 +270,8 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rebuild_file":  # a file of the Files pane, when a Dockerfile was given
+            return any(v.tab_id == "cache-tab" for v in self.extras) and isinstance(self.focused, FileTree)
         if action in FILE_ACTIONS:  # the Files keys only where the Files pane is
             tabs = self.query(TabbedContent)
             return not tabs or tabs.first().active == "layers-tab"

@@ -1,0 +1,160 @@
+"""What-if changes for one Dockerfile and its context, as cache simulation requests: "this step's inputs
+changed" and "this context file changed" (explore's Cache view asks these).
+
+A COPY/ADD of context files changes when the files it selects change (`--changed` of every one of them). A
+FROM of an image changes when the image is re-published (`--base-changed`). Any other step (RUN, ENV, WORKDIR,
+COPY --from, ADD of a URL, ...) changes when its text is edited (`CacheRequest.edited`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Selection, load_ignore, select
+from layerscope.buildfile.expand import expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import Dockerfile, Stage, global_arg_values, load_dockerfile, stage_base
+from layerscope.cache.simulate import CacheRequest
+from layerscope.cache.sources import is_url
+from layerscope.errors import BadReferenceError, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class ListedStep:
+    """One instruction of the Dockerfile, in the order the builders walk them (ONBUILD triggers included)."""
+
+    stage: str
+    line: int
+    instruction: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    request: CacheRequest
+    what: str  # the change, in words
+
+
+def dockerfile_path(req: CacheRequest) -> str:
+    return req.dockerfile or os.path.join(req.context, "Dockerfile")
+
+
+class WhatIf:
+    """The Dockerfile and context of `base` (a request without a change), read once."""
+
+    def __init__(self, base: CacheRequest) -> None:
+        self.base = base
+        path = dockerfile_path(base)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as err:
+            raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+        self.df: Dockerfile = load_dockerfile(text)
+        self.df.target_stage(base.target)  # an unknown --target fails here, not at the first simulation
+        self.tree = ContextTree.from_dir(base.context)
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base.context)).replace(os.sep, "/")
+        inside = rel != ".." and not rel.startswith("../")
+        load_ignore(self.tree, rel if inside else None, None if inside else os.path.abspath(path))
+        self.values = {**global_arg_values(self.df, base.build_args), **base.build_args}
+        self.steps: tuple[ListedStep, ...] = tuple(self._listed())
+        self._found: dict[tuple[str, int], tuple[Stage, Instruction]] = {}
+
+    def _parent(self, stage: Stage) -> Stage | None:
+        return self.df.find_stage(stage_base(self.df, stage, self.base.build_args), before=stage.index)
+
+    def _walk(self) -> list[tuple[Stage, Instruction, str]]:
+        out = []
+        for stage in self.df.stages:
+            out.append((stage, stage.from_ins, stage.from_ins.original))
+            parent = self._parent(stage)
+            if parent is not None:
+                for ins in parent.instructions:
+                    if ins.keyword == "ONBUILD" and ins.trigger is not None:
+                        out.append((stage, ins.trigger, "ONBUILD " + ins.trigger.original))
+            out += [(stage, ins, ins.original) for ins in stage.instructions]
+        return out
+
+    def _listed(self) -> list[ListedStep]:
+        return [ListedStep(s.label, ins.line, ins.keyword, text) for s, ins, text in self._walk()]
+
+    def find(self, stage: str, line: int) -> tuple[Stage, Instruction]:
+        if not self._found:
+            self._found = {(s.label, ins.line): (s, ins) for s, ins, _ in self._walk()}
+        hit = self._found.get((stage, line))
+        if hit is None:
+            raise UsageError(f"no instruction of stage {stage} starts on line {line}")
+        return hit
+
+    # --- changes ------------------------------------------------------------------------------
+    def step_change(self, stage: str, line: int) -> PlannedChange:
+        """The step's inputs changed: its files, its base image, or its own text."""
+        st, ins = self.find(stage, line)
+        kw = ins.keyword
+        if ins is st.from_ins:
+            image = stage_base(self.df, st, self.base.build_args)
+            parent = self._parent(st)
+            if parent is not None:
+                raise UsageError(f"FROM {parent.label} (line {line}) continues a stage: choose one of its steps")
+            if image == "scratch":
+                raise UsageError(f"FROM scratch (line {line}) has no inputs to change")
+            return PlannedChange(replace(self.base, base_changed=(image,)), f"base image {image} re-published")
+        if kw in ("COPY", "ADD") and not ins.flag("from"):
+            files = self.copied_files(ins)
+            if files:
+                where = f"{kw} (line {line})"
+                what = f"{files[0]} changed, copied by {where}" if len(files) == 1 else ""
+                what = what or f"the {len(files)} files {where} copies changed"
+                return PlannedChange(replace(self.base, changed=tuple(files)), what)
+        return PlannedChange(replace(self.base, edited=(ins.line,)), f"{kw} (line {ins.line}) edited")
+
+    def path_change(self, path: str) -> PlannedChange:
+        """A context path changed (relative to the context, or absolute inside it)."""
+        rel = self.context_path(path)
+        if rel is None or rel not in self.tree.entries:
+            raise UsageError(f"{path}: not in the context {self.base.context}")
+        kind = "directory" if self.tree.entries[rel].type == DIR else ""
+        return PlannedChange(replace(self.base, changed=(rel,)), f"{rel}{'/' if kind else ''} changed")
+
+    def context_path(self, path: str) -> str | None:
+        path = path.strip()
+        if os.path.isabs(path):
+            rel = os.path.relpath(path, os.path.abspath(self.base.context)).replace(os.sep, "/")
+            return None if rel == ".." or rel.startswith("../") else rel
+        return os.path.normpath(path).replace(os.sep, "/").lstrip("/") if path not in ("", ".") else None
+
+    # --- what a COPY/ADD takes from the context -----------------------------------------------
+    def selection(self, ins: Instruction) -> Selection | None:
+        """The context entries a COPY/ADD of the context selects (None for --from, URLs and heredocs)."""
+        if ins.keyword not in ("COPY", "ADD") or ins.flag("from"):
+            return None
+        srcs = [expand(a, self.values, self.df.escape) for a in ins.args[:-1] if not a.startswith("<<")]
+        srcs = [s for s in srcs if not is_url(s)]
+        if not srcs:
+            return None
+        excludes = tuple(expand(e, self.values, self.df.escape) for e in ins.flag_values("exclude"))
+        return select(self.tree, srcs, ins.line, excludes=excludes, parents=ins.has_flag("parents"))
+
+    def copied_files(self, ins: Instruction) -> list[str]:
+        sel = self.selection(ins)
+        if sel is None:
+            return []
+        entries = self.tree.entries
+        return sorted({p for p in (sel.origins or {}).values() if p in entries and entries[p].type in (FILE, SYMLINK)})
+
+    def source_of(self, image_path: str, stage: str, line: int) -> str | None:
+        """The context file a COPY/ADD step wrote to `image_path` in the image (None: not copied from the context)."""
+        try:
+            _, ins = self.find(stage, line)
+        except UsageError:
+            return None
+        sel = self.selection(ins)
+        if sel is None:
+            return None
+        path = image_path.strip("/")
+        files = {k: v for k, v in (sel.origins or {}).items() if self.tree.entries[v].type != DIR}
+        if len(files) == 1 and len(sel.files) == 1:  # one file, maybe renamed by its destination
+            return next(iter(files.values()))
+        best = [k for k in files if path == k or path.endswith("/" + k)]
+        return files[max(best, key=len)] if best else None
