@@ -136,10 +136,11 @@ def _plans(ri: ReplayInput, walked: list[Walked]) -> list[Plan]:
             if not wasted and not ignore:
                 continue
             why = []
+            what = "the whole context" if copy.args[0] in (".", "./") else f"all of {copy.args[0]}"
             if wasted and run is not None and needs:
                 why.append(f"RUN at line {run.line} re-ran in {wasted} of {len(walked)} replayed commit(s) although "
                            f"none of the files it reads ({', '.join(sorted(needs))}) changed: the COPY at line "
-                           f"{copy.line} copies the whole {copy.args[0]} before it")  # fmt: skip
+                           f"{copy.line} copies {what} before it")  # fmt: skip
             if ignore:
                 why.append(f"the COPY at line {copy.line} re-ran in {copy_misses} commit(s), also for paths no step "
                            f"uses: {', '.join(sorted(ignore))}")  # fmt: skip

@@ -42,7 +42,10 @@ class CostModel:
     notes: tuple[str, ...] = ()
 
 
-def _layer_costs(image: Image, df: Dockerfile, target: str | None, args: dict[str, str]) -> dict[Key, StepCost] | None:
+def _layer_costs(
+    image: Image, df: Dockerfile, target: str | None, args: dict[str, str]
+) -> tuple[dict[Key, StepCost], int] | None:
+    """Each step's layers (the chain's first FROM brings the base image's), and how many RUN texts agree."""
     al = align(image.history, target_chain(df, target, args))
     if al is None:
         return None
@@ -52,7 +55,7 @@ def _layer_costs(image: Image, df: Dockerfile, target: str | None, args: dict[st
         out[key] = StepCost(() if li is None else (li,))
     base = tuple(h.layer_index for h in image.history[: al.base_end] if h.layer_index is not None)
     out[al.root] = StepCost(base)
-    return out
+    return out, al.text_matches
 
 
 def _timing_fit(text: str, df: Dockerfile, target: str | None, args: dict[str, str]) -> tuple[dict[Key, float], int]:
@@ -67,18 +70,16 @@ def cost_model(
     image: Image | None = None,
     timings: str | None = None,
 ) -> CostModel | None:
-    """Join the image's history (and the timing log) to the first candidate Dockerfile they fit."""
+    """Join the image's history (and the timing log) to the candidate Dockerfile they fit best (the first on a tie)."""
     if image is None and timings is None:
         return None
     chosen, layer_costs = candidates[0], None
     if image is not None:
         if not image.history_aligned:
             raise UsageError(f"--image {image.reference}: its history and layers do not match one to one")
-        for df in candidates:
-            layer_costs = _layer_costs(image, df, target, args)
-            if layer_costs is not None:
-                chosen = df
-                break
+        aligned = [(fit, df) for df in candidates if (fit := _layer_costs(image, df, target, args)) is not None]
+        if aligned:  # the Dockerfile whose RUN commands the history repeats best
+            (layer_costs, _), chosen = max(aligned, key=lambda f: f[0][1])
         else:
             raise UsageError(
                 f"--image {image.reference}: its history does not end with the steps of this Dockerfile's "

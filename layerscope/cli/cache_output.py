@@ -118,6 +118,8 @@ def _cost_line(s: CacheSummary) -> list[str]:
         )
     if s.estimated_seconds is not None:
         out.append(f"about {s.estimated_seconds:.1f} s to rebuild ({seconds_label(s.seconds_source)})")
+    elif s.rebuilt_bytes is not None and s.missed_steps:
+        out.append("time unknown: give --timings a BuildKit rawjson log (BuildKit's history times are no durations)")
     return out
 
 
