@@ -118,6 +118,22 @@ class ContextTree:
         hasher = git_blob_digest if scheme == "git" else sha256_digest
         return cls(entries, reader, lambda p: hasher(reader(p)))
 
+    def with_files(self, files: dict[str, bytes]) -> ContextTree:
+        """The same tree with some files' contents replaced or added (a rewritten Dockerfile, .dockerignore)."""
+        entries = dict(self.entries)
+        for path, data in files.items():
+            entries[path] = Entry(path, FILE, 0o644, len(data))
+
+        def reader(path: str) -> bytes:
+            return files[path] if path in files else self._reader(path)
+
+        def digest(path: str) -> str:
+            return "sha256:" + sha256_digest(files[path]) if path in files else self._digest(path)
+
+        tree = ContextTree(entries, reader, digest)
+        tree.ignore, tree.changed = self.ignore, set(self.changed)
+        return tree
+
     def normalized_like_git(self) -> ContextTree:
         """Modes as git stores them (0644/0755 files, 0755 dirs): to compare a worktree with a commit."""
         entries = {}

@@ -60,7 +60,7 @@ def tree_at(context: str, rev: str) -> ContextTree:
     """The context directory as it was in commit `rev` (modes as git stores them)."""
     commit = check_revision(context, rev)
     _, prefix = repo_prefix(context)
-    listing = _git(context, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, "--", prefix or ".")
+    listing = _git(context, "ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", prefix or ".")
     entries: dict[str, Entry] = {}
     oids: dict[str, str] = {}
     links: list[str] = []
@@ -68,7 +68,7 @@ def tree_at(context: str, rev: str) -> ContextTree:
         if not item:
             continue
         meta, path_b = item.split(b"\t", 1)
-        mode, kind, oid = meta.decode().split()
+        mode, kind, oid, size = meta.decode().split()
         path = path_b.decode("utf-8", "surrogateescape")
         if prefix:
             if not path.startswith(prefix + "/"):
@@ -80,7 +80,7 @@ def tree_at(context: str, rev: str) -> ContextTree:
             links.append(path)
             oids[path] = oid
         else:
-            entries[path] = Entry(path, FILE, 0o755 if mode == "100755" else 0o644)
+            entries[path] = Entry(path, FILE, 0o755 if mode == "100755" else 0o644, int(size))
             oids[path] = oid
     targets = cat_blobs(context, [oids[p] for p in links])
     for p in links:
@@ -103,3 +103,17 @@ def worktree(context: str) -> ContextTree:
         if path == ".git" or path.startswith(".git/") or any(path == d or path.startswith(d + "/") for d in drop):
             del tree.entries[path]
     return tree
+
+
+def first_parent_log(context: str, count: int, rev: str = "HEAD") -> list[tuple[str, str]]:
+    """(commit, subject) of `rev` and its first-parent ancestors, newest first, at most `count`."""
+    check_revision(context, rev)
+    out = _git(context, "log", "--first-parent", f"--max-count={count}", "--format=%H%x00%s%x00", rev, "--")
+    fields = out.decode("utf-8", "replace").split("\0")
+    return [(fields[i].strip(), fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+
+def changed_paths(context: str, old: str, new: str) -> list[str]:
+    """Context paths that differ between two commits (relative to the context directory)."""
+    out = _git(context, "diff", "--relative", "--name-only", "--no-renames", "-z", old, new, "--")
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]

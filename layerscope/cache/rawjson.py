@@ -9,7 +9,7 @@ from datetime import datetime
 
 from layerscope.errors import FormatError
 
-_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d+)/(?P<n>\d+)\] (?P<text>.*)$", re.DOTALL)
+STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d+)/(?P<n>\d+)\] (?P<text>.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +27,12 @@ class Vertex:
     def seconds(self) -> float | None:
         if not self.started or not self.completed:
             return None
-        return (_time(self.completed) - _time(self.started)).total_seconds()
+        return (parse_time(self.completed) - parse_time(self.started)).total_seconds()
 
     @property
     def step(self) -> tuple[str | None, int, int, str] | None:
         """(stage, index, count, text) for `[stage i/n] TEXT` vertices; None for internal ones."""
-        m = _NAME.match(self.name)
+        m = STEP_NAME.match(self.name)
         if m is None:
             return None
         return m.group("stage"), int(m.group("i")), int(m.group("n")), m.group("text")
@@ -44,7 +44,7 @@ class Vertex:
         return step is not None and step[3].startswith("LINK ")
 
 
-def _time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
     # RFC 3339 with nanoseconds: trim to microseconds for fromisoformat
     m = re.match(r"^(.*?\.\d{1,6})\d*(.*)$", value)
     text = (m.group(1) + m.group(2)) if m else value

@@ -13,9 +13,10 @@ from layerscope.cache import edits, gitsrc
 from layerscope.cache.buildah import BuildahWalker
 from layerscope.cache.buildkit import BuildKitWalker
 from layerscope.cache.classic import ClassicWalker
+from layerscope.cache.costs import CostModel, apply_costs, cost_model
 from layerscope.cache.explain import explain
-from layerscope.cache.model import MISS, CacheSimulation, CacheSummary, StepResult
-from layerscope.cache.plan import BuildInput, Records
+from layerscope.cache.model import CacheSimulation, StepResult
+from layerscope.cache.plan import BuildInput, PlannedStep, Records
 from layerscope.cache.walk import Walker
 from layerscope.errors import BadReferenceError, LayerscopeError, UnsafeInputError, UsageError
 
@@ -37,6 +38,11 @@ class CacheRequest:
     old_build_args: dict[str, str | None] = field(default_factory=dict)  # None: not set at the last build
     base_changed: tuple[str, ...] = ()  # image names; "*" for every base image
     reproducible: tuple[str, ...] = ()  # stages or lines whose outputs are identical for identical inputs
+    image: str | None = None  # the image of the last build: the layers and bytes of each step
+    timings: str | None = None  # a BuildKit --progress=rawjson log: each step's duration
+    git_log: int | None = None  # replay the last N commits
+    parent_only: bool = False  # replay: each commit against its parent's build alone
+    advise: bool = False  # replay: propose a rewrite and replay it too
 
 
 def _inside(path: str, root: str) -> str | None:
@@ -151,25 +157,55 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
     return old, new, change
 
 
-def simulate_builds(old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit") -> list[StepResult]:
-    """Walk earlier builds into the cache records, then the new build; the explained steps of the new one."""
+def plan_builds(
+    old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit", records: Records | None = None
+) -> tuple[list[PlannedStep], list[StepResult]]:
+    """Walk earlier builds into the cache records, then the new build: its planned and explained steps."""
     walker = WALKERS.get(builder)
     if walker is None:
         raise UsageError(f"unknown builder {builder!r} (buildkit, classic, buildah)")
-    records = Records()
+    records = Records() if records is None else records
     for number, build in enumerate(old_builds):
         try:
             steps = walker(build, records, f"build-{number}").run()
         except LayerscopeError as err:
             raise type(err)(f"the earlier build: {err}") from None
         records.add(steps)
-    return explain(walker(new, records, "current").run(), records)
+    planned = walker(new, records, "current").run()
+    return planned, explain(planned, records)
+
+
+def simulate_builds(old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit") -> list[StepResult]:
+    """Walk earlier builds into the cache records, then the new build; the explained steps of the new one."""
+    return plan_builds(old_builds, new, builder)[1]
+
+
+def load_costs(req: CacheRequest, candidates: list[Dockerfile], args: dict[str, str]) -> CostModel | None:
+    """The image (--image) and the timing log (--timings) joined to the steps of the first Dockerfile they fit."""
+    image = None
+    if req.image is not None:
+        from layerscope.api import open_image
+
+        image = open_image(req.image)
+    timings = None
+    if req.timings is not None:
+        try:
+            with open(req.timings, encoding="utf-8") as fh:
+                timings = fh.read()
+        except OSError as err:
+            raise BadReferenceError(f"cannot read --timings {req.timings}: {err.strerror}") from None
+    return cost_model(candidates, req.target, args, image, timings)
 
 
 def simulate_cache(req: CacheRequest) -> CacheSimulation:
+    if req.git_log is not None:
+        from layerscope.cache.replay import simulate_replay
+
+        return simulate_replay(req)
     old, new, change = _builds(req)
-    results = tuple(simulate_builds([old], new, req.builder))
-    missed = [s for s in results if s.status == MISS]
+    planned, results = plan_builds([old], new, req.builder)
+    model = load_costs(req, [old.dockerfile, new.dockerfile], old.build_args)
+    steps, summary, cost_notes = apply_costs(model, new, results, planned)
     target = new.dockerfile.target_stage(req.target).label
     return CacheSimulation(
         builder=req.builder,
@@ -177,10 +213,10 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
         dockerfile=req.dockerfile or os.path.join(req.context, "Dockerfile"),
         context=req.context,
         change=change,
-        steps=results,
-        summary=CacheSummary(first_miss=min((s.line for s in missed), default=None), missed_steps=len(missed)),
+        steps=tuple(steps),
+        summary=summary,
         image_store=req.image_store if req.builder == "buildkit" else None,
-        notes=_notes(req),
+        notes=(*_notes(req), *(model.notes if model else ()), *cost_notes),
     )
 
 

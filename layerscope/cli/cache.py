@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
-from layerscope.cache.model import CacheSimulation
 from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.cli.cache_output import render_text, to_json
 from layerscope.cli.common import emit_json
 from layerscope.errors import UsageError
-
-SCHEMA = "layerscope.cache/1"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +34,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="a base image was re-published (all of them without IMAGE)")  # fmt: skip
     p.add_argument("--reproducible", action="append", default=[], metavar="STAGE|LINE",
                    help="a stage or step whose output is byte-identical for identical inputs")  # fmt: skip
+    costs = p.add_argument_group("costs")
+    costs.add_argument("--image", metavar="REF", help="the image of the last build: the layers and bytes of each step")
+    costs.add_argument("--timings", metavar="FILE", help="a BuildKit --progress=rawjson log: each step's duration")
+    history = p.add_argument_group("history replay")
+    history.add_argument(
+        "--git-log", type=int, metavar="N", help="replay the last N commits of the context's repository"
+    )
+    history.add_argument(
+        "--parent-only", action="store_true", help="each commit against its parent's build only (a CI cache)"
+    )
+    history.add_argument("--advise", action="store_true",
+                         help="with --git-log: propose a rewrite of the Dockerfile and replay it too")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.set_defaults(func=run)
 
@@ -49,54 +58,6 @@ def _pairs(items: list[str], flag: str, allow_bare: bool = False) -> dict[str, s
             raise UsageError(f"{flag} {item!r}: expected K=V")
         out[key] = value if eq else None
     return out
-
-
-def to_json(sim: CacheSimulation) -> dict[str, Any]:
-    s = sim.summary
-    return {
-        "schema": SCHEMA,
-        "builder": sim.builder,
-        "target": sim.target,
-        "image_store": sim.image_store,
-        "dockerfile": sim.dockerfile,
-        "context": sim.context,
-        "change": sim.change,
-        "steps": [
-            {
-                "stage": st.stage,
-                "line": st.line,
-                "instruction": st.instruction,
-                "text": st.text,
-                "status": st.status,
-                "reason": st.reason,
-                "cause": None if st.cause is None else {"kind": st.cause.kind, "name": st.cause.name},
-            }
-            for st in sim.steps
-        ],
-        "summary": {
-            "first_miss": s.first_miss,
-            "missed_steps": s.missed_steps,
-            "rebuilt_layers": s.rebuilt_layers,
-            "rebuilt_bytes": s.rebuilt_bytes,
-            "rebuilt_compressed_bytes": s.rebuilt_compressed_bytes,
-            "estimated_seconds": s.estimated_seconds,
-            "seconds_source": s.seconds_source,
-        },
-        "notes": list(sim.notes),
-    }
-
-
-def render_text(sim: CacheSimulation, out: Callable[[str], None]) -> None:
-    store = f", {sim.image_store} image store" if sim.image_store else ""
-    out(f"{sim.builder}{store}, target {sim.target}; change: {sim.change}")
-    for st in sim.steps:
-        first = st.text.splitlines()[0] if st.text else ""
-        first = first if len(first) <= 60 else first[:57] + "..."
-        why = f"  ({st.reason})" if st.reason and st.status in ("miss", "hit") else ""
-        out(f"{st.status:>7}  {st.line:>4}  {st.stage:<12} {first}{why}")
-    s = sim.summary
-    first_miss = "none" if s.first_miss is None else f"line {s.first_miss}"
-    out(f"{s.missed_steps} step(s) miss; first miss: {first_miss}")
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -113,7 +74,14 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         old_build_args=_pairs(args.old_build_arg, "--old-build-arg", allow_bare=True),
         base_changed=tuple(args.base_changed),
         reproducible=tuple(args.reproducible),
+        image=args.image,
+        timings=args.timings,
+        git_log=args.git_log,
+        parent_only=args.parent_only,
+        advise=args.advise,
     )
+    if (args.parent_only or args.advise) and args.git_log is None:
+        raise UsageError("--parent-only and --advise go with --git-log N")
     sim = simulate_cache(req)
     if args.json:
         emit_json(to_json(sim))

@@ -9,61 +9,30 @@ from __future__ import annotations
 
 import re
 
-from layerscope.buildfile.stages import Dockerfile, Stage, stage_base
-from layerscope.cache.rawjson import read_rawjson
-
-VERTEX_KINDS = ("RUN", "COPY", "ADD", "WORKDIR")
+from layerscope.buildfile.stages import Dockerfile
+from layerscope.cache.timings import place_vertices, rawjson_steps
 
 
 class LogMismatch(AssertionError):
     pass
 
 
-def _vertex_lines(df: Dockerfile, stage: Stage, args: dict[str, str]) -> list[int]:
-    lines = []
-    base = stage_base(df, stage, args)
-    parent = df.find_stage(base, before=stage.index)
-    if parent is None and base != "scratch":
-        lines.append(stage.from_ins.line)
-    if parent is not None:
-        lines += [i.line for i in parent.instructions if i.keyword == "ONBUILD" and i.trigger is not None]
-    return lines + [i.line for i in stage.instructions if i.keyword in VERTEX_KINDS]
-
-
-def _stage_by_label(df: Dockerfile, label: str | None, target: Stage) -> Stage:
-    if label is None:
-        return target
-    for s in df.stages:
-        if s.label == label.lower():
-            return s
-    raise LogMismatch(f"no stage {label!r} in the Dockerfile")
-
-
 def _buildkit(
     df: Dockerfile, vertices: list[tuple[str, bool]], args: dict[str, str], target: str | None
 ) -> dict[int, str]:
-    tstage = df.target_stage(target)
-    out: dict[int, str] = {}
-    pattern = re.compile(r"^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$", re.DOTALL)
-    for name, cached in vertices:
-        m = pattern.match(name)
-        if m is None or m.group(4).startswith("LINK "):
-            continue  # internal vertices; the merge half of COPY --link (the copy half carries the status)
-        stage = _stage_by_label(df, m.group(1), tstage)
-        lines = _vertex_lines(df, stage, args)
-        i, n = int(m.group(2)), int(m.group(3))
-        if len(lines) != n:
-            raise LogMismatch(f"{name!r}: BuildKit counts {n} steps in stage {stage.label}, we count {len(lines)}")
-        if m.group(4).startswith("FROM "):
-            # an image source is resolved on every build and reports `cached` only when something had to
-            # load it: its flag says nothing about the cache (the steps built on it do)
-            continue
-        out[lines[i - 1]] = "hit" if cached else "miss"
-    return out
+    steps, problems = place_vertices(df, [(name, cached, None) for name, cached in vertices], args, target)
+    if problems:
+        raise LogMismatch("; ".join(problems))
+    # an image source is resolved on every build and reports `cached` only when something had to load it:
+    # its flag says nothing about the cache (the steps built on it do)
+    return {s.line: "hit" if s.cached else "miss" for s in steps if s.keyword != "FROM"}
 
 
 def from_rawjson(text: str, df: Dockerfile, args: dict[str, str], target: str | None) -> dict[int, str]:
-    return _buildkit(df, [(v.name, v.cached) for v in read_rawjson(text)], args, target)
+    steps, problems = rawjson_steps(text, df, args, target)
+    if problems:
+        raise LogMismatch("; ".join(problems))
+    return {s.line: "hit" if s.cached else "miss" for s in steps if s.keyword != "FROM"}
 
 
 def from_plain(text: str, df: Dockerfile, args: dict[str, str], target: str | None) -> dict[int, str]:

@@ -52,7 +52,8 @@ def test_json_contract_with_changed(run_cli: Run, ctx: Path) -> None:
     doc = json.loads(r.out)
     assert doc["schema"] == "layerscope.cache/1" and doc["builder"] == "buildkit" and doc["target"] == "final"
     step = doc["steps"][5]
-    assert set(step) == {"stage", "line", "instruction", "text", "status", "reason", "cause"}
+    assert set(step) == {"stage", "line", "instruction", "text", "status", "reason", "cause", "layers", "bytes",
+                         "compressed_bytes", "seconds"}  # fmt: skip
     assert (step["stage"], step["line"], step["instruction"], step["status"]) == ("build", 6, "COPY", "miss")
     assert step["cause"] == {"kind": "file", "name": "src/a.py"}
     assert statuses(doc) == {

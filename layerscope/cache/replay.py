@@ -1,0 +1,216 @@
+"""`--git-log N`: replay the last N commits in order, as the builder's cache saw them.
+
+Each commit's context comes straight from git objects. The cache keeps the records of every commit replayed
+before (a revert hits an older record), or, with `--parent-only`, only the parent's build (a CI runner
+seeded from the previous build alone). The commit before the first replayed one seeds the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from layerscope.buildfile.context import ContextTree, load_ignore
+from layerscope.buildfile.stages import Dockerfile, load_dockerfile
+from layerscope.cache import gitsrc
+from layerscope.cache.costs import CostModel, apply_costs
+from layerscope.cache.explain import explain
+from layerscope.cache.model import (
+    HIT,
+    MISS,
+    CacheSimulation,
+    CacheSummary,
+    CommitResult,
+    ReplayTotals,
+    StepResult,
+)
+from layerscope.cache.plan import BuildInput, PlannedStep, Records
+from layerscope.cache.simulate import WALKERS, CacheRequest, _inside, _read, load_costs
+from layerscope.errors import LayerscopeError, UsageError
+
+# (tree, Dockerfile text) of a commit -> the ones to build instead (the advice's rewrite)
+Transform = Callable[[ContextTree, str], tuple[ContextTree, str]]
+
+
+@dataclass(frozen=True)
+class Replay:
+    commits: list[CommitResult]
+    builds: list[BuildInput | None]  # per replayed commit; None where it could not be read
+    totals: ReplayTotals
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class ReplayInput:
+    """What every replay of one request shares: the commits, the Dockerfile's place, the build settings."""
+
+    context: str
+    rel: str | None  # the Dockerfile relative to the context (None: outside it)
+    disk_dockerfile: str  # its text on disk, for a Dockerfile outside the context
+    commits: list[tuple[str, str]]  # (commit, subject), oldest first, the seed first
+    builder: str
+    target: str | None
+    build_args: dict[str, str]
+    image_store: str
+    reproducible: frozenset[str]
+    parent_only: bool
+
+
+def replay_input(req: CacheRequest, count: int) -> ReplayInput:
+    if req.against or req.git or req.changed or req.old_build_args or req.base_changed:
+        raise UsageError("--git-log replays commits: give no other change (--against, --git, --changed, ...)")
+    if count < 1:
+        raise UsageError("--git-log N: N must be at least 1")
+    gitsrc.repo_prefix(req.context)
+    df_path = req.dockerfile or os.path.join(req.context, "Dockerfile")
+    rel = _inside(df_path, req.context)
+    log = gitsrc.first_parent_log(req.context, count + 1)
+    return ReplayInput(
+        req.context, rel, _read(df_path) if rel is None else "", list(reversed(log)), req.builder, req.target,
+        dict(req.build_args), req.image_store, frozenset(req.reproducible), req.parent_only,
+    )  # fmt: skip
+
+
+def commit_build(ri: ReplayInput, commit: str, transform: Transform | None = None) -> BuildInput:
+    tree = gitsrc.tree_at(ri.context, commit)
+    if ri.rel is None:
+        text = ri.disk_dockerfile
+    elif ri.rel in tree.entries:
+        text = tree.read(ri.rel).decode("utf-8", "replace")
+    else:
+        raise UsageError(f"no {ri.rel} in this commit")
+    if transform is not None:
+        tree, text = transform(tree, text)
+    load_ignore(tree, ri.rel, None)
+    df = load_dockerfile(text)
+    return BuildInput(df, tree, dict(ri.build_args), ri.target, {}, ri.image_store, ri.reproducible)
+
+
+def _walk(ri: ReplayInput, build: BuildInput, records: Records, build_id: str) -> list[PlannedStep]:
+    walker = WALKERS.get(ri.builder)
+    if walker is None:
+        raise UsageError(f"unknown builder {ri.builder!r} (buildkit, classic, buildah)")
+    return walker(build, records, build_id).run()
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One replayed commit walked through the builder model, before costs."""
+
+    commit: str
+    subject: str
+    changed: tuple[str, ...]
+    build: BuildInput | None
+    planned: list[PlannedStep]
+    explained: list[StepResult]
+    error: str | None = None
+
+
+def walk_replay(ri: ReplayInput, transform: Transform | None = None) -> tuple[list[Walked], list[str]]:
+    records = Records()
+    prev: tuple[str, BuildInput] | None = None
+    out: list[Walked] = []
+    notes: list[str] = []
+    seed, replayed = (ri.commits[0], ri.commits[1:]) if len(ri.commits) > 1 else (None, ri.commits)
+    if seed is not None:
+        try:
+            build = commit_build(ri, seed[0], transform)
+            records.add(_walk(ri, build, records, "commit-" + seed[0]))
+            prev = seed[0], build
+        except LayerscopeError as err:
+            notes.append(f"the seed commit {seed[0][:12]} cannot be simulated: {err}")
+    else:
+        notes.append("the repository has no commit before the first one replayed: it is a build with no cache")
+    for commit, subject in replayed:
+        changed = tuple(gitsrc.changed_paths(ri.context, prev[0], commit)) if prev is not None else ()
+        try:
+            build = commit_build(ri, commit, transform)
+            recs = records
+            if ri.parent_only:
+                recs = Records()
+                if prev is not None:
+                    recs.add(_walk(ri, prev[1], recs, "commit-" + prev[0]))
+            planned = _walk(ri, build, recs, "commit-" + commit)
+        except LayerscopeError as err:
+            out.append(Walked(commit, subject, changed, None, [], [], str(err)))
+            continue
+        out.append(Walked(commit, subject, changed, build, planned, explain(planned, recs)))
+        if not ri.parent_only:
+            records.add(planned)
+        prev = commit, build
+    return out, notes
+
+
+def cost_replay(walked: list[Walked], model: CostModel | None, notes: list[str]) -> Replay:
+    results: list[CommitResult] = []
+    notes = list(notes)
+    for w in walked:
+        if w.build is None:
+            results.append(CommitResult(w.commit, w.subject, (), CacheSummary(None, 0), w.changed, w.error))
+            continue
+        steps, summary, cost_notes = apply_costs(model, w.build, w.explained, w.planned)
+        notes += [f"{w.commit[:12]}: {n}" for n in cost_notes]
+        results.append(CommitResult(w.commit, w.subject, tuple(steps), summary, w.changed))
+    return Replay(results, [w.build for w in walked], totals(results, model), notes)
+
+
+def totals(results: list[CommitResult], model: CostModel | None) -> ReplayTotals:
+    done = [r for r in results if r.error is None]
+    hits = sum(1 for r in done for s in r.steps if s.status == HIT)
+    misses = sum(1 for r in done for s in r.steps if s.status == MISS)
+    has_bytes = model is not None and model.has_image
+    seconds = [r.summary.estimated_seconds for r in done if r.summary.estimated_seconds is not None]
+    source = model.seconds_source if model is not None and seconds else None
+    return ReplayTotals(
+        commits=len(done),
+        hits=hits,
+        misses=misses,
+        hit_rate=round(hits / (hits + misses), 4) if hits + misses else None,
+        full_hits=sum(1 for r in done if r.summary.missed_steps == 0),
+        rebuilt_bytes=sum(r.summary.rebuilt_bytes or 0 for r in done) if has_bytes else None,
+        rebuilt_compressed_bytes=sum(r.summary.rebuilt_compressed_bytes or 0 for r in done) if has_bytes else None,
+        estimated_seconds=round(sum(seconds), 3) if source else None,
+        seconds_source=source,
+    )
+
+
+def reference_dockerfiles(walked: list[Walked]) -> list[Dockerfile]:
+    """The Dockerfiles the image and timing log may come from: the newest commit's first."""
+    out: dict[str, Dockerfile] = {}
+    for w in reversed(walked):
+        if w.build is not None:
+            out.setdefault(w.build.dockerfile.text, w.build.dockerfile)
+    if not out:
+        raise UsageError("--git-log: no replayed commit could be simulated")
+    return list(out.values())
+
+
+def simulate_replay(req: CacheRequest) -> CacheSimulation:
+    assert req.git_log is not None
+    ri = replay_input(req, req.git_log)
+    walked, notes = walk_replay(ri)
+    model = load_costs(req, reference_dockerfiles(walked), ri.build_args)
+    replay = cost_replay(walked, model, notes)
+    done = [(r, b) for r, b in zip(replay.commits, replay.builds, strict=True) if b is not None]
+    advice = None
+    if req.advise:
+        from layerscope.cache.advise import advise
+
+        advice = tuple(advise(ri, walked, replay, model))
+    mode = "each against its parent's build only" if ri.parent_only else "the cache keeps every replayed commit"
+    last, build = done[-1]
+    return CacheSimulation(
+        builder=req.builder,
+        target=build.dockerfile.target_stage(req.target).label,
+        dockerfile=req.dockerfile or os.path.join(req.context, "Dockerfile"),
+        context=req.context,
+        change=f"git log: {len(replay.commits)} commit(s) up to {ri.commits[-1][0][:12]}, {mode}",
+        steps=last.steps,
+        summary=last.summary,
+        image_store=req.image_store if req.builder == "buildkit" else None,
+        notes=(*(model.notes if model else ()), *replay.notes),
+        commits=tuple(replay.commits),
+        totals=replay.totals,
+        advice=advice,
+    )
