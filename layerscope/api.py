@@ -102,19 +102,21 @@ def analyze(
 
             return load_saved_doc(summary, "the summary cache")
     from layerscope.analysis.analyze import analyze_image
+    from layerscope.gcpause import paused_gc
 
-    image = open_image(
-        ref,
-        platform=platform,
-        verify=verify,
-        manifest_only=manifest_only,
-        progress=progress,
-        use_cache=use_cache,
-        username=username,
-        password=password,
-        insecure=insecure,
-    )
-    analysis = analyze_image(image)
+    with paused_gc():  # a few objects per file, no cycles: the collector would only rescan them
+        image = open_image(
+            ref,
+            platform=platform,
+            verify=verify,
+            manifest_only=manifest_only,
+            progress=progress,
+            use_cache=use_cache,
+            username=username,
+            password=password,
+            insecure=insecure,
+        )
+        analysis = analyze_image(image)
     if key is not None:
         from layerscope.analysis.serialize import saved_document
 

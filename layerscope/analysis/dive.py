@@ -100,8 +100,20 @@ class _Builder:
 
 def _layer_tree(layer: LayerRecord) -> _Node:
     tree = _Builder()
+    index = tree._index
     for f in layer.files:  # tar order: a path written twice keeps its last payload, as in dive
-        tree.add(f.path, f.size, f.type == DIR)
+        # Inlined for the usual entry, whose parent exists already (one pass per file).
+        path = f.path
+        node = index.get(path)
+        if node is None:
+            parent, _, name = path.rpartition("/")
+            above = index.get(parent)
+            if above is None:
+                node = tree.node(path)
+            else:
+                node = above.children[name] = index[path] = _Node()
+        node.size = f.size
+        node.is_dir = f.type == DIR
     for path in layer.whiteouts:
         parent, _, name = path.rpartition("/")
         tree.add(f"{parent}/{_WH}{name}" if parent else _WH + name, 0, False)

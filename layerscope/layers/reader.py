@@ -44,7 +44,17 @@ def normalize(name: str, what: str = "path") -> str:
     path = name[2:] if name.startswith("./") else name
     if path.endswith("/"):
         path = path[:-1]
-    if path and path[0] not in "./" and "//" not in path and "/." not in path and not path.endswith("/"):
+    if (
+        path
+        and path[0] != "/"
+        and path[-1] != "/"
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.startswith(("./", "../"))
+        and not path.endswith(("/.", "/.."))
+        and path not in (".", "..")
+    ):
         return path
     path = name.lstrip("/")
     if path.startswith("./"):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from layerscope.errors import DigestError, FormatError
+from layerscope.gcpause import paused_gc
 from layerscope.layers.cache import LayerCache
 from layerscope.layers.reader import read_layer
 from layerscope.layers.streams import Readable
@@ -111,7 +112,8 @@ def build_image(
         )
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
-        records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
+        with paused_gc():
+            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
