@@ -221,10 +221,15 @@ class TarWalker:
             self._stream.seek(self._base + target)  # type: ignore[attr-defined]
             self._consumed = target
             return
+        # Whole chunks, the rest kept: a decoder then works (without the GIL) on large pieces.
         while n > 0:
-            chunk = self._stream.read(min(self._chunk, n))
+            chunk = self._stream.read(self._chunk)
             if not chunk:
                 raise FormatError(f"truncated tar stream: {what} ends early at offset {self._consumed}")
+            if len(chunk) > n:
+                self._buf = chunk
+                self._pos = n
+                return
             self._consumed += len(chunk)
             n -= len(chunk)
 

@@ -8,6 +8,7 @@ import os
 
 from layerscope.api import open_image
 from layerscope.layers.cache import LayerCache
+from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
 
@@ -123,3 +124,16 @@ def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatc
         assert o.record is not None and dl.record is not None and a.record is not None
         assert (o.record.compression, dl.record.compression, a.record.compression) == ("gzip", "none", "none")
         assert dl.record.files == o.record.files and a.record == dl.record
+
+
+def test_packages_after_inspect_are_not_taken_from_its_summary(tmp_path, run_cli):
+    """inspect leaves packages out of the image summary; packages then computes them."""
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    path = str(tmp_path / "img.tar")
+    ImageSpec([layer_tar(dist("tiny", "1.0", {"tiny/__init__.py": b"x" * 300}))]).docker_archive(path)
+    assert run_cli("inspect", "--json", path, env=env).code == 0
+    after = run_cli("packages", "--json", path, env=env)
+    again = run_cli("packages", "--json", path, env=env)  # from the summary packages wrote
+    assert after.code == again.code == 0, after.err
+    assert [p["name"] for p in json.loads(after.out)["packages"]] == ["tiny"]
+    assert json.loads(after.out) == json.loads(again.out)
