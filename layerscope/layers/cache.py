@@ -96,6 +96,16 @@ def _columns(r: LayerRecord) -> tuple[Any, ...]:
     )
 
 
+def encode_record(r: LayerRecord) -> bytes:
+    """A whole record (blob facts included) as bytes: how worker processes hand records back."""
+    return marshal.dumps((_columns(r), (r.compression, r.stored_bytes, r.stored_digest)))
+
+
+def decode_record(data: bytes) -> LayerRecord:
+    columns, variant = marshal.loads(data)
+    return _record_from_columns(columns, variant)
+
+
 def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None]) -> LayerRecord:
     paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes = c
     compression, stored_bytes, stored_digest = variant
