@@ -19,7 +19,7 @@ import itertools
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,14 +44,25 @@ def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
     return threading.active_count() == 1
 
 
-def _in_worker(token: int, index: int) -> bytes:
-    return encode_record(_JOBS[token](index))
+def _worker(token: int, tasks: Any, results: Any) -> None:
+    """A forked worker: takes layer indices until the None at the end, sends back records."""
+    read = _JOBS[token]
+    while (i := tasks.get()) is not None:
+        try:
+            results.put((i, True, encode_record(read(i))))
+        except BaseException as err:  # the parent raises it, the rest of the work is dropped
+            try:
+                results.put((i, False, err))
+            except Exception:  # an exception that does not pickle: its text then
+                results.put((i, False, RuntimeError(f"{type(err).__name__}: {err}")))
+            return
 
 
 def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool) -> Iterator[tuple[int, LayerRecord]]:
-    """(index, record) for every index of `order`, read `workers` at a time, in `order`.
+    """(index, record) for every index of `order`, read `workers` at a time.
 
     `order` should put the largest layers first: the last layer to start then is a small one.
+    Threads yield in `order`; processes as layers finish.
     """
     if not processes:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
@@ -60,17 +71,45 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
                 for i in order:
                     yield i, futures[i].result()
         return
+    # Workers pull their next layer from a queue themselves: nothing waits for this
+    # process (busy decoding records, holding its GIL) to hand out work.
+    ctx = multiprocessing.get_context("fork")
+    tasks, results = ctx.SimpleQueue(), ctx.SimpleQueue()
+    for i in order:
+        tasks.put(i)
+    for _ in range(workers):
+        tasks.put(None)
     token = next(_tokens)
     _JOBS[token] = read
+    procs = [ctx.Process(target=_worker, args=(token, tasks, results), daemon=True) for _ in range(workers)]
     try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {i: pool.submit(_in_worker, token, i) for i in order}
-            with _cancel_on_error(futures):
-                for i in order:
-                    yield i, decode_record(futures[i].result())
+        for p in procs:
+            p.start()
+        for _ in order:
+            i, ok, payload = _next_result(results, procs)
+            if not ok:
+                raise payload
+            yield i, decode_record(payload)
     finally:
         del _JOBS[token]
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+        tasks.close()
+        results.close()
+
+
+def _next_result(results: Any, procs: list[Any]) -> tuple[int, bool, Any]:
+    """The next result; a worker killed meanwhile (OOM, a signal) is an error, not a hang."""
+    while not results._reader.poll(0.05):  # SimpleQueue's read end
+        if any(p.exitcode not in (None, 0) for p in procs) or all(p.exitcode == 0 for p in procs):
+            if results._reader.poll():
+                break
+            codes = ", ".join(str(p.exitcode) for p in procs)
+            raise RuntimeError(f"a layer-reading worker process ended without its result (exit codes {codes})")
+    result: tuple[int, bool, Any] = results.get()
+    return result
 
 
 @contextmanager

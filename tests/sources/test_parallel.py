@@ -96,3 +96,17 @@ def test_open_image_uses_processes_for_large_local_archives(tmp_path, always_for
     monkeypatch.setattr("layerscope.sources.builder.read_parallel", spy)
     img = open_image(_spec().docker_archive(str(tmp_path / "img.tar")), use_cache=False)
     assert calls == [True] and len(img.layers) == 3
+
+
+def test_a_worker_killed_midway_is_an_error_not_a_hang(tmp_path, always_fork, monkeypatch):
+    ref = _spec().oci_archive(str(tmp_path / "img.tar"))
+    real = parallel.encode_record
+
+    def die(record):  # type: ignore[no-untyped-def]
+        if record.whiteouts:  # the third layer: as if the kernel killed the worker
+            os._exit(9)
+        return real(record)
+
+    monkeypatch.setattr(parallel, "encode_record", die)
+    with pytest.raises(RuntimeError, match="ended without its result"):
+        _records(ref, workers=2)
