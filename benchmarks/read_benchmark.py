@@ -5,9 +5,10 @@ Builds a large realistic image from real files of this machine (a Debian system'
 the Python environment's site-packages: numpy, pandas, matplotlib, ...), about 1 GB
 uncompressed and 25k+ files in several gzip layers, written as an oci-archive (gzip
 layers, as registries serve them) and as a docker-archive (uncompressed layers, as
-`docker save` on Docker < 25 writes them). Headers are written as Docker and BuildKit
-write them: mtimes in whole seconds, a PAX record only where a name needs one
-(--pax-mtimes: sub-second mtimes, so a PAX header before every entry, the worst case).
+`docker save` on Docker < 25 writes them). Headers are written as Go's archive/tar writes
+them for Docker and BuildKit: mtimes in whole seconds, USTAR with the prefix field for
+long names, PAX only for names that do not fit (--pax-mtimes: sub-second mtimes, so a
+PAX header before every entry, the worst case).
 Then, median of --runs runs of each, in one go:
 
   layerscope cold   `inspect` with --no-cache and an empty cache dir, docker- and oci-archive
@@ -71,6 +72,16 @@ def _files(root: str):
 EXTRA_SOURCES = ["/usr/share", "/usr/lib", str(Path(sys.base_prefix).parent), "/opt"]
 
 
+def _format_like_go(ti: tarfile.TarInfo) -> int:
+    """USTAR (a long name split into the prefix field) where it fits, else PAX: what Go's
+    archive/tar, and so Docker and BuildKit, write for each header."""
+    try:
+        ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
+        return tarfile.USTAR_FORMAT if ti.name.isascii() and ti.linkname.isascii() else tarfile.PAX_FORMAT
+    except ValueError:
+        return tarfile.PAX_FORMAT
+
+
 def build_layers(budget: int, layers: int, files: int | None = None, pax_mtimes: bool = False) -> list[bytes]:
     """Split up to `budget` bytes of real files into `layers` tar layers.
 
@@ -100,6 +111,7 @@ def build_layers(budget: int, layers: int, files: int | None = None, pax_mtimes:
                 ti = tar.gettarinfo(p, arcname=p.lstrip("/"))
                 if not pax_mtimes:
                     ti.mtime = int(ti.mtime)  # Docker and BuildKit write whole seconds: no PAX header
+                    tar.format = _format_like_go(ti)
                 if ti.isreg():
                     if ti.size > cap or (total >= budget and ti.size > 4096):
                         continue
