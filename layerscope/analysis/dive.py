@@ -34,6 +34,7 @@ from __future__ import annotations
 import marshal
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -254,13 +255,13 @@ def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
 def start_dive_figures(layers: list[LayerRecord]) -> Callable[[], DiveFigures]:
     """dive_figures computed alongside the caller's own work; call the result for them.
 
-    On a large image (and only with no other thread alive, where forking is safe) they are
+    On a large image (on Linux, with no other thread alive: where forking is safe) they are
     computed in a forked child, which inherits the records: on two cores the stacking and
     package attribution of the caller then cost no extra time. The child sends the figures
     back through a pipe; if it fails, they are computed here after all.
     """
     files = sum(len(layer.files) for layer in layers)
-    if files < FORK_MIN_FILES or not hasattr(os, "fork") or threading.active_count() != 1:
+    if files < FORK_MIN_FILES or not sys.platform.startswith("linux") or threading.active_count() != 1:
         figures = dive_figures(layers)
         return lambda: figures
     read_end, write_end = os.pipe()

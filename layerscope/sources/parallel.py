@@ -10,13 +10,14 @@ compact encoding (marshal columns: a few ms per 50k files each way).
 Processes are used only where forking is safe and pays: a local source (files we open
 ourselves; no sockets, HTTP pools or engine clients to inherit), no other thread running
 in this process (a lock held by one would stay locked in the child), enough bytes to
-read, and the fork start method (Linux).
+read, and Linux (on macOS a fork after system frameworks load is unsafe).
 """
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,7 +40,7 @@ _tokens = itertools.count()
 def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
     if transport not in FORK_TRANSPORTS or not parallel_safe or total_bytes < FORK_MIN_BYTES:
         return False
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not sys.platform.startswith("linux"):  # macOS: forking after system frameworks load is unsafe
         return False
     return threading.active_count() == 1
 
