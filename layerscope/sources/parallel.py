@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -83,11 +84,31 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
     token = next(_tokens)
     _JOBS[token] = read
     procs = [ctx.Process(target=_worker, args=(token, tasks, results), daemon=True) for _ in range(workers)]
+    # A receiving thread takes each result off the pipe at once: a worker writing a large
+    # record would otherwise wait until this thread had decoded the one before.
+    inbox: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            for _ in order:
+                item = _next_result(results, procs)
+                inbox.put(item)
+                if not item[1]:
+                    return
+        except BaseException as err:
+            inbox.put((-1, False, err))
+
+    receiver = threading.Thread(target=receive, name="layer-results", daemon=True)
+    # The receiver re-takes the GIL after every pipe read; by default it would wait up to
+    # 5 ms each time for the decoding thread, and a worker with a large record waits too.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 1e-4))
     try:
         for p in procs:
             p.start()
+        receiver.start()
         for _ in order:
-            i, ok, payload = _next_result(results, procs)
+            i, ok, payload = inbox.get()
             if not ok:
                 raise payload
             yield i, decode_record(payload)
@@ -97,6 +118,9 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
             if p.is_alive():
                 p.terminate()
             p.join()
+        if receiver.is_alive():
+            receiver.join()
+        sys.setswitchinterval(interval)
         tasks.close()
         results.close()
 
