@@ -5,16 +5,23 @@ Builds a large realistic image from real files of this machine (a Debian system'
 the Python environment's site-packages: numpy, pandas, matplotlib, ...), about 1 GB
 uncompressed and 25k+ files in several gzip layers, written as an oci-archive (gzip
 layers, as registries serve them) and as a docker-archive (uncompressed layers, as
-`docker save` on Docker < 25 writes them). Then, median of --runs runs of each, in one go:
+`docker save` on Docker < 25 writes them). Headers are written as Go's archive/tar writes
+them for Docker and BuildKit: mtimes in whole seconds, USTAR with the prefix field for
+long names, PAX only for names that do not fit (--pax-mtimes: sub-second mtimes, so a
+PAX header before every entry, the worst case).
+Then, median of --runs runs of each, in one go:
 
-  layerscope cold   (--no-cache, empty cache dir) on the docker-archive and the oci-archive
-  layerscope warm   (per-layer cache filled) on both
+  layerscope cold   `inspect` with --no-cache and an empty cache dir, docker- and oci-archive
+  layerscope warm   `inspect` again (the image summary and per-layer cache are filled)
+  packages          `layerscope packages` cold and warm on the docker-archive
+  syft              `syft docker-archive:X -o syft-json` (when installed)
   dive 0.13.1       `dive --ci --source docker-archive` on the docker-archive
   floor             isal decode of every gzip layer of the oci-archive, one core
 
-and prints the table plus ratios, and peak RSS of the layerscope runs. Usage:
+and prints the table with ratios, peak RSS and CPU seconds (user + system) of every run.
+CPU seconds tell a loaded machine apart from a slow program. Usage:
 
-  python benchmarks/read_benchmark.py [--size-mb 1000] [--runs 5] [--workdir DIR]
+  python benchmarks/read_benchmark.py [--size-mb 1000] [--files 100000] [--runs 5] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -61,15 +68,39 @@ def _files(root: str):
                 yield p
 
 
-def build_layers(budget: int, layers: int) -> list[bytes]:
-    """Split up to `budget` bytes of real files into `layers` tar layers."""
+# More small files for --files: documentation, locales, the other Python installations.
+EXTRA_SOURCES = ["/usr/share", "/usr/lib", str(Path(sys.base_prefix).parent), "/opt"]
+
+
+def _format_like_go(ti: tarfile.TarInfo) -> int:
+    """USTAR (a long name split into the prefix field) where it fits, else PAX: what Go's
+    archive/tar, and so Docker and BuildKit, write for each header."""
+    try:
+        ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
+        return tarfile.USTAR_FORMAT if ti.name.isascii() and ti.linkname.isascii() else tarfile.PAX_FORMAT
+    except ValueError:
+        return tarfile.PAX_FORMAT
+
+
+def build_layers(budget: int, layers: int, files: int | None = None, pax_mtimes: bool = False) -> list[bytes]:
+    """Split up to `budget` bytes of real files into `layers` tar layers.
+
+    With `files`, aim at that many entries in the same bytes: files larger than 20x the
+    average that allows are left out, and once the bytes are spent only files up to 4 KiB
+    are still taken, until the count is reached.
+    """
     per_layer = budget // layers
+    cap = 50 << 20 if files is None else max(budget // files * 20, 64 << 10)
     out: list[bytes] = []
     buf = io.BytesIO()
     tar = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
-    used = total = 0
+    used = total = entries = 0
     seen: set[str] = set()
-    for root in SOURCES:
+
+    def done() -> bool:
+        return total >= budget and (files is None or entries >= files)
+
+    for root in SOURCES + (EXTRA_SOURCES if files else []):
         if not os.path.isdir(root):
             continue
         for p in _files(root):
@@ -78,8 +109,11 @@ def build_layers(budget: int, layers: int) -> list[bytes]:
             seen.add(p)
             try:
                 ti = tar.gettarinfo(p, arcname=p.lstrip("/"))
+                if not pax_mtimes:
+                    ti.mtime = int(ti.mtime)  # Docker and BuildKit write whole seconds: no PAX header
+                    tar.format = _format_like_go(ti)
                 if ti.isreg():
-                    if ti.size > 50 << 20:
+                    if ti.size > cap or (total >= budget and ti.size > 4096):
                         continue
                     with open(p, "rb") as fh:
                         tar.addfile(ti, fh)
@@ -89,15 +123,16 @@ def build_layers(budget: int, layers: int) -> list[bytes]:
                 continue
             used += ti.size
             total += ti.size
+            entries += 1
             if used >= per_layer and len(out) < layers - 1:
                 tar.close()
                 out.append(buf.getvalue())
                 buf = io.BytesIO()
                 tar = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
                 used = 0
-            if total >= budget:
+            if done():
                 break
-        if total >= budget:
+        if done():
             break
     tar.close()
     out.append(buf.getvalue())
@@ -194,16 +229,18 @@ _PROBE = (
     "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
     "dt = time.perf_counter() - t\n"
     "sys.stderr.buffer.write(p.stderr[-500:])\n"
-    "print(p.returncode, dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(p.returncode, dt, u.ru_maxrss, u.ru_utime + u.ru_stime)\n"
 )
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one run of `cmd`."""
     p = subprocess.run([sys.executable, "-c", _PROBE, *cmd], env=env, capture_output=True, text=True)
-    code, dt, peak = p.stdout.split()
+    code, dt, peak, cpu = p.stdout.split()
     if int(code) not in (0, 1):
         raise SystemExit(f"{cmd[0]} failed: {p.stderr[-500:]}")
-    return float(dt), int(peak)
+    return float(dt), int(peak), float(cpu)
 
 
 def floor(gz_paths: list[Path]) -> float:
@@ -215,9 +252,23 @@ def floor(gz_paths: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
+FLOOR = "floor: isal decode of the gzip layers, 1 core"
+DIVE = "dive 0.13.1, docker-archive"
+SYFT = "syft -o syft-json, docker-archive"
+# (row, reference row, the issue's target ratio)
+TARGETS = [
+    ("layerscope cold, docker-archive", DIVE, 0.5),
+    ("layerscope warm, docker-archive", DIVE, 0.1),
+    ("layerscope cold, oci-archive", FLOOR, 1.1),
+    ("packages cold, docker-archive", SYFT, 0.3),
+]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1000)
+    ap.add_argument("--files", type=int, default=None, help="aim at this many entries (e.g. 100000)")
+    ap.add_argument("--pax-mtimes", action="store_true", help="sub-second mtimes: a PAX header before every entry")
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workdir", default=None)
@@ -226,51 +277,86 @@ def main() -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="layerscope-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"building a {args.size_mb} MB image from real files in {workdir} ...", file=sys.stderr)
-    layers = build_layers(args.size_mb * 1000**2, args.layers)
+    layers = build_layers(args.size_mb * 1000**2, args.layers, args.files, args.pax_mtimes)
     dpath, opath, gz_paths = write_images(layers, workdir)
     files = sum(1 for x in layers for _ in tarfile.open(fileobj=io.BytesIO(x)))
     unc = sum(len(x) for x in layers)
     del layers
-    cache = workdir / "cache"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LAYERSCOPE_CACHE_DIR": str(cache)}
-    ls = [sys.executable, "-m", "layerscope", "inspect", "--json", "--quiet"]
-    dive = shutil.which("dive")
-    rows: dict[str, list[float]] = {}
-    rss: dict[str, int] = {}
-
-    def run(name: str, cmd: list[str], fresh_cache: bool) -> None:
-        for _ in range(args.runs):
-            if fresh_cache:
-                shutil.rmtree(cache, ignore_errors=True)
-            dt, peak = timed(cmd, env)
-            rows.setdefault(name, []).append(dt)
-            rss[name] = max(rss.get(name, 0), peak)
-
-    for label, path in [("docker-archive", dpath), ("oci-archive", opath)]:
-        run(f"layerscope cold, {label}", [*ls, "--no-cache", f"{label}:{path}"], True)
-        subprocess.run([*ls, f"{label}:{path}"], env=env, stdout=subprocess.DEVNULL, check=True)
-        run(f"layerscope warm, {label}", [*ls, f"{label}:{path}"], False)
+    cold_cache, warm_cache = workdir / "cache-cold", workdir / "cache-warm"
+    shutil.rmtree(warm_cache, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cold_env = {**env, "LAYERSCOPE_CACHE_DIR": str(cold_cache)}
+    warm_env = {**env, "LAYERSCOPE_CACHE_DIR": str(warm_cache)}
+    ls = [sys.executable, "-m", "layerscope"]
+    inspect = [*ls, "inspect", "--json", "--quiet"]
+    packages = [*ls, "packages", "--json", "--quiet"]
+    docker_ref, oci_ref = f"docker-archive:{dpath}", f"oci-archive:{opath}"
+    # (row, command, environment, empty the cold cache first)
+    plan: list[tuple[str, list[str], dict[str, str], bool]] = [
+        ("layerscope cold, docker-archive", [*inspect, "--no-cache", docker_ref], cold_env, True),
+        ("layerscope cold, oci-archive", [*inspect, "--no-cache", oci_ref], cold_env, True),
+        ("layerscope warm, docker-archive", [*inspect, docker_ref], warm_env, False),
+        ("layerscope warm, oci-archive", [*inspect, oci_ref], warm_env, False),
+        ("packages cold, docker-archive", [*packages, "--no-cache", docker_ref], cold_env, True),
+        ("packages warm, docker-archive", [*packages, docker_ref], warm_env, False),
+    ]
+    dive, syft = shutil.which("dive"), shutil.which("syft")
     if dive:
-        run("dive 0.13.1, docker-archive", [dive, "--ci", "--source", "docker-archive", str(dpath)], False)
-    rows["floor: isal decode of the gzip layers, 1 core"] = [floor(gz_paths) for _ in range(args.runs)]
+        plan.append((DIVE, [dive, "--ci", "--source", "docker-archive", str(dpath)], env, False))
+    if syft:
+        plan.append((SYFT, [syft, docker_ref, "-o", "syft-json"], env, False))
+    for cmd in ([*inspect, docker_ref], [*inspect, oci_ref], [*packages, docker_ref]):  # fill the warm cache
+        subprocess.run(cmd, env=warm_env, stdout=subprocess.DEVNULL, check=True)
+    load = os.getloadavg()  # other work on the machine shows in the wall times, not in CPU seconds
+    rows: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    rss: dict[str, int] = {}
+    # Round after round, every command once: a machine whose load changes meanwhile
+    # changes every row alike, and the medians stay comparable.
+    for n in range(args.runs):
+        print(f"round {n + 1}/{args.runs}", file=sys.stderr)
+        for name, cmd, cmd_env, fresh in plan:
+            if fresh:
+                shutil.rmtree(cold_cache, ignore_errors=True)
+            dt, peak, seconds = timed(cmd, cmd_env)
+            rows.setdefault(name, []).append(dt)
+            cpu.setdefault(name, []).append(seconds)
+            rss[name] = max(rss.get(name, 0), peak)
+        rows.setdefault(FLOOR, []).append(floor(gz_paths))
     med = {k: statistics.median(v) for k, v in rows.items()}
-    floor_s = med["floor: isal decode of the gzip layers, 1 core"]
-    dive_s = med.get("dive 0.13.1, docker-archive")
+    floor_s, dive_s = med[FLOOR], med.get(DIVE)
     print(f"\nimage: {unc / 1e9:.2f} GB uncompressed, {files} entries, {len(gz_paths)} gzip layers")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(f"{'run':<48} {'median s':>9} {'x floor':>8} {'x dive':>7} {'peak RSS':>9}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}, {args.runs} rounds")
+    print(f"{'run':<44} {'median s':>9} {'x floor':>8} {'x dive':>7} {'CPU s':>6} {'peak RSS':>9}")
     for k, v in med.items():
         xd = f"{v / dive_s:.2f}" if dive_s else "-"
         peak = f"{rss[k] / 1024:.0f} MB" if k in rss else "-"
-        print(f"{k:<48} {v:>9.3f} {v / floor_s:>8.2f} {xd:>7} {peak:>9}")
+        c = f"{statistics.median(cpu[k]):.2f}" if k in cpu else "-"
+        print(f"{k:<44} {v:>9.3f} {v / floor_s:>8.2f} {xd:>7} {c:>6} {peak:>9}")
+    print(f"load average (1 min) before and after: {load[0]:.2f}, {os.getloadavg()[0]:.2f}")
+    print("\ntargets (issue 10): ratio of the medians; in brackets the median and range of per-round ratios")
+    for row, ref, target in TARGETS:
+        if row in med and ref in med:
+            ratio = med[row] / med[ref]
+            per_round = sorted(a / b for a, b in zip(rows[row], rows[ref], strict=True))
+            verdict = "met" if ratio <= target else "missed"
+            spread = f"[{statistics.median(per_round):.2f}, {per_round[0]:.2f}-{per_round[-1]:.2f}]"
+            print(f"  {row} / {ref}: {ratio:.2f} {spread} (target <= {target}) {verdict}")
     if args.json_out:
-        Path(args.json_out).write_text(
-            json.dumps(
-                {"uncompressed_bytes": unc, "entries": files, "median_seconds": med, "peak_rss_kb": rss}, indent=2
-            )
-        )
+        doc = {
+            "uncompressed_bytes": unc,
+            "entries": files,
+            "machine": machine,
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "median_seconds": med,
+            "median_cpu_seconds": {k: statistics.median(v) for k, v in cpu.items()},
+            "peak_rss_kb": rss,
+            "seconds": rows,
+            "load_average_before_after": [load[0], os.getloadavg()[0]],
+        }
+        Path(args.json_out).write_text(json.dumps(doc, indent=2))
     return 0
 
 

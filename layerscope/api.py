@@ -79,6 +79,7 @@ def analyze(
     progress: ProgressFn | None = None,
     use_cache: bool = True,
     need_records: bool = True,
+    need_packages: bool = True,
     username: str | None = None,
     password: str | Secret | None = None,
     insecure: bool = False,
@@ -86,7 +87,8 @@ def analyze(
     """Analyse an image reference, or load `analysis:FILE`.
 
     With ``need_records=False`` an unchanged local archive may be answered from the summary
-    cache: the Analysis then has every figure but no per-layer file records.
+    cache: the Analysis then has every figure but no per-layer file records. With
+    ``need_packages=False`` (`inspect`) the package report may be missing (None).
     """
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
@@ -97,24 +99,28 @@ def analyze(
         key = summary_cache.local_key(ref, platform, manifest_only)
     if key is not None and use_cache and not need_records:
         summary = summary_cache.get(key)
+        if summary is not None and need_packages and summary.get("packages") is None and not manifest_only:
+            summary = None  # written by a command that did not need packages
         if summary is not None:
             from layerscope.analysis.serialize import load_saved_doc
 
             return load_saved_doc(summary, "the summary cache")
     from layerscope.analysis.analyze import analyze_image
+    from layerscope.gcpause import paused_gc
 
-    image = open_image(
-        ref,
-        platform=platform,
-        verify=verify,
-        manifest_only=manifest_only,
-        progress=progress,
-        use_cache=use_cache,
-        username=username,
-        password=password,
-        insecure=insecure,
-    )
-    analysis = analyze_image(image)
+    with paused_gc():  # a few objects per file, no cycles: the collector would only rescan them
+        image = open_image(
+            ref,
+            platform=platform,
+            verify=verify,
+            manifest_only=manifest_only,
+            progress=progress,
+            use_cache=use_cache,
+            username=username,
+            password=password,
+            insecure=insecure,
+        )
+        analysis = analyze_image(image, packages=need_packages)
     if key is not None:
         from layerscope.analysis.serialize import saved_document
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layerscope.analysis.dive import dive_figures
+from layerscope.analysis.dive import start_dive_figures
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages import package_report
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
@@ -11,24 +11,29 @@ from layerscope.model import Analysis, Image, LayerRecord, Totals
 MAX_WASTE_ROWS = 200
 
 
-def analyze_image(image: Image) -> Analysis:
+def analyze_image(image: Image, packages: bool = True) -> Analysis:
+    """With ``packages=False`` the package report (a third of the work) is left out: None."""
     compressed = [layer.compressed_size for layer in image.layers]
     compressed_total = None if any(c is None for c in compressed) else sum(c or 0 for c in compressed)
     if image.manifest_only:
         totals = Totals(None, compressed_total, None, None, None, None)
         return Analysis(image, totals, notes=(MANIFEST_ONLY_NOTE,))
     records: list[LayerRecord] = [layer.record for layer in image.layers if layer.record is not None]
-    tree = stack(records)
-    size = sum(r.size for r in records)
-    final = tree.final_size
-    totals = Totals(
-        size=size,
-        compressed_size=compressed_total,
-        final_size=final,
-        wasted_bytes=size - final,
-        efficiency=1.0 if size == 0 else final / size,
-        files=tree.final_files,
-    )
-    waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
-    packages = package_report(records, tree, image.config)
-    return Analysis(image, totals, tuple(waste), dive_figures(records), packages=packages)
+    dive = start_dive_figures(records)  # in a second process on large images, meanwhile
+    try:
+        tree = stack(records)
+        size = sum(r.size for r in records)
+        final = tree.final_size
+        totals = Totals(
+            size=size,
+            compressed_size=compressed_total,
+            final_size=final,
+            wasted_bytes=size - final,
+            efficiency=1.0 if size == 0 else final / size,
+            files=tree.final_files,
+        )
+        waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
+        report = package_report(records, tree, image.config) if packages else None
+    finally:
+        figures = dive()
+    return Analysis(image, totals, tuple(waste), figures, packages=report)

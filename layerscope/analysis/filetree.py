@@ -106,34 +106,53 @@ class FileTree:
             for child in list(self.children.get(d, ())):
                 self._remove(child, index, "deleted")
         in_layer: dict[str, InodeKey | None] = {}
+        nodes, children, inode_size, inode_names = self.nodes, self.children, self.inode_size, self.inode_names
         for n, rec in enumerate(layer.files):
-            self._ensure_parents(rec.path, index)
-            existing = self.nodes.get(rec.path)
+            # The usual entry, inlined (this loop runs once per file of the image): its parent
+            # is a directory already, and the path is new.
+            path = rec.path
+            parent = path.rpartition("/")[0]
+            if parent:
+                above = nodes.get(parent)
+                if above is None or above.record.type != DIR:
+                    self._ensure_parents(path, index)
+            existing = nodes.get(path)
             if existing is not None:
                 if existing.record.type == DIR and rec.type == DIR:
                     # Children stay. A size in a (hand-made) directory header is the header's
                     # own, like any entry's: the new one replaces the old.
                     if existing.inode is not None:
-                        self._unlink(rec.path, existing.inode, index, "overwritten")
+                        self._unlink(path, existing.inode, index, "overwritten")
                         existing.inode = None
                     if rec.size:
-                        existing.inode = (index, rec.path, n)
-                        self.inode_size[existing.inode] = rec.size
-                        self.inode_names.setdefault(existing.inode, set()).add(rec.path)
+                        existing.inode = (index, path, n)
+                        inode_size[existing.inode] = rec.size
+                        inode_names.setdefault(existing.inode, set()).add(path)
                     existing.layer, existing.record, existing.implicit = index, rec, False
-                    in_layer[rec.path] = None
+                    in_layer[path] = None
                     continue
-                self._remove(rec.path, index, "overwritten")
+                self._remove(path, index, "overwritten")
             inode: InodeKey | None
             if rec.type == HARDLINK:
                 inode = self._link_target(rec.linkname, in_layer)
             elif rec.size or rec.type == FILE:
-                inode = (index, rec.path, n)
-                self.inode_size[inode] = rec.size
+                inode = (index, path, n)
+                inode_size[inode] = rec.size
             else:
                 inode = None
-            in_layer[rec.path] = inode
-            self._add(rec.path, Node(index, rec, inode))
+            in_layer[path] = inode
+            nodes[path] = Node(index, rec, inode)
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = {path}
+            else:
+                kids.add(path)
+            if inode is not None:
+                names = inode_names.get(inode)
+                if names is None:
+                    inode_names[inode] = {path}
+                else:
+                    names.add(path)
 
     def _link_target(self, target: str, in_layer: dict[str, InodeKey | None]) -> InodeKey | None:
         if target in in_layer:

@@ -87,6 +87,7 @@ def load_analysis(
     args: argparse.Namespace,
     need_records: bool = True,
     ref: str | None = None,
+    need_packages: bool = True,
     registry: dict[str, Any] | None = None,
 ) -> Analysis:
     """`ref` overrides args.ref (commands reading two images); `registry` is registry_args(args)
@@ -99,6 +100,7 @@ def load_analysis(
         progress=Progress(not args.quiet),
         use_cache=not args.no_cache,
         need_records=need_records,
+        need_packages=need_packages,
         **(registry if registry is not None else registry_args(args)),
     )
 

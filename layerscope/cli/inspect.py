@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    analysis = load_analysis(args, need_records=bool(args.save))
+    # inspect shows no packages: they are computed only for --save (the full analysis)
+    analysis = load_analysis(args, need_records=bool(args.save), need_packages=bool(args.save))
     if args.save:
         save_analysis(args.save, analysis)
     if args.json:

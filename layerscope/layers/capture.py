@@ -6,8 +6,6 @@ layer twice (image-formats.md §10).
 
 from __future__ import annotations
 
-import posixpath
-
 MAX_CAPTURE = 8 << 20
 MAX_CAPTURE_RPMDB = 256 << 20
 
@@ -25,11 +23,19 @@ _RPM_DIRS = ("var/lib/rpm/", "usr/share/rpm/", "usr/lib/sysimage/rpm/")
 _RPM_NAMES = frozenset({"Packages", "Packages.db", "rpmdb.sqlite", "rpmdb.sqlite-wal", "rpmdb.sqlite-shm"})
 
 
+# Every base name capture_limit may keep, besides the suffixes below and status.d's files:
+# most paths fail this one set lookup and cost nothing more.
+_NAMES = _DIST_INFO | _EGG_INFO | _RPM_NAMES | {"status", "diversions", "installed"}
+_SUFFIXES = (".egg-info", ".json", ".list", ".md5sums")
+
+
 def capture_limit(path: str) -> int | None:
     """The most bytes to keep of ``path``'s contents, or None when it is not wanted."""
+    parent, _, name = path.rpartition("/")
+    if name not in _NAMES and not name.endswith(_SUFFIXES) and parent != "var/lib/dpkg/status.d":
+        return None
     if path in _EXACT:
         return MAX_CAPTURE
-    parent, name = posixpath.split(path)
     if parent.endswith(".dist-info"):
         return MAX_CAPTURE if name in _DIST_INFO else None
     if parent.endswith(".egg-info"):

@@ -39,6 +39,23 @@ MAX_ENTRIES = 5_000_000
 
 def normalize(name: str, what: str = "path") -> str:
     """A tar member name as a clean relative path; '' for the root. Rejects '..' escapes."""
+    # Fast path, the usual name: no '//', no '.' or '..' component, no leading '/'; a
+    # leading './' and one trailing '/' dropped. normpath would return it unchanged.
+    path = name[2:] if name.startswith("./") else name
+    if path.endswith("/"):
+        path = path[:-1]
+    if (
+        path
+        and path[0] != "/"
+        and path[-1] != "/"
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.startswith(("./", "../"))
+        and not path.endswith(("/.", "/.."))
+        and path not in (".", "..")
+    ):
+        return path
     path = name.lstrip("/")
     if path.startswith("./"):
         path = path[2:]
@@ -141,46 +158,40 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
     notes: list[str] = []
     size = 0
     sparse = 0
-    for n, h in enumerate(walker):
-        if n >= MAX_ENTRIES:
+    n = 0
+    types = _TYPES
+    add = files.append
+    new = FileRecord
+    for name, typeflag, hsize, mode, uid, gid, mtime, link, _offset, _data, is_sparse in walker.entries():
+        n += 1
+        if n > MAX_ENTRIES:
             raise UnsafeInputError(f"layer has more than {MAX_ENTRIES} entries; refusing to read further")
-        path = normalize(h.name)
+        path = normalize(name)
         if not path:
             continue  # the root directory entry "./"
-        size += h.size
-        parent, base = posixpath.split(path)
-        if base.startswith(WHITEOUT_PREFIX):
-            if base == OPAQUE:
-                opaque.append(parent)
-            elif base.startswith(".wh..wh."):
-                pass  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
-            elif base == WHITEOUT_PREFIX:
-                raise FormatError(f"invalid whiteout entry {h.name!r} (nothing after '.wh.')")
-            else:
-                # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
-                target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
-                if not target:
-                    raise FormatError(f"invalid whiteout entry {h.name!r} (it names the root)")
-                whiteouts.append(target)
-            continue
-        kind = _TYPES.get(h.typeflag, OTHER)
-        if h.sparse:
+        size += hsize
+        if ".wh." in path:
+            parent, _, base = path.rpartition("/")
+            if base.startswith(WHITEOUT_PREFIX):
+                _whiteout(name, parent, base, whiteouts, opaque)
+                continue
+        kind = types.get(typeflag, OTHER)
+        if is_sparse:
             sparse += 1
-        link = h.linkname
         if kind == HARDLINK:
             link = normalize(link, "hardlink target")
-        files.append(FileRecord(path, kind, h.size, h.mode, h.uid, h.gid, h.mtime, link))
+        add(new(path, kind, hsize, mode, uid, gid, mtime, link))
         if kind == FILE:
             limit = capture_limit(path)
-            if limit is not None and h.size <= limit:
+            if limit is not None and hsize <= limit:
                 captured.append((path, walker.read_data()))
     if sparse:
         notes.append(f"{sparse} sparse file(s): sizes are apparent sizes")
     for t in walker.trailing:
-        name = normalize(t.name)
-        if posixpath.basename(name) in ESTARGZ_NAMES:
-            notes.append(f"eStargz metadata after the tar end: {name}")
-    if any(posixpath.basename(f.path) in ESTARGZ_NAMES for f in files):
+        tname = normalize(t.name)
+        if posixpath.basename(tname) in ESTARGZ_NAMES:
+            notes.append(f"eStargz metadata after the tar end: {tname}")
+    if any(f.path.rpartition("/")[2] in ESTARGZ_NAMES for f in files):
         notes.append("eStargz metadata entries present in the layer")
     return LayerRecord(
         files=tuple(files),
@@ -193,3 +204,18 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         captured=tuple(captured),
         notes=tuple(notes),
     )
+
+
+def _whiteout(name: str, parent: str, base: str, whiteouts: list[str], opaque: list[str]) -> None:
+    if base == OPAQUE:
+        opaque.append(parent)
+    elif base.startswith(".wh..wh."):
+        pass  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
+    elif base == WHITEOUT_PREFIX:
+        raise FormatError(f"invalid whiteout entry {name!r} (nothing after '.wh.')")
+    else:
+        # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
+        target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
+        if not target:
+            raise FormatError(f"invalid whiteout entry {name!r} (it names the root)")
+        whiteouts.append(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,10 +18,18 @@ from layerscope.layers.streams import Readable
 
 BLOCK = 512
 CHUNK = 1 << 20
+SEEKABLE_CHUNK = 32 << 10
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
+_adler = zlib.adler32
+_TERM = (0, 0x20)  # what ends a numeric field
+_META = frozenset("LKxg")
 _PAX_TIME = re.compile(r"-?[0-9]+(\.[0-9]*)?")
+
+
+# name, typeflag, size, mode, uid, gid, mtime, linkname, offset, data_size, sparse
+Entry = tuple[str, str, int, int, int, int, int, str, int, int, bool]
 
 
 @dataclass(slots=True)
@@ -78,9 +87,15 @@ def _num(block: bytes, start: int, end: int) -> int:
     return parse_number(block[start:end])
 
 
-def checksum_ok(block: bytes) -> bool:
+def byte_sum(block: bytes) -> int:
+    """Sum of a header block's bytes, in C: adler32's low half is 1 + the byte sum mod 65521,
+    exact for 256 bytes (at most 65280), so two halves give the sum of 512 (sum() is ~6x slower)."""
+    return (_adler(block[:256]) & 0xFFFF) + (_adler(block[256:]) & 0xFFFF) - 2
+
+
+def checksum_ok(block: bytes, total: int | None = None) -> bool:
     stored = block[148:156]
-    unsigned = sum(block) - sum(stored) + 256  # the checksum field counts as eight spaces
+    unsigned = (byte_sum(block) if total is None else total) - sum(stored) + 256  # the field counts as spaces
     try:
         expected = _num(block, 148, 155)
     except FormatError:
@@ -96,7 +111,8 @@ def parse_pax(data: bytes) -> dict[str, str]:
     """PAX extended header records: "<len> <key>=<value>\\n"."""
     out: dict[str, str] = {}
     pos = 0
-    while pos < len(data):
+    n = len(data)
+    while pos < n:
         if data[pos] == 0:  # NUL padding at the end of some writers' records
             break
         space = data.find(b" ", pos)
@@ -106,14 +122,16 @@ def parse_pax(data: bytes) -> dict[str, str]:
             length = int(data[pos:space])
         except ValueError:
             raise FormatError("corrupt PAX header: bad record length") from None
-        if length <= space - pos + 1 or pos + length > len(data):
+        end = pos + length
+        if length <= space - pos + 1 or end > n:
             raise FormatError("corrupt PAX header: record length out of range")
-        record = data[space + 1 : pos + length]
-        if not record.endswith(b"\n") or b"=" not in record:
+        eq = data.find(b"=", space + 1, end - 1)
+        if data[end - 1] != 0x0A or eq < 0:
             raise FormatError("corrupt PAX header: malformed record")
-        key, _, value = record[:-1].partition(b"=")
-        out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
-        pos += length
+        out[data[space + 1 : eq].decode("utf-8", "surrogateescape")] = data[eq + 1 : end - 1].decode(
+            "utf-8", "surrogateescape"
+        )
+        pos = end
     return out
 
 
@@ -137,6 +155,12 @@ class TarWalker:
             self._seekable = bool(stream.seekable())  # type: ignore[attr-defined]
         except (AttributeError, OSError, ValueError):
             self._seekable = False
+        self._base = 0  # where the walk started in a seekable stream
+        self._end: int | None = None  # a seekable stream's length, looked up at the first seek
+        if self._seekable:
+            self._base = stream.tell()  # type: ignore[attr-defined]
+            # Data is skipped by seeking: read little at a time so that little is read in vain.
+            self._chunk = min(chunk, SEEKABLE_CHUNK)
         self.saw_eof_marker = False
 
     # -- buffer primitives -------------------------------------------------------------
@@ -149,8 +173,17 @@ class TarWalker:
         avail = len(self._buf) - self._pos
         if avail >= n:
             return True
-        parts = [self._buf[self._pos :]]
         self._consumed += self._pos
+        if not avail:  # the usual case: no copy of a leftover
+            chunk = self._stream.read(max(self._chunk, n))
+            self._buf = chunk
+            self._pos = 0
+            if len(chunk) >= n:
+                return True
+            if not chunk:
+                return False
+            avail = len(chunk)
+        parts = [self._buf[self._pos :]]
         while avail < n:
             chunk = self._stream.read(max(self._chunk, n - avail))
             if not chunk:
@@ -179,18 +212,24 @@ class TarWalker:
         self._consumed += len(self._buf)
         self._buf = b""
         self._pos = 0
-        if self._seekable and n > self._chunk:
-            here = self._stream.tell()  # type: ignore[attr-defined]
-            end = self._stream.seek(0, 2)  # type: ignore[attr-defined]
-            if here + n > end:
-                raise FormatError(f"truncated tar stream: {what} ends early at offset {end}")
-            self._stream.seek(here + n)  # type: ignore[attr-defined]
-            self._consumed += n
+        if self._seekable:
+            if self._end is None:
+                self._end = self._stream.seek(0, 2) - self._base  # type: ignore[attr-defined]
+            target = self._consumed + n
+            if target > self._end:
+                raise FormatError(f"truncated tar stream: {what} ends early at offset {self._end}")
+            self._stream.seek(self._base + target)  # type: ignore[attr-defined]
+            self._consumed = target
             return
+        # Whole chunks, the rest kept: a decoder then works (without the GIL) on large pieces.
         while n > 0:
-            chunk = self._stream.read(min(self._chunk, n))
+            chunk = self._stream.read(self._chunk)
             if not chunk:
                 raise FormatError(f"truncated tar stream: {what} ends early at offset {self._consumed}")
+            if len(chunk) > n:
+                self._buf = chunk
+                self._pos = n
+                return
             self._consumed += len(chunk)
             n -= len(chunk)
 
@@ -223,57 +262,129 @@ class TarWalker:
         return _EntryReader(self)
 
     def __iter__(self) -> Iterator[TarHeader]:
+        for e in self.entries():
+            yield TarHeader(*e)
+
+    def entries(self) -> Iterator[Entry]:
+        """The headers as plain tuples in TarHeader's field order: the reader's fast path.
+
+        One loop with the usual case inlined (a 512-byte header in the buffer, zero-padded
+        octal numbers): ~2 µs per entry instead of ~6 with a call per field.
+        """
         long_name: str | None = None
         long_link: str | None = None
         pax: dict[str, str] = {}
         global_pax: dict[str, str] = {}
+        adler = _adler
+        term = _TERM
         while True:
-            if self._pending:
-                self._skip(self._pending, "entry data")
+            pending = self._pending
+            if pending:
                 self._pending = 0
-            if not self._fill(BLOCK):
-                if len(self._buf) - self._pos:
-                    raise FormatError(f"truncated tar stream: partial header at offset {self.offset}")
-                if long_name is not None or long_link is not None or pax:
-                    # An extended header belongs to the entry after it: that entry was cut off.
-                    raise FormatError(f"truncated tar stream: extended header without its entry at {self.offset}")
-                return  # clean end without an end marker: accepted, as Go's reader does
-            start = self.offset
-            block = self._buf[self._pos : self._pos + BLOCK]
-            self._pos += BLOCK
+                if len(self._buf) - self._pos >= pending:
+                    self._pos += pending
+                else:
+                    self._skip(pending, "entry data")
+            buf = self._buf
+            pos = self._pos
+            if len(buf) - pos < BLOCK:
+                if not self._fill(BLOCK):
+                    if len(self._buf) - self._pos:
+                        raise FormatError(f"truncated tar stream: partial header at offset {self.offset}")
+                    if long_name is not None or long_link is not None or pax:
+                        # An extended header belongs to the entry after it: that entry was cut off.
+                        raise FormatError(f"truncated tar stream: extended header without its entry at {self.offset}")
+                    return  # clean end without an end marker: accepted, as Go's reader does
+                buf = self._buf
+                pos = self._pos
+            start = self._consumed + pos
+            block = buf[pos : pos + BLOCK]
+            self._pos = pos + BLOCK
             if block == _ZERO_BLOCK:
                 self.saw_eof_marker = True
                 self._walk_trailing()
                 return
-            if not checksum_ok(block):
+            total = (adler(block[:256]) & 0xFFFF) + (adler(block[256:]) & 0xFFFF) - 2
+            try:
+                ok = block[154] in term and total - sum(block[148:156]) + 256 == int(block[148:154], 8)
+            except ValueError:
+                ok = False
+            if not ok and not checksum_ok(block, total):
                 raise FormatError(f"not a tar stream: bad header checksum at offset {start}")
-            typeflag = chr(block[156]) if block[156] else "\0"
-            size = _num(block, 124, 136)
-            if size < 0:
-                raise FormatError(f"corrupt tar header: negative size at offset {start}")
-            padded = (size + BLOCK - 1) // BLOCK * BLOCK
-            if typeflag in ("L", "K", "x", "g"):
+            tf = block[156]
+            typeflag = chr(tf) if tf else "\0"
+            if typeflag in _META:
+                size = _num(block, 124, 136)
+                if size < 0:
+                    raise FormatError(f"corrupt tar header: negative size at offset {start}")
                 if size > 16 << 20:
                     raise FormatError(f"corrupt tar header: {size}-byte metadata entry at offset {start}")
-                data = self._take(size, "metadata entry")
-                self._skip(padded - size, "metadata padding")
-                if typeflag == "L":
+                padded = (size + BLOCK - 1) // BLOCK * BLOCK
+                if len(buf) - pos - BLOCK >= padded:  # the usual case: data and padding in the buffer
+                    data = buf[pos + BLOCK : pos + BLOCK + size]
+                    self._pos = pos + BLOCK + padded
+                else:
+                    data = self._take(size, "metadata entry")
+                    self._skip(padded - size, "metadata padding")
+                if typeflag == "x":
+                    pax.update(parse_pax(data))
+                elif typeflag == "L":
                     long_name = _decode(data.split(b"\0", 1)[0])
                 elif typeflag == "K":
                     long_link = _decode(data.split(b"\0", 1)[0])
-                elif typeflag == "x":
-                    pax.update(parse_pax(data))
                 else:
                     global_pax.update(parse_pax(data))
                 continue
-            header = self._header(block, typeflag, size, start, long_name, long_link, global_pax, pax)
-            long_name = long_link = None
-            pax = {}
+            numbers: tuple[int, int, int, int] | None = None  # mode, uid, gid, mtime
+            try:
+                ends = block[107], block[115], block[123], block[135], block[147]
+                if ends[0] in term and ends[1] in term and ends[2] in term and ends[3] in term and ends[4] in term:
+                    size = int(block[124:135], 8)
+                    numbers = (
+                        int(block[100:107], 8),
+                        int(block[108:115], 8),
+                        int(block[116:123], 8),
+                        int(block[136:147], 8),
+                    )
+            except ValueError:
+                numbers = None
+            if numbers is None:
+                size = _num(block, 124, 136)
+            if size < 0:
+                raise FormatError(f"corrupt tar header: negative size at offset {start}")
+            if numbers is None:
+                numbers = (_num(block, 100, 108), _num(block, 108, 116), _num(block, 116, 124), _num(block, 136, 148))
+            mode, uid, gid, mtime = numbers
+            if long_name is not None:
+                name = long_name
+                long_name = None
+            else:
+                nul = block.find(0, 0, 100)
+                raw = block[: nul if nul >= 0 else 100]
+                if block[345] and block.startswith(b"ustar\x00", 257):  # POSIX prefix (GNU uses it for times)
+                    raw = _cstr(block, 345, 500) + b"/" + raw
+                name = raw.decode("utf-8", "surrogateescape")
+            if long_link is not None:
+                linkname = long_link
+                long_link = None
+            else:
+                linkname = _decode(_cstr(block, 157, 257)) if block[157] else ""
+            sparse = typeflag == "S"
+            stored = size
+            if pax or global_pax:
+                merged = {**global_pax, **pax} if global_pax else pax
+                pax = {}
+                name, linkname, size, stored, uid, gid, mtime, sparse = _apply_pax(
+                    merged, start, name, linkname, size, uid, gid, mtime, sparse
+                )
+            if typeflag == "\0":
+                typeflag = "5" if name.endswith("/") else "0"
+            data_size = 0 if ord(typeflag) in HEADER_ONLY else stored
             if typeflag == "S" and block[482]:
                 self._skip_sparse_extensions()
-            self._pending = (header.data_size + BLOCK - 1) // BLOCK * BLOCK
-            self._current_size = header.data_size
-            yield header
+            self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
+            self._current_size = data_size
+            yield (name, typeflag, size, mode & 0o7777, uid, gid, mtime, linkname, start, data_size, sparse)
             # read_data consumed part of the entry; _pending keeps the padded remainder
             self._current_size = 0
 
@@ -283,67 +394,28 @@ class TarWalker:
             if not ext[504]:
                 return
 
-    def _header(
-        self,
-        block: bytes,
-        typeflag: str,
-        size: int,
-        start: int,
-        long_name: str | None,
-        long_link: str | None,
-        global_pax: dict[str, str],
-        pax: dict[str, str],
-    ) -> TarHeader:
-        magic = block[257:263]
-        if long_name is not None:
-            name = long_name
-        else:
-            raw = _cstr(block, 0, 100)
-            if magic == b"ustar\x00":  # POSIX ustar: prefix field (GNU uses it for times)
-                prefix = _cstr(block, 345, 500)
-                if prefix:
-                    raw = prefix + b"/" + raw
-            name = _decode(raw)
-        linkname = long_link if long_link is not None else _decode(_cstr(block, 157, 257))
-        mode = _num(block, 100, 108)
-        uid = _num(block, 108, 116)
-        gid = _num(block, 116, 124)
-        mtime = _num(block, 136, 148)
-        sparse = typeflag == "S"
-        stored = size
-        merged = {**global_pax, **pax} if global_pax else pax
-        if merged:
-            # An empty value removes the keyword: the header's own field stands (POSIX, Go).
-            merged = {k: v for k, v in merged.items() if v}
-            name = merged.get("path", name)
-            linkname = merged.get("linkpath", linkname)
-            if "size" in merged:
-                size = stored = _pax_int(merged["size"], "size")
-                if size < 0:
-                    raise FormatError(f"corrupt PAX header: negative size at offset {start}")
-            if "uid" in merged:
-                uid = _pax_int(merged["uid"], "uid")
-            if "gid" in merged:
-                gid = _pax_int(merged["gid"], "gid")
-            if "mtime" in merged:
-                mtime = _pax_time(merged["mtime"])
-            if "GNU.sparse.realsize" in merged or "GNU.sparse.size" in merged:
-                sparse = True
+    def _header(self, block: bytes, typeflag: str, size: int, start: int) -> TarHeader:
+        """A header without extended headers before it (the trailing headers after the end)."""
+        raw = _cstr(block, 0, 100)
+        if block[257:263] == b"ustar\x00":
+            prefix = _cstr(block, 345, 500)
+            if prefix:
+                raw = prefix + b"/" + raw
+        name = _decode(raw)
         if typeflag == "\0":
             typeflag = "5" if name.endswith("/") else "0"
-        data_size = 0 if ord(typeflag) in HEADER_ONLY else stored
         return TarHeader(
             name=name,
             typeflag=typeflag,
             size=size,
-            mode=mode & 0o7777,
-            uid=uid,
-            gid=gid,
-            mtime=mtime,
-            linkname=linkname,
+            mode=_num(block, 100, 108) & 0o7777,
+            uid=_num(block, 108, 116),
+            gid=_num(block, 116, 124),
+            mtime=_num(block, 136, 148),
+            linkname=_decode(_cstr(block, 157, 257)),
             offset=start,
-            data_size=data_size,
-            sparse=sparse,
+            data_size=0 if ord(typeflag) in HEADER_ONLY else size,
+            sparse=typeflag == "S",
         )
 
     def _walk_trailing(self) -> None:
@@ -369,12 +441,45 @@ class TarWalker:
                 if typeflag in ("L", "K", "x", "g"):
                     self._skip((size + BLOCK - 1) // BLOCK * BLOCK, "metadata entry")
                     continue
-                header = self._header(block, typeflag, size, start, None, None, {}, {})
+                header = self._header(block, typeflag, size, start)
                 self.trailing.append(header)
                 self._skip((header.data_size + BLOCK - 1) // BLOCK * BLOCK, "entry data")
             except FormatError:
                 break
         self.drain()
+
+
+def _apply_pax(
+    merged: dict[str, str],
+    start: int,
+    name: str,
+    linkname: str,
+    size: int,
+    uid: int,
+    gid: int,
+    mtime: int,
+    sparse: bool,
+) -> tuple[str, str, int, int, int, int, int, bool]:
+    """PAX records over the header's fields; returns name, linkname, size, stored size, uid, gid, mtime, sparse."""
+    stored = size
+    # An empty value removes the keyword: the header's own field stands (POSIX, Go).
+    if "" in merged.values():
+        merged = {k: v for k, v in merged.items() if v}
+    name = merged.get("path", name)
+    linkname = merged.get("linkpath", linkname)
+    if "size" in merged:
+        size = stored = _pax_int(merged["size"], "size")
+        if size < 0:
+            raise FormatError(f"corrupt PAX header: negative size at offset {start}")
+    if "uid" in merged:
+        uid = _pax_int(merged["uid"], "uid")
+    if "gid" in merged:
+        gid = _pax_int(merged["gid"], "gid")
+    if "mtime" in merged:
+        mtime = _pax_time(merged["mtime"])
+    if "GNU.sparse.realsize" in merged or "GNU.sparse.size" in merged:
+        sparse = True
+    return name, linkname, size, stored, uid, gid, mtime, sparse
 
 
 def _pax_int(value: str, key: str) -> int:
@@ -386,6 +491,9 @@ def _pax_int(value: str, key: str) -> int:
 
 def _pax_time(value: str) -> int:
     """Seconds, maybe with a fraction ("1700000000.123456789"); whole seconds kept."""
+    secs, _, frac = value.partition(".")
+    if secs.isascii() and secs.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
+        return int(secs)  # the usual form, without the regular expression
     if not _PAX_TIME.fullmatch(value):
         raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
     return int(value.partition(".")[0])

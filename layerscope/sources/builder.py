@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from layerscope.errors import DigestError, FormatError
+from layerscope.gcpause import paused_gc
 from layerscope.layers.cache import LayerCache
 from layerscope.layers.reader import read_layer
 from layerscope.layers.streams import Readable
 from layerscope.model import HistoryEntry, Image, Layer, LayerRecord
 from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
+from layerscope.sources.parallel import can_fork, read_parallel
 from layerscope.sources.platforms import Platform
 
 ProgressFn = Callable[[int, int, LayerRecord], None]
@@ -111,7 +112,8 @@ def build_image(
         )
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
-        records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
+        with paused_gc():
+            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
@@ -165,12 +167,10 @@ def _read_layers(
     progress: ProgressFn | None,
     cache: LayerCache | None,
 ) -> list[LayerRecord]:
-    done = 0
-
-    def one(i: int) -> LayerRecord:
+    def read(i: int) -> LayerRecord:
         desc = m.layers[i]
 
-        def read(blob: Readable, d: Descriptor, idx: int) -> LayerRecord:
+        def walk(blob: Readable, d: Descriptor, idx: int) -> LayerRecord:
             return read_layer(
                 blob,
                 verify=verify,
@@ -179,13 +179,7 @@ def _read_layers(
                 what=f"layer {idx} ({d.digest or d.location})",
             )
 
-        # --verify hashes this image's bytes: an entry verified on another archive that
-        # claims the same diff_id says nothing about these bytes.
-        if cache is not None and not verify:
-            cached = cache.get(diff_ids[i], desc.digest, need_verified=False)
-            if cached is not None:
-                return cached
-        record = handle.layer_record(desc, i, read)
+        record = handle.layer_record(desc, i, walk)
         if cache is not None:
             cache.put(diff_ids[i], record, desc.digest, verified=verify)
         return record
@@ -199,22 +193,35 @@ def _read_layers(
             first[key] = i
             unique.append(i)
     results: dict[int, LayerRecord] = {}
-    pool_size = workers or min(os.cpu_count() or 1, len(unique)) or 1
-    if handle.parallel_safe and pool_size > 1 and len(unique) > 1:
-        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="layer") as pool:
-            futures = {i: pool.submit(one, i) for i in unique}
-            for i in unique:
-                results[i] = futures[i].result()
-                done += 1
-                if progress:
-                    progress(done, len(unique), results[i])
+    done = 0
+
+    def finished(i: int, record: LayerRecord) -> None:
+        nonlocal done
+        results[i] = record
+        done += 1
+        if progress:
+            progress(done, len(unique), record)
+
+    todo: list[int] = []
+    for i in unique:
+        # --verify hashes this image's bytes: an entry verified on another archive that
+        # claims the same diff_id says nothing about these bytes.
+        cached = None
+        if cache is not None and not verify:
+            cached = cache.get(diff_ids[i], m.layers[i].digest, need_verified=False)
+        if cached is not None:
+            finished(i, cached)
+        else:
+            todo.append(i)
+    # Largest first: the layer started last is then a small one, and the workers end together.
+    todo.sort(key=lambda i: -(m.layers[i].size or 0))
+    pool_size = min(workers or os.cpu_count() or 1, len(todo))
+    if handle.parallel_safe and pool_size > 1:
+        total = sum(m.layers[i].size or 0 for i in todo)
+        processes = can_fork(handle.transport, handle.parallel_safe, total)
+        for i, record in read_parallel(read, todo, pool_size, processes):
+            finished(i, record)
     else:
-        for i in unique:
-            results[i] = one(i)
-            done += 1
-            if progress:
-                progress(done, len(unique), results[i])
-    out = []
-    for i, d in enumerate(m.layers):
-        out.append(results[first[(d.digest, d.location, diff_ids[i])]])
-    return out
+        for i in todo:
+            finished(i, read(i))
+    return [results[first[(d.digest, d.location, diff_ids[i])]] for i, d in enumerate(m.layers)]

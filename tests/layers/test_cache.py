@@ -8,6 +8,7 @@ import os
 
 from layerscope.api import open_image
 from layerscope.layers.cache import LayerCache
+from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
 
@@ -123,3 +124,43 @@ def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatc
         assert o.record is not None and dl.record is not None and a.record is not None
         assert (o.record.compression, dl.record.compression, a.record.compression) == ("gzip", "none", "none")
         assert dl.record.files == o.record.files and a.record == dl.record
+
+
+def test_packages_after_inspect_are_not_taken_from_its_summary(tmp_path, run_cli):
+    """inspect leaves packages out of the image summary; packages then computes them."""
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    path = str(tmp_path / "img.tar")
+    ImageSpec([layer_tar(dist("tiny", "1.0", {"tiny/__init__.py": b"x" * 300}))]).docker_archive(path)
+    assert run_cli("inspect", "--json", path, env=env).code == 0
+    after = run_cli("packages", "--json", path, env=env)
+    again = run_cli("packages", "--json", path, env=env)  # from the summary packages wrote
+    assert after.code == again.code == 0, after.err
+    assert [p["name"] for p in json.loads(after.out)["packages"]] == ["tiny"]
+    assert json.loads(after.out) == json.loads(again.out)
+
+
+def test_images_sharing_a_base_read_the_base_once(tmp_path, monkeypatch):
+    """B after A (same two base layers, as registries serve them): only B's own layer is read."""
+    from layerscope.sources import builder
+    from layerscope.sources.references import open_image as open_handle
+
+    base = [layer_tar([d("etc"), f("etc/os-release", b"ID=test\n")]), layer_tar([f("usr/lib/libx.so", b"x" * 4000)])]
+    a = ImageSpec([*base, layer_tar([f("app/a.py", b"a" * 100)])]).oci_archive(str(tmp_path / "a.tar"))
+    b = ImageSpec([*base, layer_tar([f("app/b.py", b"b" * 200)])]).oci_archive(str(tmp_path / "b.tar"))
+    walked: list[str | None] = []
+    real = builder.read_layer
+
+    def counting(blob, **kw):  # type: ignore[no-untyped-def]
+        walked.append(kw.get("expected_diff_id"))
+        return real(blob, **kw)
+
+    monkeypatch.setattr(builder, "read_layer", counting)
+    cache = LayerCache(str(tmp_path / "cache"))
+    image_a = builder.build_image(open_handle(a), cache=cache)
+    assert (cache.hits, len(walked)) == (0, 3)
+    walked.clear()
+    cache_b = LayerCache(str(tmp_path / "cache"))
+    image_b = builder.build_image(open_handle(b), cache=cache_b)
+    assert (cache_b.hits, cache_b.misses) == (2, 1)
+    assert walked == [image_b.layers[2].diff_id]
+    assert [x.record for x in image_b.layers[:2]] == [x.record for x in image_a.layers[:2]]

@@ -86,6 +86,8 @@ _ACCEL_LIB = re.compile(
     r"|nvinfer[a-z_]*|nvonnxparser|amdhip64|rocblas|MIOpen|rccl|hipblas(lt)?)(-[0-9a-f]{8})?\.so"
 )
 _INCLUDES = ("usr/include/", "usr/local/include/")
+_OS_CACHE_PREFIXES = tuple(root + "/" for root in _OS_CACHES)
+_DOCS_PREFIXES = tuple(root + "/" for root in _DOCS)
 _APP_TOPS = frozenset({"app", "srv", "code", "workspace", "project"})
 
 _TOOL_OS = re.compile(
@@ -156,7 +158,7 @@ class Classifier:
         if (owner_rank is None or owner_rank >= 2) and size >= MODEL_WEIGHTS_MIN and self._weights(path, parts):
             return WEIGHTS, path
         if path.endswith((".pyc", ".pyo")):
-            return BYTECODE, _site_anchor(parts) or _anchor(parts)
+            return BYTECODE, (_site_anchor(parts) if "-packages/" in path else None) or _anchor(parts)
         docs = _tests_docs(path, parts)
         if docs:
             return TESTS_DOCS, docs
@@ -166,7 +168,7 @@ class Classifier:
         if _ACCEL_LIB.match(parts[-1]):
             return ACCELERATORS, posixpath.dirname(path)
         if owner_category is not None:
-            return owner_category, _site_anchor(parts) or _anchor(parts)
+            return owner_category, (_site_anchor(parts) if "-packages/" in path else None) or _anchor(parts)
         if path.startswith(_INCLUDES):
             return TOOLCHAINS, "/".join(parts[:3])
         if self._workdir and (path == self._workdir or path.startswith(self._workdir + "/")):
@@ -176,14 +178,16 @@ class Classifier:
         return OTHER, _anchor(parts)
 
     def _cache(self, path: str, parts: list[str]) -> str | None:
-        for i, comp in enumerate(parts[:-1]):
+        # The loop only matches a ".cache/" or ".conda/" component: most paths skip it.
+        for i, comp in enumerate(parts[:-1] if ".cache/" in path or ".conda/" in path else ()):
             if comp == ".cache" and parts[i + 1] in _TOOL_CACHES and i + 2 < len(parts):
                 return "/".join(parts[: i + 2])
             if comp == ".conda" and parts[i + 1] == "pkgs" and i + 2 < len(parts):
                 return "/".join(parts[: i + 2])
-        for root in _OS_CACHES:
-            if path.startswith(root + "/"):
-                return root
+        if path.startswith(_OS_CACHE_PREFIXES):
+            for root in _OS_CACHES:
+                if path.startswith(root + "/"):
+                    return root
         if path.endswith(".whl"):
             return "/".join(parts[:-1]) or parts[0]
         for pkgs in self._conda_pkgs:
@@ -199,16 +203,17 @@ class Classifier:
 
 
 def _tests_docs(path: str, parts: list[str]) -> str | None:
-    for root in _DOCS:
-        if path.startswith(root + "/"):
-            return root
-    site = next((i for i, c in enumerate(parts[:-1]) if c in _SITE_DIRS), None)
+    if path.startswith(_DOCS_PREFIXES):
+        for root in _DOCS:
+            if path.startswith(root + "/"):
+                return root
+    site = next((i for i, c in enumerate(parts[:-1]) if c in _SITE_DIRS), None) if "-packages/" in path else None
     if site is not None:
         for j in range(site + 1, len(parts) - 1):
             if parts[j] in _TEST_DIRS:
                 return "/".join(parts[: j + 1])
         return None
-    for i, comp in enumerate(parts[:-2]):
+    for i, comp in enumerate(parts[:-2] if "/test/" in path else ()):
         if comp == "lib" and _STDLIB.match(parts[i + 1]) and parts[i + 2] == "test" and i + 3 < len(parts):
             return "/".join(parts[: i + 3])
     return None

@@ -52,6 +52,19 @@ def join_rel(base: str, path: str) -> str | None:
     """`path` relative to root-relative `base`; None when it climbs out of the root."""
     if path.startswith("/"):
         return root_path(path)
+    joined = f"{base}/{path}" if base else path
+    if (
+        joined
+        and joined[0] != "/"
+        and joined[-1] != "/"
+        and "//" not in joined
+        and "/./" not in joined
+        and "/../" not in joined
+        and not joined.startswith(("./", "../"))
+        and not joined.endswith(("/.", "/.."))
+        and joined not in (".", "..")
+    ):
+        return joined  # already normal (no '.', '..' or empty component): what normpath returns
     clean = posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
     if clean in (".", "") or clean == ".." or clean.startswith("../"):
         return None

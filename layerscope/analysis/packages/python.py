@@ -104,7 +104,8 @@ def _record(text: str, site: str) -> tuple[list[str], int]:
         if not line.strip():
             continue
         try:
-            row = next(csv.reader([line]))
+            # without quotes or NULs the csv reader only splits at commas: skip its setup
+            row = line.split(",") if '"' not in line and "\0" not in line else next(csv.reader([line]))
         except csv.Error:  # NUL bytes, broken quoting: a damaged row, not a damaged RECORD
             bad += 1
             continue

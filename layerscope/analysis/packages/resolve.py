@@ -21,7 +21,10 @@ class Resolver:
         self._dirs: dict[str, str] = {"": ""}
 
     def file(self, path: str) -> str:
-        parent, base = posixpath.split(path)
+        if "//" in path or path.startswith("/"):
+            parent, base = posixpath.split(path)
+        else:  # the same split without its slash handling
+            parent, _, base = path.rpartition("/")
         if not parent:
             return path
         rp = self.dir(parent)

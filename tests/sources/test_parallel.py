@@ -1,0 +1,113 @@
+"""Layers read by forked worker processes give exactly what one thread reads."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from layerscope.api import open_image
+from layerscope.errors import FormatError
+from layerscope.layers.cache import LayerCache
+from layerscope.sources import parallel
+from layerscope.sources.builder import build_image
+from layerscope.sources.references import open_image as open_handle
+from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym, wh
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+
+
+def _spec() -> ImageSpec:
+    return ImageSpec(
+        [
+            layer_tar([d("usr"), f("usr/a", b"a" * 3000), f("var/lib/dpkg/status", b"Package: x\n\n")]),
+            layer_tar([f("usr/b" + "x" * 120, b"b" * 70000), sym("usr/c", "a"), hard("usr/h", "usr/a")]),
+            layer_tar([wh("usr/a"), f("big", os.urandom(200_000))]),
+        ]
+    )
+
+
+@pytest.fixture
+def always_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small images fork too, and threads other tests left behind (servers) are ignored."""
+    monkeypatch.setattr(parallel, "FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
+
+
+def _records(ref: str, workers: int, cache: LayerCache | None = None) -> list[object]:
+    handle = open_handle(ref)
+    try:
+        return [layer.record for layer in build_image(handle, workers=workers, cache=cache).layers]
+    finally:
+        handle.close()
+
+
+@pytest.mark.parametrize("kind", ["oci_archive", "docker_archive", "oci_dir"])
+def test_processes_read_what_one_thread_reads(tmp_path, always_fork, kind):
+    ref = getattr(_spec(), kind)(str(tmp_path / "img"))
+    assert parallel.can_fork("oci-archive", True, 1)
+    assert _records(ref, workers=2) == _records(ref, workers=1)
+
+
+def test_workers_fill_the_cache_and_the_next_read_hits(tmp_path, always_fork):
+    ref = _spec().oci_archive(str(tmp_path / "img.tar"))
+    cache = LayerCache(str(tmp_path / "cache"))
+    cold = _records(ref, workers=2, cache=cache)
+    assert cache.stats().entries == 3  # written by the workers
+    warm_cache = LayerCache(str(tmp_path / "cache"))
+    assert _records(ref, workers=2, cache=warm_cache) == cold
+    assert (warm_cache.hits, warm_cache.misses) == (3, 0)
+
+
+def test_an_error_in_a_worker_is_the_same_one_line_error(tmp_path, always_fork):
+    spec = _spec()
+    spec.layers[1] = spec.layers[1][:700]  # a cut tar: the header of its second entry is partial
+    ref = spec.oci_archive(str(tmp_path / "img.tar"))
+    with pytest.raises(FormatError) as one:
+        _records(ref, workers=1)
+    with pytest.raises(FormatError) as two:
+        _records(ref, workers=2)
+    assert str(one.value) == str(two.value)
+
+
+def test_no_fork_for_remote_sources_small_images_or_with_other_threads():
+    assert not parallel.can_fork("docker", True, 1 << 40)
+    assert not parallel.can_fork("docker-daemon", False, 1 << 40)
+    assert not parallel.can_fork("oci-archive", True, 1000)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not parallel.can_fork("oci-archive", True, 1 << 40)
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_open_image_uses_processes_for_large_local_archives(tmp_path, always_fork, monkeypatch):
+    calls: list[bool] = []
+    real = parallel.read_parallel
+
+    def spy(read, order, workers, processes):  # type: ignore[no-untyped-def]
+        calls.append(processes)
+        return real(read, order, workers, processes)
+
+    monkeypatch.setattr("layerscope.sources.builder.read_parallel", spy)
+    img = open_image(_spec().docker_archive(str(tmp_path / "img.tar")), use_cache=False)
+    assert calls == [True] and len(img.layers) == 3
+
+
+def test_a_worker_killed_midway_is_an_error_not_a_hang(tmp_path, always_fork, monkeypatch):
+    ref = _spec().oci_archive(str(tmp_path / "img.tar"))
+    real = parallel.encode_record
+
+    def die(record):  # type: ignore[no-untyped-def]
+        if record.whiteouts:  # the third layer: as if the kernel killed the worker
+            os._exit(9)
+        return real(record)
+
+    monkeypatch.setattr(parallel, "encode_record", die)
+    with pytest.raises(RuntimeError, match="ended without its result"):
+        _records(ref, workers=2)
