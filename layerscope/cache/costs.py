@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
-from layerscope.cache.history import align, history_flavour, history_seconds, target_chain
+from layerscope.cache.history import Key, align, history_flavour, history_seconds, step_layers, target_chain
 from layerscope.cache.model import MISS, NONE, CacheSummary, StepResult
 from layerscope.cache.plan import BASE, BuildInput, PlannedStep
 from layerscope.cache.timings import rawjson_seconds
@@ -21,7 +21,6 @@ from layerscope.errors import UsageError
 from layerscope.model import Image
 
 RAWJSON, HISTORY_ESTIMATE = "rawjson", "history-estimate"
-Key = tuple[str, int]  # (stage label, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +48,7 @@ def _layer_costs(
     al = align(image.history, target_chain(df, target, args))
     if al is None:
         return None
-    out = {}
-    for key, index in al.entries.items():
-        li = image.history[index].layer_index
-        out[key] = StepCost(() if li is None else (li,))
-    base = tuple(h.layer_index for h in image.history[: al.base_end] if h.layer_index is not None)
-    out[al.root] = StepCost(base)
-    return out, al.text_matches
+    return {key: StepCost(layers) for key, layers in step_layers(image, al).items()}, al.text_matches
 
 
 def _timing_fit(text: str, df: Dockerfile, target: str | None, args: dict[str, str]) -> tuple[dict[Key, float], int]:
