@@ -153,7 +153,7 @@ def _context_bytes(step: PlannedStep, build: BuildInput) -> int | None:
     return sum(entries[p].size for p in (sel.origins or {}).values() if p in entries and entries[p].type == FILE)
 
 
-def _rebuilt(steps: list[StepResult]) -> list[int]:
+def rebuilt_indexes(steps: list[StepResult]) -> list[int]:
     """Indexes of the steps that re-run, and of the FROM whose stage misses on a changed base image."""
     out = [i for i, s in enumerate(steps) if s.status == MISS]
     base_stages = {s.stage for s in steps if s.status == MISS and s.cause is not None and s.cause.kind == BASE}
@@ -191,7 +191,7 @@ def apply_costs(
                 estimated.append(step.line)
         seconds = cost.seconds if cost is not None else None
         out.append(dataclasses.replace(step, layers=layers, bytes=nbytes, compressed_bytes=comp, seconds=seconds))
-    rebuilt = [out[i] for i in _rebuilt(out)]
+    rebuilt = [out[i] for i in rebuilt_indexes(out)]
     if model.has_image:
         layer_set = {i for s in rebuilt for i in s.layers or ()}
         new_layers = [s for s in rebuilt if s.layers is None and s.bytes is not None]
