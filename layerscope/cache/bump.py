@@ -26,7 +26,7 @@ from layerscope.cache.plan import BuildInput
 from layerscope.cache.rewrite import shell_commands
 from layerscope.cache.simulate import CacheRequest, plan_builds
 from layerscope.cache.whatif import WhatIf, dockerfile_path
-from layerscope.errors import BadReferenceError, UsageError
+from layerscope.errors import BadReferenceError, LayerscopeError, UsageError
 from layerscope.model import Analysis, HistoryEntry, Image, Package, PackageRebuild, PackageReport, SplitAdvice
 
 HISTORY_ONLY = (
@@ -225,3 +225,18 @@ def package_costs(a: Analysis, request: CacheRequest | None = None) -> Analysis:
     packages = tuple(replace(p, rebuild=rebuilds.get(i)) for i, p in enumerate(report.packages))
     new = replace(report, packages=packages, rebuild_advice=advice, notes=(*report.notes, *notes))
     return replace(a, packages=new)
+
+
+def costs_or_history(a: Analysis, request: CacheRequest | None) -> Analysis:
+    """`package_costs` for views that show what they can (explore, report): through the image history alone
+    when the Dockerfile does not fit the image, with a note saying why."""
+    if request is None:
+        return package_costs(a)
+    try:
+        return package_costs(a, request)
+    except LayerscopeError as err:
+        costed = package_costs(a)
+        if costed.packages is None:
+            return costed
+        note = f"rebuild per package: the Dockerfile was not used: {err}"
+        return replace(costed, packages=replace(costed.packages, notes=(*costed.packages.notes, note)))
