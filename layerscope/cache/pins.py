@@ -97,22 +97,27 @@ def _words(run: Instruction) -> list[str]:
 
 
 def files_read(whatif: WhatIf, stage: Stage, run: Instruction) -> list[str]:
-    """Context files the RUN's command names that an earlier COPY brought in or a bind mount mounts, in order."""
+    """Context files the RUN's command names, in order: by their path in a bind mount of the context, or by
+    their name where an earlier COPY of the stage's chain brought them in."""
     available: set[str] = set()
     for ins in _before(whatif, stage, run):
         if ins.keyword in ("COPY", "ADD") and not ins.flag("from"):
             available.update(whatif.copied_files(ins))
     entries = whatif.tree.entries
+    mounted: dict[str, str] = {}  # a bind mount's target -> its context path
     for mount in parse_mounts(run):
-        source = mount.get("source").strip("/")
-        if mount.type != "bind" or mount.get("from") or source not in entries:
+        source = posixpath.normpath(mount.get("source", ".")).strip("/").removeprefix(".")
+        if mount.type != "bind" or mount.get("from") or (source and source not in entries) or not mount.target:
             continue
-        if entries[source].type == DIR:
-            available.update(p for p in entries if p.startswith(source + "/") and entries[p].type != DIR)
-        else:
-            available.add(source)
+        mounted[posixpath.normpath(mount.target)] = source
     out: list[str] = []
     for word in _words(run):
+        target = next((t for t in mounted if word == t or word.startswith(t + "/")), None)
+        if target is not None:  # the command reads the mount: the context path under its source
+            path = posixpath.join(mounted[target], word[len(target) :].lstrip("/")).strip("/")
+            if path in entries and entries[path].type != DIR and path not in out:
+                out.append(path)
+            continue
         base = posixpath.basename(word)
         hits = sorted((p for p in available if posixpath.basename(p) == base), key=lambda p: (p.count("/"), p))
         exact = [p for p in hits if p == word.removeprefix("./") or p.endswith("/" + word.removeprefix("./"))]
