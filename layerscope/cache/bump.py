@@ -21,7 +21,7 @@ from layerscope.cache.costs import CostModel, apply_costs, cost_model, rebuilt_i
 from layerscope.cache.edits import edit_lines
 from layerscope.cache.history import Key, align, layer_sizes, parse_created_by, target_chain
 from layerscope.cache.model import CacheSummary, StepResult
-from layerscope.cache.pins import BASE, CHANGED, EDITED, REQUIREMENT_LIKE, Change, pin_change
+from layerscope.cache.pins import BASE, CHANGED, EDITED, REQUIREMENT_LIKE, Change, Pins
 from layerscope.cache.plan import BuildInput
 from layerscope.cache.rewrite import shell_commands
 from layerscope.cache.simulate import CacheRequest, plan_builds
@@ -57,6 +57,7 @@ class DockerfileBuild:
         self.request = request
         self.image = image
         self.whatif = WhatIf(request)
+        self.pins = Pins(self.whatif)
         args = dict(request.build_args)
         if not image.history_aligned:
             raise UsageError(f"{image.reference}: its history and layers do not match one to one")
@@ -198,7 +199,7 @@ def from_dockerfile(build: DockerfileBuild, report: PackageReport) -> Found:
         _, ins = build.whatif.find(*key)
         text = " ".join(ins.original.split())
         for i, shared in _shared(members, report.packages).items():
-            change = pin_change(build.whatif, key, report.packages[i].name)
+            change = build.pins.change(key, report.packages[i].name)
             if change is None:
                 continue
             priced = build.simulate(change)

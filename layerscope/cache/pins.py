@@ -127,47 +127,64 @@ def files_read(whatif: WhatIf, stage: Stage, run: Instruction) -> list[str]:
     return out
 
 
-def run_change(whatif: WhatIf, stage: Stage, run: Instruction, name: str, strict: bool = False) -> Change | None:
-    """Bumping `name` where `run` installs it; with `strict`, None unless a file it reads or its command names it."""
-    files = files_read(whatif, stage, run)
-    texts = {p: whatif.tree.read(p).decode("utf-8", "replace") for p in files}
-    where = f"read by RUN at line {run.line}"
-    naming = [p for p in files if mentions(texts[p], name)]
-    if naming:
-        return Change(CHANGED, tuple(naming), f"{', '.join(naming)} changed ({where})", (stage.label, run.line),
-                      naming[0])  # fmt: skip
-    if mentions(run_command(run), name):
-        return Change(EDITED, (str(run.line),), f"RUN at line {run.line} edited", (stage.label, run.line))
-    if strict:
-        return None
-    likely = [p for p in files if REQUIREMENT_LIKE.search(posixpath.basename(p))]
-    if likely:
-        return Change(CHANGED, (likely[0],), f"{likely[0]} changed ({where}; it does not name {name})",
-                      (stage.label, run.line), likely[0])  # fmt: skip
-    return Change(EDITED, (str(run.line),), f"RUN at line {run.line} edited", (stage.label, run.line))
+class Pins:
+    """Where the pins of many packages of one build live: what each RUN reads is worked out once."""
 
+    def __init__(self, whatif: WhatIf) -> None:
+        self.whatif = whatif
+        self._read: dict[tuple[str, int], list[str]] = {}
+        self._texts: dict[str, str] = {}
 
-def pin_change(whatif: WhatIf, key: tuple[str, int], name: str) -> Change | None:
-    """What bumping `name` changes, for the step `key` (stage, line) that installed it; None: nothing can."""
-    stage, ins = whatif.find(*key)
-    if ins is stage.from_ins:
-        image = stage_base(whatif.df, stage, whatif.base.build_args)
-        return None if image == "scratch" else Change(BASE, (image,), f"base image {image} re-published")
-    if ins.keyword == "RUN":
-        return run_change(whatif, stage, ins, name)
-    source = ins.flag("from") if ins.keyword == "COPY" else None
-    found = whatif.df.find_stage(source, before=stage.index) if source else None
-    if found is not None:  # a COPY --from=<stage>: the pin is where that stage installs it
-        runs = [i for st in stage_chain(whatif, found) for i in st.instructions if i.keyword == "RUN"]
-        for run in reversed(runs):
-            owner = next(st for st in stage_chain(whatif, found) if run in st.instructions)
-            change = run_change(whatif, owner, run, name, strict=True)
-            if change is not None:
-                return change
-    planned = whatif.step_change(stage.label, ins.line)
-    req = planned.request
-    if req.changed:
-        return Change(CHANGED, req.changed, planned.what, None, req.changed[0] if len(req.changed) == 1 else None)
-    if req.base_changed:
-        return Change(BASE, req.base_changed, planned.what)
-    return Change(EDITED, tuple(str(n) for n in req.edited), planned.what)
+    def files_read(self, stage: Stage, run: Instruction) -> list[str]:
+        key = (stage.label, run.line)
+        if key not in self._read:
+            self._read[key] = files_read(self.whatif, stage, run)
+        return self._read[key]
+
+    def text(self, path: str) -> str:
+        if path not in self._texts:
+            self._texts[path] = self.whatif.tree.read(path).decode("utf-8", "replace")
+        return self._texts[path]
+
+    def run_change(self, stage: Stage, run: Instruction, name: str, strict: bool = False) -> Change | None:
+        """Bumping `name` where `run` installs it; with `strict`, None unless a file it reads or its command
+        names it."""
+        files = self.files_read(stage, run)
+        where, key = f"read by RUN at line {run.line}", (stage.label, run.line)
+        naming = [p for p in files if mentions(self.text(p), name)]
+        if naming:
+            return Change(CHANGED, tuple(naming), f"{', '.join(naming)} changed ({where})", key, naming[0])
+        if mentions(run_command(run), name):
+            return Change(EDITED, (str(run.line),), f"RUN at line {run.line} edited", key)
+        if strict:
+            return None
+        likely = [p for p in files if REQUIREMENT_LIKE.search(posixpath.basename(p))]
+        if likely:
+            return Change(CHANGED, (likely[0],), f"{likely[0]} changed ({where}; it does not name {name})", key,
+                          likely[0])  # fmt: skip
+        return Change(EDITED, (str(run.line),), f"RUN at line {run.line} edited", key)
+
+    def change(self, key: tuple[str, int], name: str) -> Change | None:
+        """What bumping `name` changes, for the step `key` (stage, line) that installed it; None: nothing can."""
+        whatif = self.whatif
+        stage, ins = whatif.find(*key)
+        if ins is stage.from_ins:
+            image = stage_base(whatif.df, stage, whatif.base.build_args)
+            return None if image == "scratch" else Change(BASE, (image,), f"base image {image} re-published")
+        if ins.keyword == "RUN":
+            return self.run_change(stage, ins, name)
+        source = ins.flag("from") if ins.keyword == "COPY" else None
+        found = whatif.df.find_stage(source, before=stage.index) if source else None
+        if found is not None:  # a COPY --from=<stage>: the pin is where that stage installs it
+            for owner in reversed(stage_chain(whatif, found)):
+                for run in reversed([i for i in owner.instructions if i.keyword == "RUN"]):
+                    change = self.run_change(owner, run, name, strict=True)
+                    if change is not None:
+                        return change
+        planned = whatif.step_change(stage.label, ins.line)
+        req = planned.request
+        if req.changed:
+            return Change(CHANGED, req.changed, planned.what, None, req.changed[0] if len(req.changed) == 1 else None)
+        if req.base_changed:
+            return Change(BASE, req.base_changed, planned.what)
+        return Change(EDITED, tuple(str(n) for n in req.edited), planned.what)

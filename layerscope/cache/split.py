@@ -21,7 +21,7 @@ from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 from layerscope.cache.bump import DockerfileBuild, Found, Priced, figure
 from layerscope.cache.history import Key, layer_sizes
 from layerscope.cache.model import MISS
-from layerscope.cache.pins import CHANGED, Change, files_read, normalize, requirement_lines
+from layerscope.cache.pins import CHANGED, Change, normalize, requirement_lines
 from layerscope.errors import LayerscopeError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
@@ -66,7 +66,7 @@ def rewrite(build: DockerfileBuild, key: Key, run: Instruction, pin_file: str, h
     words = [w for w in copy.args[:-1] if posixpath.normpath(w).lstrip("/") == pin_file]
     if not words and not ("/" not in pin_file and any(posixpath.normpath(w) == "." for w in copy.args[:-1])):
         return None
-    read = set(files_read(whatif, whatif.find(*key)[0], run)) - {pin_file}
+    read = set(build.pins.files_read(whatif.find(*key)[0], run)) - {pin_file}
     # the heavy install reads what the original reads from the same COPY (a constraints file), nothing else of it
     also = [w for w in copy.args[:-1] if posixpath.normpath(w).lstrip("/") in read]
     base = re.compile(r"(?<![\w.-])" + re.escape(posixpath.basename(pin_file)) + r"(?![\w-])")
@@ -78,7 +78,7 @@ def rewrite(build: DockerfileBuild, key: Key, run: Instruction, pin_file: str, h
     written = [line if line.endswith("\n") else line + "\n" for line in lines[run.line - 1 : run.end_line]]
     heavy_run = base.sub(posixpath.basename(new_file), "".join(written))  # as written, continuations kept
     text = "".join([*lines[: copy.line - 1], heavy_copy + "\n", heavy_run, *lines[copy.line - 1 :]])
-    pins = whatif.tree.read(pin_file).decode("utf-8", "replace")
+    pins = build.pins.text(pin_file)
     moved = requirement_lines(pins, heavy.name)
     rest = pins
     for line in moved:

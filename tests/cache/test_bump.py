@@ -14,7 +14,7 @@ import pytest
 
 from layerscope.api import analyze
 from layerscope.cache.bump import package_costs
-from layerscope.cache.pins import BASE, CHANGED, EDITED, mentions, pin_change, requirement_lines
+from layerscope.cache.pins import BASE, CHANGED, EDITED, Pins, mentions, requirement_lines
 from layerscope.cache.simulate import CacheRequest
 from layerscope.cache.whatif import WhatIf
 from tests.cache.bumpcase import PINS, SIZES, STEP_SECONDS, make
@@ -59,17 +59,18 @@ def test_where_the_pin_lives(tmp_path: Path) -> None:
         "RUN --mount=type=bind,source=reqs,target=/r pip install -r /r/ml.txt\n"  # 7
     )
     w = WhatIf(CacheRequest(context=str(ctx)))
+    pins = Pins(w)
     final = w.df.stages[1].label
-    requests = pin_change(w, (final, 5), "requests")  # COPY --from: the build stage's install reads the file
+    requests = pins.change((final, 5), "requests")  # COPY --from: the build stage's install reads the file
     assert requests is not None
     assert (requests.kind, requests.values, requests.run) == (CHANGED, ("requirements.txt",), ("build", 3))
-    urllib3 = pin_change(w, ("build", 3), "urllib3")  # a dependency no file names: the file it reads
+    urllib3 = pins.change(("build", 3), "urllib3")  # a dependency no file names: the file it reads
     assert urllib3 is not None and urllib3.kind == CHANGED and "does not name urllib3" in urllib3.what
-    uvicorn = pin_change(w, (final, 6), "uvicorn")
+    uvicorn = pins.change((final, 6), "uvicorn")
     assert uvicorn is not None and (uvicorn.kind, uvicorn.values) == (EDITED, ("6",))
-    torch = pin_change(w, (final, 7), "torch")  # read through a bind mount of the context
+    torch = pins.change((final, 7), "torch")  # read through a bind mount of the context
     assert torch is not None and (torch.kind, torch.values) == (CHANGED, ("reqs/ml.txt",))
-    base = pin_change(w, (final, 4), "libc6")
+    base = pins.change((final, 4), "libc6")
     assert base is not None and (base.kind, base.values) == (BASE, ("python:3.11-slim",))
 
 
