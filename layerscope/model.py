@@ -200,6 +200,38 @@ class Analysis(_Notebook):
 
 
 @dataclass(frozen=True, slots=True)
+class PackageRebuild:
+    """What bumping a package's pin rebuilds: the step that installed the version now present and every step
+    the change invalidates after it (cache/bump.py)."""
+
+    step_line: int | None  # None when found through the image history alone
+    step_text: str
+    layers: tuple[int, ...]  # the image's layers made again
+    bytes: int | None  # their `size`
+    compressed_bytes: int | None  # pushed and pulled again
+    seconds: float | None
+    seconds_source: str | None  # "rawjson" | "history-estimate" | None
+    shared_with: tuple[str, ...] = ()  # the other packages the same step installed
+    change: str = ""  # what was simulated, in words
+
+
+@dataclass(frozen=True, slots=True)
+class SplitAdvice:
+    """A heavy package sharing an expensive install step with cheap ones: install it in an earlier step."""
+
+    step_line: int
+    heavy: tuple[str, ...]  # the packages to install first
+    heavy_bytes: int  # their bytes in the install step's layer
+    others: int  # the other packages of the step
+    before: PackageRebuild  # bumping one of the others now
+    after: PackageRebuild  # ... with the split
+    heavy_after: PackageRebuild  # bumping the heavy package with the split
+    dockerfile: str  # the split Dockerfile
+    files: tuple[tuple[str, str], ...]  # context files the split adds or rewrites: (path, text)
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Package:
     """One installed package and the bytes of the final filesystem it owns."""
 
@@ -215,6 +247,7 @@ class Package:
     category: str
     provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
     inferred_bytes: int = 0  # part of `size` owned by directory or top_level.txt, not by a file list
+    rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (cache/bump.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,3 +288,4 @@ class PackageReport:
     categories: tuple[CategoryBytes, ...]
     savings: tuple[Saving, ...]
     notes: tuple[str, ...] = ()
+    rebuild_advice: tuple[SplitAdvice, ...] = ()  # with the rebuild costs: installs worth splitting

@@ -22,7 +22,8 @@ from layerscope.analysis.packages.attribute import attribute
 from layerscope.analysis.packages.categories import NAMES, Classifier
 from layerscope.analysis.packages.common import CONDA
 from layerscope.analysis.packages.history import build
-from layerscope.model import FILE, Analysis, PackageReport
+from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
+from layerscope.units import fmt_size
 
 CATEGORIES = NAMES  # the contract's category names (CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
@@ -115,3 +116,14 @@ def file_categories(a: Analysis) -> dict[str, str] | None:
     """Path -> category of every visible file (one name per hardlink group)."""
     split = _splits(a)
     return None if split is None else split[1]
+
+
+def rebuild_text(r: PackageRebuild) -> str:
+    """What a bump costs, in one line (the TUI's details, the report's tables)."""
+    layers = f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''}"
+    size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
+    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
+    secs = "time unknown" if r.seconds is None else f"{r.seconds:.1f} s"
+    if r.seconds is not None and r.seconds_source == "history-estimate":
+        secs += " (estimate)"
+    return f"{layers}, {size}{stored}, {secs}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
-from layerscope.cache.history import align, history_flavour, history_seconds, target_chain
+from layerscope.cache.history import Key, align, history_flavour, history_seconds, step_layers, target_chain
 from layerscope.cache.model import MISS, NONE, CacheSummary, StepResult
 from layerscope.cache.plan import BASE, BuildInput, PlannedStep
 from layerscope.cache.timings import rawjson_seconds
@@ -21,7 +21,6 @@ from layerscope.errors import UsageError
 from layerscope.model import Image
 
 RAWJSON, HISTORY_ESTIMATE = "rawjson", "history-estimate"
-Key = tuple[str, int]  # (stage label, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +48,7 @@ def _layer_costs(
     al = align(image.history, target_chain(df, target, args))
     if al is None:
         return None
-    out = {}
-    for key, index in al.entries.items():
-        li = image.history[index].layer_index
-        out[key] = StepCost(() if li is None else (li,))
-    base = tuple(h.layer_index for h in image.history[: al.base_end] if h.layer_index is not None)
-    out[al.root] = StepCost(base)
-    return out, al.text_matches
+    return {key: StepCost(layers) for key, layers in step_layers(image, al).items()}, al.text_matches
 
 
 def _timing_fit(text: str, df: Dockerfile, target: str | None, args: dict[str, str]) -> tuple[dict[Key, float], int]:
@@ -160,7 +153,7 @@ def _context_bytes(step: PlannedStep, build: BuildInput) -> int | None:
     return sum(entries[p].size for p in (sel.origins or {}).values() if p in entries and entries[p].type == FILE)
 
 
-def _rebuilt(steps: list[StepResult]) -> list[int]:
+def rebuilt_indexes(steps: list[StepResult]) -> list[int]:
     """Indexes of the steps that re-run, and of the FROM whose stage misses on a changed base image."""
     out = [i for i, s in enumerate(steps) if s.status == MISS]
     base_stages = {s.stage for s in steps if s.status == MISS and s.cause is not None and s.cause.kind == BASE}
@@ -198,7 +191,7 @@ def apply_costs(
                 estimated.append(step.line)
         seconds = cost.seconds if cost is not None else None
         out.append(dataclasses.replace(step, layers=layers, bytes=nbytes, compressed_bytes=comp, seconds=seconds))
-    rebuilt = [out[i] for i in _rebuilt(out)]
+    rebuilt = [out[i] for i in rebuilt_indexes(out)]
     if model.has_image:
         layer_set = {i for s in rebuilt for i in s.layers or ()}
         new_layers = [s for s in rebuilt if s.layers is None and s.bytes is not None]

@@ -55,7 +55,7 @@ def run_command(ins: Instruction) -> str:
     return " ".join(ins.args) if not ins.json else " ".join(shlex.quote(a) for a in ins.args)
 
 
-def _commands(text: str) -> list[list[str]]:
+def shell_commands(text: str) -> list[list[str]]:
     lexer = shlex.shlex(text.replace("\n", " ; "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     try:
@@ -78,7 +78,7 @@ def needed_files(ins: Instruction, cwd: str, copied: Copied) -> set[str] | None:
     by_dest = copied.files
     names = {posixpath.basename(d): d for d, (kind, _) in by_dest.items() if kind != DIR}
     need: set[str] = set()
-    for words in _commands(run_command(ins)):
+    for words in shell_commands(run_command(ins)):
         line = " ".join(words)
         if WHOLE_TREE.match(line):
             return None

@@ -40,13 +40,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
     cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
     cache.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
+    cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit rawjson log (Packages: seconds)")
     p.set_defaults(func=run)
 
 
 def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
     if not args.dockerfile:
-        for flag in ("context", "target"):
+        for flag in ("context", "target", "timings"):
             if getattr(args, flag):
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
@@ -63,9 +64,10 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     context = args.context or "."
     if not os.path.isdir(context):
         raise UsageError(f"--context {context}: no such directory")
-    return CacheRequest(
-        context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder, build_args=build_args
-    )
+    if args.timings and not os.path.isfile(args.timings):
+        raise UsageError(f"--timings {args.timings}: no such file")
+    return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
+                        build_args=build_args, timings=args.timings)  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:

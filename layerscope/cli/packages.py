@@ -10,6 +10,7 @@ from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages import package_report
 from layerscope.analysis.packages.document import packages_document
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
+from layerscope.cli.packages_rebuild import add_rebuild_flags, rebuild_request, render_rebuild
 from layerscope.model import Analysis, PackageReport
 from layerscope.units import fmt_size
 
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_image_flags(p)
     p.add_argument("--save", metavar="FILE", help="also write the full analysis (reusable as analysis:FILE)")
     p.add_argument("--all", action="store_true", help=f"list every package (default: the {TOP} largest)")
+    add_rebuild_flags(p)
     p.set_defaults(func=run)
 
 
@@ -35,9 +37,13 @@ def with_packages(a: Analysis) -> Analysis:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    request = rebuild_request(args)  # bad flags fail before the image is read
     analysis = with_packages(load_analysis(args, need_records=bool(args.save)))
     if args.save:
         save_analysis(args.save, analysis)
+    from layerscope.cache.bump import package_costs
+
+    analysis = package_costs(analysis, request)
     if args.json:
         emit_json(packages_document(analysis))
     else:
@@ -60,6 +66,9 @@ def render(a: Analysis, top: int | None = TOP) -> list[str]:
     kinds = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
     lines.append(f"Packages   {kinds}: {fmt_size(owned)} of {fmt_size(final)} in the final filesystem")
     lines += ["", *_packages(r, top)]
+    bumps = render_rebuild(r)
+    if bumps:
+        lines += ["", *bumps]
     if r.removed:
         lines += ["", "Upgraded or removed later (their bytes stay in the layer that installed them):"]
         for x in r.removed[: top or len(r.removed)]:

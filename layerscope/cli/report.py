@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, registry_args
@@ -34,13 +35,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the build")
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
     cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
+    cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
     p.set_defaults(func=run)
 
 
 def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     """The simulation to price with the image, or None without --dockerfile."""
     if not args.dockerfile:
-        given = [f for f in ("context", "changed", "target") if getattr(args, f)]
+        given = [f for f in ("context", "changed", "target", "timings") if getattr(args, f)]
         if given:
             raise UsageError(f"--{given[0]} describes a change to the build of --dockerfile: give --dockerfile too")
         return None
@@ -54,6 +56,7 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         target=args.target,
         builder=args.builder,
         changed=tuple(args.changed),
+        timings=args.timings,
     )
 
 
@@ -74,6 +77,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         simulation = simulate_cache(request)
     registry = registry_args(args)  # reads --password-stdin once, for both images
     analysis = load_analysis(args, registry=registry)
+    from layerscope.cache.bump import costs_or_history
+
+    # the packages table's bump costs: through the Dockerfile when it fits the image
+    analysis = costs_or_history(analysis, None if request is None else replace(request, changed=()))
     comparison = None
     if args.compare:
         comparison = compare_analyses(analysis, load_analysis(args, ref=args.compare, registry=registry))

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
-from layerscope.analysis.pkgview import UNAVAILABLE, report_of
-from layerscope.model import Analysis
+from layerscope.analysis.pkgview import UNAVAILABLE, rebuild_text, report_of
+from layerscope.model import Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
@@ -99,9 +99,33 @@ def packages_table(a: Analysis, top: int = 20) -> str:
     if report is None:
         return f"<p>Packages: {UNAVAILABLE}.</p>"
     pk = sorted(report.packages, key=lambda p: -p.size)
-    rows = [[fmt_size(p.size), p.ecosystem, p.name, p.version, p.layer, p.category] for p in pk[:top]]
+    rows: list[list[Cell]] = [[fmt_size(p.size), p.ecosystem, p.name, p.version, p.layer, p.category] for p in pk[:top]]
     caption = f"largest packages ({len(rows)} of {len(pk)})"
-    return table(["size", "ecosystem", "package", "version", "layer", "category"], rows, (0, 4), caption)
+    headers = ["size", "ecosystem", "package", "version", "layer", "category"]
+    if any(p.rebuild is not None for p in pk):  # what bumping each one's pin rebuilds (cache/bump.py)
+        headers += ["a bump rebuilds", "installed by"]
+        for row, p in zip(rows, pk, strict=False):
+            r = p.rebuild
+            row += [None, None] if r is None else [rebuild_text(r), _installed_by(r)]
+    return table(headers, rows, (0, 4), caption) + _advice(report)
+
+
+def _installed_by(r: PackageRebuild) -> str:
+    where = f"line {r.step_line}: " if r.step_line is not None else ""
+    n = len(r.shared_with)
+    return where + _step(r.step_text, 60) + (f" (with {n} other package{'s' if n != 1 else ''})" if n else "")
+
+
+def _advice(report: PackageReport) -> str:
+    out = []
+    for x in report.rebuild_advice:
+        out.append(
+            f"<p><strong>Split the install at line {x.step_line}</strong>: {escape(x.why)} Bumping any of the "
+            f"{x.others} others: {escape(rebuild_text(x.before))} now; {escape(rebuild_text(x.after))} with the "
+            f"split (seconds: at most). Bumping {escape(', '.join(x.heavy))}: {escape(rebuild_text(x.heavy_after))}."
+            f"</p><pre>{escape(x.dockerfile)}</pre>"
+        )
+    return "".join(out)
 
 
 def categories_table(a: Analysis) -> str:

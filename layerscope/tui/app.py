@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from layerscope.api import analyze
+from layerscope.cache.bump import costs_or_history
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import ProgressFn
@@ -118,9 +119,10 @@ def make_app(
     (a request without a change: Dockerfile, context, builder, target), a Cache view."""
     if analysis is not None:
         given = analysis
-        return ExploreApp(ref, lambda progress: given, theme=theme, cache=cache)
+        return ExploreApp(ref, lambda progress: costs_or_history(given, cache), theme=theme, cache=cache)
 
     def loader(progress: ProgressFn) -> Analysis:
-        return analyze(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
+        a = analyze(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
+        return costs_or_history(a, cache)
 
     return ExploreApp(ref, loader, theme=theme, cache=cache)

@@ -3,6 +3,8 @@ steps would make again. Images are made in the test with the history each builde
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from layerscope.cache.imagemap import final_stages, history_keyword, map_steps, 
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cache.whatif import ListedStep
 from tests.cache.scenario import write_tree
+from tests.conftest import CliResult
 from tests.support.factory import ImageSpec, d, f, layer_tar
 
 BASE = [{"created_by": "/bin/sh -c #(nop) ADD file:0a1b in / ", "created": "2024-01-01T00:00:00Z"}]
@@ -153,3 +156,28 @@ def test_rebuild_cost_sums_the_layers_of_missed_steps(tmp_path: Path) -> None:
     cost = layerscope.rebuild_cost(sim, a.image)
     assert [c.step.line for c in cost.missed] == [2, 3, 8, 9, 10]
     assert cost.layers == (2, 3, 4)
+
+
+@pytest.mark.parametrize("flavour", ["buildkit", "classic"])
+@pytest.mark.parametrize("label", [False, True], ids=["", "label"])
+def test_one_mapping_for_cache_image_and_rebuild_cost(
+    tmp_path: Path, run_cli: Callable[..., CliResult], flavour: str, label: bool
+) -> None:
+    """`cache --image` and `rebuild_cost` (explore's Cache view, the report) read the same layers per step, a
+    `--label` entry the builder appended after the last step included."""
+    from tests.cache import bumpcase
+
+    history = bumpcase.history(flavour)
+    if label:
+        history.append({"created_by": "/bin/sh -c #(nop)  LABEL ci.build=42", "empty_layer": True})
+    ctx = tmp_path / "ctx"
+    write_tree(ctx, {"requirements.txt": bumpcase.REQUIREMENTS, "src/app.py": "print()\n"}, bumpcase.DOCKERFILE)
+    ref = ImageSpec(bumpcase.layers(), history).docker_archive(str(tmp_path / "img.tar"))
+    r = run_cli("cache", "--context", str(ctx), "--changed", "requirements.txt", "--image", ref, "--json")
+    assert r.code == 0, r.err
+    by_cache = {s["line"]: s["layers"] for s in json.loads(r.out)["steps"] if s["instruction"] != "FROM"}
+    sim = simulate_cache(CacheRequest(context=str(ctx), changed=("requirements.txt",)))
+    cost = rebuild_cost(sim, layerscope.analyze(ref))
+    by_map = {c.step.line: None if c.layers is None else list(c.layers.layers) for c in cost.steps}
+    assert by_cache == {n: m for n, m in by_map.items() if n != 1} == {2: [1], 3: [2], 4: [3], 5: [4], 6: []}
+    assert cost.layers == (2, 3, 4) and cost.note is None

@@ -4,14 +4,19 @@ self-contained; the library never imports pyplot."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 
+from layerscope.analysis.pkgview import rebuild_text
+from layerscope.model import PackageRebuild
+from tests.cache import bumpcase
 from tests.conftest import REPO
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
@@ -138,3 +143,24 @@ def test_no_pyplot_in_the_library(image, tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO))
     assert p.returncode == 0, p.stderr
     assert out.read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_html_packages_table_shows_the_bump_cost(tmp_path, run_cli):
+    """The packages table's bump figure is the one `packages --json` gives for the same build, split advice too."""
+    ref, ctx, log = bumpcase.make(tmp_path)
+    build = ["--dockerfile", str(ctx / "Dockerfile"), "--context", str(ctx), "--timings", str(log)]
+    doc = json.loads(run_cli("packages", ref, "--json", *build).out)
+    out = tmp_path / "r.html"
+    r = run_cli("report", ref, "-o", str(out), *build, "--changed", "src/app.py")
+    assert r.code == 0, r.err
+    page = unescape(out.read_text())
+    assert "<th>a bump rebuilds</th><th>installed by</th>" in page
+    for p in doc["packages"]:
+        figure = rebuild_text(PackageRebuild(**{**p["rebuild"], "layers": tuple(p["rebuild"]["layers"])}))
+        assert figure in page, p["name"]
+    assert "3 layers" in page and "20.3 s" in page and "line 4: RUN pip install" in page
+    assert "Split the install at line 4</strong>: torch" in page
+    # without a Dockerfile: the image history's figure
+    r = run_cli("report", ref, "-o", str(out))
+    assert r.code == 0, r.err
+    assert "a bump rebuilds" in out.read_text() and "time unknown" in out.read_text()

@@ -3,9 +3,15 @@ package's files in the layer that installed it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Input, Static, TabbedContent
 
+from layerscope.analysis.packages.document import packages_document
+from layerscope.api import analyze
+from layerscope.cache.bump import package_costs
+from layerscope.cache.simulate import CacheRequest
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp
@@ -13,6 +19,7 @@ from layerscope.tui.screens.main import MainScreen
 from layerscope.tui.widgets.files import FilesPane
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.packages import PackagesTable
+from tests.cache import bumpcase
 from tests.tui.conftest import settle, shown
 from tests.tui.sample import SITE
 
@@ -91,3 +98,29 @@ async def test_enter_shows_the_packages_files_in_its_layer(packages_sample: Anal
         await settle(pilot)
         assert "files of" not in bar(app, "#files-bar")
         assert "bin" in shown(tree)
+
+
+async def test_bump_column_shows_what_packages_json_says(tmp_path: Path) -> None:
+    """The Bump column and the details: the figure `packages --json` gives (the same Dockerfile and log)."""
+    ref, ctx, log = bumpcase.make(tmp_path)
+    request = CacheRequest(context=str(ctx), timings=str(log))
+    doc = packages_document(package_costs(analyze(ref), request))
+    figure = {p["name"]: p["rebuild"] for p in doc["packages"]}
+    app = make_app(ref, analysis=analyze(ref), cache=request)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(PackagesTable)
+        row = [p.name for p in table.shown].index("idna")
+        assert str(table.get_row_at(row)[-1]) == f"{figure['idna']['seconds']:.1f} s" == "20.3 s"
+        table.move_cursor(row=row)
+        await settle(pilot)
+        details = bar(app, "#package-details")
+        assert "a bump rebuilds 3 layers, " in details and "20.3 s" in details
+        step = "line 4: RUN pip install --no-cache-dir -r requirements.txt"
+        assert f"installed by {step}  with 4 other packages" in details
+        await pilot.press("s", "s", "s", "s", "s")  # size, name, ecosystem, version, layer, then bump
+        await settle(pilot)
+        assert bar(app, "#packages-bar").endswith("by bump")
+        assert table.shown[0].name == "libc6"  # a new base image rebuilds every step: the costliest bump

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerscope.model import Analysis, CategoryBytes, Package, PackageReport, RemovedPackage, Saving
+from layerscope.model import (
+    Analysis,
+    CategoryBytes,
+    Package,
+    PackageRebuild,
+    PackageReport,
+    RemovedPackage,
+    Saving,
+    SplitAdvice,
+)
 
 SCHEMA = "layerscope.packages/1"
 
@@ -23,7 +32,55 @@ def _package(p: Package) -> dict[str, Any]:
         "category": p.category,
         "provided_by": p.provided_by,
         "inferred_bytes": p.inferred_bytes,
+        "rebuild": None if p.rebuild is None else rebuild_json(p.rebuild),
     }
+
+
+def rebuild_json(r: PackageRebuild) -> dict[str, Any]:
+    return {
+        "step_line": r.step_line,
+        "step_text": r.step_text,
+        "layers": list(r.layers),
+        "bytes": r.bytes,
+        "compressed_bytes": r.compressed_bytes,
+        "seconds": r.seconds,
+        "seconds_source": r.seconds_source,
+        "shared_with": list(r.shared_with),
+        "change": r.change,
+    }
+
+
+def _rebuild_from(d: dict[str, Any] | None) -> PackageRebuild | None:
+    if d is None:
+        return None
+    return PackageRebuild(d["step_line"], d["step_text"], tuple(d["layers"]), d["bytes"], d["compressed_bytes"],
+                          d["seconds"], d["seconds_source"], tuple(d["shared_with"]), d.get("change", ""))  # fmt: skip
+
+
+def advice_json(x: SplitAdvice) -> dict[str, Any]:
+    return {
+        "step_line": x.step_line,
+        "heavy": list(x.heavy),
+        "heavy_bytes": x.heavy_bytes,
+        "others": x.others,
+        "before": rebuild_json(x.before),
+        "after": rebuild_json(x.after),
+        "heavy_after": rebuild_json(x.heavy_after),
+        "dockerfile": x.dockerfile,
+        "files": {path: text for path, text in x.files},
+        "why": x.why,
+    }
+
+
+def _advice_from(d: dict[str, Any]) -> SplitAdvice:
+    def fig(v: dict[str, Any]) -> PackageRebuild:
+        r = _rebuild_from(v)
+        assert r is not None
+        return r
+
+    files = tuple(d["files"].items())
+    return SplitAdvice(d["step_line"], tuple(d["heavy"]), d["heavy_bytes"], d["others"], fig(d["before"]),
+                       fig(d["after"]), fig(d["heavy_after"]), d["dockerfile"], files, d["why"])  # fmt: skip
 
 
 def _removed(r: RemovedPackage) -> dict[str, Any]:
@@ -53,6 +110,7 @@ def report_json(r: PackageReport) -> dict[str, Any]:
             for s in r.savings
         ],
         "notes": list(r.notes),
+        "rebuild_advice": [advice_json(x) for x in r.rebuild_advice],
     }
 
 
@@ -73,6 +131,7 @@ def report_from(d: dict[str, Any]) -> PackageReport:
                 category=p["category"],
                 provided_by=p["provided_by"],
                 inferred_bytes=p["inferred_bytes"],
+                rebuild=_rebuild_from(p.get("rebuild")),
             )
             for p in d["packages"]
         ),
@@ -98,6 +157,7 @@ def report_from(d: dict[str, Any]) -> PackageReport:
             Saving(s["what"], s["bytes"], s["how"], tuple(s["evidence"]), s["reasoning"]) for s in d["savings"]
         ),
         notes=tuple(d["notes"]),
+        rebuild_advice=tuple(_advice_from(x) for x in d.get("rebuild_advice") or ()),
     )
 
 
@@ -113,7 +173,7 @@ def packages_document(a: Analysis) -> dict[str, Any]:
         "final_size": a.totals.final_size,
     }
     if a.packages is None:
-        doc.update(packages=None, removed=None, unattributed=None, categories=None, savings=None)
+        doc.update(packages=None, removed=None, unattributed=None, categories=None, savings=None, rebuild_advice=None)
         doc["notes"] = [*img.notes, *a.notes, "package figures need layer contents (not read with --manifest-only)"]
         return doc
     doc.update(report_json(a.packages))

@@ -1,5 +1,6 @@
 """The Packages view: every package the image holds, sortable and filterable; Enter shows
-its files in the layer that installed it."""
+its files in the layer that installed it. The Bump column is what bumping its pin rebuilds
+(cache/bump.py: the figure `packages --json` gives as `rebuild`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages.report import package_files
+from layerscope.analysis.pkgview import rebuild_text
 from layerscope.model import Analysis, LayerRecord, Package
 from layerscope.tui.messages import ShowPackage
 from layerscope.units import fmt_size
@@ -28,6 +30,7 @@ SORTS: dict[str, tuple[str, bool]] = {
     "ecosystem": ("ecosystem", False),
     "version": ("version", False),
     "layer": ("layer", False),
+    "bump": ("bump", True),
 }
 
 
@@ -40,6 +43,9 @@ def sort_value(p: Package, column: str) -> tuple[object, ...]:
         return (p.size, p.name.lower())
     if column == "layer":
         return (-1 if p.layer is None else p.layer, p.name.lower())
+    if column == "bump":
+        r = p.rebuild
+        return (-1.0, -1, p.name.lower()) if r is None else (r.seconds or 0.0, r.bytes or 0, p.name.lower())
     if column == "name":
         return (p.name.lower(), p.ecosystem)
     return (str(getattr(p, column)).lower(), p.name.lower())
@@ -57,7 +63,26 @@ def package_text(p: Package) -> Text:
         parts += [("  hidden by later layers ", "dim"), fmt_size(p.dead_bytes)]
     if p.provided_by:
         parts += [("  counted on ", "dim"), p.provided_by]
+    r = p.rebuild
+    if r is not None:
+        step = f"line {r.step_line}: " if r.step_line is not None else ""
+        text = " ".join(r.step_text.split())
+        text = text if len(text) <= 60 else text[:59] + "…"
+        parts += ["\n", ("a bump rebuilds ", "dim"), rebuild_text(r), "\n", ("installed by ", "dim"), f"{step}{text}"]
+        n = len(r.shared_with)
+        if n:
+            parts += [("  with ", "dim"), f"{n} other package{'s' if n != 1 else ''}"]
     return Text.assemble(*parts)
+
+
+def bump_cell(p: Package) -> str:
+    """The Bump column: seconds where a timing source gave them, else the bytes rebuilt."""
+    r = p.rebuild
+    if r is None:
+        return "-"
+    if r.seconds is not None:
+        return f"{r.seconds:.1f} s"
+    return fmt_size(r.bytes) if r.bytes is not None else "?"
 
 
 class PackagesTable(DataTable[str | Text]):
@@ -66,32 +91,37 @@ class PackagesTable(DataTable[str | Text]):
         Binding("s", "next_sort", "Sort"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, bump: bool = False) -> None:
         super().__init__(id=id, cursor_type="row")
         self.shown: list[Package] = []
+        self.bump = bump  # a Bump column: the packages carry rebuild costs
 
     def on_mount(self) -> None:
         for label, key in [("Ecosystem", "ecosystem"), ("Name", "name"), ("Version", "version")]:
             self.add_column(label, key=key)
         self.add_column("Size", key="size")
         self.add_column("Layer", key="layer")
+        if self.bump:
+            self.add_column("Bump", key="bump")
 
     def fill(self, packages: list[Package]) -> None:
         self.shown = packages
         self.clear()
         for p in packages:
-            self.add_row(
+            cells: list[str | Text] = [
                 p.ecosystem,
                 p.name,
                 p.version,
                 Text(fmt_size(p.size), justify="right"),
                 Text("-" if p.layer is None else f"L{p.layer}", justify="right"),
-                key="\0".join(key_of(p)),
-            )
+            ]
+            if self.bump:
+                cells.append(Text(bump_cell(p), justify="right"))
+            self.add_row(*cells, key="\0".join(key_of(p)))
 
     def action_next_sort(self) -> None:
         pane = next(a for a in self.ancestors if isinstance(a, PackagesPane))
-        names = list(SORTS)
+        names = [n for n in SORTS if n != "bump" or self.bump]
         pane.sort_by(names[(names.index(pane.sort_column) + 1) % len(names)])
 
 
@@ -109,7 +139,7 @@ class PackagesPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="packages-bar")
         yield Input(placeholder="filter packages by name (/)", id="packages-filter", classes="view-filter")
-        yield PackagesTable(id="packages")
+        yield PackagesTable(id="packages", bump=any(p.rebuild is not None for p in self.packages))
         yield Static("", id="package-details")
 
     def on_mount(self) -> None:
