@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from layerscope.analysis.dive import start_dive_figures
 from layerscope.analysis.filetree import stack
-from layerscope.analysis.packages import package_report
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
 
@@ -33,7 +32,11 @@ def analyze_image(image: Image, packages: bool = True) -> Analysis:
             files=tree.final_files,
         )
         waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
-        report = package_report(records, tree, image.config) if packages else None
+        report = None
+        if packages:
+            from layerscope.analysis.packages import package_report  # 20 ms of imports inspect never needs
+
+            report = package_report(records, tree, image.config)
     finally:
         figures = dive()
     return Analysis(image, totals, tuple(waste), figures, packages=report)

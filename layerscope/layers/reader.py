@@ -191,7 +191,8 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         tname = normalize(t.name)
         if posixpath.basename(tname) in ESTARGZ_NAMES:
             notes.append(f"eStargz metadata after the tar end: {tname}")
-    if any(f.path.rpartition("/")[2] in ESTARGZ_NAMES for f in files):
+    suffixes = tuple(ESTARGZ_NAMES)  # a cheap test first: this runs over every file
+    if any(f.path.endswith(suffixes) and f.path.rpartition("/")[2] in ESTARGZ_NAMES for f in files):
         notes.append("eStargz metadata entries present in the layer")
     return LayerRecord(
         files=tuple(files),

@@ -3,7 +3,7 @@
 The tar walk is Python and holds the GIL, so two threads walk no faster than one: on an
 uncompressed docker save (no decoding to overlap) threads gain nothing, and on gzip
 layers one thread's walk keeps the other's decoder waiting for the GIL. Forked workers
-walk in parallel. A worker gets the image handle by inheritance (nothing to pickle),
+walk in parallel. A worker gets the image handle by inheritance (nothing is pickled),
 reads one layer, writes its cache entry, and sends the record back in the cache's
 compact encoding (marshal columns: a few ms per 50k files each way).
 
@@ -15,7 +15,6 @@ read, and Linux (on macOS a fork after system frameworks load is unsafe).
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import queue
 import sys
@@ -33,10 +32,6 @@ FORK_MIN_BYTES = 64 << 20  # below this a fork costs more than it saves
 
 ReadOne = Callable[[int], LayerRecord]
 
-# Jobs of the running process pools, by token: inherited by the forked workers.
-_JOBS: dict[int, ReadOne] = {}
-_tokens = itertools.count()
-
 
 def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
     if transport not in FORK_TRANSPORTS or not parallel_safe or total_bytes < FORK_MIN_BYTES:
@@ -46,9 +41,10 @@ def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
     return threading.active_count() == 1
 
 
-def _worker(token: int, tasks: Any, results: Any) -> None:
-    """A forked worker: takes layer indices until the None at the end, sends back records."""
-    read = _JOBS[token]
+def _worker(read: ReadOne, tasks: Any, results: Any) -> None:
+    """A forked worker: takes layer indices until the None at the end, sends back records.
+
+    Forked, it has `read` (and the image handle it closes over) without any pickling."""
     while (i := tasks.get()) is not None:
         try:
             results.put((i, True, encode_record(read(i))))
@@ -81,9 +77,7 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
         tasks.put(i)
     for _ in range(workers):
         tasks.put(None)
-    token = next(_tokens)
-    _JOBS[token] = read
-    procs = [ctx.Process(target=_worker, args=(token, tasks, results), daemon=True) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(read, tasks, results), daemon=True) for _ in range(workers)]
     # A receiving thread takes each result off the pipe at once: a worker writing a large
     # record would otherwise wait until this thread had decoded the one before.
     inbox: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
@@ -113,7 +107,6 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
                 raise payload
             yield i, decode_record(payload)
     finally:
-        del _JOBS[token]
         for p in procs:
             if p.is_alive():
                 p.terminate()
