@@ -8,131 +8,31 @@ of an entry only when the caller asks for it (package metadata files).
 from __future__ import annotations
 
 import io
-import re
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from layerscope.errors import FormatError
 from layerscope.layers.streams import Readable
+from layerscope.layers.tarheader import (
+    _TERM,
+    BLOCK,
+    Entry,
+    TarHeader,
+    _adler,
+    _apply_pax,
+    _cstr,
+    _decode,
+    _num,
+    checksum_ok,
+    parse_number,
+    parse_pax,
+)
 
-BLOCK = 512
 CHUNK = 1 << 20
 SEEKABLE_CHUNK = 32 << 10
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
-_adler = zlib.adler32
-_TERM = (0, 0x20)  # what ends a numeric field
 _META = frozenset("LKxg")
-_PAX_TIME = re.compile(r"-?[0-9]+(\.[0-9]*)?")
-
-
-# name, typeflag, size, mode, uid, gid, mtime, linkname, offset, data_size, sparse
-Entry = tuple[str, str, int, int, int, int, int, str, int, int, bool]
-
-
-@dataclass(slots=True)
-class TarHeader:
-    name: str
-    typeflag: str  # one character: "0" regular, "1" hardlink, "2" symlink, "5" dir, ...
-    size: int  # size as written (PAX override applied)
-    mode: int
-    uid: int
-    gid: int
-    mtime: int
-    linkname: str
-    offset: int  # offset of the header block in the uncompressed stream
-    data_size: int  # bytes of data that follow in the archive (0 for header-only types)
-    sparse: bool = False
-
-
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def _cstr(block: bytes, start: int, end: int) -> bytes:
-    field = block[start:end]
-    nul = field.find(0)
-    return field if nul < 0 else field[:nul]
-
-
-def parse_number(field: bytes) -> int:
-    """An octal field, or base-256 (GNU) when the high bit of the first byte is set."""
-    if field and field[0] & 0x80:
-        value = int.from_bytes(bytes([field[0] & 0x7F]) + field[1:], "big")
-        if field[0] & 0x40:  # negative base-256 (0xff prefix)
-            value -= 1 << (8 * len(field) - 1)
-        return value
-    nul = field.find(0)
-    text = (field if nul < 0 else field[:nul]).strip()
-    if not text:
-        return 0
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise FormatError(f"corrupt tar header: bad number field {field!r}") from None
-
-
-def _num(block: bytes, start: int, end: int) -> int:
-    """A numeric field; the fast path is the usual zero-padded octal plus one terminator.
-
-    A field may use every byte for digits (no terminator): then all of it is the number.
-    """
-    if block[end - 1] in (0, 0x20):
-        try:
-            return int(block[start : end - 1], 8)
-        except ValueError:
-            pass
-    return parse_number(block[start:end])
-
-
-def byte_sum(block: bytes) -> int:
-    """Sum of a header block's bytes, in C: adler32's low half is 1 + the byte sum mod 65521,
-    exact for 256 bytes (at most 65280), so two halves give the sum of 512 (sum() is ~6x slower)."""
-    return (_adler(block[:256]) & 0xFFFF) + (_adler(block[256:]) & 0xFFFF) - 2
-
-
-def checksum_ok(block: bytes, total: int | None = None) -> bool:
-    stored = block[148:156]
-    unsigned = (byte_sum(block) if total is None else total) - sum(stored) + 256  # the field counts as spaces
-    try:
-        expected = _num(block, 148, 155)
-    except FormatError:
-        return False
-    if unsigned == expected:
-        return True
-    # Some old writers summed signed chars.
-    signed = unsigned - 256 * sum(1 for b in block if b > 127) + 256 * sum(1 for b in stored if b > 127)
-    return signed == expected
-
-
-def parse_pax(data: bytes) -> dict[str, str]:
-    """PAX extended header records: "<len> <key>=<value>\\n"."""
-    out: dict[str, str] = {}
-    pos = 0
-    n = len(data)
-    while pos < n:
-        if data[pos] == 0:  # NUL padding at the end of some writers' records
-            break
-        space = data.find(b" ", pos)
-        if space < 0:
-            raise FormatError("corrupt PAX header: record without length")
-        try:
-            length = int(data[pos:space])
-        except ValueError:
-            raise FormatError("corrupt PAX header: bad record length") from None
-        end = pos + length
-        if length <= space - pos + 1 or end > n:
-            raise FormatError("corrupt PAX header: record length out of range")
-        eq = data.find(b"=", space + 1, end - 1)
-        if data[end - 1] != 0x0A or eq < 0:
-            raise FormatError("corrupt PAX header: malformed record")
-        out[data[space + 1 : eq].decode("utf-8", "surrogateescape")] = data[eq + 1 : end - 1].decode(
-            "utf-8", "surrogateescape"
-        )
-        pos = end
-    return out
 
 
 class TarWalker:
@@ -447,56 +347,6 @@ class TarWalker:
             except FormatError:
                 break
         self.drain()
-
-
-def _apply_pax(
-    merged: dict[str, str],
-    start: int,
-    name: str,
-    linkname: str,
-    size: int,
-    uid: int,
-    gid: int,
-    mtime: int,
-    sparse: bool,
-) -> tuple[str, str, int, int, int, int, int, bool]:
-    """PAX records over the header's fields; returns name, linkname, size, stored size, uid, gid, mtime, sparse."""
-    stored = size
-    # An empty value removes the keyword: the header's own field stands (POSIX, Go).
-    if "" in merged.values():
-        merged = {k: v for k, v in merged.items() if v}
-    name = merged.get("path", name)
-    linkname = merged.get("linkpath", linkname)
-    if "size" in merged:
-        size = stored = _pax_int(merged["size"], "size")
-        if size < 0:
-            raise FormatError(f"corrupt PAX header: negative size at offset {start}")
-    if "uid" in merged:
-        uid = _pax_int(merged["uid"], "uid")
-    if "gid" in merged:
-        gid = _pax_int(merged["gid"], "gid")
-    if "mtime" in merged:
-        mtime = _pax_time(merged["mtime"])
-    if "GNU.sparse.realsize" in merged or "GNU.sparse.size" in merged:
-        sparse = True
-    return name, linkname, size, stored, uid, gid, mtime, sparse
-
-
-def _pax_int(value: str, key: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise FormatError(f"corrupt PAX header: {key}={value!r} is not a number") from None
-
-
-def _pax_time(value: str) -> int:
-    """Seconds, maybe with a fraction ("1700000000.123456789"); whole seconds kept."""
-    secs, _, frac = value.partition(".")
-    if secs.isascii() and secs.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
-        return int(secs)  # the usual form, without the regular expression
-    if not _PAX_TIME.fullmatch(value):
-        raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
-    return int(value.partition(".")[0])
 
 
 class _EntryReader(io.RawIOBase):

@@ -15,7 +15,8 @@ from typing import BinaryIO, Protocol
 
 from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
 from layerscope.layers.streams import sniff
-from layerscope.layers.tarwalk import BLOCK, TarWalker
+from layerscope.layers.tarheader import BLOCK
+from layerscope.layers.tarwalk import TarWalker
 
 MAX_SMALL = 64 << 20  # JSON documents (manifests, configs, indexes) larger than this are refused
 MAX_LINK_HOPS = 40

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from layerscope.errors import FormatError
-from layerscope.layers.tarwalk import BLOCK, TarHeader, TarWalker, parse_number
+from layerscope.layers.tarheader import BLOCK, TarHeader, parse_number
+from layerscope.layers.tarwalk import TarWalker
 from tests.support.tarcraft import base256, end, entry, header, octal, pad, pax, with_fields
 
 
