@@ -9,7 +9,7 @@ from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import EARLIER, Component, PlannedStep, StageState, digest
+from layerscope.cache.plan import EARLIER, Component, PlannedStep, StageState
 from layerscope.cache.sources import copy_words, source_components, stage_content
 from layerscope.cache.walk import Walker
 
@@ -23,20 +23,7 @@ class BuildahWalker(Walker):
         return reachable_stages(self.df, target, self.build.build_args)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
-        ins = stage.from_ins
-        parent = self.parent_stage(stage)
-        if parent is not None:
-            return self.none(stage, state, ins, ins.original, f"starts from stage {parent.label}'s image: no lookup")
-        image = self.base_image(stage)
-        if image == "scratch":
-            state.chain = state.output = "scratch"
-            return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
-        state.chain = state.output = digest("base", self.build.base_identity(image))
-        state.writes.append(("/", "base:" + state.chain, 0))
-        return PlannedStep(
-            stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
-            note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
-        )  # fmt: skip
+        return self.start_chain(stage, state)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         kw = ins.keyword

@@ -8,7 +8,7 @@ from __future__ import annotations
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage
-from layerscope.cache.plan import PROXY_ARGS, PlannedStep, StageState, arg_component, digest
+from layerscope.cache.plan import PROXY_ARGS, PlannedStep, StageState, arg_component
 from layerscope.cache.sources import copy_words, source_components
 from layerscope.cache.walk import Walker, unquote_pairs
 from layerscope.errors import UnsupportedError
@@ -31,21 +31,7 @@ class ClassicWalker(Walker):
         state.inherited_args = {}  # build args are reset per stage (ResetAllowed)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
-        ins = stage.from_ins
-        parent = self.parent_stage(stage)
-        if parent is not None:
-            return self.none(stage, state, ins, ins.original, f"starts from stage {parent.label}'s image: no lookup")
-        image = self.base_image(stage)
-        if image == "scratch":
-            state.chain = state.output = "scratch"
-            return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
-        state.chain = digest("base", self.build.base_identity(image))
-        state.output = state.chain
-        state.writes.append(("/", "base:" + state.chain, 0))
-        return PlannedStep(
-            stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
-            note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
-        )  # fmt: skip
+        return self.start_chain(stage, state)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         kw = ins.keyword

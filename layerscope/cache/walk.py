@@ -53,6 +53,23 @@ class Walker:
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         raise NotImplementedError
 
+    def start_chain(self, stage: Stage, state: StageState) -> PlannedStep:
+        """FROM for the chain builders (classic, buildah): no lookup; the base starts the chain."""
+        ins = stage.from_ins
+        parent = self.parent_stage(stage)
+        if parent is not None:
+            return self.none(stage, state, ins, ins.original, f"starts from stage {parent.label}'s image: no lookup")
+        image = self.base_image(stage)
+        if image == "scratch":
+            state.chain = state.output = "scratch"
+            return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
+        state.chain = state.output = digest("base", self.build.base_identity(image))
+        state.writes.append(("/", "base:" + state.chain, 0))
+        return PlannedStep(
+            stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
+            note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
+        )  # fmt: skip
+
     # --- the walk ----------------------------------------------------------------------------
     def run(self) -> list[PlannedStep]:
         target = self.df.target_stage(self.build.target)
