@@ -166,9 +166,16 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         n += 1
         if n > MAX_ENTRIES:
             raise UnsafeInputError(f"layer has more than {MAX_ENTRIES} entries; refusing to read further")
-        path = normalize(name)
-        if not path:
-            continue  # the root directory entry "./"
+        # The usual name is clean already: no leading "./" or "/", no "//", no "." or ".."
+        # component, maybe a trailing "/" (directories); anything else is normalised.
+        if name[-1:] == "/":
+            name = name[:-1]
+        if not name or name[0] in "./" or "//" in name or "/." in name:
+            path = normalize(name)
+            if not path:
+                continue  # the root directory entry "./"
+        else:
+            path = name
         size += hsize
         if ".wh." in path:
             parent, _, base = path.rpartition("/")

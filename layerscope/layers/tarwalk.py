@@ -8,6 +8,7 @@ of an entry only when the caller asks for it (package metadata files).
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 
 from layerscope.errors import FormatError
@@ -32,7 +33,32 @@ SEEKABLE_CHUNK = 32 << 10
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
-_META = frozenset("LKxg")
+_META_FLAGS = frozenset(b"LKxg")
+_ZERO_FIELD = bytes(8)
+# name, mode+uid+gid, size, mtime, checksum, typeflag: what every header needs.
+_FIELDS = struct.Struct("100s24s12s12s8sB")
+
+
+def _octal(field: bytes) -> int:
+    """A zero-padded octal number field with its terminator; -1 when it is not one."""
+    if field[-1] in _TERM:
+        try:
+            return int(field[:-1], 8)
+        except ValueError:
+            pass
+    return -1
+
+
+def _ids(field: bytes) -> tuple[int, int, int] | None:
+    """Mode, uid and gid from their three 8-byte fields; None: not plain octal."""
+    mode, uid, gid = _octal(field[:8]), _octal(field[8:16]), _octal(field[16:])
+    return None if mode < 0 or uid < 0 or gid < 0 else (mode, uid, gid)
+
+
+def _expected_sum(field: bytes) -> int:
+    """The byte sum of a header whose checksum field is `field`, counted as stored (-1: no number)."""
+    value = _octal(field[:7])
+    return -1 if value < 0 else value + sum(field) - 256
 
 
 class TarWalker:
@@ -177,6 +203,11 @@ class TarWalker:
         global_pax: dict[str, str] = {}
         adler = _adler
         term = _TERM
+        unpack = _FIELDS.unpack_from
+        meta = _META_FLAGS
+        sums: dict[bytes, int] = {}
+        id_cache: dict[bytes, tuple[int, int, int] | None] = {}
+        mtime_cache: dict[bytes, int] = {}
         while True:
             pending = self._pending
             if pending:
@@ -198,22 +229,22 @@ class TarWalker:
                 buf = self._buf
                 pos = self._pos
             start = self._consumed + pos
-            block = buf[pos : pos + BLOCK]
             self._pos = pos + BLOCK
-            if block == _ZERO_BLOCK:
+            # The fields of the usual header, straight from the buffer (no block copy first).
+            name_f, ids_f, size_f, mtime_f, chk_f, tf = unpack(buf, pos)
+            if chk_f == _ZERO_FIELD and buf[pos : pos + BLOCK] == _ZERO_BLOCK:
                 self.saw_eof_marker = True
                 self._walk_trailing()
                 return
-            total = (adler(block[:256]) & 0xFFFF) + (adler(block[256:]) & 0xFFFF) - 2
-            try:
-                ok = block[154] in term and total - sum(block[148:156]) + 256 == int(block[148:154], 8)
-            except ValueError:
-                ok = False
-            if not ok and not checksum_ok(block, total):
+            total = (adler(buf[pos : pos + 256]) & 0xFFFF) + (adler(buf[pos + 256 : pos + BLOCK]) & 0xFFFF) - 2
+            expected = sums.get(chk_f)
+            if expected is None:
+                expected = sums[chk_f] = _expected_sum(chk_f)
+            if total != expected and not checksum_ok(buf[pos : pos + BLOCK], total):
                 raise FormatError(f"not a tar stream: bad header checksum at offset {start}")
-            tf = block[156]
-            typeflag = chr(tf) if tf else "\0"
-            if typeflag in _META:
+            if tf in meta:
+                block = buf[pos : pos + BLOCK]
+                typeflag = chr(tf)
                 size = _num(block, 124, 136)
                 if size < 0:
                     raise FormatError(f"corrupt tar header: negative size at offset {start}")
@@ -235,40 +266,39 @@ class TarWalker:
                 else:
                     global_pax.update(parse_pax(data))
                 continue
-            numbers: tuple[int, int, int, int] | None = None  # mode, uid, gid, mtime
-            try:
-                ends = block[107], block[115], block[123], block[135], block[147]
-                if ends[0] in term and ends[1] in term and ends[2] in term and ends[3] in term and ends[4] in term:
-                    size = int(block[124:135], 8)
-                    numbers = (
-                        int(block[100:107], 8),
-                        int(block[108:115], 8),
-                        int(block[116:123], 8),
-                        int(block[136:147], 8),
-                    )
-            except ValueError:
-                numbers = None
-            if numbers is None:
+            typeflag = chr(tf)
+            # Zero-padded octal with a terminator is the usual number; mode, uid and gid (and
+            # often mtime) repeat from entry to entry, so their parse is looked up.
+            ids = id_cache.get(ids_f)
+            if ids is None:
+                ids = id_cache[ids_f] = _ids(ids_f)
+            mtime = mtime_cache.get(mtime_f)
+            if mtime is None:
+                mtime = mtime_cache[mtime_f] = _octal(mtime_f)
+            size = _octal(size_f) if size_f[11] in term else -1
+            if ids is None or mtime < 0 or size < 0:
+                block = buf[pos : pos + BLOCK]
                 size = _num(block, 124, 136)
-            if size < 0:
-                raise FormatError(f"corrupt tar header: negative size at offset {start}")
-            if numbers is None:
-                numbers = (_num(block, 100, 108), _num(block, 108, 116), _num(block, 116, 124), _num(block, 136, 148))
-            mode, uid, gid, mtime = numbers
+                if size < 0:
+                    raise FormatError(f"corrupt tar header: negative size at offset {start}")
+                mode, uid, gid = _num(block, 100, 108), _num(block, 108, 116), _num(block, 116, 124)
+                mtime = _num(block, 136, 148)
+            else:
+                mode, uid, gid = ids
             if long_name is not None:
                 name = long_name
                 long_name = None
             else:
-                nul = block.find(0, 0, 100)
-                raw = block[: nul if nul >= 0 else 100]
-                if block[345] and block.startswith(b"ustar\x00", 257):  # POSIX prefix (GNU uses it for times)
-                    raw = _cstr(block, 345, 500) + b"/" + raw
+                nul = name_f.find(0)
+                raw = name_f if nul < 0 else name_f[:nul]
+                if buf[pos + 345] and buf[pos + 257 : pos + 263] == b"ustar\x00":  # POSIX prefix (GNU: times)
+                    raw = _cstr(buf[pos + 345 : pos + 500], 0, 155) + b"/" + raw
                 name = raw.decode("utf-8", "surrogateescape")
             if long_link is not None:
                 linkname = long_link
                 long_link = None
             else:
-                linkname = _decode(_cstr(block, 157, 257)) if block[157] else ""
+                linkname = _decode(_cstr(buf[pos + 157 : pos + 257], 0, 100)) if buf[pos + 157] else ""
             sparse = typeflag == "S"
             stored = size
             if pax or global_pax:
@@ -280,7 +310,7 @@ class TarWalker:
             if typeflag == "\0":
                 typeflag = "5" if name.endswith("/") else "0"
             data_size = 0 if ord(typeflag) in HEADER_ONLY else stored
-            if typeflag == "S" and block[482]:
+            if typeflag == "S" and buf[pos + 482]:
                 self._skip_sparse_extensions()
             self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
             self._current_size = data_size
