@@ -1,3 +1,3 @@
-from layerscope.cli.main import main
+from layerscope.cli.main import run
 
-raise SystemExit(main())
+run()

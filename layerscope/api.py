@@ -13,7 +13,7 @@ from layerscope.model import Analysis, Image
 
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
-    from layerscope.sources.builder import ProgressFn
+    from layerscope.sources.builder import LayerFn, ProgressFn
     from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
@@ -30,12 +30,14 @@ def open_image(
     username: str | None = None,
     password: str | Secret | None = None,
     insecure: bool = False,
+    on_layer: LayerFn | None = None,
 ) -> Image:
     """Read an image (every layer streamed once, or served from the per-layer cache).
 
     `username`/`password` (or an identity token with username "<token>") and `insecure`
     (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
     registry references; other credentials come from the Docker/containers config files.
+    `on_layer(index, record)` is called as each layer is read, in the order they finish.
     """
     from layerscope.layers.cache import LayerCache
     from layerscope.sources.builder import build_image
@@ -53,6 +55,7 @@ def open_image(
             manifest_only=manifest_only,
             progress=progress,
             cache=LayerCache(read=use_cache),
+            on_layer=on_layer,
         )
     finally:
         handle.close()
@@ -106,8 +109,10 @@ def analyze(
 
             return load_saved_doc(summary, "the summary cache")
     from layerscope.analysis.analyze import analyze_image
+    from layerscope.analysis.feed import LayerFeed
     from layerscope.gcpause import paused_gc
 
+    feed = LayerFeed()  # stacks the layers read so far while the others are still being read
     with paused_gc():  # a few objects per file, no cycles: the collector would only rescan them
         image = open_image(
             ref,
@@ -119,8 +124,9 @@ def analyze(
             username=username,
             password=password,
             insecure=insecure,
+            on_layer=feed,
         )
-        analysis = analyze_image(image, packages=need_packages)
+        analysis = analyze_image(image, packages=need_packages, feed=feed)
     if key is not None:
         from layerscope.analysis.serialize import saved_document
 

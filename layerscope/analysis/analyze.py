@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from layerscope.analysis.dive import start_dive_figures
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
 
+if TYPE_CHECKING:
+    from layerscope.analysis.feed import LayerFeed
+
 MAX_WASTE_ROWS = 200
 
 
-def analyze_image(image: Image, packages: bool = True) -> Analysis:
-    """With ``packages=False`` the package report (a third of the work) is left out: None."""
+def analyze_image(image: Image, packages: bool = True, feed: LayerFeed | None = None) -> Analysis:
+    """With ``packages=False`` the package report (a third of the work) is left out: None.
+
+    A `feed` that was given every layer of the image while it was read holds the stacked
+    tree and dive's tally already."""
     compressed = [layer.compressed_size for layer in image.layers]
     compressed_total = None if any(c is None for c in compressed) else sum(c or 0 for c in compressed)
     if image.manifest_only:
         totals = Totals(None, compressed_total, None, None, None, None)
         return Analysis(image, totals, notes=(MANIFEST_ONLY_NOTE,))
     records: list[LayerRecord] = [layer.record for layer in image.layers if layer.record is not None]
-    dive = start_dive_figures(records)  # in a second process on large images, meanwhile
+    fed = feed is not None and feed.holds(records)
+    dive = feed.dive.figures if feed is not None and fed else start_dive_figures(records)  # meanwhile
     try:
-        tree = stack(records)
+        tree = feed.tree if feed is not None and fed else stack(records)
         size = sum(r.size for r in records)
         final = tree.final_size
         totals = Totals(

@@ -206,19 +206,31 @@ def _subtree_size(node: _Node) -> int:
     return total
 
 
-def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
-    """dive's efficiency, wasted bytes, user wasted percent and inefficient paths.
+class DiveTally:
+    """dive_figures one layer at a time, bottom layer first: layers can be added as they are read.
 
-    `inefficient` is ordered by bytes, largest first, then by path: dive sorts by bytes with
-    an unstable sort, so its order among equal sizes is not reproducible.
+    A layer without whiteouts takes a fast path: its leaves are its paths (opaque
+    directories included) that are no other path's parent, and their order does not matter
+    because nothing stops the walk. Only a whiteout needs trees: the stack of the layers
+    below is built when the first one turns up, and grafted onto from then on.
     """
-    # key -> [minimum (-1: unset), cumulative, count]
-    entries: dict[str, list[int]] = {}
-    last_whiteouts = max((i for i, layer in enumerate(layers) if layer.whiteouts), default=-1)
-    stacked: _Node | None = None
-    for idx, layer in enumerate(layers):
+
+    def __init__(self) -> None:
+        # key -> [minimum (-1: unset), cumulative, count]
+        self._entries: dict[str, list[int]] = {}
+        self.layers: list[LayerRecord] = []
+        self._stacked: _Node | None = None
+        self._grafted = 0  # layers grafted onto self._stacked
+
+    def add(self, layer: LayerRecord) -> None:
+        idx = len(self.layers)
+        self.layers.append(layer)
+        if not layer.whiteouts:
+            self._add_plain(layer)
+            return
+        entries = self._entries
         tree = _layer_tree(layer)
-        below = tree if stacked is None else stacked
+        below = tree if idx == 0 else self._stack_below(idx)
         for key, node, whiteout in _leaves(tree):
             entry = entries.get(key)
             if entry is None:
@@ -234,22 +246,70 @@ def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
             if entry[0] < 0 or size < entry[0]:
                 entry[0] = size
             entry[2] += 1
-        if idx < last_whiteouts:
-            if stacked is None:  # StackTreeRange starts from a copy of layer 0, then stacks 0..k-1
-                stacked = _layer_tree(layer)
-            _graft(stacked, tree)
-    minimum = sum(e[0] for e in entries.values())
-    cumulative = sum(e[1] for e in entries.values())
-    score = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
-    inefficient = sorted(
-        (DiveInefficiency(k, e[2], e[1]) for k, e in entries.items() if e[2] >= 2),
-        key=lambda row: (-row.bytes, _utf8(row.path)),
-    )
-    wasted = sum(row.bytes for row in inefficient)
-    user = sum(layer.size for layer in layers[1:])
-    # Go divides float64s: 0/0 is NaN and x/0 is +Inf; JSON has neither, so both become None.
-    pct = float(wasted) / float(user) if user else math.nan
-    return DiveFigures(score, wasted, user, None if math.isnan(pct) else pct, tuple(inefficient))
+
+    def _add_plain(self, layer: LayerRecord) -> None:
+        sizes: dict[str, int] = {}
+        for f in layer.files:  # a path written twice keeps its last payload
+            sizes[f.path] = f.size
+        for path in layer.opaque_dirs:
+            if path:  # the directory stays (implicit, no payload, unless listed)
+                sizes.setdefault(path, 0)
+        inner: set[str] = set()
+        for path in sizes:
+            parent = path.rpartition("/")[0]
+            while parent and parent not in inner:
+                inner.add(parent)
+                parent = parent.rpartition("/")[0]
+        entries = self._entries
+        for path, size in sizes.items():
+            if path in inner:
+                continue
+            key = "/" + path
+            entry = entries.get(key)
+            if entry is None:
+                entries[key] = [size, size, 1]
+                continue
+            entry[1] += size
+            if entry[0] < 0 or size < entry[0]:
+                entry[0] = size
+            entry[2] += 1
+
+    def _stack_below(self, idx: int) -> _Node:
+        """dive's StackTreeRange for layer idx: a copy of layer 0, then layers 0..idx-1 on top."""
+        if self._stacked is None:
+            self._stacked = _layer_tree(self.layers[0])
+        while self._grafted < idx:
+            _graft(self._stacked, _layer_tree(self.layers[self._grafted]))
+            self._grafted += 1
+        return self._stacked
+
+    def figures(self) -> DiveFigures:
+        """dive's efficiency, wasted bytes, user wasted percent and inefficient paths.
+
+        `inefficient` is ordered by bytes, largest first, then by path: dive sorts by bytes
+        with an unstable sort, so its order among equal sizes is not reproducible.
+        """
+        entries = self._entries
+        minimum = sum(e[0] for e in entries.values())
+        cumulative = sum(e[1] for e in entries.values())
+        score = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
+        inefficient = sorted(
+            (DiveInefficiency(k, e[2], e[1]) for k, e in entries.items() if e[2] >= 2),
+            key=lambda row: (-row.bytes, _utf8(row.path)),
+        )
+        wasted = sum(row.bytes for row in inefficient)
+        user = sum(layer.size for layer in self.layers[1:])
+        # Go divides float64s: 0/0 is NaN and x/0 is +Inf; JSON has neither, so both become None.
+        pct = float(wasted) / float(user) if user else math.nan
+        return DiveFigures(score, wasted, user, None if math.isnan(pct) else pct, tuple(inefficient))
+
+
+def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
+    """dive's figures for a whole image (see DiveTally)."""
+    tally = DiveTally()
+    for layer in layers:
+        tally.add(layer)
+    return tally.figures()
 
 
 def start_dive_figures(layers: list[LayerRecord]) -> Callable[[], DiveFigures]:

@@ -18,6 +18,8 @@ from layerscope.sources.parallel import can_fork, read_parallel
 from layerscope.sources.platforms import Platform
 
 ProgressFn = Callable[[int, int, LayerRecord], None]
+# Called with (layer index, record) as each layer is read, in the order they finish.
+LayerFn = Callable[[int, LayerRecord], None]
 
 _GZIP_TYPE = {
     "application/vnd.docker.image.rootfs.diff.tar": "application/vnd.docker.image.rootfs.diff.tar.gzip",
@@ -89,6 +91,7 @@ def build_image(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     cache: LayerCache | None = None,
+    on_layer: LayerFn | None = None,
 ) -> Image:
     m = handle.resolve(platform)
     raw_config = handle.config_bytes(m)
@@ -113,7 +116,7 @@ def build_image(
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
         with paused_gc():
-            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache))
+            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache, on_layer))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
@@ -166,6 +169,7 @@ def _read_layers(
     workers: int | None,
     progress: ProgressFn | None,
     cache: LayerCache | None,
+    on_layer: LayerFn | None = None,
 ) -> list[LayerRecord]:
     def read(i: int) -> LayerRecord:
         desc = m.layers[i]
@@ -187,11 +191,13 @@ def _read_layers(
     # A layer listed twice (BuildKit's empty layer) is read once.
     first: dict[tuple[str | None, str | None, str], int] = {}
     unique: list[int] = []
+    copies: dict[int, list[int]] = {}  # first index -> every index with that layer
     for i, d in enumerate(m.layers):
         key = (d.digest, d.location, diff_ids[i])
         if key not in first:
             first[key] = i
             unique.append(i)
+        copies.setdefault(first[key], []).append(i)
     results: dict[int, LayerRecord] = {}
     done = 0
 
@@ -201,6 +207,9 @@ def _read_layers(
         done += 1
         if progress:
             progress(done, len(unique), record)
+        if on_layer:
+            for j in copies[i]:
+                on_layer(j, record)
 
     todo: list[int] = []
     for i in unique:
