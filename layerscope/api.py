@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from layerscope import oneshot
 from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis, Image
 
@@ -127,6 +128,7 @@ def analyze(
             on_layer=feed,
         )
         analysis = analyze_image(image, packages=need_packages, feed=feed)
+    oneshot.keep(feed)  # the stacked tree: freeing it would be the last thing a CLI run does
     if key is not None:
         from layerscope.analysis.serialize import saved_document
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from layerscope import __version__
+from layerscope import __version__, oneshot
 from layerscope.errors import LayerscopeError
 
 
@@ -62,6 +62,7 @@ def run() -> NoReturn:
     if "explore" in sys.argv[1:]:
         raise SystemExit(main())
     gc.disable()
+    oneshot.enable()
     code = main()
     # Tearing down the interpreter frees every record one by one (tens of ms on a large
     # image) for a process that is ending: flush what was written and leave.
