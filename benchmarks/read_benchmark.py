@@ -21,7 +21,7 @@ Then, median of --runs runs of each, in one go:
 and prints the table with ratios, peak RSS and CPU seconds (user + system) of every run.
 CPU seconds tell a loaded machine apart from a slow program. Usage:
 
-  python benchmarks/read_benchmark.py [--size-mb 1000] [--files 100000] [--runs 5] [--workdir DIR]
+  python benchmarks/read_benchmark.py [--size-mb 1000] [--files 100000] [--runs 5] [--workdir DIR [--reuse]]
 """
 
 from __future__ import annotations
@@ -273,15 +273,28 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", dest="json_out", default=None, help="also write results here")
+    ap.add_argument("--reuse", action="store_true", help="use the image already in --workdir")
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="layerscope-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"building a {args.size_mb} MB image from real files in {workdir} ...", file=sys.stderr)
-    layers = build_layers(args.size_mb * 1000**2, args.layers, args.files, args.pax_mtimes)
-    dpath, opath, gz_paths = write_images(layers, workdir)
-    files = sum(1 for x in layers for _ in tarfile.open(fileobj=io.BytesIO(x)))
-    unc = sum(len(x) for x in layers)
-    del layers
+    if args.reuse and (workdir / "bench.docker.tar").exists() and (workdir / "bench.oci.tar").exists():
+        print(f"reusing the image in {workdir}", file=sys.stderr)
+        dpath, opath = workdir / "bench.docker.tar", workdir / "bench.oci.tar"
+        gz_paths = sorted(workdir.glob("layer*.gz"))
+        with tarfile.open(dpath) as outer:
+            inner = [m for m in outer.getmembers() if m.name.endswith("layer.tar")]
+            unc = sum(m.size for m in inner)
+            files = sum(1 for m in inner for _ in tarfile.open(fileobj=outer.extractfile(m)))
+    else:
+        print(f"building a {args.size_mb} MB image from real files in {workdir} ...", file=sys.stderr)
+        layers = build_layers(args.size_mb * 1000**2, args.layers, args.files, args.pax_mtimes)
+        dpath, opath, gz_paths = write_images(layers, workdir)
+        files = sum(1 for x in layers for _ in tarfile.open(fileobj=io.BytesIO(x)))
+        unc = sum(len(x) for x in layers)
+        del layers
+    # Bytecode as `pip install` leaves it: with PYTHONDONTWRITEBYTECODE set (as on some CI
+    # machines) every run would otherwise compile layerscope's modules again (~25 ms).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "layerscope")], check=True)
     cold_cache, warm_cache = workdir / "cache-cold", workdir / "cache-warm"
     shutil.rmtree(warm_cache, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
