@@ -218,6 +218,10 @@ class DiveTally:
     def __init__(self) -> None:
         # key -> [minimum (-1: unset), cumulative, count]
         self._entries: dict[str, list[int]] = {}
+        # Kept as entries change, so that the figures need no pass over every key at the end.
+        self._minimum = 0  # sum of the minimums (-1 for a key whose walk stopped unset)
+        self._cumulative = 0
+        self._repeated: list[str] = []  # keys seen twice or more, in that order
         self.layers: list[LayerRecord] = []
         self._stacked: _Node | None = None
         self._grafted = 0  # layers grafted onto self._stacked
@@ -235,6 +239,7 @@ class DiveTally:
             entry = entries.get(key)
             if entry is None:
                 entry = entries[key] = [-1, 0, 0]
+                self._minimum -= 1  # stays if the walk stops here (dive's "unset" minimum)
             if whiteout:
                 found = _lookup(below, key)
                 if found is None:
@@ -242,10 +247,17 @@ class DiveTally:
                 size = _subtree_size(found) if found.is_dir else 0
             else:
                 size = node.size
-            entry[1] += size
-            if entry[0] < 0 or size < entry[0]:
-                entry[0] = size
-            entry[2] += 1
+            self._count(key, entry, size)
+
+    def _count(self, key: str, entry: list[int], size: int) -> None:
+        entry[1] += size
+        self._cumulative += size
+        if entry[0] < 0 or size < entry[0]:
+            self._minimum += size - entry[0]
+            entry[0] = size
+        entry[2] += 1
+        if entry[2] == 2:
+            self._repeated.append(key)
 
     def _add_plain(self, layer: LayerRecord) -> None:
         sizes: dict[str, int] = {}
@@ -261,6 +273,7 @@ class DiveTally:
                 inner.add(parent)
                 parent = parent.rpartition("/")[0]
         entries = self._entries
+        new = 0  # bytes of keys first seen here: minimum and cumulative alike
         for path, size in sizes.items():
             if path in inner:
                 continue
@@ -268,11 +281,11 @@ class DiveTally:
             entry = entries.get(key)
             if entry is None:
                 entries[key] = [size, size, 1]
-                continue
-            entry[1] += size
-            if entry[0] < 0 or size < entry[0]:
-                entry[0] = size
-            entry[2] += 1
+                new += size
+            else:
+                self._count(key, entry, size)
+        self._minimum += new
+        self._cumulative += new
 
     def _stack_below(self, idx: int) -> _Node:
         """dive's StackTreeRange for layer idx: a copy of layer 0, then layers 0..idx-1 on top."""
@@ -290,11 +303,10 @@ class DiveTally:
         with an unstable sort, so its order among equal sizes is not reproducible.
         """
         entries = self._entries
-        minimum = sum(e[0] for e in entries.values())
-        cumulative = sum(e[1] for e in entries.values())
+        minimum, cumulative = self._minimum, self._cumulative
         score = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
         inefficient = sorted(
-            (DiveInefficiency(k, e[2], e[1]) for k, e in entries.items() if e[2] >= 2),
+            (DiveInefficiency(k, entries[k][2], entries[k][1]) for k in self._repeated),
             key=lambda row: (-row.bytes, _utf8(row.path)),
         )
         wasted = sum(row.bytes for row in inefficient)

@@ -64,6 +64,11 @@ def test_layers_fed_in_any_order_give_the_whole_image_figures(layers: list[Layer
     assert feed.tree.final_size == whole.final_size
     assert sorted(feed.tree.dead, key=repr) == sorted(whole.dead, key=repr)
     assert feed.dive.figures() == dive_figures(layers)
+    # The tally's running sums agree with a pass over its entries.
+    entries = feed.dive._entries
+    assert feed.dive._minimum == sum(e[0] for e in entries.values())
+    assert feed.dive._cumulative == sum(e[1] for e in entries.values())
+    assert sorted(feed.dive._repeated) == sorted(k for k, e in entries.items() if e[2] >= 2)
 
 
 def test_a_feed_missing_a_layer_does_not_hold_the_image() -> None:
