@@ -183,10 +183,11 @@ def _read_layers(
                 what=f"layer {idx} ({d.digest or d.location})",
             )
 
-        record = handle.layer_record(desc, i, walk)
+        return handle.layer_record(desc, i, walk)
+
+    def store(i: int, record: LayerRecord) -> None:
         if cache is not None:
-            cache.put(diff_ids[i], record, desc.digest, verified=verify)
-        return record
+            cache.put(diff_ids[i], record, m.layers[i].digest, verified=verify)
 
     # A layer listed twice (BuildKit's empty layer) is read once.
     first: dict[tuple[str | None, str | None, str], int] = {}
@@ -228,9 +229,11 @@ def _read_layers(
     if handle.parallel_safe and pool_size > 1:
         total = sum(m.layers[i].size or 0 for i in todo)
         processes = can_fork(handle.transport, handle.parallel_safe, total)
-        for i, record in read_parallel(read, todo, pool_size, processes):
+        for i, record in read_parallel(read, todo, pool_size, processes, after=store):
             finished(i, record)
     else:
         for i in todo:
-            finished(i, read(i))
+            record = read(i)
+            store(i, record)
+            finished(i, record)
     return [results[first[(d.digest, d.location, diff_ids[i])]] for i, d in enumerate(m.layers)]

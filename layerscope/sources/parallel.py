@@ -15,6 +15,7 @@ read, and Linux (on macOS a fork after system frameworks load is unsafe).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import sys
@@ -31,6 +32,7 @@ FORK_TRANSPORTS = frozenset({"docker-archive", "oci", "oci-archive"})
 FORK_MIN_BYTES = 64 << 20  # below this a fork costs more than it saves
 
 ReadOne = Callable[[int], LayerRecord]
+AfterOne = Callable[[int, LayerRecord], None]
 
 
 def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
@@ -41,30 +43,46 @@ def can_fork(transport: str, parallel_safe: bool, total_bytes: int) -> bool:
     return threading.active_count() == 1
 
 
-def _worker(read: ReadOne, tasks: Any, results: Any) -> None:
+def _worker(read: ReadOne, after: AfterOne | None, tasks: Any, results: Any) -> None:
     """A forked worker: takes layer indices until the None at the end, sends back records.
 
-    Forked, it has `read` (and the image handle it closes over) without any pickling."""
+    Forked, it has `read` (and the image handle it closes over) without any pickling.
+    `after` (the cache write) runs once the record is on its way: the parent, which
+    stacks the layers, is the one waiting."""
     while (i := tasks.get()) is not None:
         try:
-            results.put((i, True, encode_record(read(i))))
+            record = read(i)
         except BaseException as err:  # the parent raises it, the rest of the work is dropped
             try:
                 results.put((i, False, err))
             except Exception:  # an exception that does not pickle: its text then
                 results.put((i, False, RuntimeError(f"{type(err).__name__}: {err}")))
             return
+        results.put((i, True, encode_record(record)))
+        if after is not None:
+            with contextlib.suppress(Exception):  # the cache is best effort; the record is sent
+                after(i, record)
 
 
-def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool) -> Iterator[tuple[int, LayerRecord]]:
-    """(index, record) for every index of `order`, read `workers` at a time.
+def read_parallel(
+    read: ReadOne, order: list[int], workers: int, processes: bool, after: AfterOne | None = None
+) -> Iterator[tuple[int, LayerRecord]]:
+    """(index, record) for every index of `order`, read `workers` at a time; `after(index,
+    record)` is called where the record was read, once it is handed over.
 
     `order` should put the largest layers first: the last layer to start then is a small one.
     Threads yield in `order`; processes as layers finish.
     """
     if not processes:
+
+        def read_then(i: int) -> LayerRecord:
+            record = read(i)
+            if after is not None:
+                after(i, record)
+            return record
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
-            futures: dict[int, Future[Any]] = {i: pool.submit(read, i) for i in order}
+            futures: dict[int, Future[Any]] = {i: pool.submit(read_then, i) for i in order}
             with _cancel_on_error(futures):
                 for i in order:
                     yield i, futures[i].result()
@@ -77,7 +95,7 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
         tasks.put(i)
     for _ in range(workers):
         tasks.put(None)
-    procs = [ctx.Process(target=_worker, args=(read, tasks, results), daemon=True) for _ in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(read, after, tasks, results), daemon=True) for _ in range(workers)]
     # A receiving thread takes each result off the pipe at once: a worker writing a large
     # record would otherwise wait until this thread had decoded the one before.
     inbox: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
@@ -97,6 +115,7 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
     # 5 ms each time for the decoding thread, and a worker with a large record waits too.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, 1e-4))
+    complete = False
     try:
         for p in procs:
             p.start()
@@ -106,9 +125,12 @@ def read_parallel(read: ReadOne, order: list[int], workers: int, processes: bool
             if not ok:
                 raise payload
             yield i, decode_record(payload)
+        complete = True
     finally:
         for p in procs:
-            if p.is_alive():
+            # Done: a worker may still be writing its last cache entry, and ends by itself.
+            # Failed or abandoned: the work left is not wanted.
+            if p.is_alive() and not complete:
                 p.terminate()
             p.join()
         if receiver.is_alive():

@@ -90,13 +90,17 @@ def test_open_image_uses_processes_for_large_local_archives(tmp_path, always_for
     calls: list[bool] = []
     real = parallel.read_parallel
 
-    def spy(read, order, workers, processes):  # type: ignore[no-untyped-def]
+    def spy(read, order, workers, processes, after=None):  # type: ignore[no-untyped-def]
         calls.append(processes)
-        return real(read, order, workers, processes)
+        return real(read, order, workers, processes, after)
 
     monkeypatch.setattr("layerscope.sources.builder.read_parallel", spy)
     img = open_image(_spec().docker_archive(str(tmp_path / "img.tar")), use_cache=False)
     assert calls == [True] and len(img.layers) == 3
+    # The workers wrote the cache entries after handing the records over.
+    cache = LayerCache()
+    for layer in img.layers:
+        assert cache.get(layer.diff_id, layer.digest, need_verified=False) == layer.record
 
 
 def test_a_worker_killed_midway_is_an_error_not_a_hang(tmp_path, always_fork, monkeypatch):
