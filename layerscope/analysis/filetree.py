@@ -128,6 +128,7 @@ class FileTree:
                 self._remove(child, index, "deleted")
         in_layer: dict[str, InodeKey | None] = {}
         nodes, children, inode_size, inode_names = self.nodes, self.children, self.inode_size, self.inode_names
+        live = files = 0  # added to the running totals at the end (the helpers update them directly)
         for n, rec in enumerate(layer.files):
             # The usual entry, inlined (this loop runs once per file of the image): its parent
             # is a directory already, and the path is new.
@@ -153,30 +154,30 @@ class FileTree:
                     in_layer[path] = None
                     continue
                 self._remove(path, index, "overwritten")
+            rtype = rec.type
             inode: InodeKey | None
-            if rec.type == HARDLINK:
+            if rtype == HARDLINK:
                 inode = self._link_target(rec.linkname, in_layer)
-            elif rec.size or rec.type == FILE:
-                inode = (index, path, n)
+            elif rec.size or rtype == FILE:
+                inode = (index, path, n)  # new: no other name yet
                 inode_size[inode] = rec.size
+                inode_names[inode] = {path}
+                live += rec.size
             else:
                 inode = None
             in_layer[path] = inode
             nodes[path] = Node(index, rec, inode)
-            if rec.type in _FILES:
-                self.file_count += 1
+            if rtype == FILE or rtype == HARDLINK:
+                files += 1
             kids = children.get(parent)
             if kids is None:
                 children[parent] = {path}
             else:
                 kids.add(path)
-            if inode is not None:
-                names = inode_names.get(inode)
-                if names is None:
-                    inode_names[inode] = {path}
-                    self.live_size += inode_size[inode]
-                else:
-                    self._name(inode, path)
+            if rtype == HARDLINK and inode is not None:
+                self._name(inode, path)
+        self.live_size += live
+        self.file_count += files
 
     def _link_target(self, target: str, in_layer: dict[str, InodeKey | None]) -> InodeKey | None:
         if target in in_layer:
