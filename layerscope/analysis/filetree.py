@@ -167,7 +167,7 @@ class FileTree:
                 inode = None
             in_layer[path] = inode
             nodes[path] = Node(index, rec, inode)
-            if rtype == FILE or rtype == HARDLINK:
+            if rtype in _FILES:
                 files += 1
             kids = children.get(parent)
             if kids is None:

@@ -16,17 +16,18 @@ read, and Linux (on macOS a fork after system frameworks load is unsafe).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerscope.layers.cache import decode_record, encode_record
 from layerscope.model import LayerRecord
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 FORK_TRANSPORTS = frozenset({"docker-archive", "oci", "oci-archive"})
 FORK_MIN_BYTES = 64 << 20  # below this a fork costs more than it saves
@@ -73,7 +74,9 @@ def read_parallel(
     `order` should put the largest layers first: the last layer to start then is a small one.
     Threads yield in `order`; processes as layers finish.
     """
+    # Imported here: each costs ~5 ms at startup, and a run needs only one of them.
     if not processes:
+        from concurrent.futures import ThreadPoolExecutor
 
         def read_then(i: int) -> LayerRecord:
             record = read(i)
@@ -89,6 +92,8 @@ def read_parallel(
         return
     # Workers pull their next layer from a queue themselves: nothing waits for this
     # process (busy decoding records, holding its GIL) to hand out work.
+    import multiprocessing
+
     ctx = multiprocessing.get_context("fork")
     tasks, results = ctx.SimpleQueue(), ctx.SimpleQueue()
     for i in order:
