@@ -54,9 +54,8 @@ def per_layer(a: Analysis) -> list[LayerBytes] | None:
         return None
     n = len(a.image.layers)
     visible, hidden, hides = [0] * n, [0] * n, [0] * n
-    for key, names in tree.inode_names.items():
-        if names:
-            visible[key[0]] += tree.inode_size[key]
+    for key, _names in tree.live_inodes():
+        visible[key[0]] += tree.inode_size[key]
     for w in tree.dead:
         hidden[w.layer] += w.bytes
         hides[w.hidden_by] += w.bytes

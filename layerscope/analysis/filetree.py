@@ -9,6 +9,7 @@ group's bytes are live while any of its names is visible.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from layerscope.model import DIR, FILE, HARDLINK, FileRecord, LayerRecord, WasteEntry
@@ -39,7 +40,9 @@ class FileTree:
     nodes: dict[str, Node] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
     inode_size: dict[InodeKey, int] = field(default_factory=dict)
-    inode_names: dict[InodeKey, set[str]] = field(default_factory=dict)
+    # An inode's names: one name as a plain str (most inodes: no set to make per file), a set
+    # once it has had two, or none left. Read them through live_inodes().
+    _names: dict[InodeKey, str | set[str]] = field(default_factory=dict)
     dead: list[WasteEntry] = field(default_factory=list)
     # Kept up to date as layers are applied (a pass over every node would cost ~10 ms per
     # 50k files at the end): bytes of inodes that still have a name, visible files.
@@ -49,6 +52,14 @@ class FileTree:
     @property
     def final_size(self) -> int:
         return self.live_size
+
+    def live_inodes(self) -> Iterator[tuple[InodeKey, Collection[str]]]:
+        """Every inode that still has a name, with its names."""
+        for inode, names in self._names.items():
+            if isinstance(names, str):
+                yield inode, (names,)
+            elif names:
+                yield inode, names
 
     @property
     def final_files(self) -> int:
@@ -77,10 +88,15 @@ class FileTree:
 
     def _unlink(self, path: str, inode: InodeKey, killer: int, reason: str) -> None:
         """Drop one name of an inode; its bytes die with its last name."""
-        names = self.inode_names[inode]
-        if path not in names:
+        names = self._names[inode]
+        if isinstance(names, str):
+            if names != path:
+                return
+            names = self._names[inode] = set()
+        elif path in names:
+            names.discard(path)
+        else:
             return
-        names.discard(path)
         if not names:
             size = self.inode_size[inode]
             self.live_size -= size
@@ -98,12 +114,17 @@ class FileTree:
 
     def _name(self, inode: InodeKey, path: str) -> None:
         """Give an inode one more name; its bytes are live again if it had none."""
-        names = self.inode_names.get(inode)
+        names = self._names.get(inode)
         if names is None:
-            names = self.inode_names[inode] = set()
-        if not names:
+            self._names[inode] = path
             self.live_size += self.inode_size[inode]
-        names.add(path)
+        elif isinstance(names, str):
+            if names != path:
+                self._names[inode] = {names, path}
+        else:
+            if not names:
+                self.live_size += self.inode_size[inode]
+            names.add(path)
 
     def _ensure_parents(self, path: str, layer: int) -> None:
         parent = _parent(path)
@@ -127,7 +148,7 @@ class FileTree:
             for child in list(self.children.get(d, ())):
                 self._remove(child, index, "deleted")
         in_layer: dict[str, InodeKey | None] = {}
-        nodes, children, inode_size, inode_names = self.nodes, self.children, self.inode_size, self.inode_names
+        nodes, children, inode_size, inode_names = self.nodes, self.children, self.inode_size, self._names
         live = files = 0  # added to the running totals at the end (the helpers update them directly)
         for n, rec in enumerate(layer.files):
             # The usual entry, inlined (this loop runs once per file of the image): its parent
@@ -161,7 +182,7 @@ class FileTree:
             elif rec.size or rtype == FILE:
                 inode = (index, path, n)  # new: no other name yet
                 inode_size[inode] = rec.size
-                inode_names[inode] = {path}
+                inode_names[inode] = path
                 live += rec.size
             else:
                 inode = None

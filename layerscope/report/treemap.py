@@ -98,9 +98,9 @@ def directory_cells(a: Analysis) -> list[Cell] | None:
     subdirs: dict[str, set[str]] = defaultdict(set)
     by_cat: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     direct_cat: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, names in tree.inode_names.items():
+    for key, names in tree.live_inodes():
         n = tree.inode_size[key]
-        if not names or not n:
+        if not n:
             continue
         path = min(names)
         cat = cats.get(path) or next((cats[x] for x in names if x in cats), None)

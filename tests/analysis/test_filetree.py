@@ -31,7 +31,7 @@ def build(*layers: list[Entry] | bytes) -> tuple[FileTree, list[LayerRecord]]:
     # The accounting identity every case must keep: each byte is either final or a waste row.
     assert size - tree.final_size == sum(w.bytes for w in tree.dead), (size, tree.final_size, tree.dead)
     # The running totals agree with a count over the finished tree.
-    assert tree.final_size == sum(tree.inode_size[k] for k, names in tree.inode_names.items() if names)
+    assert tree.final_size == sum(tree.inode_size[k] for k, _names in tree.live_inodes())
     assert tree.final_files == sum(1 for n in tree.nodes.values() if n.record.type in (FILE, HARDLINK))
     return tree, records
 

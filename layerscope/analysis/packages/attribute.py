@@ -71,9 +71,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
     categories: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     cat_of: dict[int, tuple[str, int]] = {}
     owned: dict[int, list[str]] = defaultdict(list)
-    for inode, names in tree.inode_names.items():
-        if not names:
-            continue
+    for inode, names in tree.live_inodes():
         chosen: tuple[int | None, str, bool] | None = None
         for name in sorted(names):
             node = tree.nodes.get(name)
