@@ -150,17 +150,26 @@ class FileTree:
         in_layer: dict[str, InodeKey | None] = {}
         nodes, children, inode_size, inode_names = self.nodes, self.children, self.inode_size, self._names
         live = files = 0  # added to the running totals at the end (the helpers update them directly)
+        # Tar order keeps a directory's entries together: the parent checked (and its set of
+        # children) for the entry before is usually this entry's too. Anything replaced or
+        # removed below forgets it.
+        ok_parent: str | None = None
+        ok_kids: set[str] | None = None
         for n, rec in enumerate(layer.files):
             # The usual entry, inlined (this loop runs once per file of the image): its parent
             # is a directory already, and the path is new.
             path = rec.path
             parent = path.rpartition("/")[0]
-            if parent:
-                above = nodes.get(parent)
-                if above is None or above.record.type != DIR:
-                    self._ensure_parents(path, index)
+            if parent != ok_parent:
+                ok_kids = None
+                if parent:
+                    above = nodes.get(parent)
+                    if above is None or above.record.type != DIR:
+                        self._ensure_parents(path, index)
+                ok_parent = parent
             existing = nodes.get(path)
             if existing is not None:
+                ok_parent = ok_kids = None
                 if existing.record.type == DIR and rec.type == DIR:
                     # Children stay. A size in a (hand-made) directory header is the header's
                     # own, like any entry's: the new one replaces the old.
@@ -190,11 +199,11 @@ class FileTree:
             nodes[path] = Node(index, rec, inode)
             if rtype in _FILES:
                 files += 1
-            kids = children.get(parent)
-            if kids is None:
-                children[parent] = {path}
-            else:
-                kids.add(path)
+            if ok_kids is None:
+                ok_kids = children.get(parent)
+                if ok_kids is None:
+                    ok_kids = children[parent] = set()
+            ok_kids.add(path)
             if rtype == HARDLINK and inode is not None:
                 self._name(inode, path)
         self.live_size += live
