@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 
 from layerscope.api import open_image
 from layerscope.errors import FormatError
 from layerscope.layers.cache import LayerCache
-from layerscope.sources import parallel
+from layerscope.model import FILE, FileRecord, LayerRecord
+from layerscope.sources import forkpool, parallel
 from layerscope.sources.builder import build_image
 from layerscope.sources.references import open_image as open_handle
 from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym, wh
@@ -105,13 +107,66 @@ def test_open_image_uses_processes_for_large_local_archives(tmp_path, always_for
 
 def test_a_worker_killed_midway_is_an_error_not_a_hang(tmp_path, always_fork, monkeypatch):
     ref = _spec().oci_archive(str(tmp_path / "img.tar"))
-    real = parallel.encode_record
+    real = forkpool.encode_record
 
     def die(record):  # type: ignore[no-untyped-def]
         if record.whiteouts:  # the third layer: as if the kernel killed the worker
             os._exit(9)
         return real(record)
 
-    monkeypatch.setattr(parallel, "encode_record", die)
-    with pytest.raises(RuntimeError, match="ended without its result"):
+    monkeypatch.setattr(forkpool, "encode_record", die)
+    with pytest.raises(RuntimeError, match=r"ended without its result \(exit codes .*9"):
         _records(ref, workers=2)
+
+
+def _tiny(i: int) -> LayerRecord:
+    return LayerRecord((FileRecord(f"f{i}", FILE, i, 0o644, 0, 0, 0),), (), (), i, 0, 0, "none")
+
+
+def _children() -> set[str]:
+    """This process's child pids, running or not yet reaped (Linux)."""
+    pid = os.getpid()
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return set(fh.read().split())
+
+
+def test_fork_pool_hands_back_every_layer_and_reaps_its_workers():
+    before = _children()
+    got = dict(forkpool.fork_read(_tiny, None, [3, 1, 2, 0], 2))
+    assert got == {i: _tiny(i) for i in range(4)}
+    assert _children() == before
+
+
+def test_an_abandoned_fork_pool_kills_and_reaps_its_workers():
+    def slow(i: int) -> LayerRecord:
+        if i:
+            time.sleep(30)  # would hold the test up if the worker were waited for
+        return _tiny(i)
+
+    before, started = _children(), time.monotonic()
+    reading = forkpool.fork_read(slow, None, [0, 1, 2], 2)
+    assert next(reading) == (0, _tiny(0))
+    reading.close()
+    assert time.monotonic() - started < 10 and _children() == before
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        raise TypeError("no pickling here")
+
+
+def test_an_exception_that_does_not_pickle_arrives_as_its_text():
+    def fail(i: int) -> LayerRecord:
+        raise _Unpicklable("layer 7 is odd")
+
+    before = _children()
+    with pytest.raises(RuntimeError, match="_Unpicklable: layer 7 is odd"):
+        list(forkpool.fork_read(fail, None, [0], 1))
+    assert _children() == before
+
+
+def test_a_failing_after_hook_does_not_lose_the_record():
+    def after(i: int, record: LayerRecord) -> None:
+        raise OSError("cache disk full")
+
+    assert dict(forkpool.fork_read(_tiny, after, [0, 1], 2)) == {0: _tiny(0), 1: _tiny(1)}
