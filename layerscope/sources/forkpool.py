@@ -28,7 +28,8 @@ AfterOne = Callable[[int, LayerRecord], None]
 _TASK = struct.Struct("<i")
 _FRAME = struct.Struct("<iiQ")  # layer index, ok (1) or failed (0), payload length
 _DONE = -1
-# The tasks are written before the workers start: they must fit in the pipe's buffer.
+# The tasks are written before the workers start: they must fit in the pipe's buffer
+# (64 KiB on Linux; read_parallel uses threads for more layers than this).
 MAX_TASKS = 4096
 
 
@@ -54,14 +55,18 @@ def fork_read(
                 _work(read, after, task_r, res_w)
             os.close(res_w)
             children.append((pid, res_r))
+    except BaseException:  # a fork failed (no memory, process limit): stop those started
+        for pid, fd in children:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(fd)
+        raise
     finally:
         os.close(task_r)
     yield from _collect(children, len(order))
 
 
-def _work(
-    read: Callable[[int], LayerRecord], after: Callable[[int, LayerRecord], None] | None, tasks: int, out: int
-) -> None:
+def _work(read: ReadOne, after: AfterOne | None, tasks: int, out: int) -> None:
     code = 0
     try:
         with os.fdopen(out, "wb") as pipe:

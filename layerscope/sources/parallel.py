@@ -50,8 +50,10 @@ def read_parallel(
     `order` should put the largest layers first: the last layer to start then is a small one.
     Threads yield in `order`; processes as layers finish.
     """
-    # Imported here: each costs ~5 ms at startup, and a run needs only one of them.
-    if not processes:
+    from layerscope.sources.forkpool import MAX_TASKS, fork_read
+
+    if not processes or len(order) + workers > MAX_TASKS:
+        # Imported here: it costs ~5 ms at startup, and a run with processes does not need it.
         from concurrent.futures import ThreadPoolExecutor
 
         def read_then(i: int) -> LayerRecord:
@@ -68,8 +70,6 @@ def read_parallel(
         return
     # Workers pull their next layer from a pipe themselves: nothing waits for this process
     # (busy stacking the layers that came in) to hand out work.
-    from layerscope.sources.forkpool import fork_read
-
     # A receiving thread re-takes the GIL after every pipe read; by default it would wait up
     # to 5 ms each time for the stacking thread, and a worker with a large record waits too.
     interval = sys.getswitchinterval()
