@@ -16,6 +16,7 @@ from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
 from layerscope.sources.parallel import can_fork, read_parallel
 from layerscope.sources.platforms import Platform
+from layerscope.sources.schedule import layer_order
 
 ProgressFn = Callable[[int, int, LayerRecord], None]
 # Called with (layer index, record) as each layer is read, in the order they finish.
@@ -223,9 +224,8 @@ def _read_layers(
             finished(i, cached)
         else:
             todo.append(i)
-    # Largest first: the layer started last is then a small one, and the workers end together.
-    todo.sort(key=lambda i: -(m.layers[i].size or 0))
     pool_size = min(workers or os.cpu_count() or 1, len(todo))
+    todo = layer_order({i: m.layers[i].size or 0 for i in todo}, max(pool_size, 1))
     if handle.parallel_safe and pool_size > 1:
         total = sum(m.layers[i].size or 0 for i in todo)
         processes = can_fork(handle.transport, handle.parallel_safe, total)

@@ -47,8 +47,8 @@ def read_parallel(
     """(index, record) for every index of `order`, read `workers` at a time; `after(index,
     record)` is called where the record was read, once it is handed over.
 
-    `order` should put the largest layers first: the last layer to start then is a small one.
-    Threads yield in `order`; processes as layers finish.
+    Workers take the layers in `order` (schedule.py chooses it). Threads yield in `order`;
+    processes as layers finish.
     """
     from layerscope.sources.forkpool import MAX_TASKS, fork_read
 
