@@ -216,8 +216,9 @@ class DiveTally:
     """
 
     def __init__(self) -> None:
-        # key -> [minimum (-1: unset), cumulative, count]
-        self._entries: dict[str, list[int]] = {}
+        # key (a path, without dive's leading "/") -> its size when seen once (most keys:
+        # no list to make), else [minimum (-1: unset), cumulative, count]
+        self._entries: dict[str, int | list[int]] = {}
         # Kept as entries change, so that the figures need no pass over every key at the end.
         self._minimum = 0  # sum of the minimums (-1 for a key whose walk stopped unset)
         self._cumulative = 0
@@ -235,11 +236,14 @@ class DiveTally:
         entries = self._entries
         tree = _layer_tree(layer)
         below = tree if idx == 0 else self._stack_below(idx)
-        for key, node, whiteout in _leaves(tree):
+        for slashed, node, whiteout in _leaves(tree):
+            key = slashed[1:]
             entry = entries.get(key)
             if entry is None:
                 entry = entries[key] = [-1, 0, 0]
                 self._minimum -= 1  # stays if the walk stops here (dive's "unset" minimum)
+            elif isinstance(entry, int):
+                entry = entries[key] = [entry, entry, 1]
             if whiteout:
                 found = _lookup(below, key)
                 if found is None:
@@ -267,8 +271,12 @@ class DiveTally:
             if path:  # the directory stays (implicit, no payload, unless listed)
                 sizes.setdefault(path, 0)
         inner: set[str] = set()
+        last = None
         for path in sizes:
             parent = path.rpartition("/")[0]
+            if parent == last:  # tar order: the entry before had it, and its ancestors, added
+                continue
+            last = parent
             while parent and parent not in inner:
                 inner.add(parent)
                 parent = parent.rpartition("/")[0]
@@ -277,13 +285,14 @@ class DiveTally:
         for path, size in sizes.items():
             if path in inner:
                 continue
-            key = "/" + path
-            entry = entries.get(key)
+            entry = entries.get(path)
             if entry is None:
-                entries[key] = [size, size, 1]
+                entries[path] = size
                 new += size
-            else:
-                self._count(key, entry, size)
+                continue
+            if isinstance(entry, int):
+                entry = entries[path] = [entry, entry, 1]
+            self._count(path, entry, size)
         self._minimum += new
         self._cumulative += new
 
@@ -306,7 +315,7 @@ class DiveTally:
         minimum, cumulative = self._minimum, self._cumulative
         score = 1.0 if cumulative == 0 else float(minimum) / float(cumulative)
         inefficient = sorted(
-            (DiveInefficiency(k, entries[k][2], entries[k][1]) for k in self._repeated),
+            (DiveInefficiency("/" + k, e[2], e[1]) for k in self._repeated if isinstance(e := entries[k], list)),
             key=lambda row: (-row.bytes, _utf8(row.path)),
         )
         wasted = sum(row.bytes for row in inefficient)

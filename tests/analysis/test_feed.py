@@ -31,6 +31,11 @@ def _layer(draw: st.DrawFn, whiteouts: bool) -> LayerRecord:
     return LayerRecord(files, gone, opaque, sum(f.size for f in files), 0, 0, "none")
 
 
+def _row(entry: int | list[int]) -> tuple[int, int, int]:
+    """(minimum, cumulative, count) of a tally entry: a bare size is a key seen once."""
+    return (entry, entry, 1) if isinstance(entry, int) else (entry[0], entry[1], entry[2])
+
+
 def _tree_walk_tally(layer: LayerRecord) -> dict[str, tuple[int, int]]:
     """(size, count) per key of one whiteout-free layer, the way dive's tree walk finds them."""
     out: dict[str, tuple[int, int]] = {}
@@ -46,7 +51,7 @@ def _tree_walk_tally(layer: LayerRecord) -> dict[str, tuple[int, int]]:
 def test_fast_path_counts_the_leaves_of_the_tree_walk(layer: LayerRecord) -> None:
     tally = DiveTally()
     tally.add(layer)
-    fast = {k: (e[1], e[2]) for k, e in tally._entries.items()}
+    fast = {"/" + k: _row(e)[1:] for k, e in tally._entries.items()}
     assert fast == _tree_walk_tally(layer)
 
 
@@ -65,10 +70,10 @@ def test_layers_fed_in_any_order_give_the_whole_image_figures(layers: list[Layer
     assert sorted(feed.tree.dead, key=repr) == sorted(whole.dead, key=repr)
     assert feed.dive.figures() == dive_figures(layers)
     # The tally's running sums agree with a pass over its entries.
-    entries = feed.dive._entries
-    assert feed.dive._minimum == sum(e[0] for e in entries.values())
-    assert feed.dive._cumulative == sum(e[1] for e in entries.values())
-    assert sorted(feed.dive._repeated) == sorted(k for k, e in entries.items() if e[2] >= 2)
+    rows = {k: _row(e) for k, e in feed.dive._entries.items()}
+    assert feed.dive._minimum == sum(r[0] for r in rows.values())
+    assert feed.dive._cumulative == sum(r[1] for r in rows.values())
+    assert sorted(feed.dive._repeated) == sorted(k for k, r in rows.items() if r[2] >= 2)
 
 
 def test_a_feed_missing_a_layer_does_not_hold_the_image() -> None:
