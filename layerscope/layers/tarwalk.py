@@ -8,8 +8,9 @@ of an entry only when the caller asks for it (package metadata files).
 from __future__ import annotations
 
 import io
+import mmap
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from layerscope.errors import FormatError
 from layerscope.layers.streams import Readable
@@ -30,6 +31,10 @@ from layerscope.layers.tarheader import (
 
 CHUNK = 1 << 20
 SEEKABLE_CHUNK = 32 << 10
+# How much of a mapped member is mapped at a time: what a walk adds to memory at most.
+MAP_WINDOW = 16 << 20
+# A stream's map_window(offset, length): a mapping (or bytes) and where offset is in it.
+MapWindow = Callable[[int, int], tuple["bytes | mmap.mmap", int]]
 _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
@@ -72,7 +77,7 @@ class TarWalker:
     def __init__(self, stream: Readable, chunk: int = CHUNK) -> None:
         self._stream = stream
         self._chunk = chunk
-        self._buf = b""
+        self._buf: bytes | mmap.mmap = b""
         self._pos = 0
         self._consumed = 0  # bytes of the stream before self._buf
         self._pending = 0  # data bytes (padded) of the current entry not yet consumed
@@ -87,6 +92,9 @@ class TarWalker:
             self._base = stream.tell()  # type: ignore[attr-defined]
             # Data is skipped by seeking: read little at a time so that little is read in vain.
             self._chunk = min(chunk, SEEKABLE_CHUNK)
+        # A stream that can map windows of itself (a member of an archive on disk) is walked
+        # in place: headers are read from the mapping, no data is copied to be skipped.
+        self._window: MapWindow | None = getattr(stream, "map_window", None) if self._seekable else None
         self.saw_eof_marker = False
 
     # -- buffer primitives -------------------------------------------------------------
@@ -99,6 +107,11 @@ class TarWalker:
         avail = len(self._buf) - self._pos
         if avail >= n:
             return True
+        if self._window is not None:
+            offset = self._consumed + self._pos
+            buf, start = self._window(self._base + offset, max(MAP_WINDOW, n))
+            self._buf, self._pos, self._consumed = buf, start, offset - start
+            return len(buf) - start >= n
         self._consumed += self._pos
         if not avail:  # the usual case: no copy of a leftover
             chunk = self._stream.read(max(self._chunk, n))
@@ -161,6 +174,11 @@ class TarWalker:
 
     def drain(self) -> int:
         """Read the stream to its end; returns the bytes read after the current position."""
+        if self._window is not None:  # nothing to read: the rest is only counted
+            end: int = self._stream.seek(0, 2) - self._base  # type: ignore[attr-defined]
+            n = max(0, end - self.offset)
+            self._buf, self._pos, self._consumed = b"", 0, end
+            return n
         n = len(self._buf) - self._pos
         self._consumed += len(self._buf)
         self._buf = b""

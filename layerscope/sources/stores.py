@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import io
+import mmap
 import os
 import posixpath
 from dataclasses import dataclass
@@ -225,6 +226,16 @@ class _Slice(io.RawIOBase):
         buf[: len(data)] = data
         return len(data)
 
-    def close(self) -> None:
-        self._f.close()
-        super().close()
+    def map_window(self, offset: int, length: int) -> tuple[mmap.mmap | bytes, int]:
+        """Up to `length` bytes of the member from `offset`, mapped (not read): the mapping and
+        where `offset` is in it (mappings start on a page boundary). b"" past the end."""
+        length = min(length, self._size - offset)
+        if length <= 0:
+            return b"", 0
+        where = self._start + offset
+        aligned = where - where % mmap.ALLOCATIONGRANULARITY
+        try:
+            window = mmap.mmap(self._fd, where - aligned + length, offset=aligned, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a file that cannot be mapped: read it
+            return os.pread(self._fd, length, where), 0
+        return window, where - aligned
