@@ -57,16 +57,19 @@ def normalize(name: str, what: str = "path") -> str:
     ):
         return path
     path = name.lstrip("/")
-    if path.startswith("./"):
-        path = path[2:]
-    if not path or path in (".", "./"):
+    if not path:
         return ""
-    clean = posixpath.normpath(path)
-    if clean == "." or clean == "":
+    clean = posixpath.normpath(path)  # relative: a ".." that climbs out stays in front
+    if clean == ".":
         return ""
     if clean == ".." or clean.startswith("../"):
         raise UnsafeInputError(f"unsafe {what} in layer: {name!r} escapes the root")
     return clean
+
+
+def _no_dot_parts(name: str) -> bool:
+    """No "." or ".." component in a name with "/." in it: hidden files and directories."""
+    return "/./" not in name and "/../" not in name and not name.endswith(("/.", "/.."))
 
 
 def read_layer(
@@ -170,12 +173,18 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         # component, maybe a trailing "/" (directories); anything else is normalised.
         if name[-1:] == "/":
             name = name[:-1]
-        if not name or name[0] in "./" or "//" in name or "/." in name:
+        if (
+            name
+            and name[0] not in "./"
+            and name[-1] != "/"
+            and "//" not in name
+            and ("/." not in name or _no_dot_parts(name))
+        ):
+            path = name
+        else:
             path = normalize(name)
             if not path:
                 continue  # the root directory entry "./"
-        else:
-            path = name
         size += hsize
         if ".wh." in path:
             parent, _, base = path.rpartition("/")

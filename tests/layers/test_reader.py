@@ -12,6 +12,8 @@ import zlib
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError
 from layerscope.layers import streams
@@ -512,3 +514,22 @@ def test_seekable_and_streamed_blobs_read_the_same(name):
         return (r.files, r.whiteouts, r.opaque_dirs, r.size, r.uncompressed_bytes, r.stored_bytes, r.captured)
 
     assert attempt(io.BytesIO(blob)) == attempt(Chunks([blob]))
+
+
+_PARTS = st.sampled_from(["a", "b.txt", ".hidden", ".", "..", "", "...", "é"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PARTS, min_size=1, max_size=5).map("/".join), st.sampled_from(["", "/", "./"]))
+def test_names_the_reader_keeps_as_they_are_are_the_ones_normalize_keeps(name, lead):
+    """The reader's inline test for a clean name (hidden files included) agrees with normalize()."""
+    raw = lead + name
+    tar = layer_tar([f(raw, b"x")])
+    try:
+        expected = normalize(raw)
+    except UnsafeInputError:
+        with pytest.raises(UnsafeInputError):
+            read_layer(io.BytesIO(tar))
+        return
+    files = read_layer(io.BytesIO(tar)).files
+    assert [x.path for x in files] == ([expected] if expected else [])
