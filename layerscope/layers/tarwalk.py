@@ -220,10 +220,8 @@ class TarWalker:
         pax: dict[str, str] = {}
         global_pax: dict[str, str] = {}
         adler = _adler
-        term = _TERM
         unpack = _FIELDS.unpack_from
         meta = _META_FLAGS
-        sums: dict[bytes, int] = {}
         id_cache: dict[bytes, tuple[int, int, int] | None] = {}
         mtime_cache: dict[bytes, int] = {}
         while True:
@@ -255,9 +253,7 @@ class TarWalker:
                 self._walk_trailing()
                 return
             total = (adler(buf[pos : pos + 256]) & 0xFFFF) + (adler(buf[pos + 256 : pos + BLOCK]) & 0xFFFF) - 2
-            expected = sums.get(chk_f)
-            if expected is None:
-                expected = sums[chk_f] = _expected_sum(chk_f)
+            expected = _expected_sum(chk_f)
             if total != expected and not checksum_ok(buf[pos : pos + BLOCK], total):
                 raise FormatError(f"not a tar stream: bad header checksum at offset {start}")
             if tf in meta:
@@ -293,7 +289,7 @@ class TarWalker:
             mtime = mtime_cache.get(mtime_f)
             if mtime is None:
                 mtime = mtime_cache[mtime_f] = _octal(mtime_f)
-            size = _octal(size_f) if size_f[11] in term else -1
+            size = _octal(size_f)
             if ids is None or mtime < 0 or size < 0:
                 block = buf[pos : pos + BLOCK]
                 size = _num(block, 124, 136)
