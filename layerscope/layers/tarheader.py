@@ -6,6 +6,7 @@ The pieces the walker (tarwalk.py) applies to every 512-byte header block.
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from dataclasses import dataclass
 
@@ -172,3 +173,31 @@ def _pax_time(value: str) -> int:
     if not _PAX_TIME.fullmatch(value):
         raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
     return int(value.partition(".")[0])
+
+
+# -- the walker's fast path: the usual header's fields, each parse in one step ---------------
+ZERO_FIELD = bytes(8)  # a checksum field of zeros: the end-of-archive blocks
+# name, mode+uid+gid, size, mtime, checksum, typeflag: what every header needs.
+FIELDS = struct.Struct("100s24s12s12s8sB")
+
+
+def octal(field: bytes) -> int:
+    """A zero-padded octal number field with its terminator; -1 when it is not one."""
+    if field[-1] in _TERM:
+        try:
+            return int(field[:-1], 8)
+        except ValueError:
+            pass
+    return -1
+
+
+def parse_ids(field: bytes) -> tuple[int, int, int] | None:
+    """Mode, uid and gid from their three 8-byte fields; None: not plain octal."""
+    mode, uid, gid = octal(field[:8]), octal(field[8:16]), octal(field[16:])
+    return None if mode < 0 or uid < 0 or gid < 0 else (mode, uid, gid)
+
+
+def expected_sum(field: bytes) -> int:
+    """The byte sum of a header whose checksum field is `field`, counted as stored (-1: no number)."""
+    value = octal(field[:7])
+    return -1 if value < 0 else value + sum(field) - 256

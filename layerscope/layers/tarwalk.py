@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import io
 import mmap
-import struct
 from collections.abc import Callable, Iterator
 
 from layerscope.errors import FormatError
 from layerscope.layers.streams import Readable
 from layerscope.layers.tarheader import (
-    _TERM,
     BLOCK,
+    FIELDS,
+    ZERO_FIELD,
     Entry,
     TarHeader,
     _adler,
@@ -25,6 +25,9 @@ from layerscope.layers.tarheader import (
     _decode,
     _num,
     checksum_ok,
+    expected_sum,
+    octal,
+    parse_ids,
     parse_number,
     parse_pax,
 )
@@ -39,31 +42,6 @@ _ZERO_BLOCK = bytes(BLOCK)
 # Types whose entries carry no data even when the header's size is not 0 (Go's isHeaderOnlyType).
 HEADER_ONLY = frozenset(b"123456")
 _META_FLAGS = frozenset(b"LKxg")
-_ZERO_FIELD = bytes(8)
-# name, mode+uid+gid, size, mtime, checksum, typeflag: what every header needs.
-_FIELDS = struct.Struct("100s24s12s12s8sB")
-
-
-def _octal(field: bytes) -> int:
-    """A zero-padded octal number field with its terminator; -1 when it is not one."""
-    if field[-1] in _TERM:
-        try:
-            return int(field[:-1], 8)
-        except ValueError:
-            pass
-    return -1
-
-
-def _ids(field: bytes) -> tuple[int, int, int] | None:
-    """Mode, uid and gid from their three 8-byte fields; None: not plain octal."""
-    mode, uid, gid = _octal(field[:8]), _octal(field[8:16]), _octal(field[16:])
-    return None if mode < 0 or uid < 0 or gid < 0 else (mode, uid, gid)
-
-
-def _expected_sum(field: bytes) -> int:
-    """The byte sum of a header whose checksum field is `field`, counted as stored (-1: no number)."""
-    value = _octal(field[:7])
-    return -1 if value < 0 else value + sum(field) - 256
 
 
 class TarWalker:
@@ -220,7 +198,7 @@ class TarWalker:
         pax: dict[str, str] = {}
         global_pax: dict[str, str] = {}
         adler = _adler
-        unpack = _FIELDS.unpack_from
+        unpack = FIELDS.unpack_from
         meta = _META_FLAGS
         id_cache: dict[bytes, tuple[int, int, int] | None] = {}
         mtime_cache: dict[bytes, int] = {}
@@ -248,12 +226,12 @@ class TarWalker:
             self._pos = pos + BLOCK
             # The fields of the usual header, straight from the buffer (no block copy first).
             name_f, ids_f, size_f, mtime_f, chk_f, tf = unpack(buf, pos)
-            if chk_f == _ZERO_FIELD and buf[pos : pos + BLOCK] == _ZERO_BLOCK:
+            if chk_f == ZERO_FIELD and buf[pos : pos + BLOCK] == _ZERO_BLOCK:
                 self.saw_eof_marker = True
                 self._walk_trailing()
                 return
             total = (adler(buf[pos : pos + 256]) & 0xFFFF) + (adler(buf[pos + 256 : pos + BLOCK]) & 0xFFFF) - 2
-            expected = _expected_sum(chk_f)
+            expected = expected_sum(chk_f)
             if total != expected and not checksum_ok(buf[pos : pos + BLOCK], total):
                 raise FormatError(f"not a tar stream: bad header checksum at offset {start}")
             if tf in meta:
@@ -285,11 +263,11 @@ class TarWalker:
             # often mtime) repeat from entry to entry, so their parse is looked up.
             ids = id_cache.get(ids_f)
             if ids is None:
-                ids = id_cache[ids_f] = _ids(ids_f)
+                ids = id_cache[ids_f] = parse_ids(ids_f)
             mtime = mtime_cache.get(mtime_f)
             if mtime is None:
-                mtime = mtime_cache[mtime_f] = _octal(mtime_f)
-            size = _octal(size_f)
+                mtime = mtime_cache[mtime_f] = octal(mtime_f)
+            size = octal(size_f)
             if ids is None or mtime < 0 or size < 0:
                 block = buf[pos : pos + BLOCK]
                 size = _num(block, 124, 136)
