@@ -13,9 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from docker.utils.build import Pattern
-from docker.utils.fnmatch import translate
-
 from layerscope.errors import FormatError
 
 
@@ -75,6 +72,8 @@ def compile_pattern(cleaned: str) -> re.Pattern[str]:
             i += 1
             continue
         text.append(chr(0xE000 + len(pieces) - 1))
+    from docker.utils.fnmatch import translate  # the docker SDK: 75 ms of imports, only when a context is read
+
     regex = translate("".join(text))
     for k, piece in enumerate(pieces):
         regex = regex.replace(chr(0xE000 + k), piece)
@@ -83,6 +82,8 @@ def compile_pattern(cleaned: str) -> re.Pattern[str]:
 
 class _Rule:
     def __init__(self, line: str) -> None:
+        from docker.utils.build import Pattern
+
         pattern = Pattern(line)
         self.exclusion: bool = pattern.exclusion
         self.cleaned: str = pattern.cleaned_pattern

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from layerscope.cache.simulate import CacheRequest
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.cache.simulate import CacheRequest
 
 TOP_STEPS = 8
 
@@ -48,6 +51,8 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
         if not key or not eq:
             raise UsageError(f"--build-arg {item!r}: expected K=V")
         build_args[key] = value
+    from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
+
     return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
                         build_args=build_args, image_store=args.image_store, timings=args.timings)  # fmt: skip
 
