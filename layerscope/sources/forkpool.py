@@ -20,8 +20,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from layerscope.errors import FormatError
 from layerscope.layers.cache import decode_record, encode_record
 from layerscope.model import LayerRecord
+from layerscope.sources.stores import allow_mapping
 
 ReadOne = Callable[[int], LayerRecord]
 AfterOne = Callable[[int, LayerRecord], None]
@@ -68,6 +70,7 @@ def fork_read(
 
 def _work(read: ReadOne, after: AfterOne | None, tasks: int, out: int) -> None:
     code = 0
+    allow_mapping()  # archive members are walked in place here (see stores.allow_mapping)
     try:
         with os.fdopen(out, "wb") as pipe:
             while (i := _TASK.unpack(os.read(tasks, _TASK.size))[0]) != _DONE:
@@ -118,8 +121,11 @@ def _collect(children: list[tuple[int, int]], expected: int) -> Iterator[tuple[i
                 ended += 1
                 if ended == len(children):
                     _reap(children, status)
-                    codes = ", ".join(str(os.waitstatus_to_exitcode(status[pid])) for pid, _fd in children)
-                    raise RuntimeError(f"a layer-reading worker process ended without its result (exit codes {codes})")
+                    codes = [os.waitstatus_to_exitcode(status[pid]) for pid, _fd in children]
+                    if -signal.SIGBUS in codes:  # a mapped member shrank under the worker
+                        raise FormatError("the archive changed while it was being read (it is shorter now)")
+                    shown = ", ".join(map(str, codes))
+                    raise RuntimeError(f"a layer-reading worker process ended without its result (exit codes {shown})")
                 continue
             index, ok, payload = item
             if not ok:

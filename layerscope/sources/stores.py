@@ -11,6 +11,7 @@ import io
 import mmap
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -184,6 +185,16 @@ class TarStore:
         return [n for n, m in self.members.items() if m.type != "5"]
 
 
+# Whether members may be mapped into memory (forkpool turns it on in its workers only):
+# if the archive shrinks under a mapping, the kernel ends the reading process with
+# SIGBUS. A worker's end is reported as a changed archive; the main process's would not be.
+_mapping = [False]
+
+
+def allow_mapping() -> None:
+    _mapping[0] = True
+
+
 class _Slice(io.RawIOBase):
     """A window of a file: one member's data. Seekable, so that the tar walker skips the
     data of an uncompressed layer (docker save) instead of reading it. Reads are preads:
@@ -226,7 +237,12 @@ class _Slice(io.RawIOBase):
         buf[: len(data)] = data
         return len(data)
 
-    def map_window(self, offset: int, length: int) -> tuple[mmap.mmap | bytes, int]:
+    @property
+    def map_window(self) -> Callable[[int, int], tuple[mmap.mmap | bytes, int]] | None:
+        """How the tar walker reads this member in place, where mapping is allowed (else None)."""
+        return self._map_window if _mapping[0] else None
+
+    def _map_window(self, offset: int, length: int) -> tuple[mmap.mmap | bytes, int]:
         """Up to `length` bytes of the member from `offset`, mapped (not read): the mapping and
         where `offset` is in it (mappings start on a page boundary). b"" past the end."""
         length = min(length, self._size - offset)

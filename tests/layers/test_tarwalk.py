@@ -18,6 +18,7 @@ from layerscope.errors import FormatError
 from layerscope.layers import tarwalk
 from layerscope.layers.tarheader import BLOCK, TarHeader, parse_number
 from layerscope.layers.tarwalk import TarWalker
+from layerscope.sources import stores
 from layerscope.sources.stores import _Slice
 from tests.support.tarcraft import base256, end, entry, header, octal, pad, pax, with_fields
 
@@ -71,6 +72,7 @@ def walk_mapped(data: bytes, window: int = 1024) -> tuple[list[TarHeader], TarWa
         f.seek(1536)
         stream = _Slice(f, len(data))
         old, tarwalk.MAP_WINDOW = tarwalk.MAP_WINDOW, window
+        stores._mapping[0] = True  # as in a forked reader
         try:
             walker = TarWalker(stream)
             assert walker._window is not None
@@ -78,6 +80,7 @@ def walk_mapped(data: bytes, window: int = 1024) -> tuple[list[TarHeader], TarWa
                 return list(walker), walker
         finally:
             tarwalk.MAP_WINDOW = old
+            stores._mapping[0] = False
             stream.close()
 
 

@@ -16,6 +16,7 @@ from layerscope.model import FILE, FileRecord, LayerRecord
 from layerscope.sources import forkpool, parallel
 from layerscope.sources.builder import build_image
 from layerscope.sources.references import open_image as open_handle
+from layerscope.sources.stores import TarStore
 from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym, wh
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
@@ -170,3 +171,36 @@ def test_a_failing_after_hook_does_not_lose_the_record():
         raise OSError("cache disk full")
 
     assert dict(forkpool.fork_read(_tiny, after, [0, 1], 2)) == {0: _tiny(0), 1: _tiny(1)}
+
+
+def test_an_archive_that_shrinks_under_a_worker_is_a_format_error(tmp_path):
+    """A mapped member whose file is cut meanwhile: the kernel ends the worker with SIGBUS."""
+    path = str(tmp_path / "img.tar")
+    _spec().docker_archive(path)
+    store = TarStore(path)
+    member = next(n for n in store.names() if n.endswith(".tar") or "blobs" in n)
+
+    def read(i: int) -> LayerRecord:
+        window, start = store.open(member).map_window(0, 1 << 20)  # type: ignore[attr-defined]
+        os.truncate(path, 0)
+        window[start + 100]  # past the end of the file now
+        raise AssertionError("the mapping outlived the file")
+
+    before = _children()
+    with pytest.raises(FormatError, match="changed while it was being read"):
+        list(forkpool.fork_read(read, None, [0], 1))
+    assert _children() == before
+
+
+def test_members_are_mapped_only_in_forked_workers(tmp_path):
+    path = str(tmp_path / "img.tar")
+    _spec().docker_archive(path)
+    store = TarStore(path)
+    member = next(n for n in store.names() if n.endswith(".tar") or "blobs" in n)
+    assert store.open(member).map_window is None  # type: ignore[attr-defined]
+
+    def mapped(i: int) -> LayerRecord:
+        assert store.open(member).map_window is not None  # type: ignore[attr-defined]
+        return _tiny(i)
+
+    assert dict(forkpool.fork_read(mapped, None, [0], 1)) == {0: _tiny(0)}
