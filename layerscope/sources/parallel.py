@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from layerscope.model import LayerRecord
 
@@ -47,26 +47,23 @@ def read_parallel(
     """(index, record) for every index of `order`, read `workers` at a time; `after(index,
     record)` is called where the record was read, once it is handed over.
 
-    Workers take the layers in `order` (schedule.py chooses it). Threads yield in `order`;
-    processes as layers finish.
+    Workers take the layers in `order` (schedule.py chooses it); records are yielded as
+    layers finish.
     """
     from layerscope.sources.forkpool import MAX_TASKS, fork_read
 
     if not processes or len(order) + workers > MAX_TASKS:
         # Imported here: it costs ~5 ms at startup, and a run with processes does not need it.
-        from concurrent.futures import ThreadPoolExecutor
-
-        def read_then(i: int) -> LayerRecord:
-            record = read(i)
-            if after is not None:
-                after(i, record)
-            return record
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
-            futures: dict[int, Future[Any]] = {i: pool.submit(read_then, i) for i in order}
+            futures: dict[Future[LayerRecord], int] = {pool.submit(read, i): i for i in order}
             with _cancel_on_error(futures):
-                for i in order:
-                    yield i, futures[i].result()
+                for future in as_completed(futures):
+                    i, record = futures[future], future.result()
+                    if after is not None:  # the cache write queues behind the reads left
+                        pool.submit(after, i, record)
+                    yield i, record
         return
     # Workers pull their next layer from a pipe themselves: nothing waits for this process
     # (busy stacking the layers that came in) to hand out work.
@@ -81,11 +78,11 @@ def read_parallel(
 
 
 @contextmanager
-def _cancel_on_error(futures: dict[int, Future[Any]]) -> Iterator[None]:
+def _cancel_on_error(futures: dict[Future[LayerRecord], int]) -> Iterator[None]:
     """A failed layer fails the image: the layers not started yet are not read."""
     try:
         yield
     except BaseException:
-        for f in futures.values():
+        for f in futures:
             f.cancel()
         raise
