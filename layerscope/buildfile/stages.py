@@ -103,7 +103,10 @@ def from_target(df: Dockerfile, stage: Stage, value: str, line: int, build_args:
     if found is not None:
         return found
     if resolved.isdigit() or not is_image_ref(resolved):
-        raise FormatError(f"Dockerfile line {line}: --from={value}: no earlier stage named {resolved!r}")
+        raise FormatError(
+            f"Dockerfile line {line}: --from={value}: no earlier stage named {resolved!r}"
+            " (named build contexts, docker buildx build --build-context, are not modelled)"
+        )
     return resolved
 
 
