@@ -1,6 +1,7 @@
-"""rpm: the sqlite rpmdb (`rpmdb.sqlite`, Fedora >= 33, RHEL 9+) under `var/lib/rpm`,
-`usr/lib/sysimage/rpm` or `usr/share/rpm`. BerkeleyDB `Packages` and NDB `Packages.db`
-are reported as unsupported.
+"""rpm: the rpmdb under `var/lib/rpm`, `usr/lib/sysimage/rpm` or `usr/share/rpm`, in any
+of its three formats: sqlite `rpmdb.sqlite` (Fedora >= 33, RHEL 9+), BerkeleyDB `Packages`
+(RHEL/CentOS 5-8, Amazon Linux 2) and NDB `Packages.db` (SUSE); the last two are read by
+rpmstore.py. Each yields rpm header blobs, parsed by rpmheader.py.
 
 The database is opened from memory (`sqlite3.Connection.deserialize`) with its header
 switched from WAL to rollback mode, which an in-memory database needs; only when a
@@ -15,7 +16,7 @@ import posixpath
 import sqlite3
 import tempfile
 
-from layerscope.analysis.packages import rpmheader
+from layerscope.analysis.packages import rpmheader, rpmstore
 from layerscope.analysis.packages.common import RPM, Captured, Found, root_path
 from layerscope.layers.cache import cache_root
 
@@ -33,32 +34,35 @@ def find(view: Captured) -> tuple[list[Found], list[str]]:
     notes: list[str] = []
     for path in sorted(view):
         base = posixpath.basename(path)
-        if base == SQLITE:
-            wal = view.get(path + "-wal")
-            try:
+        try:
+            if base == SQLITE:
+                wal = view.get(path + "-wal")
                 blobs = read_sqlite(view[path][1], wal[1] if wal else b"")
-            except sqlite3.Error as err:
-                notes.append(f"/{path}: not a readable rpm sqlite database ({err})")
+            elif base == "Packages":
+                blobs = rpmstore.read_bdb(view[path][1])
+            elif base == "Packages.db":
+                blobs = rpmstore.read_ndb(view[path][1])
+            else:
                 continue
-            bad = 0
-            for blob in blobs:
-                try:
-                    pkg = rpmheader.package(blob)
-                except rpmheader.HeaderError:
-                    bad += 1
-                    continue
-                if pkg.name == "gpg-pubkey":
-                    continue  # imported signing keys, not software
-                files = tuple(p for p in (root_path(f) for f in pkg.files) if p is not None)
-                found.append(
-                    Found(RPM, pkg.name, pkg.version, "/" + path, f"{RPM}:{pkg.name}:{pkg.arch}", files, (path,))
-                )
-            if bad:
-                notes.append(f"/{path}: {bad} damaged package header(s) skipped")
-        elif base == "Packages":
-            notes.append(f"/{path}: BerkeleyDB rpmdb (RHEL 7/8, Amazon Linux 2) is not supported; {_SKIPPED}")
-        elif base == "Packages.db":
-            notes.append(f"/{path}: NDB rpmdb (SUSE) is not supported; {_SKIPPED}")
+        except sqlite3.Error as err:
+            notes.append(f"/{path}: not a readable rpm sqlite database ({err}); {_SKIPPED}")
+            continue
+        except rpmstore.RpmStoreError as err:
+            notes.append(f"/{path}: {err}; {_SKIPPED}")
+            continue
+        bad = 0
+        for blob in blobs:
+            try:
+                pkg = rpmheader.package(blob)
+            except rpmheader.HeaderError:
+                bad += 1
+                continue
+            if pkg.name == "gpg-pubkey":
+                continue  # imported signing keys, not software
+            files = tuple(p for p in (root_path(f) for f in pkg.files) if p is not None)
+            found.append(Found(RPM, pkg.name, pkg.version, "/" + path, f"{RPM}:{pkg.name}:{pkg.arch}", files, (path,)))
+        if bad:
+            notes.append(f"/{path}: {bad} damaged package header(s) skipped")
     return found, notes
 
 

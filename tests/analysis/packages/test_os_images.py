@@ -1,5 +1,6 @@
 """apk and rpm attribution on images that hold real package databases (syft's Alpine
-database, preflight's Fedora rpmdb) next to the files they list."""
+database and CentOS BerkeleyDB rpmdb, preflight's Fedora sqlite rpmdb, go-rpmdb's SLE NDB
+rpmdb) next to the files they list."""
 
 from __future__ import annotations
 
@@ -49,9 +50,23 @@ def test_rpm_packages_from_a_sqlite_rpmdb(fixtures_dir: Path, tmp_path: Path) ->
     assert (tz.size, tz.files, tz.category) == (2300, 3, "os-packages")
 
 
-def test_unsupported_rpmdb_is_a_note_not_an_error(fixtures_dir: Path, tmp_path: Path) -> None:
+def test_rpm_packages_from_a_berkeleydb_rpmdb(fixtures_dir: Path, tmp_path: Path) -> None:
+    """CentOS 8's format: dive 0.9.2 installed by rpm owns /usr/local/bin/dive."""
     bdb = (fixtures_dir / "syft/rpm/redhat/Packages").read_bytes()
     entries = [d("var"), d("var/lib"), d("var/lib/rpm"), f("var/lib/rpm/Packages", bdb)]
+    entries += [d("usr"), d("usr/local"), d("usr/local/bin"), f("usr/local/bin/dive", b"d" * 12_000)]
+    entries += [f("usr/local/bin/mine", b"m" * 70)]
     a = analyze(ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "centos.tar")))
+    (dive,) = a.packages.packages
+    assert (dive.name, dive.version, dive.ecosystem, dive.size, dive.files) == ("dive", "0.9.2-1", "rpm", 12_000, 1)
+    assert dict(a.packages.unattributed)["/usr"] == 70
+    assert not any("rpm" in n for n in a.packages.notes)
+
+
+def test_a_damaged_rpmdb_is_a_note_not_an_error(fixtures_dir: Path, tmp_path: Path) -> None:
+    ndb = (fixtures_dir / "syft/rpm/go-rpmdb/sle15-bci/Packages.db").read_bytes()
+    entries = [d("usr"), d("usr/lib"), d("usr/lib/sysimage"), d("usr/lib/sysimage/rpm")]
+    entries += [f("usr/lib/sysimage/rpm/Packages.db", ndb[:6000])]
+    a = analyze(ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "sle.tar")))
     assert a.packages.packages == ()
-    assert any("BerkeleyDB rpmdb" in n and "not supported" in n for n in a.packages.notes)
+    assert any("Packages.db: NDB package" in n and "no package" in n for n in a.packages.notes)
