@@ -30,6 +30,7 @@ class Found:
     claim_dirs: tuple[str, ...] = ()  # directories every file of which it owns (a dist-info dir)
     site: str = ""  # python: the site directory its RECORD is relative to
     tops: tuple[str, ...] = ()  # python: top_level.txt names, used only without a file list
+    project: str = ""  # python: an editable install's project directory (its files are taken as the dist's)
 
     @property
     def group(self) -> tuple[str, str, str]:

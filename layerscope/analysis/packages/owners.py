@@ -5,7 +5,8 @@ before a Python dist (image-formats.md §10 rule 7), then the later install. Pat
 names fall back, in order, to the dist whose metadata directory holds them, to the owner
 of the `.py` a `.pyc` was compiled from (`pkg/__pycache__/mod.<tag>.pyc` -> `pkg/mod.py`:
 bytecode compiled after install, uv, namespace packages), and last, marked inferred, to
-the only dist whose files or top_level.txt use that top-level name in that site directory.
+an editable install whose project directory holds them, or to the only dist whose files
+or top_level.txt use that top-level name in that site directory.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Claims:
         self._files: dict[str, list[int]] = {}
         self._dirs: dict[str, list[int]] = {}
         self._tops: dict[tuple[str, str], set[int]] = {}
+        self._projects: dict[str, list[int]] = {}  # editable installs' project directories
         for i, inst in enumerate(installs):
             f = inst.found
             # a dist's or a conda package's metadata is its own; dpkg/apk/rpm databases are shared
@@ -50,6 +52,8 @@ class Claims:
                 self._dirs.setdefault(resolver.dir(d), []).append(i)
             if infer and f.ecosystem == PYTHON and f.site:
                 self._add_tops(i, resolver.dir(f.site), [resolver.file(p) for p in f.files], f.tops)
+            if infer and f.project:
+                self._projects.setdefault(resolver.dir(f.project), []).append(i)
 
     def _add_tops(self, i: int, site: str, files: list[str], tops: tuple[str, ...]) -> None:
         prefix = site + "/"
@@ -64,6 +68,16 @@ class Claims:
             self._tops.setdefault((site, top), set()).add(i)
         for top in tops:  # a dist without a file list: its single-module top-levels too
             self._files.setdefault(f"{prefix}{top}.py", []).append(i)
+
+    def _project_owner(self, path: str, max_layer: int | None) -> int | None:
+        """The editable install whose project directory holds the path (the innermost one)."""
+        parent = path.rpartition("/")[0]
+        while parent:
+            ids = self._projects.get(parent)
+            if ids:
+                return self._best(ids, max_layer)
+            parent = parent.rpartition("/")[0]
+        return None
 
     def _best(self, ids: list[int], max_layer: int | None) -> int | None:
         best: tuple[int, int, str] | None = None
@@ -101,6 +115,10 @@ class Claims:
             hit = self.listed(src, max_layer)
             if hit is not None:
                 return hit, False
+        if self._projects:
+            hit = self._project_owner(path, max_layer)
+            if hit is not None:
+                return hit, True
         m = _SITE.search(path)
         if m and self._tops:
             site = path[: m.end() - 1]

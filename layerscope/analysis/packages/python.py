@@ -1,5 +1,6 @@
 """Python distributions: `*.dist-info` (RECORD), `*.egg-info` (installed-files.txt) and
-single-file `.egg-info`, wherever they sit (image-formats.md §10).
+single-file `.egg-info`, wherever they sit (image-formats.md §10); an editable install's
+project directory from its direct_url.json.
 
 The site directory is the parent of the metadata directory; RECORD paths are relative to
 it (`../../../bin/tool` for console scripts), installed-files.txt paths to the egg-info
@@ -9,10 +10,12 @@ directory. A dist always owns its own metadata directory, listed or not.
 from __future__ import annotations
 
 import csv
+import json
 import posixpath
 import re
+import urllib.parse
 
-from layerscope.analysis.packages.common import PYTHON, Captured, Found, decode, headers, join_rel
+from layerscope.analysis.packages.common import PYTHON, Captured, Found, decode, headers, join_rel, root_path
 
 _SINGLE = ""  # key of a single-file egg-info's own contents (no file in a dir has this name)
 _DIRNAME = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)(?:-py\d.*)?\.(?:dist|egg)-info$", re.IGNORECASE)
@@ -74,6 +77,7 @@ def _dist(d: str, files: dict[str, tuple[int, bytes]]) -> tuple[Found | None, tu
             p = join_rel(d, line.strip()) if line.strip() else None
             if p is not None:
                 listed.append(p)
+    project = _editable_project(files["direct_url.json"][1]) if "direct_url.json" in files else ""
     meta_path = d if single else f"{d}/{meta_name}"
     tops: tuple[str, ...] = ()
     if not listed and "top_level.txt" in files:
@@ -91,9 +95,30 @@ def _dist(d: str, files: dict[str, tuple[int, bytes]]) -> tuple[Found | None, tu
             claim_dirs=() if single else (d,),
             site=site,
             tops=tops,
+            project=project,
         ),
         tuple(notes),
     )
+
+
+def _editable_project(raw: bytes) -> str:
+    """The project directory of an editable install (PEP 610 direct_url.json), root-relative; "" otherwise.
+
+    `pip install -e DIR` leaves only a .pth file or an import hook in site-packages: the
+    code stays in DIR, where nothing else would own it."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    info, url = doc.get("dir_info"), doc.get("url")
+    if not isinstance(info, dict) or info.get("editable") is not True or not isinstance(url, str):
+        return ""
+    if not url.startswith("file://"):
+        return ""
+    path = root_path(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
+    return path or ""
 
 
 def _record(text: str, site: str) -> tuple[list[str], int]:

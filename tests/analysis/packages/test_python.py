@@ -120,3 +120,22 @@ def test_conda_meta_files_are_relative_to_the_prefix(pyfix: Path) -> None:
     assert "opt/conda/etc/jupyter/jupyter_notebook_config.d/jupyterlab.json" in jl.files
     assert by["arrow-cpp"].version == "0.2.post" and len(by["arrow-cpp"].files) == 42
     assert notes == ["/opt/conda/conda-meta/package-1.2.3-pyhd8ed1ab_0.json: not JSON; skipped"]
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "project"),
+    [
+        (b'{"dir_info": {"editable": true}, "url": "file:///srv/my%20app"}', "srv/my app"),
+        (b'{"dir_info": {"editable": true}, "url": "file:///"}', ""),  # the root: no claim on everything
+        (b'{"dir_info": {}, "url": "file:///wheels/x-1.0-py3-none-any.whl"}', ""),  # a local wheel, not editable
+        (b'{"vcs_info": {"vcs": "git"}, "url": "https://example.com/x.git"}', ""),
+        (b'{"dir_info": {"editable": true}, "url": "https://example.com/x"}', ""),
+        (b"not json", ""),
+        (b"[1, 2]", ""),
+    ],
+)
+def test_an_editable_install_names_its_project_directory(direct_url: bytes, project: str) -> None:
+    d = "usr/lib/python3/site-packages/x-1.0.dist-info"
+    view = {f"{d}/METADATA": (0, b"Name: x\nVersion: 1.0\n"), f"{d}/direct_url.json": (0, direct_url)}
+    (dist,), _ = python.find(view)
+    assert dist.project == project

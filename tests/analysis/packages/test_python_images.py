@@ -4,6 +4,9 @@ uninstall in later layers."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from itertools import pairwise
 from pathlib import Path
 
@@ -110,3 +113,32 @@ def test_every_final_byte_is_counted_once(venv_image) -> None:
     assert cats["bytecode"].bytes == _bytes(states[-1], lambda p: p.endswith(".pyc"))[0]
     assert cats["python-packages"].bytes == owned - cats["bytecode"].bytes
     assert cats["tests-and-docs"].bytes == 0  # 1.0's tests/ went away with the upgrade
+
+
+def test_an_editable_install_owns_its_project_directory(tmp_path: Path) -> None:
+    """`pip install -e DIR` (pip and setuptools here, for real) leaves only a .pth file in
+    site-packages; the code stays in DIR, which the dist is then taken to own (inferred)."""
+    project = tmp_path / "app"
+    (project / "src" / "greet").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "greet"\nversion = "0.3.1"\n[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    (project / "src" / "greet" / "__init__.py").write_text("def hi():\n    return 'hi'\n" + "#" * 3000 + "\n")
+    root = tmp_path / "root"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+         "-e", str(project), "--prefix", str(root / "usr/local")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for leftover in project.glob("src/*.egg-info"):  # setuptools' build metadata, not part of the app
+        shutil.rmtree(leftover)
+    image_dir = str(project).lstrip("/")
+    layers = [layer_tar(layer_entries(snapshot(root), "")), layer_tar(layer_entries(snapshot(project), image_dir))]
+    a = analyze(ImageSpec(layers).docker_archive(str(tmp_path / "img.tar")))
+    (greet,) = [p for p in a.packages.packages if p.name == "greet"]
+    code = (project / "src/greet/__init__.py").stat().st_size + (project / "pyproject.toml").stat().st_size
+    assert greet.version == "0.3.1" and greet.ecosystem == "python"
+    assert greet.inferred_bytes == code  # the project's files: owned by inference, and said so
+    assert greet.size == code + sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    assert "/" + image_dir.split("/")[0] not in dict(a.packages.unattributed)
