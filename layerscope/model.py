@@ -250,7 +250,7 @@ class Package:
     dead_bytes: int  # bytes of its files (any version) that earlier layers added and later ones hid
     category: str
     provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
-    inferred_bytes: int = 0  # part of `size` owned by directory or top_level.txt, not by a file list
+    inferred_bytes: int = 0  # part of `size` owned by inference (a top-level name, an editable project dir)
     rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (cache/bump.py)
 
 
