@@ -60,6 +60,8 @@ def read_parallel(
             futures: dict[Future[LayerRecord], int] = {pool.submit(read, i): i for i in order}
             with _cancel_on_error(futures):
                 for future in as_completed(futures):
+                    if future.exception() is not None:
+                        _raise_lowest(futures)
                     i, record = futures[future], future.result()
                     if after is not None:  # the cache write queues behind the reads left
                         pool.submit(after, i, record)
@@ -75,6 +77,15 @@ def read_parallel(
         yield from fork_read(read, after, order, workers)
     finally:
         sys.setswitchinterval(interval)
+
+
+def _raise_lowest(futures: dict[Future[LayerRecord], int]) -> None:
+    """A layer failed: the layers not started are dropped, and of those read the lowest
+    failing one is reported, whichever failed first (the same error on every run)."""
+    for f in futures:
+        f.cancel()
+    failed = sorted((i, f) for f, i in futures.items() if not f.cancelled() and f.exception() is not None)
+    raise failed[0][1].exception()  # type: ignore[misc]
 
 
 @contextmanager

@@ -204,3 +204,14 @@ def test_members_are_mapped_only_in_forked_workers(tmp_path):
         return _tiny(i)
 
     assert dict(forkpool.fork_read(mapped, None, [0], 1)) == {0: _tiny(0)}
+
+
+def test_threads_report_the_lowest_failing_layer_whichever_fails_first():
+    def read(i: int) -> LayerRecord:
+        if i == 0:
+            time.sleep(0.3)  # fails last
+        raise FormatError(f"layer {i} is broken")
+
+    for _ in range(3):
+        with pytest.raises(FormatError, match="layer 0 is broken"):
+            list(parallel.read_parallel(read, [1, 0], 2, processes=False))
