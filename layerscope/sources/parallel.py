@@ -61,7 +61,7 @@ def read_parallel(
             with _cancel_on_error(futures):
                 for future in as_completed(futures):
                     if future.exception() is not None:
-                        _raise_lowest(futures)
+                        _raise_lowest(futures, future)
                     i, record = futures[future], future.result()
                     if after is not None:  # the cache write queues behind the reads left
                         pool.submit(after, i, record)
@@ -79,13 +79,18 @@ def read_parallel(
         sys.setswitchinterval(interval)
 
 
-def _raise_lowest(futures: dict[Future[LayerRecord], int]) -> None:
-    """A layer failed: the layers not started are dropped, and of those read the lowest
-    failing one is reported, whichever failed first (the same error on every run)."""
-    for f in futures:
-        f.cancel()
-    failed = sorted((i, f) for f, i in futures.items() if not f.cancelled() and f.exception() is not None)
-    raise failed[0][1].exception()  # type: ignore[misc]
+def _raise_lowest(futures: dict[Future[LayerRecord], int], failed: Future[LayerRecord]) -> None:
+    """Layer k failed: the layers above it are dropped, those below it are still read, and
+    the lowest failing layer is reported: the same error on every run, whichever failed first."""
+    k = futures[failed]
+    for f, i in futures.items():
+        if i > k:
+            f.cancel()
+    below = sorted((i, f) for f, i in futures.items() if i < k)
+    for _i, f in below:
+        if not f.cancelled() and f.exception() is not None:
+            raise f.exception()  # type: ignore[misc]
+    raise failed.exception()  # type: ignore[misc]
 
 
 @contextmanager
