@@ -65,7 +65,7 @@ def fork_read(
         raise
     finally:
         os.close(task_r)
-    yield from _collect(children, len(order))
+    yield from _collect(children, order)
 
 
 def _work(read: ReadOne, after: AfterOne | None, tasks: int, out: int) -> None:
@@ -104,22 +104,28 @@ def _pickled(err: BaseException) -> bytes:
         return pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}"))
 
 
-def _collect(children: list[tuple[int, int]], expected: int) -> Iterator[tuple[int, LayerRecord]]:
+def _collect(children: list[tuple[int, int]], order: list[int]) -> Iterator[tuple[int, LayerRecord]]:
     # One thread per worker takes its results off the pipe at once: a worker writing a large
     # record would otherwise wait until this thread had stacked the one before.
     inbox: queue.SimpleQueue[tuple[int, int, bytes] | None] = queue.SimpleQueue()
     readers = [threading.Thread(target=_receive, args=(fd, inbox), daemon=True) for _, fd in children]
     status: dict[int, int] = {}  # pid -> wait status, once reaped
+    # A failed layer stops the hand-over, but the layers below it are still read: the lowest
+    # failing layer is the one reported, whichever worker failed first.
+    failures: dict[int, bytes] = {}
+    accounted: set[int] = set()
     complete = False
     try:
         for t in readers:
             t.start()
-        received = ended = 0
-        while received < expected:
+        ended = 0
+        while len(accounted) < len(order):
             item = inbox.get()
             if item is None:  # a worker's pipe closed
                 ended += 1
                 if ended == len(children):
+                    if failures:
+                        _raise_pickled(failures[min(failures)])
                     _reap(children, status)
                     codes = [os.waitstatus_to_exitcode(status[pid]) for pid, _fd in children]
                     if -signal.SIGBUS in codes:  # a mapped member shrank under the worker
@@ -128,11 +134,14 @@ def _collect(children: list[tuple[int, int]], expected: int) -> Iterator[tuple[i
                     raise RuntimeError(f"a layer-reading worker process ended without its result (exit codes {shown})")
                 continue
             index, ok, payload = item
+            accounted.add(index)
             if not ok:
-                import pickle
-
-                raise pickle.loads(payload)
-            received += 1
+                failures[index] = payload
+            if failures:
+                lowest = min(failures)
+                if all(i in accounted for i in order if i < lowest):
+                    _raise_pickled(failures[lowest])
+                continue
             yield index, decode_record(payload)
         complete = True
     finally:
@@ -143,6 +152,12 @@ def _collect(children: list[tuple[int, int]], expected: int) -> Iterator[tuple[i
         _reap(children, status)  # done: a worker may still be writing its last cache entry
         for t in readers:
             t.join()
+
+
+def _raise_pickled(payload: bytes) -> None:
+    import pickle
+
+    raise pickle.loads(payload)
 
 
 def _receive(fd: int, inbox: queue.SimpleQueue[tuple[int, int, bytes] | None]) -> None:

@@ -215,3 +215,17 @@ def test_threads_report_the_lowest_failing_layer_whichever_fails_first():
     for _ in range(3):
         with pytest.raises(FormatError, match="layer 0 is broken"):
             list(parallel.read_parallel(read, [1, 0], 2, processes=False))
+
+
+def test_forked_workers_report_the_lowest_failing_layer_whichever_fails_first():
+    def read(i: int) -> LayerRecord:
+        if i == 0:
+            time.sleep(0.3)  # fails last
+        if i in (0, 1):
+            raise FormatError(f"layer {i} is broken")
+        return _tiny(i)
+
+    before = _children()
+    with pytest.raises(FormatError, match="layer 0 is broken"):
+        list(forkpool.fork_read(read, None, [1, 2, 0], 2))
+    assert _children() == before
