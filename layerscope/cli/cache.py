@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cli.cache_output import render_text, to_json
-from layerscope.cli.common import emit_json
+from layerscope.cli.common import build_args, emit_json, key_values
 from layerscope.errors import UsageError
 
 
@@ -50,28 +50,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _pairs(items: list[str], flag: str, allow_bare: bool = False) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not key or (not eq and not allow_bare):
-            raise UsageError(f"{flag} {item!r}: expected K=V")
-        out[key] = value if eq else None
-    return out
-
-
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     req = CacheRequest(
         context=args.context,
         dockerfile=args.dockerfile,
         target=args.target,
         builder=args.builder,
-        build_args={k: v or "" for k, v in _pairs(args.build_arg, "--build-arg").items()},
+        build_args=build_args(args.build_arg),
         image_store=args.image_store,
         against=args.against,
         git=args.git,
         changed=tuple(args.changed),
-        old_build_args=_pairs(args.old_build_arg, "--old-build-arg", allow_bare=True),
+        old_build_args=key_values(args.old_build_arg, "--old-build-arg", allow_bare=True),
         base_changed=tuple(args.base_changed),
         reproducible=tuple(args.reproducible),
         image=args.image,

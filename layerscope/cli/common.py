@@ -119,3 +119,19 @@ def save_analysis(path: str, analysis: Analysis) -> None:
             json.dump(saved_document(analysis), f)
     except OSError as err:
         raise BadReferenceError(f"cannot write {path}: {err.strerror}") from None
+
+
+def key_values(items: list[str], flag: str, allow_bare: bool = False) -> dict[str, str | None]:
+    """`K=V` flag values (`--build-arg`); with allow_bare a lone `K` maps to None."""
+    out: dict[str, str | None] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not key or (not eq and not allow_bare):
+            raise UsageError(f"{flag} {item!r}: expected K=V")
+        out[key] = value if eq else None
+    return out
+
+
+def build_args(items: list[str]) -> dict[str, str]:
+    """The `--build-arg K=V` values of a build."""
+    return {k: v or "" for k, v in key_values(items, "--build-arg").items()}

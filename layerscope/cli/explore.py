@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
+from layerscope.cli.common import build_args
 from layerscope.errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,12 +54,7 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         return None
     from layerscope.cache.simulate import CacheRequest
 
-    build_args = {}
-    for item in args.build_arg:
-        key, eq, value = item.partition("=")
-        if not key or not eq:
-            raise UsageError(f"--build-arg {item!r}: expected K=V")
-        build_args[key] = value
+    args_of_build = build_args(args.build_arg)
     if not os.path.isfile(args.dockerfile):
         raise UsageError(f"--dockerfile {args.dockerfile}: no such file")
     context = args.context or "."
@@ -67,7 +63,7 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
-                        build_args=build_args, timings=args.timings)  # fmt: skip
+                        build_args=args_of_build, timings=args.timings)  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:

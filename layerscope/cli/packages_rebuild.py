@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
+from layerscope.cli.common import build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
@@ -45,16 +46,11 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
         raise UsageError(f"--dockerfile {dockerfile}: no such file")
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
-    build_args = {}
-    for item in args.build_arg:
-        key, eq, value = item.partition("=")
-        if not key or not eq:
-            raise UsageError(f"--build-arg {item!r}: expected K=V")
-        build_args[key] = value
+    args_of_build = build_args(args.build_arg)
     from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
 
     return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
-                        build_args=build_args, image_store=args.image_store, timings=args.timings)  # fmt: skip
+                        build_args=args_of_build, image_store=args.image_store, timings=args.timings)  # fmt: skip
 
 
 def cost_key(r: PackageRebuild) -> tuple[float, int]:
