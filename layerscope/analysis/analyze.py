@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from layerscope.analysis.dive import start_dive_figures
-from layerscope.analysis.filetree import stack
+from layerscope.analysis.feed import LayerFeed
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
-
-if TYPE_CHECKING:
-    from layerscope.analysis.feed import LayerFeed
 
 MAX_WASTE_ROWS = 200
 
@@ -19,33 +13,33 @@ def analyze_image(image: Image, packages: bool = True, feed: LayerFeed | None = 
     """With ``packages=False`` the package report (a third of the work) is left out: None.
 
     A `feed` that was given every layer of the image while it was read holds the stacked
-    tree and dive's tally already."""
+    tree and dive's tally already; without one, the layers are fed here."""
     compressed = [layer.compressed_size for layer in image.layers]
     compressed_total = None if any(c is None for c in compressed) else sum(c or 0 for c in compressed)
     if image.manifest_only:
         totals = Totals(None, compressed_total, None, None, None, None)
         return Analysis(image, totals, notes=(MANIFEST_ONLY_NOTE,))
     records: list[LayerRecord] = [layer.record for layer in image.layers if layer.record is not None]
-    fed = feed is not None and feed.holds(records)
-    dive = feed.dive.figures if feed is not None and fed else start_dive_figures(records)  # meanwhile
-    try:
-        tree = feed.tree if feed is not None and fed else stack(records)
-        size = sum(r.size for r in records)
-        final = tree.final_size
-        totals = Totals(
-            size=size,
-            compressed_size=compressed_total,
-            final_size=final,
-            wasted_bytes=size - final,
-            efficiency=1.0 if size == 0 else final / size,
-            files=tree.final_files,
-        )
-        waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
-        report = None
-        if packages:
-            from layerscope.analysis.packages import package_report  # 20 ms of imports inspect never needs
+    if feed is None or not feed.holds(records):
+        feed = LayerFeed()
+        for i, record in enumerate(records):
+            feed(i, record)
+    tree = feed.tree
+    size = sum(r.size for r in records)
+    final = tree.final_size
+    totals = Totals(
+        size=size,
+        compressed_size=compressed_total,
+        final_size=final,
+        wasted_bytes=size - final,
+        efficiency=1.0 if size == 0 else final / size,
+        files=tree.final_files,
+    )
+    waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
+    report = None
+    if packages:
+        from layerscope.analysis.packages import package_report  # 20 ms of imports inspect never needs
 
-            report = package_report(records, tree, image.config)
-    finally:
-        figures = dive()
+        report = package_report(records, tree, image.config)
+    figures = feed.dive.figures()
     return Analysis(image, totals, tuple(waste), figures, packages=report)

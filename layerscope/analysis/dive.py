@@ -31,17 +31,12 @@ entries, which dive sizes by their real size; a root entry named "/" with a non-
 
 from __future__ import annotations
 
-import marshal
 import math
-import os
-import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from layerscope.model import DIR, DiveFigures, DiveInefficiency, LayerRecord
 
 _WH = ".wh."
-FORK_MIN_FILES = 20_000  # below this a fork costs more than it saves
 
 
 class _Node:
@@ -331,43 +326,3 @@ def dive_figures(layers: list[LayerRecord]) -> DiveFigures:
     for layer in layers:
         tally.add(layer)
     return tally.figures()
-
-
-def start_dive_figures(layers: list[LayerRecord]) -> Callable[[], DiveFigures]:
-    """dive_figures computed alongside the caller's own work; call the result for them.
-
-    On a large image (on Linux, with no other thread alive: where forking is safe) they are
-    computed in a forked child, which inherits the records: on two cores the stacking and
-    package attribution of the caller then cost no extra time. The child sends the figures
-    back through a pipe; if it fails, they are computed here after all.
-    """
-    files = sum(len(layer.files) for layer in layers)
-    if files < FORK_MIN_FILES or not sys.platform.startswith("linux") or threading.active_count() != 1:
-        figures = dive_figures(layers)
-        return lambda: figures
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
-        code = 1
-        try:
-            os.close(read_end)
-            f = dive_figures(layers)
-            rows = [(e.path, e.count, e.bytes) for e in f.inefficient]
-            data = marshal.dumps((f.efficiency, f.wasted_bytes, f.user_size, f.user_wasted_percent, rows))
-            with os.fdopen(write_end, "wb") as out:
-                out.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-
-    def join() -> DiveFigures:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            return dive_figures(layers)
-        score, wasted, user, pct, rows = marshal.loads(data)
-        return DiveFigures(score, wasted, user, pct, tuple(DiveInefficiency(*row) for row in rows))
-
-    return join

@@ -20,7 +20,6 @@ import pytest
 import layerscope
 from layerscope.analysis.dive import dive_figures
 from layerscope.layers.reader import read_layer
-from layerscope.model import FileRecord, LayerRecord
 from tests.support.factory import Entry, ImageSpec, d, f, hard, layer_tar, opq, sym, wh
 
 DIVE_VERSION = "0.13.1"
@@ -478,28 +477,3 @@ def test_many_whiteouts_in_one_layer() -> None:
     fig = dive_figures(_records(layers))
     assert fig.efficiency == 1.0  # implicit package dirs: every whiteout counts 0
     assert len(fig.inefficient) == 0
-
-
-def test_figures_from_a_forked_child_equal_the_ones_computed_here(monkeypatch):
-    """start_dive_figures forks on large images: same figures, inefficient rows included."""
-    import layerscope.analysis.dive as dive_module
-
-    layers = [
-        LayerRecord(
-            tuple(FileRecord(f"d/f{i}", "file", i, 0o644, 0, 0, 0) for i in range(50)), (), (), 1225, 0, 0, "none"
-        ),
-        LayerRecord(
-            tuple(FileRecord(f"d/f{i}", "file", 7, 0o644, 0, 0, 0) for i in range(0, 50, 2)),
-            ("d/f1",),
-            (),
-            175,
-            0,
-            0,
-            "none",
-        ),
-    ]
-    here = dive_module.dive_figures(layers)
-    monkeypatch.setattr(dive_module, "FORK_MIN_FILES", 0)
-    monkeypatch.setattr(dive_module.threading, "active_count", lambda: 1)
-    forked = dive_module.start_dive_figures(layers)()
-    assert forked == here and len(here.inefficient) == 26
