@@ -188,11 +188,12 @@ class TarStore:
 # Whether members may be mapped into memory (forkpool turns it on in its workers only):
 # if the archive shrinks under a mapping, the kernel ends the reading process with
 # SIGBUS. A worker's end is reported as a changed archive; the main process's would not be.
-_mapping = [False]
+_mapping = False
 
 
-def allow_mapping() -> None:
-    _mapping[0] = True
+def allow_mapping(allowed: bool = True) -> None:
+    global _mapping
+    _mapping = allowed
 
 
 class _Slice(io.RawIOBase):
@@ -240,7 +241,7 @@ class _Slice(io.RawIOBase):
     @property
     def map_window(self) -> Callable[[int, int], tuple[mmap.mmap | bytes, int]] | None:
         """How the tar walker reads this member in place, where mapping is allowed (else None)."""
-        return self._map_window if _mapping[0] else None
+        return self._map_window if _mapping else None
 
     def _map_window(self, offset: int, length: int) -> tuple[mmap.mmap | bytes, int]:
         """Up to `length` bytes of the member from `offset`, mapped (not read): the mapping and

@@ -72,7 +72,7 @@ def walk_mapped(data: bytes, window: int = 1024) -> tuple[list[TarHeader], TarWa
         f.seek(1536)
         stream = _Slice(f, len(data))
         old, tarwalk.MAP_WINDOW = tarwalk.MAP_WINDOW, window
-        stores._mapping[0] = True  # as in a forked reader
+        stores.allow_mapping()  # as in a forked reader
         try:
             walker = TarWalker(stream)
             assert walker._window is not None
@@ -80,7 +80,7 @@ def walk_mapped(data: bytes, window: int = 1024) -> tuple[list[TarHeader], TarWa
                 return list(walker), walker
         finally:
             tarwalk.MAP_WINDOW = old
-            stores._mapping[0] = False
+            stores.allow_mapping(False)
             stream.close()
 
 
