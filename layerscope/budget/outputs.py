@@ -7,6 +7,7 @@ from typing import Any
 
 from layerscope.budget.verdict import Result
 from layerscope.model import Analysis
+from layerscope.textsafe import Escaped, gh_message, gh_property, md_code, md_text, xml_text
 from layerscope.units import fmt_size
 
 SCHEMA = "layerscope.check/1"
@@ -54,51 +55,53 @@ def text(results: list[Result], refs: dict[str, str]) -> list[str]:
 
 
 def junit(results: list[Result]) -> bytes:
+    """JUnit XML; image text escaped (textsafe), so no character XML forbids reaches it."""
     suites = ET.Element("testsuites", name="layerscope check")
     for image in dict.fromkeys(r.image for r in results):
         mine = [r for r in results if r.image == image]
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=image,
+            name=xml_text(image),
             tests=str(len(mine)),
             failures=str(sum(1 for r in mine if r.status == "fail")),
             errors="0",
             skipped=str(sum(1 for r in mine if r.status == "skip")),
         )
         for r in mine:
-            case = ET.SubElement(suite, "testcase", classname=f"layerscope.{image}", name=r.rule)
+            message = xml_text(r.message)
+            case = ET.SubElement(suite, "testcase", classname=xml_text(f"layerscope.{image}"), name=xml_text(r.rule))
             if r.status == "fail":
-                ET.SubElement(case, "failure", message=r.message, type="budget").text = r.message
+                ET.SubElement(case, "failure", message=message, type="budget").text = message
             elif r.status == "skip":
-                ET.SubElement(case, "skipped", message=r.message)
+                ET.SubElement(case, "skipped", message=message)
             elif r.status == "warn":
-                ET.SubElement(case, "system-out").text = f"WARNING: {r.message}"
+                ET.SubElement(case, "system-out").text = f"WARNING: {message}"
     suites.set("tests", str(len(results)))
     suites.set("failures", str(sum(1 for r in results if r.status == "fail")))
     return bytes(ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def github_annotations(results: list[Result]) -> list[str]:
+def github_annotations(results: list[Result]) -> list[Escaped]:
+    """Workflow commands, one line each: image text escaped, then GitHub's %-escapes."""
     out = []
     for r in results:
         if r.status in ("fail", "warn"):
             kind = "error" if r.status == "fail" else "warning"
-            out.append(f"::{kind} title=layerscope {r.image} {r.rule}::{_escape(r.message)}")
+            title = gh_property(f"layerscope {r.image} {r.rule}")
+            out.append(Escaped(f"::{kind} title={title}::{gh_message(r.message)}"))
     return out
 
 
 def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5) -> str:
+    """A PR comment / job summary: names, paths and commands as code spans, messages with
+    Markdown's punctuation backslashed (textsafe), so image text stays text."""
     failed = any(r.status == "fail" for r in results)
     lines = [f"## layerscope check: {'❌ budget exceeded' if failed else '✅ within budget'}", ""]
     for image, a in analyses.items():
         t = a.totals
         lines += [
-            f"### {image} — `{a.image.reference}`",
+            f"### {md_text(image)} — {md_code(a.image.reference)}",
             "",
             f"Uncompressed {fmt_size(t.size)}, compressed {fmt_size(t.compressed_size)}, "
             f"{len(a.image.layers)} layers, wasted {fmt_size(t.wasted_bytes)}",
@@ -107,13 +110,13 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
             "|---|---|---|",
         ]
         for r in (x for x in results if x.image == image):
-            lines.append(f"| {_MARK[r.status]} | `{r.rule}` | {r.message.replace('|', '/')} |")
+            lines.append(f"| {_MARK[r.status]} | {md_code(r.rule)} | {md_text(r.message)} |")
         sized = sorted((x for x in a.image.layers if x.size is not None), key=lambda x: -(x.size or 0))[:top]
         if sized:
             lines += ["", "**Largest layers**", "", "| # | Size | Created by |", "|---|---|---|"]
             for x in sized:
-                cb = (x.created_by or "-").replace("|", "/")[:80]
-                lines.append(f"| {x.index} | {fmt_size(x.size)} | `{cb}` |")
+                cb = (x.created_by or "-")[:80]
+                lines.append(f"| {x.index} | {fmt_size(x.size)} | {md_code(cb)} |")
         if a.waste:
             lines += [
                 "",
@@ -123,12 +126,17 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
                 "|---|---|---|",
             ]
             for w in a.waste[:top]:
-                lines.append(f"| {fmt_size(w.bytes)} | `/{w.path}` | {w.layer} / {w.hidden_by} ({w.reason}) |")
+                lines.append(
+                    f"| {fmt_size(w.bytes)} | {md_code('/' + w.path)} | {w.layer} / {w.hidden_by} ({w.reason}) |"
+                )
         pkgs = getattr(a, "packages", None)
         if pkgs is not None:
             biggest = sorted(pkgs.packages, key=lambda p: -p.size)[:top]
             if biggest:
                 lines += ["", "**Largest packages**", "", "| Package | Version | Size |", "|---|---|---|"]
-                lines += [f"| {p.ecosystem}:{p.name} | {p.version} | {fmt_size(p.size)} |" for p in biggest]
+                lines += [
+                    f"| {md_code(f'{p.ecosystem}:{p.name}')} | {md_code(p.version)} | {fmt_size(p.size)} |"
+                    for p in biggest
+                ]
         lines.append("")
     return "\n".join(lines)

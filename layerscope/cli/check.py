@@ -53,7 +53,7 @@ def _load(args: argparse.Namespace) -> BudgetConfig:
         raise BadReferenceError(f"no such config file: {path}")
     cfg = load_dive_ci(path) if os.path.basename(path).startswith(".dive-ci") else load_config(path)
     if cfg.errors:
-        raise UsageError(f"{len(cfg.errors)} error(s) in {path}:\n  " + "\n  ".join(cfg.errors))
+        raise UsageError(f"{len(cfg.errors)} error(s) in {path}:", tuple(cfg.errors))
     return cfg
 
 
@@ -105,6 +105,15 @@ def _baseline(path: str | None) -> dict[str, Any] | None:
     return doc
 
 
+def _write(path: str, what: str, data: bytes, mode: str = "wb") -> None:
+    """An output file the user named: a directory or a missing parent is a usage error."""
+    try:
+        with open(path, mode) as fh:
+            fh.write(data)
+    except OSError as err:
+        raise UsageError(f"{what}: cannot write {path}: {err.strerror or err}") from None
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     cfg = _load(args)
     targets = _targets(args, cfg)
@@ -126,25 +135,21 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         refs[budget.name] = ref
         results += evaluate(a, budget, baseline)
         if args.update_baseline:
-            with open(args.baseline, "w", encoding="utf-8") as fh:
-                json.dump(inspect_document(a), fh, indent=2)
+            _write(args.baseline, "--baseline", (json.dumps(inspect_document(a), indent=2) + "\n").encode())
     if args.junit:
-        with open(args.junit, "wb") as fh:
-            fh.write(outputs.junit(results))
+        _write(args.junit, "--junit", outputs.junit(results))
     summary = outputs.markdown(results, analyses)
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as fh:
-            fh.write(summary)
+        _write(args.markdown, "--markdown", summary.encode())
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(summary + "\n")
+        _write(step_summary, "$GITHUB_STEP_SUMMARY", (summary + "\n").encode(), mode="ab")
     if args.json:
         emit_json(outputs.document(results))
     else:
         if args.github or os.environ.get("GITHUB_ACTIONS") == "true":
-            for line in outputs.github_annotations(results):
-                out(line)
+            for note in outputs.github_annotations(results):
+                out(note)
         if cfg.path is None:
             out("Using dive's default CI rules (no [tool.layerscope] in pyproject.toml, .layerscope.toml or .dive-ci)")
         for line in outputs.text(results, refs):

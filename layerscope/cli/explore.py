@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from layerscope.api import ANALYSIS_PREFIX
 from layerscope.cli.common import build_args
 from layerscope.errors import UsageError
+from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
     from layerscope.cache.simulate import CacheRequest
@@ -93,5 +94,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
-        sys.stderr.write(f"layerscope: {app.failure}\n")
+        sys.stderr.write(f"layerscope: {visible(app.failure)}\n")
     return int(app.return_code or 0)

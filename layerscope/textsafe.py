@@ -1,0 +1,142 @@
+"""Image text is data: the one place that makes it safe to show.
+
+File names, history, tags, labels and package metadata come from whoever built the image.
+Shown raw, an ESC sequence clears the screen or fakes a green verdict, OSC 8/52 makes links
+or writes the clipboard, `\\r` overwrites a line, a bidi override reorders what is read, and
+bytes that are not UTF-8 cannot even be written to a UTF-8 stream. `visible()` turns every
+such character into a visible escape; the other functions build each output's own escaping
+(Markdown, GitHub workflow commands, XML, JSON) on top of it.
+
+The escaped form, the same everywhere (documented in docs/contract-extensions.md):
+
+* `\\xHH`: a C0 control or DEL (`\\x1b`, `\\x0a` for a newline), or a byte of a name that is
+  not UTF-8 (read with surrogateescape; `\\xff`);
+* `\\uHHHH`: a C1 control (`\\u009b`), a bidi control (U+061C, U+200E/F, U+202A-U+202E,
+  U+2066-U+2069), an invisible separator or joiner that hides text (U+200B, U+2028/9,
+  U+2060-U+2065, U+FEFF, U+FFF9-U+FFFB), or another lone surrogate;
+* `\\UHHHHHHHH`: a Unicode tag character (U+E0000-U+E007F, invisible);
+* a backslash that would read as one of these escapes is written `\\x5c`; every other
+  character, backslashes included, is left as it is (so `printf 'a\\nb'` reads unchanged).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+# Characters a terminal, a log viewer or a reader would act on or not show.
+_C0 = "\x00-\x1f"
+_OTHER = (
+    "\x7f-\x9f"
+    "\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2065\u2066-\u2069\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff"
+    "\U000e0000-\U000e007f"
+)
+_UNSAFE = _C0 + _OTHER
+_VISIBLE = re.compile(f"([{_UNSAFE}])|\\\\(?=x[0-9A-Fa-f]{{2}}|u[0-9A-Fa-f]{{4}}|U[0-9A-Fa-f]{{8}})")
+# In JSON: what json.dumps leaves raw (it escapes C0 itself; a raw \n there is indentation).
+_JSON_RAW = re.compile(f"[{_OTHER}]")
+
+
+class Escaped(str):
+    """A line already made safe by one of the functions here: the CLI writes it as it is
+    (escaping it again would turn its backslashes into `\\x5c`)."""
+
+    __slots__ = ()
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group(1)
+    if ch is None:
+        return "\\x5c"  # a backslash that would read as an escape
+    n = ord(ch)
+    if n < 0x80:
+        return f"\\x{n:02x}"
+    if 0xDC80 <= n <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{n - 0xDC00:02x}"
+    if n > 0xFFFF:
+        return f"\\U{n:08x}"
+    return f"\\u{n:04x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control, invisible or undecodable character as a visible escape."""
+    return _VISIBLE.sub(_escape, text) if _VISIBLE.search(text) else text
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    n = ord(m.group())
+    if n > 0xFFFF:
+        n -= 0x10000
+        return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
+    return f"\\u{n:04x}"
+
+
+def json_dumps(doc: Any, indent: int | None = 2) -> str:
+    """JSON that keeps every string exact and is valid UTF-8 and safe on a terminal.
+
+    Non-ASCII text stays readable (ensure_ascii=False), but what a terminal would act on (DEL,
+    C1, bidi controls, ...) and the lone surrogates that stand for bytes of a name that is not
+    UTF-8 are written as \\uXXXX escapes: a JSON reader gets the exact same string back (in
+    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes).
+    """
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    return _JSON_RAW.sub(_json_escape, text)
+
+
+# -- Markdown (GitHub-flavoured) -----------------------------------------------------------
+
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&@:])")
+
+
+def md_text(text: str) -> str:
+    """Plain text in Markdown: escaped, and every character Markdown acts on backslashed
+    (no link, image, HTML, emphasis, table cell break or @mention comes out of image text)."""
+    return _MD_PUNCT.sub(r"\\\1", visible(text))
+
+
+def md_code(text: str) -> str:
+    """Text as an inline code span: as it is, whatever backticks it holds; `|` escaped so a
+    table cell does not end inside it (GitHub reads `\\|` in a table cell's code as `|`)."""
+    body = visible(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+# -- GitHub Actions workflow commands ------------------------------------------------------
+
+
+def gh_message(text: str) -> str:
+    """A workflow command's message: escaped, then GitHub's own %-escapes for %, \\r, \\n."""
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gh_property(text: str) -> str:
+    """A workflow command property value (title=...): also `:` and `,` %-escaped."""
+    return gh_message(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# -- XML -----------------------------------------------------------------------------------
+
+
+def xml_text(text: str) -> str:
+    """Text for an XML attribute or element: escaped, so that no character XML 1.0 forbids
+    (C0 controls, lone surrogates) is left; ElementTree does the &<>" escaping."""
+    return visible(text)
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+
+def html_text(text: str) -> str:
+    """Text in HTML (element or quoted attribute): escaped, then &<>"' as entities."""
+    return html.escape(visible(text))
+
+
+def html_lines(text: str) -> str:
+    """Multi-line text for a <pre>: each line as html_text, the line ends kept."""
+    return "\n".join(html_text(line) for line in text.split("\n"))
