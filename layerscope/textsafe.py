@@ -7,16 +7,20 @@ bytes that are not UTF-8 cannot even be written to a UTF-8 stream. `visible()` t
 such character into a visible escape; the other functions build each output's own escaping
 (Markdown, GitHub workflow commands, XML, JSON) on top of it.
 
-The escaped form, the same everywhere (documented in docs/contract-extensions.md):
+The escaped form, the same everywhere and close to Python's repr() (documented in
+docs/contract-extensions.md):
 
-* `\\xHH`: a C0 control or DEL (`\\x1b`, `\\x0a` for a newline), or a byte of a name that is
-  not UTF-8 (read with surrogateescape; `\\xff`);
-* `\\uHHHH`: a C1 control (`\\u009b`), a bidi control (U+061C, U+200E/F, U+202A-U+202E,
-  U+2066-U+2069), an invisible separator or joiner that hides text (U+200B, U+2028/9,
-  U+2060-U+2065, U+FEFF, U+FFF9-U+FFFB), or another lone surrogate;
-* `\\UHHHHHHHH`: a Unicode tag character (U+E0000-U+E007F, invisible);
-* a backslash that would read as one of these escapes is written `\\x5c`; every other
-  character, backslashes included, is left as it is (so `printf 'a\\nb'` reads unchanged).
+* `\\n`, `\\r`, `\\t`, and `\\xHH` for the other C0 controls and DEL (`\\x1b`);
+* `\\xHH` for a byte of a name that is not UTF-8 (read with surrogateescape: `\\xe9`);
+* `\\uHHHH` for a C1 control (`\\u009b`), a bidi control (U+061C, U+200E/F,
+  U+202A-U+202E, U+2066-U+2069), an invisible character that hides text (U+200B,
+  U+2028/9, U+2060-U+2065, U+FEFF, U+FFF9-U+FFFB) or another lone surrogate;
+* `\\UHHHHHHHH` for a Unicode tag character (U+E0000-U+E007F, invisible).
+
+Everything else is left as it is, backslashes included: `printf 'a\\nb'` in a RUN line reads
+unchanged, and escaping is idempotent (a message that quotes a name with repr() reads the same
+as one that shows it escaped). A name that literally holds backslash-x-1-b therefore shows like
+one holding ESC; `--json` tells them apart (it is exact).
 """
 
 from __future__ import annotations
@@ -35,22 +39,16 @@ _OTHER = (
     "\U000e0000-\U000e007f"
 )
 _UNSAFE = _C0 + _OTHER
-_VISIBLE = re.compile(f"([{_UNSAFE}])|\\\\(?=x[0-9A-Fa-f]{{2}}|u[0-9A-Fa-f]{{4}}|U[0-9A-Fa-f]{{8}})")
+_VISIBLE = re.compile(f"[{_UNSAFE}]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # In JSON: what json.dumps leaves raw (it escapes C0 itself; a raw \n there is indentation).
 _JSON_RAW = re.compile(f"[{_OTHER}]")
 
 
-class Escaped(str):
-    """A line already made safe by one of the functions here: the CLI writes it as it is
-    (escaping it again would turn its backslashes into `\\x5c`)."""
-
-    __slots__ = ()
-
-
 def _escape(m: re.Match[str]) -> str:
-    ch = m.group(1)
-    if ch is None:
-        return "\\x5c"  # a backslash that would read as an escape
+    ch = m.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
     n = ord(ch)
     if n < 0x80:
         return f"\\x{n:02x}"
@@ -88,13 +86,15 @@ def json_dumps(doc: Any, indent: int | None = 2) -> str:
 
 # -- Markdown (GitHub-flavoured) -----------------------------------------------------------
 
-_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&@:])")
+# What makes inline Markdown out of text: code, emphasis, links and images, HTML, entities,
+# table cells, strikethrough, mentions, and (`:`, `www.`) GitHub's autolinks and :emoji: codes.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]<>!|~&@:])|(?<=www)(\.)", re.IGNORECASE)
 
 
 def md_text(text: str) -> str:
-    """Plain text in Markdown: escaped, and every character Markdown acts on backslashed
-    (no link, image, HTML, emphasis, table cell break or @mention comes out of image text)."""
-    return _MD_PUNCT.sub(r"\\\1", visible(text))
+    """Plain text in Markdown (a table cell, a heading): escaped, and every character that
+    would make inline Markdown of it backslashed, so image text stays text."""
+    return _MD_PUNCT.sub(lambda m: "\\" + m.group(), visible(text))
 
 
 def md_code(text: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from layerscope.budget.verdict import Result
 from layerscope.model import Analysis
-from layerscope.textsafe import Escaped, gh_message, gh_property, md_code, md_text, xml_text
+from layerscope.textsafe import gh_message, gh_property, md_code, md_text, xml_text
 from layerscope.units import fmt_size
 
 SCHEMA = "layerscope.check/1"
@@ -82,14 +82,14 @@ def junit(results: list[Result]) -> bytes:
     return bytes(ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
-def github_annotations(results: list[Result]) -> list[Escaped]:
+def github_annotations(results: list[Result]) -> list[str]:
     """Workflow commands, one line each: image text escaped, then GitHub's %-escapes."""
     out = []
     for r in results:
         if r.status in ("fail", "warn"):
             kind = "error" if r.status == "fail" else "warning"
             title = gh_property(f"layerscope {r.image} {r.rule}")
-            out.append(Escaped(f"::{kind} title={title}::{gh_message(r.message)}"))
+            out.append(f"::{kind} title={title}::{gh_message(r.message)}")
     return out
 
 

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from layerscope import __version__, oneshot
 from layerscope.errors import LayerscopeError
-from layerscope.textsafe import Escaped, visible
+from layerscope.textsafe import visible
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +50,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _print(line: str) -> None:
     """Every line of human-readable output: image text in it reaches the terminal escaped."""
-    sys.stdout.write((line if isinstance(line, Escaped) else visible(line)) + "\n")
+    sys.stdout.write(visible(line) + "\n")
 
 
 def _error(message: str, details: Sequence[str] = ()) -> None:
