@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from layerscope.errors import UsageError
+from layerscope.errors import UsageError, not_utf8
 
 LEVELS = ("error", "warn", "off")
 CONFIG_NAMES = (".layerscope.toml", "pyproject.toml")
@@ -61,7 +61,7 @@ def find_config(start: str) -> str | None:
                     with open(path, "rb") as fh:
                         if "layerscope" not in tomllib.load(fh).get("tool", {}):
                             continue
-                except (OSError, tomllib.TOMLDecodeError):
+                except (OSError, ValueError, RecursionError):  # not TOML, not UTF-8, nested too deeply
                     continue
             return path
         parent = os.path.dirname(here)
@@ -79,11 +79,16 @@ def load_config(path: str) -> BudgetConfig:
             doc = tomllib.load(fh)
     except OSError as err:
         raise UsageError(f"cannot read config {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise not_utf8(f"config {path}", err) from None
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
     base = os.path.basename(path)
     if base == "pyproject.toml":
-        table = doc.get("tool", {}).get("layerscope", {})
+        tool = doc.get("tool", {})
+        table = tool.get("layerscope", {}) if isinstance(tool, dict) else None
         prefix = "tool.layerscope"
     else:
         table = doc
@@ -92,6 +97,9 @@ def load_config(path: str) -> BudgetConfig:
 
     def where(k: str) -> str:
         return f"{base} [{prefix}.{k}]" if prefix else f"{base} [{k}]"
+
+    if not isinstance(table, dict):
+        return BudgetConfig(path, (), (f"{base} [{prefix}]: must be a table",))
 
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -108,9 +116,8 @@ def load_config(path: str) -> BudgetConfig:
     if not images_t:
         images_t = {"default": {}}
     for name, body in images_t.items():
-        src = (
-            where(f"images.{name}") if name != "default" or "default" in table.get("images", {}) else where("defaults")
-        )
+        listed = isinstance(table.get("images"), dict) and "default" in table["images"]
+        src = where(f"images.{name}") if name != "default" or listed else where("defaults")
         if not isinstance(body, dict):
             errors.append(f"{src}: must be a table")
             continue
@@ -170,8 +177,12 @@ def load_dive_ci(path: str) -> BudgetConfig:
             doc = yaml.safe_load(fh) or {}
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise not_utf8(path, err) from None
     except yaml.YAMLError as err:
         raise UsageError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid YAML: nested too deeply") from None
     rules_doc = doc.get("rules", {}) if isinstance(doc, dict) else {}
     if not isinstance(rules_doc, dict):
         rules_doc = {}

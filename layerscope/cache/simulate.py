@@ -18,7 +18,7 @@ from layerscope.cache.explain import explain
 from layerscope.cache.model import CacheSimulation, StepResult
 from layerscope.cache.plan import BuildInput, PlannedStep, Records
 from layerscope.cache.walk import Walker
-from layerscope.errors import BadReferenceError, LayerscopeError, UnsafeInputError, UsageError
+from layerscope.errors import BadReferenceError, LayerscopeError, UnsafeInputError, UsageError, not_utf8
 
 WALKERS: dict[str, type[Walker]] = {"buildkit": BuildKitWalker, "classic": ClassicWalker, "buildah": BuildahWalker}
 
@@ -56,6 +56,8 @@ def _read(path: str) -> str:
             return fh.read()
     except OSError as err:
         raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise not_utf8(f"Dockerfile {path}", err) from None
 
 
 def _dockerfile_text(tree: ContextTree, rel: str | None, fallback: str) -> str:

@@ -17,6 +17,7 @@ from layerscope.budget.verdict import Result, evaluate
 from layerscope.cli.common import Progress, add_image_flags, emit_json, registry_args
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
+from layerscope.units import MAX_SIZE
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,12 +97,19 @@ def _baseline(path: str | None) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:  # RecursionError: nested too deeply
         raise BadReferenceError(f"cannot read baseline {path}: {err}") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith(
         ("layerscope.inspect/", "layerscope.analysis/")
     ):
         raise BadReferenceError(f"{path} is not a layerscope inspect --json document")
+    totals = doc.get("totals")
+    if totals is not None and not isinstance(totals, dict):
+        raise BadReferenceError(f"baseline {path}: totals must be an object")
+    for key in ("size", "compressed_size"):
+        value = (totals or {}).get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SIZE):
+            raise BadReferenceError(f"baseline {path}: totals.{key} must be a number of bytes, not {value!r:.60}")
     return doc
 
 

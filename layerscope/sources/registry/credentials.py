@@ -120,7 +120,7 @@ def _read_config(path: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         problems.append(f"{path} is not valid JSON")
         return None
     if not isinstance(doc, dict):
@@ -207,7 +207,7 @@ def run_helper(name: str, server: str, problems: list[str]) -> Credentials | Non
         username, secret = doc["Username"], doc["Secret"]
         if not isinstance(username, str) or not isinstance(secret, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError):
         problems.append(f"credential helper {program} answered something that is not its JSON format")
         return None
     if not secret:
