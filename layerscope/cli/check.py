@@ -53,6 +53,8 @@ def _load(args: argparse.Namespace) -> BudgetConfig:
     if not os.path.isfile(path):
         raise BadReferenceError(f"no such config file: {path}")
     cfg = load_dive_ci(path) if os.path.basename(path).startswith(".dive-ci") else load_config(path)
+    if len(cfg.errors) == 1:  # it names the file and the table itself
+        raise UsageError(cfg.errors[0])
     if cfg.errors:
         raise UsageError(f"{len(cfg.errors)} error(s) in {path}:", tuple(cfg.errors))
     return cfg
