@@ -32,7 +32,7 @@ NOT_UTF8 = "caf\udce9"  # b"caf\xe9": Latin-1, not UTF-8
 
 HISTORY = [
     f"/bin/sh -c echo {CLEAR}{FAKE_PASS}",
-    f"/bin/sh -c useradd {EMOJI} {MARKUP} && echo '{OSC8}'",
+    f"/bin/sh -c useradd {EMOJI} {MARKUP} && echo '{OSC8}' $\\notacommand{{x}}$",  # and mathtext
     f"/bin/sh -c printf 'one\\ntwo' > /f\rRUN overwritten {OSC52}",
     f"/bin/sh -c touch {BIDI} {ISOLATE} {C1}\nRUN injected second line",
 ]
