@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cache.realbuild import git
 from tests.support.hostile_text import (
     CLEAR,
     EMOJI,
@@ -199,3 +200,18 @@ def test_html_report_escapes(image: Path, tmp_path: Path) -> None:
     assert "[bold red]loud[/]" in html  # shown, not interpreted
     assert "<script" not in html
     assert "caf\\xe9" in html
+
+
+def test_cache_git_log_commit_subjects_and_names(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "Dockerfile").write_text("FROM busybox\nCOPY . /app/\n")
+    for i, subject in enumerate(("first", f"{CLEAR}{FAKE_PASS}", f"fix {OSC52} \u202eexe.txt")):
+        (repo / f"f{i}\x1b[2J").write_text(str(i))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", subject)
+    out = _run("cache", "--context", str(repo), "--git-log", "2")
+    assert "\\x1b[2J\\x1b[H\\x1b[32mall checks PASSED" in out and "\\u202eexe.txt" in out
+    doc = _json("cache", "--json", "--context", str(repo), "--git-log", "2")
+    assert [c["subject"] for c in doc["commits"]][-1] == f"fix {OSC52} \u202eexe.txt"
