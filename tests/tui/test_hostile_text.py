@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 from textual.widget import Widget
+from textual.widgets import Static
 
+from layerscope.cache.simulate import CacheRequest
 from layerscope.tui import make_app
+from layerscope.tui.widgets.cache import CacheTable
 from layerscope.tui.widgets.details import Details
 from layerscope.tui.widgets.files import FilesPane
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.packages import PackagesTable
-from tests.support.hostile_text import assert_clean, write_hostile_image
+from tests.support.hostile_text import CLEAR, EMOJI, FAKE_PASS, assert_clean, write_hostile_image
 from tests.tui.conftest import node_for, settle
 
 pytestmark = pytest.mark.anyio
@@ -66,4 +69,29 @@ async def test_history_file_names_and_packages_show_literally(tmp_path: Path) ->
         assert "evil\\x1b[2J\\x1b[Hpkg" in packages
 
         for text, what in ((layers, "layers"), (files, "files"), (details, "details"), (packages, "packages")):
+            assert_clean(text.encode(), what)
+
+
+async def test_cache_view_shows_dockerfile_text_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = write_hostile_image(tmp_path)
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM busybox AS base\nRUN echo '{FAKE_PASS}' {EMOJI} [bold]x[/bold]\nCOPY . /app/\n"
+    )
+    (tmp_path / f"x{CLEAR}y").write_text("1")
+    monkeypatch.chdir(tmp_path)
+    app = make_app(f"docker-archive:{image}", cache=CacheRequest(dockerfile="Dockerfile"))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#tabs").active = "cache-tab"  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = app.screen.query_one(CacheTable)
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        await settle(pilot)
+        steps = rendered(table)
+        assert "RUN echo '\\x1b[32mall checks PASSED\\x1b[0m' agent:x:10001 [bold]x[/bold]" in steps
+        summary = rendered(app.screen.query_one("#cache-summary", Static))
+        assert "Change RUN (line 2) edited" in summary and "❌" not in summary
+        for text, what in ((steps, "steps"), (summary, "summary")):
             assert_clean(text.encode(), what)

@@ -287,7 +287,7 @@ class CachePane(Vertical):
             parts += [("Change ", "dim"), visible(self.what), "\n", visible(self.headline(self.cost))]
         step = self.highlighted()
         if step is not None and not self.busy:
-            parts += ["\n", visible(step) if isinstance(step, str) else step]
+            parts += ["\n", step]
         note = self.steps.note if self.steps is not None else None
         if note and not self.busy:
             parts += ["\n", (visible(note), "dim")]
@@ -313,16 +313,16 @@ class CachePane(Vertical):
         if not 0 <= row < len(self.table.listed):
             return None
         r = self.table.listed[row]
-        parts: list[str | tuple[str, str]] = [(f"line {r.line} ", "bold"), (f"{r.stage} ", "dim")]
+        parts: list[str | tuple[str, str]] = [(f"line {r.line} ", "bold"), (visible(f"{r.stage} "), "dim")]
         result = None
         if self.cost is not None:
             result = next((c.step for c in self.cost.steps if (c.step.stage, c.step.line) == (r.stage, r.line)), None)
         if result is not None:
             parts.append((result.status, "bold"))
             if result.reason:
-                parts.append(f": {result.reason}")
+                parts.append(visible(f": {result.reason}"))
         else:
-            parts.append(" ".join(r.text.split()))
+            parts.append(visible(" ".join(r.text.split())))
         if self.steps is not None and r.stage not in self.steps.final_stages:
             parts.append(("  (a stage the image does not contain: no layer of its own here)", "dim"))
         return Text.assemble(*parts)
