@@ -158,8 +158,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         emit_json(outputs.document(results))
     else:
         if args.github or os.environ.get("GITHUB_ACTIONS") == "true":
-            for note in outputs.github_annotations(results):
-                out(note)
+            for line in outputs.github_annotations(results):
+                out(line)
         if cfg.path is None:
             out("Using dive's default CI rules (no [tool.layerscope] in pyproject.toml, .layerscope.toml or .dive-ci)")
         for line in outputs.text(results, refs):
