@@ -24,7 +24,7 @@ from tests.support.hostile_text import (
     OSC52,
     PACKAGE_NAME,
     PACKAGE_VERSION,
-    assert_clean,
+    assert_plain,
     run_raw,
     write_hostile_image,
 )
@@ -38,15 +38,15 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(*args: str, code: int = 0, **kw: object) -> str:
     r = run_raw(*args, **kw)  # type: ignore[arg-type]
     assert r.code == code, r.err.decode("utf-8", "replace")
-    assert_clean(r.err, "stderr")
-    return assert_clean(r.out, "stdout")
+    assert_plain(r.err, "stderr")
+    return assert_plain(r.out, "stdout")
 
 
 def _json(*args: str, code: int = 0, **kw: object) -> dict:
     r = run_raw(*args, **kw)  # type: ignore[arg-type]
     assert r.code == code, r.err.decode("utf-8", "replace")
     raw = r.out.decode("utf-8")  # valid UTF-8, names that are not UTF-8 included
-    assert_clean(r.out.replace(b"\n", b" "), "--json")  # a terminal shows it safely too
+    assert_plain(r.out.replace(b"\n", b" "), "--json")  # a terminal shows it safely too
     return json.loads(raw)
 
 
@@ -122,14 +122,14 @@ def test_check_every_output_format(image: Path, tmp_path: Path) -> None:
     assert all(line.count("::") == 2 for line in annotations), annotations
 
     tree = ET.fromstring(junit.read_bytes())  # well-formed: no character XML forbids
-    assert_clean(junit.read_bytes().replace(b"\n", b" "), "junit")
+    assert_plain(junit.read_bytes().replace(b"\n", b" "), "junit")
     names = {s.get("name") for s in tree.iter("testsuite")}
     assert names == {"web\\x1b[2J\\x1b[32mPASS"}
     failures = " ".join(x.get("message") or "" for x in tree.iter("failure"))
     assert "evil\\x1b[2J\\x1b[Hpkg" in failures
 
     for md in (markdown, summary):
-        text = assert_clean(md.read_bytes(), md.name)
+        text = assert_plain(md.read_bytes(), md.name)
         # image text sits in code spans (no link, HTML, emphasis or :emoji: inside) or is backslashed
         assert "`/app/model\\x1b[2J\\x1b[H.safetensors`" in text or "model\\x1b" in text
         assert "<" not in text.replace("\\<", "")
@@ -147,7 +147,7 @@ def test_check_config_errors_are_escaped(tmp_path: Path, image: Path) -> None:
     cfg.write_text('[images.web]\n"max-size\\u001b[2J" = 1\n"\\u202ebad" = 2\n')
     r = run_raw("check", "--config", str(cfg), str(image))
     assert r.code == 2
-    err = assert_clean(r.err, "stderr")
+    err = assert_plain(r.err, "stderr")
     assert "max-size\\x1b[2J" in err and "\\u202ebad" in err  # repr() and textsafe agree
     assert err.startswith("layerscope: 2 error(s) in ") and "Traceback" not in err
 
@@ -187,7 +187,7 @@ def test_error_lines_are_escaped(tmp_path: Path) -> None:
     ):
         r = run_raw(*args)
         assert r.code == 2, (args, r.err)
-        err = assert_clean(r.err, "stderr")
+        err = assert_plain(r.err, "stderr")
         assert len(err.splitlines()) == 1 and err.startswith("layerscope: "), err
         assert r.out == b""
 
@@ -196,7 +196,7 @@ def test_html_report_escapes(image: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "report.html"
     _run("report", "-o", str(out), str(image))
-    html = assert_clean(out.read_bytes().replace(b"\n", b" "), "report.html")
+    html = assert_plain(out.read_bytes().replace(b"\n", b" "), "report.html")
     assert "[bold red]loud[/]" in html  # shown, not interpreted
     assert "<script" not in html
     assert "caf\\xe9" in html

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.factory import ImageSpec, d, f, layer_tar
-from tests.support.hostile_text import assert_clean, run_raw
+from tests.support.hostile_text import assert_plain, run_raw
 
 DEEP = 100_000  # far past Python's recursion limit
 
@@ -35,7 +35,7 @@ def saved(image: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
 def refused(*args: str, expect: str, cwd: Path | None = None) -> str:
     """Exit 2, one line on stderr starting `layerscope: `, no traceback, nothing on stdout."""
     r = run_raw(*args, cwd=cwd)
-    err = assert_clean(r.err, "stderr")
+    err = assert_plain(r.err, "stderr")
     assert r.code == 2, (r.code, err)
     assert len(err.splitlines()) == 1 and err.startswith("layerscope: "), err
     assert "Traceback" not in err and "internal error" not in err, err

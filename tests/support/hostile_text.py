@@ -143,7 +143,7 @@ def run_raw(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     return RawResult(p.returncode, p.stdout, p.stderr)
 
 
-def assert_clean(data: bytes, what: str = "output") -> str:
+def assert_plain(data: bytes, what: str = "output") -> str:
     """`data` is valid UTF-8 and holds no raw control, bidi or invisible character but `\\n`."""
     text = data.decode("utf-8")  # raises on bytes a name smuggled through undecoded
     bad = sorted({repr(c) for c in text if c in _FORBIDDEN or "\udc80" <= c <= "\udcff"})
