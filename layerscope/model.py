@@ -250,8 +250,9 @@ class Package:
     dead_bytes: int  # bytes of its files (any version) that earlier layers added and later ones hid
     category: str
     provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
-    inferred_bytes: int = 0  # part of `size` owned by inference (a top-level name, an editable project dir)
+    inferred_bytes: int = 0  # part of `size` owned by inference, not by its file list (pyc, top-level name, ...)
     rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (cache/bump.py)
+    notes: tuple[str, ...] = ()  # what its inferred_bytes were inferred from
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def _package(p: Package) -> dict[str, Any]:
         "provided_by": p.provided_by,
         "inferred_bytes": p.inferred_bytes,
         "rebuild": None if p.rebuild is None else rebuild_json(p.rebuild),
+        "notes": list(p.notes),
     }
 
 
@@ -132,6 +133,7 @@ def report_from(d: dict[str, Any]) -> PackageReport:
                 provided_by=p["provided_by"],
                 inferred_bytes=p["inferred_bytes"],
                 rebuild=_rebuild_from(p.get("rebuild")),
+                notes=tuple(p.get("notes") or ()),
             )
             for p in d["packages"]
         ),

@@ -50,7 +50,10 @@ def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str,
     notes = list(hist.notes)
     inferred = sum(p.inferred_bytes for p in att.packages)
     if inferred:
-        notes.append(f"{inferred} byte(s) attributed by directory, not by a file list (inferred_bytes)")
+        notes.append(
+            f"{inferred} byte(s) owned by inference, not by a package's file list (inferred_bytes; "
+            "each package's notes say from what)"
+        )
     return PackageReport(
         packages=tuple(att.packages),
         removed=tuple(att.removed),
