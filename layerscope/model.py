@@ -277,12 +277,26 @@ class CategoryBytes:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildOnly:
+    """A package only build toolchains need (their dependency closure): what purging them
+    and autoremoving would also remove."""
+
+    ecosystem: str
+    name: str
+    version: str
+    bytes: int  # its size in the final filesystem
+    needed_by: tuple[str, ...]  # the toolchain (or closure) packages that depend on it
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Saving:
     what: str
     bytes: int
     how: str
     evidence: tuple[str, ...]
     reasoning: str = ""
+    closure: tuple[BuildOnly, ...] = ()  # build-toolchains: the packages counted for the toolchain's sake
 
 
 @dataclass(frozen=True, slots=True)

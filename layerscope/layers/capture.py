@@ -17,6 +17,8 @@ _EXACT = frozenset(
         "var/lib/dpkg/diversions",
         "lib/apk/db/installed",
         "usr/lib/apk/db/installed",
+        "var/lib/apt/extended_states",  # apt's Auto-Installed marks
+        "etc/apk/world",  # apk's explicitly installed packages
     }
 )
 _RPM_DIRS = ("var/lib/rpm/", "usr/share/rpm/", "usr/lib/sysimage/rpm/")
@@ -25,7 +27,7 @@ _RPM_NAMES = frozenset({"Packages", "Packages.db", "rpmdb.sqlite", "rpmdb.sqlite
 
 # Every base name capture_limit may keep, besides the suffixes below and status.d's files:
 # most paths fail this one set lookup and cost nothing more.
-_NAMES = _DIST_INFO | _EGG_INFO | _RPM_NAMES | {"status", "diversions", "installed"}
+_NAMES = _DIST_INFO | _EGG_INFO | _RPM_NAMES | {"status", "diversions", "installed", "extended_states", "world"}
 _SUFFIXES = (".egg-info", ".json", ".list", ".md5sums")
 
 

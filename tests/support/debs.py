@@ -24,11 +24,19 @@ def _run(*args: str) -> None:
         raise RuntimeError(f"{' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
 
 
-def build_deb(out: Path, name: str, version: str, files: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    """A .deb whose data holds `files` (and hardlinks: new name -> existing name)."""
+def build_deb(
+    out: Path,
+    name: str,
+    version: str,
+    files: dict[str, bytes],
+    links: dict[str, str] | None = None,
+    control: str = "",
+) -> Path:
+    """A .deb whose data holds `files` (and hardlinks: new name -> existing name);
+    `control` adds fields to its control file (`Depends: a | b\n`)."""
     stage = out / f"{name}_{version}"
     (stage / "DEBIAN").mkdir(parents=True)
-    control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n"
+    control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n{control}"
     (stage / "DEBIAN" / "control").write_text(control)
     for rel, data in files.items():
         target = stage / rel.lstrip("/")

@@ -16,10 +16,12 @@ STATUS = ROOT + "status"
 STATUS_D = ROOT + "status.d/"
 INFO = ROOT + "info/"
 DIVERSIONS = ROOT + "diversions"
+# apt's marks (Auto-Installed), read for the toolchain's dependency closure (closure.py)
+EXTENDED_STATES = "var/lib/apt/extended_states"
 
 
 def is_dpkg_meta(path: str) -> bool:
-    return path.startswith(ROOT)
+    return path.startswith(ROOT) or path == EXTENDED_STATES
 
 
 def diversions(text: str) -> dict[str, tuple[str, str]]:

@@ -1,0 +1,159 @@
+"""The build toolchain's dependency closure: the packages only the toolchain needs.
+
+What a multi-stage rewrite leaves behind with the compilers is also everything that came
+in for them alone: gcc's libmpfr, dpkg-dev's perl, python3-dev's libpython3.X. That is
+what `apt-get purge <toolchain> && apt-get autoremove` (or `apk del`) removes, and it is
+worked out the way apt's autoremove does it, on the final image's package database:
+
+* roots: every package not in the toolchain that was installed on purpose (not
+  `Auto-Installed: 1` in /var/lib/apt/extended_states; for apk, named in /etc/apk/world),
+  and dpkg's `Essential`, `Important` and `Protected` packages. Without the marks file
+  (extended_states, world) every package counts as installed on purpose, and the closure
+  is empty: nothing is known to be a dependency only;
+* kept: what the roots reach through Depends, Pre-Depends, Recommends and Suggests (apt's
+  APT::AutoRemove::RecommendsImportant and SuggestsImportant are on by default; apk: `D:`),
+  an alternative `a | b` by every installed alternative, a virtual name by every installed
+  provider, never through a toolchain package (it is the one being removed);
+* the closure: what the toolchain reaches the same way, less what is kept.
+
+rpm is not covered: the rpm header reader does not expose Requires/Provides, and without
+dnf's install reasons every rpm package would count as installed on purpose anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from layerscope.analysis.packages import apk, dpkg
+from layerscope.analysis.packages.common import APK, DEB, Captured, decode, stanzas
+from layerscope.analysis.packages.relations import (
+    Alt,
+    Group,
+    apk_provides,
+    apk_relations,
+    apt_auto,
+    deb_provides,
+    deb_relations,
+)
+
+EXTENDED_STATES = dpkg.EXTENDED_STATES
+APK_WORLD = apk.WORLD
+_DEB_FIELDS = ("Pre-Depends", "Depends", "Recommends", "Suggests")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One installed package as the dependency graph sees it."""
+
+    name: str
+    version: str
+    relations: tuple[tuple[str, Group], ...]  # (field, group): every edge that keeps a package
+    provides: tuple[Alt, ...] = ()
+    root: bool = False  # installed on purpose (or essential): autoremove never takes it
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A package of the closure and the removed packages that depend on it."""
+
+    name: str
+    version: str
+    needed_by: tuple[tuple[str, str], ...]  # (package, field)
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    ecosystem: str
+    nodes: dict[str, Node]
+    marks: str  # where "installed on purpose" came from, for the reasoning; "" when unknown
+
+
+def closure(nodes: dict[str, Node], toolchain: Iterable[str]) -> list[Member]:
+    """The packages the toolchain reaches that no root still needs, with who needs them."""
+    tools = {t for t in toolchain if t in nodes}
+    providers: dict[str, list[tuple[str, bool]]] = {}
+    for node in nodes.values():
+        for p in node.provides:
+            providers.setdefault(p.name, []).append((node.name, p.versioned))
+
+    def targets(node: Node) -> Iterable[tuple[str, str]]:
+        for field, group in node.relations:
+            for alt in group:
+                if alt.name in nodes:
+                    yield alt.name, field
+                for owner, versioned in providers.get(alt.name, ()):
+                    if versioned or not alt.versioned:
+                        yield owner, field
+
+    kept = {n for n, node in nodes.items() if node.root and n not in tools}
+    todo = list(kept)
+    while todo:
+        for t, _field in targets(nodes[todo.pop()]):
+            if t not in kept and t not in tools:
+                kept.add(t)
+                todo.append(t)
+    reached: set[str] = set()
+    todo = sorted(tools)
+    while todo:
+        for t, _field in targets(nodes[todo.pop()]):
+            if t not in reached and t not in tools and t not in kept:
+                reached.add(t)
+                todo.append(t)
+    needed: dict[str, set[tuple[str, str]]] = {n: set() for n in reached}
+    for n in sorted(tools | reached):
+        for t, field in targets(nodes[n]):
+            if t in needed and t != n:
+                needed[t].add((n, field))
+    return [Member(n, nodes[n].version, tuple(sorted(needed[n]))) for n in sorted(reached)]
+
+
+def deb_graph(view: Captured) -> Graph | None:
+    """The dpkg status file's graph, apt's marks from extended_states when present."""
+    if dpkg.STATUS not in view:
+        return None
+    auto = apt_auto(decode(view[EXTENDED_STATES][1])) if EXTENDED_STATES in view else None
+    nodes: dict[str, Node] = {}
+    for fields, _bad in stanzas(decode(view[dpkg.STATUS][1])):
+        words = fields.get("Status", "").split()
+        name = fields.get("Package", "").strip().lower()
+        if not name or words[1:] != ["ok", "installed"]:
+            continue
+        relations = tuple((f, g) for f in _DEB_FIELDS for g in deb_relations(fields.get(f, "")))
+        special = any(fields.get(f, "").strip().lower() == "yes" for f in ("Essential", "Important", "Protected"))
+        old = nodes.get(name)  # a Multi-Arch: same package installed for two architectures
+        nodes[name] = Node(
+            name,
+            fields.get("Version", ""),
+            relations + (old.relations if old else ()),
+            deb_provides(fields.get("Provides", "")) + (old.provides if old else ()),
+            root=special or auto is None or name not in auto or bool(old and old.root),
+        )
+    return Graph(DEB, nodes, "/" + EXTENDED_STATES if auto is not None else "")
+
+
+def apk_graph(view: Captured) -> Graph | None:
+    """lib/apk/db/installed's graph; /etc/apk/world names what was installed on purpose."""
+    db = next((d for d in apk.DBS if d in view), None)
+    if db is None:
+        return None
+    world = {a.name for g in apk_relations(decode(view[APK_WORLD][1])) for a in g} if APK_WORLD in view else None
+    nodes: dict[str, Node] = {}
+    for record in decode(view[db][1]).split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in record.splitlines():
+            if len(line) > 1 and line[1] == ":" and line[0] in "PVDp":
+                fields.setdefault(line[0], line[2:])
+        name = fields.get("P")
+        if not name:
+            continue
+        provides = apk_provides(fields.get("p", ""))
+        on_purpose = world is None or name in world or any(p.name in world for p in provides)
+        nodes[name] = Node(
+            name,
+            fields.get("V", ""),
+            tuple(("depends", g) for g in apk_relations(fields.get("D", ""))),
+            provides,
+            root=on_purpose,
+        )
+    return Graph(APK, nodes, "/" + APK_WORLD if world is not None else "")
