@@ -36,8 +36,8 @@ def build_deb(
     `control` adds fields to its control file (`Depends: a | b\n`)."""
     stage = out / f"{name}_{version}"
     (stage / "DEBIAN").mkdir(parents=True)
-    control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n{control}"
-    (stage / "DEBIAN" / "control").write_text(control)
+    head = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n"
+    (stage / "DEBIAN" / "control").write_text(head + control)
     for rel, data in files.items():
         target = stage / rel.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)

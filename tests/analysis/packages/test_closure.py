@@ -98,7 +98,7 @@ def graphs(draw: st.DrawFn) -> tuple[dict[str, Node], set[str]]:
     nodes = {}
     for name in names:
         groups = draw(
-            st.lists(st.lists(st.sampled_from(names + ["virt"]), min_size=1, max_size=2, unique=True), max_size=4)
+            st.lists(st.lists(st.sampled_from([*names, "virt"]), min_size=1, max_size=2, unique=True), max_size=4)
         )
         rel = tuple((draw(st.sampled_from(["Depends", "Recommends"])), tuple(Alt(x, False) for x in g)) for g in groups)
         prov = (Alt("virt", False),) if draw(st.booleans()) else ()
@@ -190,7 +190,7 @@ def test_dpkg_image_closure_in_the_json(tmp_path: Path) -> None:
             "1",
             {"/usr/bin/gcc-12": b"x" * 20000},
             control="Depends: libmpc3 (>= 1), libmpfr6:any\nRecommends: perl-api\n",
-        ),  # fmt: skip
+        ),
         mk(out, "app-runtime", "1", {"/usr/bin/app": b"a" * 100}, control="Pre-Depends: libgmp10\n"),
     )
     (root.path / "var/lib/apt").mkdir(parents=True)
