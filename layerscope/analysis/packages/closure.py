@@ -10,11 +10,16 @@ worked out the way apt's autoremove does it, on the final image's package databa
   and dpkg's `Essential`, `Important` and `Protected` packages. Without the marks file
   (extended_states, world) every package counts as installed on purpose, and the closure
   is empty: nothing is known to be a dependency only;
-* kept: what the roots reach through Depends, Pre-Depends, Recommends and Suggests (apt's
-  APT::AutoRemove::RecommendsImportant and SuggestsImportant are on by default; apk: `D:`),
+* kept: what the roots reach through Depends, Pre-Depends and Recommends (apt's
+  APT::AutoRemove::RecommendsImportant is on by default, SuggestsImportant is not: bookworm's
+  apt autoremoves bzip2 that tar only Suggests; apk: `D:`),
   an alternative `a | b` by every installed alternative, a virtual name by every installed
   provider, never through a toolchain package (it is the one being removed);
 * the closure: what the toolchain reaches the same way, less what is kept.
+
+A toolchain package that a kept package hard-depends on (Depends, Pre-Depends, apk `D:`,
+with no installed alternative outside the toolchain: needrestart on binutils) cannot go
+without it: it is held (`settle`), with what needs it, and counts as kept.
 
 rpm is not covered: the rpm header reader does not expose Requires/Provides, and without
 dnf's install reasons every rpm package would count as installed on purpose anyway.
@@ -22,7 +27,7 @@ dnf's install reasons every rpm package would count as installed on purpose anyw
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from layerscope.analysis.packages import apk, dpkg
@@ -39,7 +44,8 @@ from layerscope.analysis.packages.relations import (
 
 EXTENDED_STATES = dpkg.EXTENDED_STATES
 APK_WORLD = apk.WORLD
-_DEB_FIELDS = ("Pre-Depends", "Depends", "Recommends", "Suggests")
+_DEB_FIELDS = ("Pre-Depends", "Depends", "Recommends")
+HARD = frozenset({"Pre-Depends", "Depends", "depends"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,40 +75,79 @@ class Graph:
     marks: str  # where "installed on purpose" came from, for the reasoning; "" when unknown
 
 
-def closure(nodes: dict[str, Node], toolchain: Iterable[str]) -> list[Member]:
-    """The packages the toolchain reaches that no root still needs, with who needs them."""
-    tools = {t for t in toolchain if t in nodes}
-    providers: dict[str, list[tuple[str, bool]]] = {}
+def _providers(nodes: dict[str, Node]) -> dict[str, list[tuple[str, bool]]]:
+    out: dict[str, list[tuple[str, bool]]] = {}
     for node in nodes.values():
         for p in node.provides:
-            providers.setdefault(p.name, []).append((node.name, p.versioned))
+            out.setdefault(p.name, []).append((node.name, p.versioned))
+    return out
 
-    def targets(node: Node) -> Iterable[tuple[str, str]]:
-        for field, group in node.relations:
-            for alt in group:
-                if alt.name in nodes:
-                    yield alt.name, field
-                for owner, versioned in providers.get(alt.name, ()):
-                    if versioned or not alt.versioned:
-                        yield owner, field
 
+def _satisfiers(group: Group, nodes: dict[str, Node], providers: dict[str, list[tuple[str, bool]]]) -> list[str]:
+    out = []
+    for alt in group:
+        if alt.name in nodes:
+            out.append(alt.name)
+        out += [owner for owner, versioned in providers.get(alt.name, ()) if versioned or not alt.versioned]
+    return out
+
+
+def _targets(
+    node: Node, nodes: dict[str, Node], providers: dict[str, list[tuple[str, bool]]]
+) -> Iterator[tuple[str, str]]:
+    for field, group in node.relations:
+        for t in _satisfiers(group, nodes, providers):
+            yield t, field
+
+
+def _kept(nodes: dict[str, Node], tools: set[str], providers: dict[str, list[tuple[str, bool]]]) -> set[str]:
     kept = {n for n, node in nodes.items() if node.root and n not in tools}
     todo = list(kept)
     while todo:
-        for t, _field in targets(nodes[todo.pop()]):
+        for t, _field in _targets(nodes[todo.pop()], nodes, providers):
             if t not in kept and t not in tools:
                 kept.add(t)
                 todo.append(t)
+    return kept
+
+
+def settle(nodes: dict[str, Node], toolchain: Iterable[str]) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """(the toolchain packages that can go, those held: name -> the kept packages that
+    hard-depend on them with no installed alternative outside the toolchain)."""
+    tools = {t for t in toolchain if t in nodes}
+    providers = _providers(nodes)
+    held: dict[str, set[str]] = {}
+    while True:
+        kept = _kept(nodes, tools, providers)
+        new: dict[str, set[str]] = {}
+        for k in sorted(kept):
+            for field, group in nodes[k].relations:
+                sats = _satisfiers(group, nodes, providers) if field in HARD else []
+                if sats and all(s in tools for s in sats):
+                    for s in sats:
+                        new.setdefault(s, set()).add(k)
+        if not new:
+            return tools, {n: tuple(sorted(by)) for n, by in sorted(held.items())}
+        for n, by in new.items():
+            held.setdefault(n, set()).update(by)
+        tools -= new.keys()
+
+
+def closure(nodes: dict[str, Node], toolchain: Iterable[str]) -> list[Member]:
+    """The packages the toolchain reaches that no root still needs, with who needs them."""
+    tools = {t for t in toolchain if t in nodes}
+    providers = _providers(nodes)
+    kept = _kept(nodes, tools, providers)
     reached: set[str] = set()
     todo = sorted(tools)
     while todo:
-        for t, _field in targets(nodes[todo.pop()]):
+        for t, _field in _targets(nodes[todo.pop()], nodes, providers):
             if t not in reached and t not in tools and t not in kept:
                 reached.add(t)
                 todo.append(t)
     needed: dict[str, set[tuple[str, str]]] = {n: set() for n in reached}
     for n in sorted(tools | reached):
-        for t, field in targets(nodes[n]):
+        for t, field in _targets(nodes[n], nodes, providers):
             if t in needed and t != n:
                 needed[t].add((n, field))
     return [Member(n, nodes[n].version, tuple(sorted(needed[n]))) for n in sorted(reached)]

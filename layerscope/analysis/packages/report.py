@@ -8,7 +8,7 @@ from typing import Any
 from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages import categories as c
 from layerscope.analysis.packages.attribute import Attribution, attribute
-from layerscope.analysis.packages.closure import apk_graph, closure, deb_graph
+from layerscope.analysis.packages.closure import apk_graph, closure, deb_graph, settle
 from layerscope.analysis.packages.common import APK, CONDA, DEB, RPM
 from layerscope.analysis.packages.history import History, build
 from layerscope.analysis.packages.savings import savings
@@ -30,15 +30,22 @@ def _attribution(records: list[LayerRecord], tree: FileTree, config: dict[str, A
     return hist, attribute(tree, hist, classifier)
 
 
-def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, ...], tuple[str, ...]]:
-    """The toolchain's dependency closure in each OS package database, and what was not estimated."""
+Held = dict[tuple[str, str], tuple[str, ...]]
+
+
+def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, ...], tuple[str, ...], Held]:
+    """The toolchain's dependency closure in each OS package database, what was not
+    estimated, and the toolchain packages a runtime package needs ((ecosystem, name) -> who)."""
     members: list[BuildOnly] = []
     notes: list[str] = []
+    held: Held = {}
     tools = {(p.ecosystem, p.name) for p in packages if p.category == c.TOOLCHAINS}
     for eco, graph in ((DEB, deb_graph(hist.views.get("dpkg", {}))), (APK, apk_graph(hist.views.get("apk", {})))):
         mine = {n for e, n in tools if e == eco}
         if graph is None or not mine:
             continue
+        removable, stays = settle(graph.nodes, mine)
+        held.update({(eco, n): by for n, by in stays.items()})
         if not graph.marks:
             marks = "/var/lib/apt/extended_states" if eco == DEB else "/etc/apk/world"
             notes.append(
@@ -50,7 +57,7 @@ def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, .
         for p in packages:
             if p.ecosystem == eco:
                 sizes[p.name] = sizes.get(p.name, 0) + p.size
-        for m in closure(graph.nodes, mine):
+        for m in closure(graph.nodes, removable):
             users = sorted({n for n, _f in m.needed_by})
             fields = sorted({f for _n, f in m.needed_by})
             shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
@@ -61,7 +68,7 @@ def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, .
             members.append(BuildOnly(eco, m.name, m.version, sizes.get(m.name, 0), tuple(users), why))
     if any(e == RPM for e, _n in tools):
         notes.append("rpm: the toolchain's dependencies are not counted (rpm Requires are not read)")
-    return tuple(members), tuple(notes)
+    return tuple(members), tuple(notes), held
 
 
 def package_files(

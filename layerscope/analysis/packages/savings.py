@@ -34,7 +34,10 @@ def savings(
     unowned_tools: dict[str, int],
     closure: tuple[BuildOnly, ...] = (),
     closure_notes: tuple[str, ...] = (),
+    held: dict[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> list[Saving]:
+    """`closure`: the toolchain's dependency closure; `held`: toolchain packages a runtime
+    package hard-depends on ((ecosystem, name) -> those packages), left out of the saving."""
     out: list[Saving] = []
     caches = cats.get(c.CACHES, {})
     if caches:
@@ -49,7 +52,9 @@ def savings(
                 reasoning=f"{fmt_size(total)} in {len(caches)} cache location(s) is read only when installing again",
             )
         )
-    tools = [p for p in packages if p.category == c.TOOLCHAINS and p.size]
+    held = held or {}
+    tools = [p for p in packages if p.category == c.TOOLCHAINS and p.size and (p.ecosystem, p.name) not in held]
+    kept = [p for p in packages if p.category == c.TOOLCHAINS and p.size and (p.ecosystem, p.name) in held]
     loose = sum(unowned_tools.values())
     if tools or loose:
         extra = sum(b.bytes for b in closure)
@@ -74,6 +79,10 @@ def savings(
                 + ","
             )
         reasoning += f" hold {fmt_size(total)} of the final filesystem; a running program never executes them"
+        if kept:
+            reasoning += "; not counted, because a runtime package depends on them: " + "; ".join(
+                f"{p.name} ({fmt_size(p.size)}, for {', '.join(held[(p.ecosystem, p.name)][:3])})" for p in kept
+            )
         if closure_notes:
             reasoning += " (" + "; ".join(closure_notes) + ")"
         out.append(

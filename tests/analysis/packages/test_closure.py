@@ -10,12 +10,35 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layerscope.analysis.packages.closure import Node, apk_graph, closure, deb_graph
+from layerscope.analysis.packages.closure import Node, apk_graph, closure, deb_graph, settle
 from layerscope.analysis.packages.relations import Alt, deb_provides, deb_relations
 from layerscope.api import analyze
 from tests.support import debs
 from tests.support.factory import ImageSpec, layer_tar
 from tests.support.pyinstall import layer_entries, snapshot
+
+# bookworm's tar, bzip2 and dpkg-dev stanzas (abridged), as in /var/lib/dpkg/status
+STATUS = """\
+Package: tar
+Essential: yes
+Status: install ok installed
+Version: 1.34+dfsg-1.2+deb12u1
+Pre-Depends: libacl1 (>= 2.2.23), libc6 (>= 2.34), libselinux1 (>= 3.1~)
+Suggests: bzip2, ncompress, xz-utils, tar-scripts, tar-doc
+
+Package: bzip2
+Status: install ok installed
+Version: 1.0.8-5+b1
+Depends: libbz2-1.0 (= 1.0.8-5+b1), libc6 (>= 2.34)
+Suggests: bzip2-doc
+
+Package: dpkg-dev
+Status: install ok installed
+Version: 1.21.22
+Depends: perl:any, libdpkg-perl (= 1.21.22), tar (>= 1.28-1), bzip2, xz-utils (>= 5.2.5), patch (>= 2.7), make
+Recommends: build-essential, gcc | c-compiler, fakeroot, gnupg | sq | sqop | pgpainless-cli, gpgv | sq | sqopv
+"""
+MARKS = "Package: bzip2\nArchitecture: amd64\nAuto-Installed: 1\n"
 
 
 def _node(name: str, root: bool = False, provides: str = "", **fields: str) -> Node:
@@ -67,16 +90,39 @@ def test_a_versioned_dependency_is_not_met_by_an_unversioned_provides() -> None:
     assert _names(closure(g, {"tool-dev"})) == {"b": {"tool-dev"}}
 
 
-def test_recommends_and_suggests_keep_like_apt() -> None:
+def test_recommends_keep_like_apt_suggests_do_not() -> None:
     g = _graph(
         _node("make"),
-        _node("app", root=True, recommends="libfoo", suggests="libbar"),
-        _node("gcc", depends="libfoo, libbar, libbaz"),
+        _node("app", root=True, recommends="libfoo"),
+        _node("gcc", depends="libfoo, libbaz"),
         _node("libfoo"),
-        _node("libbar"),
         _node("libbaz"),
     )
     assert _names(closure(g, {"gcc", "make"})) == {"libbaz": {"gcc"}}
+    # the graph never holds Suggests: bookworm's apt autoremoves what a kept package only suggests
+    view = {"var/lib/dpkg/status": (0, STATUS.encode()), "var/lib/apt/extended_states": (0, MARKS.encode())}
+    g2 = deb_graph(view)
+    assert g2 is not None
+    assert _names(closure(g2.nodes, {"dpkg-dev"})) == {"bzip2": {"dpkg-dev"}}
+
+
+def test_a_runtime_package_holds_the_toolchain_package_it_depends_on() -> None:
+    g = _graph(
+        _node("needrestart", root=True, depends="perl:any, binutils"),
+        _node("binutils", depends="libbinutils"),
+        _node("libbinutils", depends="libzstd1"),
+        _node("libzstd1"),
+        _node("perl"),
+        _node("gcc-12", depends="binutils, libmpfr6, libc6-dev | libc-dev"),
+        _node("libc6-dev"),
+        _node("musl-dev", provides="libc-dev"),
+        _node("libmpfr6"),
+        _node("tool", root=True, depends="libc6-dev | musl-dev"),  # an alternative outside the toolchain
+    )
+    removable, held = settle(g, {"gcc-12", "binutils", "libbinutils", "libc6-dev"})
+    assert held == {"binutils": ("needrestart",), "libbinutils": ("binutils",)}
+    assert removable == {"gcc-12", "libc6-dev"}
+    assert _names(closure(g, removable)) == {"libmpfr6": {"gcc-12"}}
 
 
 def test_without_marks_every_package_is_on_purpose() -> None:
