@@ -189,7 +189,7 @@ def _inferred_notes(f: Found, t: _Tally) -> tuple[str, ...]:
     """What each part of inferred_bytes was inferred from, largest first."""
     out = []
     for why, (size, files) in sorted(t.inferred_by.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        head = f"{fmt_size(size)} in {files} file(s) inferred"
+        head = f"{fmt_size(size)} in {files:,} file(s) inferred"
         if why == BYTECODE:
             what = "bytecode compiled from .py files its file list names (the .pyc are not in the list)"
         elif why == PROJECT:
