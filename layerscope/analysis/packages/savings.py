@@ -27,6 +27,10 @@ def _top(paths: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(paths.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def _users(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+
+
 def savings(
     packages: list[Package],
     removed: list[RemovedPackage],
@@ -73,9 +77,10 @@ def savings(
         )
         if closure:
             reasoning += (
-                f", and {len(closure)} package(s) ({fmt_size(extra)}) that only they need, which purging them and "
-                "autoremoving would also remove: "
-                + "; ".join(f"{b.name} {fmt_size(b.bytes)}, {b.why}" for b in big)
+                f", and {len(closure)} package(s) ({fmt_size(extra)}) that only they need: each installed as a "
+                "dependency, and no package installed on purpose still depends on it (what purging them and "
+                "autoremoving also removes): "
+                + ", ".join(f"{b.name} ({fmt_size(b.bytes)}, for {_users(b.needed_by)})" for b in big)
                 + ","
             )
         reasoning += f" hold {fmt_size(total)} of the final filesystem; a running program never executes them"
