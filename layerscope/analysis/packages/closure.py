@@ -10,9 +10,11 @@ worked out the way apt's autoremove does it, on the final image's package databa
   and dpkg's `Essential`, `Important` and `Protected` packages. Without the marks file
   (extended_states, world) every package counts as installed on purpose, and the closure
   is empty: nothing is known to be a dependency only;
-* kept: what the roots reach through Depends, Pre-Depends and Recommends (apt's
-  APT::AutoRemove::RecommendsImportant is on by default, SuggestsImportant is not: bookworm's
-  apt autoremoves bzip2 that tar only Suggests; apk: `D:`),
+* kept: what the roots reach through Depends, Pre-Depends and Recommends (unless the image's
+  apt.conf turns APT::AutoRemove::RecommendsImportant off; apk: `D:`). Suggests never keep:
+  apt's own default (SuggestsImportant) would, and the official Debian images turn it off
+  (/etc/apt/apt.conf.d/docker-autoremove-suggests); what decides is the rewrite, whose runtime
+  stage never installs a suggested package (tar suggests bzip2, which keeps perl),
   an alternative `a | b` by every installed alternative, a virtual name by every installed
   provider, never through a toolchain package (it is the one being removed);
 * the closure: what the toolchain reaches the same way, less what is kept.
@@ -27,6 +29,7 @@ dnf's install reasons every rpm package would count as installed on purpose anyw
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,6 +41,8 @@ from layerscope.analysis.packages.relations import (
     apk_provides,
     apk_relations,
     apt_auto,
+    apt_bool,
+    apt_config,
     deb_provides,
     deb_relations,
 )
@@ -73,6 +78,7 @@ class Graph:
     ecosystem: str
     nodes: dict[str, Node]
     marks: str  # where "installed on purpose" came from, for the reasoning; "" when unknown
+    keep: frozenset[str] | None = None  # the relation fields that keep a package (None: every one)
 
 
 def _providers(nodes: dict[str, Node]) -> dict[str, list[tuple[str, bool]]]:
@@ -93,32 +99,40 @@ def _satisfiers(group: Group, nodes: dict[str, Node], providers: dict[str, list[
 
 
 def _targets(
-    node: Node, nodes: dict[str, Node], providers: dict[str, list[tuple[str, bool]]]
+    node: Node,
+    nodes: dict[str, Node],
+    providers: dict[str, list[tuple[str, bool]]],
+    fields: frozenset[str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     for field, group in node.relations:
-        for t in _satisfiers(group, nodes, providers):
-            yield t, field
+        if fields is None or field in fields:
+            for t in _satisfiers(group, nodes, providers):
+                yield t, field
 
 
-def _kept(nodes: dict[str, Node], tools: set[str], providers: dict[str, list[tuple[str, bool]]]) -> set[str]:
+def _kept(
+    nodes: dict[str, Node], tools: set[str], providers: dict[str, list[tuple[str, bool]]], keep: frozenset[str] | None
+) -> set[str]:
     kept = {n for n, node in nodes.items() if node.root and n not in tools}
     todo = list(kept)
     while todo:
-        for t, _field in _targets(nodes[todo.pop()], nodes, providers):
+        for t, _field in _targets(nodes[todo.pop()], nodes, providers, keep):
             if t not in kept and t not in tools:
                 kept.add(t)
                 todo.append(t)
     return kept
 
 
-def settle(nodes: dict[str, Node], toolchain: Iterable[str]) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+def settle(
+    nodes: dict[str, Node], toolchain: Iterable[str], keep: frozenset[str] | None = None
+) -> tuple[set[str], dict[str, tuple[str, ...]]]:
     """(the toolchain packages that can go, those held: name -> the kept packages that
     hard-depend on them with no installed alternative outside the toolchain)."""
     tools = {t for t in toolchain if t in nodes}
     providers = _providers(nodes)
     held: dict[str, set[str]] = {}
     while True:
-        kept = _kept(nodes, tools, providers)
+        kept = _kept(nodes, tools, providers, keep)
         new: dict[str, set[str]] = {}
         for k in sorted(kept):
             for field, group in nodes[k].relations:
@@ -133,11 +147,12 @@ def settle(nodes: dict[str, Node], toolchain: Iterable[str]) -> tuple[set[str], 
         tools -= new.keys()
 
 
-def closure(nodes: dict[str, Node], toolchain: Iterable[str]) -> list[Member]:
-    """The packages the toolchain reaches that no root still needs, with who needs them."""
+def closure(nodes: dict[str, Node], toolchain: Iterable[str], keep: frozenset[str] | None = None) -> list[Member]:
+    """The packages the toolchain reaches (through any relation) that no root still needs
+    (through the `keep` relations), with who needs them."""
     tools = {t for t in toolchain if t in nodes}
     providers = _providers(nodes)
-    kept = _kept(nodes, tools, providers)
+    kept = _kept(nodes, tools, providers, keep)
     reached: set[str] = set()
     todo = sorted(tools)
     while todo:
@@ -174,7 +189,25 @@ def deb_graph(view: Captured) -> Graph | None:
             deb_provides(fields.get("Provides", "")) + (old.provides if old else ()),
             root=special or auto is None or name not in auto or bool(old and old.root),
         )
-    return Graph(DEB, nodes, "/" + EXTENDED_STATES if auto is not None else "")
+    conf = apt_config([decode(view[p][1]) for p in _apt_conf_files(view)])
+    keep = {"Pre-Depends", "Depends"}
+    if apt_bool(conf.get("apt::autoremove::recommendsimportant"), True):
+        keep.add("Recommends")
+    return Graph(DEB, nodes, "/" + EXTENDED_STATES if auto is not None else "", frozenset(keep))
+
+
+def _apt_conf_files(view: Captured) -> list[str]:
+    """apt's configuration files in the order apt reads them: the parts directory's files
+    whose names apt accepts, sorted, then the main file."""
+    parts = sorted(
+        p
+        for p in view
+        if p.startswith(dpkg.APT_CONF_D)
+        and "/" not in p[len(dpkg.APT_CONF_D) :]
+        and re.fullmatch(r"[A-Za-z0-9_.\-]+", p[len(dpkg.APT_CONF_D) :])
+        and not p.endswith((".disabled", ".dpkg-old", ".dpkg-new", ".dpkg-dist", ".bak", ".save", "~"))
+    )
+    return parts + ([dpkg.APT_CONF] if dpkg.APT_CONF in view else [])
 
 
 def apk_graph(view: Captured) -> Graph | None:

@@ -4,10 +4,12 @@ dpkg (`Depends`, `Pre-Depends`, `Recommends`, `Suggests`, `Provides` of the stat
 deb-control(5)): groups separated by `,`, alternatives by `|`, each `name[:archqual]
 [(op version)] [arch list] <build profiles>`. apk (`D:` and `p:` of lib/apk/db/installed,
 and /etc/apk/world; apk-world(5)): space-separated tokens `name[op version][@tag]`, with
-`!name` for a conflict. Unparseable pieces are skipped: this feeds an estimate, never a
-failure. Version numbers are not compared: in an installed, consistent database every
-dependency was satisfied when it was installed; a version only decides whether a virtual
-name provided without a version may satisfy it (it may not, as in dpkg and apk).
+`!name` for a conflict. apt's configuration (apt.conf(5)): `Scope::Name "value";` and
+`Scope { Name "value"; };`, with `//`, `/* */` and `#` comments. Unparseable pieces are
+skipped: this feeds an estimate, never a failure. Version numbers are not compared: in an
+installed, consistent database every dependency was satisfied when it was installed; a
+version only decides whether a virtual name provided without a version may satisfy it (it
+may not, as in dpkg and apk).
 """
 
 from __future__ import annotations
@@ -92,3 +94,44 @@ def apt_auto(text: str) -> set[str]:
         if name and fields.get("Auto-Installed", "").strip() == "1":
             auto.add(name)
     return auto
+
+
+_APT_TOKEN = re.compile(r'"(?P<q>[^"]*)"|(?P<p>[{};])|(?P<w>[^\s{};"]+)')
+
+
+def apt_config(texts: list[str]) -> dict[str, str]:
+    """apt.conf files, in the order apt reads them, as lower-cased `a::b::c` keys and values
+    (the last assignment wins; `#include` and `#clear` are not followed)."""
+    out: dict[str, str] = {}
+    for text in texts:
+        text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+        text = "\n".join(re.sub(r'^\s*#.*$|//[^"\n]*$', "", line) for line in text.splitlines())
+        scope: list[str] = []
+        words: list[str] = []
+        for m in _APT_TOKEN.finditer(text):
+            punct = m.group("p")
+            if punct == "{":
+                scope.append(words[0].lower() if words else "")
+                words = []
+            elif punct == "}":
+                if scope:
+                    scope.pop()
+                words = []
+            elif punct == ";":
+                if len(words) >= 2:
+                    out["::".join([*scope, words[0].lower()]).strip(":")] = words[1]
+                words = []
+            else:
+                words.append(m.group("q") if m.group("q") is not None else m.group("w"))
+    return out
+
+
+def apt_bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    v = value.strip().lower()
+    if v in ("true", "yes", "on", "1", "enable"):
+        return True
+    if v in ("false", "no", "off", "0", "disable"):
+        return False
+    return default

@@ -44,7 +44,7 @@ def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, .
         mine = {n for e, n in tools if e == eco}
         if graph is None or not mine:
             continue
-        removable, stays = settle(graph.nodes, mine)
+        removable, stays = settle(graph.nodes, mine, graph.keep)
         held.update({(eco, n): by for n, by in stays.items()})
         if not graph.marks:
             marks = "/var/lib/apt/extended_states" if eco == DEB else "/etc/apk/world"
@@ -57,7 +57,7 @@ def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, .
         for p in packages:
             if p.ecosystem == eco:
                 sizes[p.name] = sizes.get(p.name, 0) + p.size
-        for m in closure(graph.nodes, removable):
+        for m in closure(graph.nodes, removable, graph.keep):
             users = sorted({n for n, _f in m.needed_by})
             fields = sorted({f for _n, f in m.needed_by})
             shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")

@@ -265,3 +265,26 @@ def test_dpkg_image_closure_in_the_json(tmp_path: Path) -> None:
     assert report_from(doc) == a.packages
     g = deb_graph({"var/lib/dpkg/status": (0, (root.path / "var/lib/dpkg/status").read_bytes())})
     assert g is not None and g.marks == ""  # without extended_states: nothing is known to be automatic
+
+
+def test_recommends_keep_unless_the_images_apt_conf_says_otherwise() -> None:
+    status = (
+        "Package: app\nStatus: install ok installed\nVersion: 1\nRecommends: libfoo\n\n"
+        "Package: libfoo\nStatus: install ok installed\nVersion: 1\n\n"
+        "Package: gcc-12\nStatus: install ok installed\nVersion: 1\nDepends: libfoo\n\n"
+        "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n"
+    )
+    view = {
+        "var/lib/dpkg/status": (0, status.encode()),
+        "var/lib/apt/extended_states": (0, b"Package: libfoo\nArchitecture: amd64\nAuto-Installed: 1\n"),
+    }
+    g = deb_graph(view)
+    assert g is not None and set(g.nodes) == {"app", "libfoo", "gcc-12"}
+    assert closure(g.nodes, {"gcc-12"}, g.keep) == []
+    off = 'APT { AutoRemove { RecommendsImportant "false"; }; };\n'
+    for name in ("etc/apt/apt.conf.d/99no-recommends", "etc/apt/apt.conf"):
+        g = deb_graph({**view, name: (1, off.encode())})
+        assert g is not None and _names(closure(g.nodes, {"gcc-12"}, g.keep)) == {"libfoo": {"gcc-12"}}
+    # a file apt would not read (a dpkg backup) changes nothing
+    g = deb_graph({**view, "etc/apt/apt.conf.d/99no-recommends.dpkg-old": (1, off.encode())})
+    assert g is not None and closure(g.nodes, {"gcc-12"}, g.keep) == []

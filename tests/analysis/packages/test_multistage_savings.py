@@ -83,12 +83,17 @@ def hello(name):
 if __name__ == "__main__":
     app.run(host="0.0.0.0", port=8000)
 """
-# apt's answer inside the fat image: what purging the toolchain takes with it.
-APT_TRUTH = "apt-get -s -o APT::Get::Show-Versions=0 purge --autoremove {} | sed -n 's/^Purg \\([^ ]*\\).*/\\1/p'"
+# apt's answer inside the fat image: what purging the toolchain takes with it. Suggests do
+# not keep, as the official Debian images configure apt (docker-autoremove-suggests): a
+# rewrite's runtime stage never installs a suggested package (closure.py).
+APT_TRUTH = (
+    "apt-get -s -o APT::Get::Show-Versions=0 -o APT::AutoRemove::SuggestsImportant=false purge --autoremove {}"
+    " | sed -n 's/^Purg \\([^ ]*\\).*/\\1/p'"
+)
 
 
-def _key() -> str:
-    return hashlib.sha256("\0".join([FAT, SLIM, APP, *SDISTS, *WHEELS]).encode()).hexdigest()[:16]
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 def _context(ctx: Path, env: dict[str, str]) -> None:
@@ -102,21 +107,27 @@ def _context(ctx: Path, env: dict[str, str]) -> None:
 
 
 def _build(engine: Engine, cache: Path, out: Path, tmp: Path) -> None:
+    """Both images, built and saved into `out`."""
     env, docker = engine.client_env(), engine.cli
     import_minbase(docker, env, minbase_tar(cache, env))
     ctx = tmp / "ctx"
     _context(ctx, env)
     classic = {**env, "DOCKER_BUILDKIT": "0"}
+    out.mkdir(parents=True, exist_ok=True)
     for name in ("fat", "slim"):
         run([docker, "build", "-f", str(ctx / f"Dockerfile.{name}"), "-t", f"local/svc-{name}:1", str(ctx)], classic)
+        run([docker, "save", "-o", str(out / f"{name}.tar.part"), f"local/svc-{name}:1"], env)
+        (out / f"{name}.tar.part").rename(out / f"{name}.tar")
+
+
+def _apt_truth(engine: Engine, fat: Path, built: bool) -> dict[str, list[str]]:
+    env, docker = engine.client_env(), engine.cli
+    if not built:
+        run([docker, "load", "-i", str(fat)], env)
     installed = run([docker, "run", "--rm", "local/svc-fat:1", "dpkg-query", "-W", "-f", "${Package}\\n"], env)
     tools = sorted(n for n in installed.split() if package_category("deb", n) == TOOLCHAINS)
     purged = run([docker, "run", "--rm", "local/svc-fat:1", "sh", "-c", APT_TRUTH.format(" ".join(tools))], env)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("fat", "slim"):
-        run([docker, "save", "-o", str(out / f"{name}.tar.part"), f"local/svc-{name}:1"], env)
-        (out / f"{name}.tar.part").rename(out / f"{name}.tar")
-    (out / "apt.json").write_text(json.dumps({"toolchain": tools, "purged": sorted(purged.split())}))
+    return {"toolchain": tools, "purged": sorted(purged.split())}
 
 
 @pytest.fixture(scope="module")
@@ -124,15 +135,20 @@ def service(engine: Engine, request: pytest.FixtureRequest, tmp_path_factory: py
     if engine.id != "docker-20.10":
         pytest.skip("the Debian service builds once, on Debian's own 20.10 engine (classic builder)")
     cache = Path(request.config.cache.mkdir("layerscope-debian"))
-    out = cache / f"service-{_key()}"
-    if not (out / "apt.json").is_file():
+    out = cache / f"service-{_key(FAT, SLIM, APP, *SDISTS, *WHEELS)}"
+    truth = out / f"apt-{_key(APT_TRUTH)}.json"
+    built = False
+    if not (out / "slim.tar").is_file():
         if not shutil.which("debootstrap"):
             pytest.skip("debootstrap is not installed")
         _build(engine, cache, out, tmp_path_factory.mktemp("service"))
+        built = True
+    if not truth.is_file():
+        truth.write_text(json.dumps(_apt_truth(engine, out / "fat.tar", built)))
     return {
         "fat": analyze(str(out / "fat.tar")),
         "slim": analyze(str(out / "slim.tar")),
-        "apt": json.loads((out / "apt.json").read_text()),
+        "apt": json.loads(truth.read_text()),
     }
 
 

@@ -10,6 +10,8 @@ from layerscope.analysis.packages.relations import (
     apk_provides,
     apk_relations,
     apt_auto,
+    apt_bool,
+    apt_config,
     deb_provides,
     deb_relations,
 )
@@ -106,3 +108,49 @@ def test_apt_auto_reads_the_marks(entries: list[tuple[str, bool, str]]) -> None:
 @given(st.text(max_size=300))
 def test_apt_auto_never_fails(text: str) -> None:
     assert isinstance(apt_auto(text), set)
+
+
+KEY = st.from_regex(r"[A-Za-z][A-Za-z0-9\-]{0,8}", fullmatch=True)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(KEY, min_size=1, max_size=3), st.from_regex(r"[a-z0-9 ./]{0,10}", fullmatch=True), st.booleans()
+        ),
+        max_size=6,
+    )
+)
+def test_apt_config_flat_and_scoped_forms(entries: list[tuple[list[str], str, bool]]) -> None:
+    text = ""
+    want: dict[str, str] = {}
+    for path, value, scoped in entries:
+        if scoped:  # Scope { Sub { Name "v"; }; };
+            text += "".join(f"{p} {{ " for p in path[:-1]) + f'{path[-1]} "{value}";' + " };" * (len(path) - 1) + "\n"
+        else:
+            text += "::".join(path) + f' "{value}"; // a comment\n'
+        want["::".join(path).lower()] = value
+    assert apt_config(["# a comment\n/* and\nanother */\n" + text]) == want
+
+
+def test_apt_config_as_debian_images_set_it() -> None:
+    docker_autoremove_suggests = (  # the official debian images' file
+        "# Since Docker users are looking for the smallest possible final images, the\n"
+        "# following emerges as a very common pattern:\n"
+        'APT::AutoRemove::SuggestsImportant "false";\n'
+    )
+    docker_clean = 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb || true"; };\nDir::Cache::pkgcache "";\n'
+    conf = apt_config([docker_clean, docker_autoremove_suggests, 'APT { AutoRemove { RecommendsImportant "0"; }; };'])
+    assert conf == {
+        "dir::cache::pkgcache": "",
+        "apt::autoremove::suggestsimportant": "false",
+        "apt::autoremove::recommendsimportant": "0",
+    }
+    assert not apt_bool(conf["apt::autoremove::recommendsimportant"], True)
+    assert apt_bool(conf.get("apt::autoremove::nothing"), True)
+
+
+@given(st.lists(st.text(max_size=200), max_size=3))
+def test_apt_config_never_fails(texts: list[str]) -> None:
+    assert isinstance(apt_config(texts), dict)
