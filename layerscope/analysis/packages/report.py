@@ -62,8 +62,8 @@ def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, .
             fields = sorted({f for _n, f in m.needed_by})
             shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
             why = (
-                f"needed only by {shown} ({'/'.join(fields)}), "
-                f"installed as a dependency (not installed on purpose per {graph.marks})"
+                f"only {shown} depend on it ({'/'.join(fields)}), each a toolchain package or one only the toolchain "
+                f"needs; installed as a dependency (not installed on purpose per {graph.marks})"
             )
             members.append(BuildOnly(eco, m.name, m.version, sizes.get(m.name, 0), tuple(users), why))
     if any(e == RPM for e, _n in tools):
