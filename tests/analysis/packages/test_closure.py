@@ -288,3 +288,21 @@ def test_recommends_keep_unless_the_images_apt_conf_says_otherwise() -> None:
     # a file apt would not read (a dpkg backup) changes nothing
     g = deb_graph({**view, "etc/apt/apt.conf.d/99no-recommends.dpkg-old": (1, off.encode())})
     assert g is not None and closure(g.nodes, {"gcc-12"}, g.keep) == []
+
+
+def test_the_saving_names_held_packages_and_what_was_not_estimated() -> None:
+    from layerscope.analysis.packages.savings import savings
+    from layerscope.model import BuildOnly, Package
+
+    def pkg(eco: str, name: str, size: int) -> Package:
+        return Package(name, "1", eco, size, 1, 1, ((1, size),), "/var/lib/dpkg/status", 0, "build-toolchains")
+
+    packages = [pkg("deb", "gcc-12", 5000), pkg("deb", "binutils", 3000), pkg("rpm", "gcc", 700)]
+    closure_ = (BuildOnly("deb", "libmpfr6", "4.2.0-1", 400, ("gcc-12",), "why"),)
+    notes = ("rpm: the toolchain's dependencies are not counted (rpm Requires are not read)",)
+    (s,) = savings(packages, [], {}, {}, closure_, notes, {("deb", "binutils"): ("needrestart",)})
+    assert s.what == "build-toolchains" and s.bytes == 5000 + 700 + 400  # binutils stays: needrestart needs it
+    assert s.closure == closure_
+    assert "libmpfr6 (400 B, for gcc-12)" in s.reasoning
+    assert "binutils (3.0 kB, for needrestart)" in s.reasoning
+    assert "rpm Requires are not read" in s.reasoning
