@@ -7,7 +7,6 @@ Nothing here is ever committed: the rootfs names the apt mirror (environment.md 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -61,13 +60,3 @@ def minbase_tar(cache: Path, env: dict[str, str]) -> Path:
 def import_minbase(docker: str, env: dict[str, str], tar: Path) -> None:
     with tar.open("rb") as f:
         subprocess.run([docker, "import", "-", MINBASE], stdin=f, env=env, check=True, capture_output=True)
-
-
-def context_key(ctx: Path) -> str:
-    """A digest of a build context's names and bytes: a cached image is reused only for the
-    same Dockerfiles and inputs."""
-    h = hashlib.sha256()
-    for p in sorted(ctx.rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(ctx)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
