@@ -1,0 +1,83 @@
+"""High-signal secret detectors, run over file contents during the one pass over a layer.
+
+Each detector is a literal prefilter (a plain substring search, fast) and a regular
+expression that confirms it; only files whose head contains a prefilter pay for a regex.
+Bounded cost: regular files of at most MAX_FILE bytes are scanned, and of each only its
+first HEAD bytes (a key or token file is small; large files are binaries, archives and
+weights). What a detector matched is never kept: a finding is a path and a detector name.
+
+STAMP names this set (patterns and limits): cached findings made by other detectors are
+not reused (layers/cache.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+HEAD = 64 << 10  # bytes scanned at the start of each file
+MAX_FILE = 8 << 20  # larger files are not scanned at all
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    name: str
+    prefilters: tuple[bytes, ...]
+    pattern: re.Pattern[bytes]
+    also: bytes = b""  # a second literal the head must hold too (the GCP key's "private_key")
+
+
+DETECTORS: tuple[Detector, ...] = (
+    # A PEM or OpenSSH private key: the header followed by base64 (not a header quoted in docs).
+    Detector(
+        "private-key",
+        (b"PRIVATE KEY",),
+        re.compile(
+            rb"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----\r?\n"
+            rb"(?:[A-Za-z-]+: [^\r\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}"
+        ),
+    ),
+    # AWS access key ids; AWS's documented example key (…EXAMPLE) is not one.
+    Detector(
+        "aws-access-key-id", (b"AKIA", b"ASIA"), re.compile(rb"\b(?:AKIA|ASIA)(?![A-Z0-9]{9}EXAMPLE)[A-Z0-9]{16}\b")
+    ),
+    Detector(
+        "github-token",
+        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+        re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b"),
+    ),
+    Detector("gitlab-token", (b"glpat-",), re.compile(rb"\bglpat-[A-Za-z0-9_-]{20}\b")),
+    Detector("slack-token", (b"xox",), re.compile(rb"\bxox[baprs]-[0-9]{6,}-[0-9A-Za-z-]{8,}")),
+    Detector("stripe-secret-key", (b"sk_live_", b"rk_live_"), re.compile(rb"\b[sr]k_live_[0-9A-Za-z]{24,}\b")),
+    Detector(
+        "gcp-service-account",
+        (b"service_account",),
+        re.compile(rb'"type"\s*:\s*"service_account"'),
+        also=b'"private_key"',
+    ),
+)
+
+NAMES = tuple(d.name for d in DETECTORS)
+STAMP = hashlib.sha256(
+    repr([(d.name, d.prefilters, d.pattern.pattern, d.also) for d in DETECTORS] + [HEAD, MAX_FILE]).encode()
+).hexdigest()[:16]
+
+_PREFILTERS = tuple((p, d) for d in DETECTORS for p in d.prefilters)
+
+
+def scan(data: bytes) -> tuple[str, ...]:
+    """The names of the detectors that fire on ``data`` (a file's head), in DETECTORS order."""
+    hit: list[Detector] = []
+    for literal, det in _PREFILTERS:
+        if literal in data and det not in hit:
+            hit.append(det)
+    if not hit:
+        return ()
+    found = [d for d in hit if d.pattern.search(data) and (not d.also or d.also in data)]
+    return tuple(d.name for d in DETECTORS if d in found)
+
+
+def scan_text(text: str) -> tuple[str, ...]:
+    """The same detectors over text (an ENV value, a history line)."""
+    return scan(text.encode("utf-8", "surrogateescape"))
