@@ -223,20 +223,25 @@ class _Hider:
         return node.record.type == DIR if is_dir else node.layer == layer
 
     def hidden_by(self, layer: int, path: str) -> int | None:
+        """The first later layer that deleted it (a whiteout or opaque directory above it) or
+        overwrote it (the tree charged its bytes to that layer); None when neither says."""
         above = [path]
         p = path
         while "/" in p:
             p = p.rpartition("/")[0]
             above.append(p)
+        deleted = None
         for later in self.image.layers[layer + 1 :]:
             rec = later.record
             if rec is None:
                 continue
             if any(a in rec.whiteouts for a in above) or any(a in rec.opaque_dirs for a in above[1:]):
-                return later.index
+                deleted = later.index
+                break
         if self._dead is None:
             self._dead = {(w.path, w.layer): w.hidden_by for w in self.tree.dead}
-        return self._dead.get((path, layer))
+        killers = [k for k in (deleted, self._dead.get((path, layer))) if k is not None]
+        return min(killers) if killers else None
 
 
 def find(image: Image, tree: FileTree, globs: Sequence[str], secrets: bool) -> Exposure:

@@ -59,9 +59,15 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 NAMES = tuple(d.name for d in DETECTORS)
-STAMP = hashlib.sha256(
-    repr([(d.name, d.prefilters, d.pattern.pattern, d.also) for d in DETECTORS] + [HEAD, MAX_FILE]).encode()
-).hexdigest()[:16]
+
+
+def stamp(detectors: tuple[Detector, ...], head: int, max_file: int) -> str:
+    """A name for a set of detectors and limits: findings made by another set are not these."""
+    material = [(d.name, d.prefilters, d.pattern.pattern, d.also) for d in detectors] + [head, max_file]
+    return hashlib.sha256(repr(material).encode()).hexdigest()[:16]
+
+
+STAMP = stamp(DETECTORS, HEAD, MAX_FILE)
 
 _PREFILTERS = tuple((p, d) for d in DETECTORS for p in d.prefilters)
 
