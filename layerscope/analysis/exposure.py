@@ -261,12 +261,15 @@ def find(image: Image, tree: FileTree, globs: Sequence[str], secrets: bool) -> E
         i = layer.index
         hits: list[tuple[str, str, bool, str]] = []  # (kind, path, is a directory, glob or detector)
         if globs:
-            match = matcher.match
+            # This loop runs once per entry of the image: one base-name lookup decides most.
+            match, names, suffixes, general = matcher.match, matcher.by_name, matcher.suffixes, matcher.general
             for f in rec.files:
-                is_dir = f.type == DIR
-                g = match(f.path, is_dir)
-                if g is not None:
-                    hits.append(("path", f.path, is_dir, g))
+                name = f.path.rpartition("/")[2]
+                if name in names or general or (suffixes and name.endswith(suffixes)):
+                    is_dir = f.type == DIR
+                    g = match(f.path, is_dir)
+                    if g is not None:
+                        hits.append(("path", f.path, is_dir, g))
         if not secrets or rec.secrets is None:
             scanned = False
         else:
