@@ -209,7 +209,10 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
                 captured.append((path, head))
             if scan and 0 < hsize <= secret_scan.MAX_FILE:
                 if head is None:
-                    head = walker.read_data(secret_scan.HEAD)
+                    # The sniff first: a binary's head is not read any further.
+                    head = walker.read_data(secret_scan.SNIFF)
+                    if b"\0" not in head:
+                        head += walker.read_data(secret_scan.HEAD - len(head))
                 for detector in secret_scan.scan(head[: secret_scan.HEAD]):
                     found.append((path, detector))
     if sparse:

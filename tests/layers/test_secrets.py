@@ -54,10 +54,18 @@ def test_lookalikes_do_not_fire(data: bytes) -> None:
     assert secrets.scan(data) == ()
 
 
-@given(st.binary(max_size=2048), st.binary(max_size=2048))
-def test_a_key_anywhere_in_binary_noise_is_found(before: bytes, after: bytes) -> None:
+_text = st.binary(max_size=2048).map(lambda b: b.replace(b"\0", b""))  # any bytes but NUL: "text"
+
+
+@given(_text, _text)
+def test_a_key_anywhere_in_text_noise_is_found(before: bytes, after: bytes) -> None:
     found = secrets.scan(before + b"\n" + private_key() + after)
     assert "private-key" in found and set(found) <= set(secrets.NAMES)
+
+
+@given(st.binary(max_size=secrets.SNIFF - 1), _text)
+def test_a_nul_in_the_first_bytes_makes_a_binary_never_scanned(before: bytes, after: bytes) -> None:
+    assert secrets.scan(before + b"\0" + private_key() + after) == ()
 
 
 @given(st.binary(max_size=4096))
@@ -81,11 +89,13 @@ def test_the_reader_scans_in_its_one_pass_only_when_asked(how: str) -> None:
 def test_the_scan_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     key = private_key()
     late = b"#" * 5000 + b"\n" + key  # the key starts after the head
-    blob = layer_tar([f("big", key + b"\0" * 10_000), f("late", late), f("small", key)])
+    binary = b"\x7fELF\0" + key  # a NUL in the first SNIFF bytes: a binary, not read further
+    blob = layer_tar([f("big", key + b"#" * 10_000), f("late", late), f("bin", binary), f("small", key)])
     monkeypatch.setattr(secrets, "HEAD", 4096)
     monkeypatch.setattr(secrets, "MAX_FILE", 8192)
     rec = read_layer(io.BytesIO(blob), scan_secrets=True)
     assert rec.secrets == (("small", "private-key"),)  # "big" is over MAX_FILE, "late" past HEAD
+    assert secrets.scan(binary) == () and secrets.scan(binary[5:]) == ("private-key",)
 
 
 def test_the_cache_keeps_findings_only_from_a_scan_by_these_detectors(monkeypatch: pytest.MonkeyPatch, tmp_path):
