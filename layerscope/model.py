@@ -126,7 +126,7 @@ class Finding:
     detector: str  # the glob for "path"; a detector name (layers/secrets.py) or "secret-name"
     path: str | None = None  # the file or directory, relative to the root ("path", "file")
     layer: int | None = None  # the layer holding it ("path", "file"; "history": the entry's layer, if any)
-    hidden: bool | None = None  # deleted or overwritten by a later layer: gone from the final fs, still in the blob
+    hidden: bool | None = None  # deleted or overwritten by a later layer: not in the final fs, still in the blob
     hidden_by: int | None = None  # the layer that hid it, when known
     name: str | None = None  # the variable ("env", "history": ENV/ARG/build-arg name), when there is one
     history_index: int | None = None  # the config history entry ("history")

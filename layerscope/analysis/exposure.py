@@ -329,7 +329,7 @@ def describe(f: Finding) -> str:
         where = f"/{shown(f.path or '')}: {what}, layer {f.layer}"
         if f.hidden:
             by = f"layer {f.hidden_by}" if f.hidden_by is not None else "a later layer"
-            where += f", hidden by {by} (gone from the final filesystem, still in layer {f.layer}'s blob)"
+            where += f", hidden by {by} (still in layer {f.layer}'s blob)"
         return where
     var = f" {shown(f.name)}" if f.name else ""
     what = "set to a literal value" if f.detector == SECRET_NAME else f.detector

@@ -12,7 +12,7 @@ from tests.engines import BASE_IMAGE
 from tests.support import leaky
 
 NAME = "layerscope-test/leaky:1"
-HIDDEN = "hidden by layer 2 (gone from the final filesystem, still in layer 1's blob)"
+HIDDEN = "hidden by layer 2 (still in layer 1's blob)"
 
 
 @pytest.fixture(scope="session")
