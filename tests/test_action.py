@@ -111,3 +111,20 @@ def test_the_composite_step_runs_the_script_with_every_input(action: dict[str, A
     (setup,) = [s for s in steps if s.get("uses", "").startswith("actions/setup-python@")]
     assert setup["with"]["python-version"] == "${{ inputs.python-version }}"
     assert steps.index(setup) < steps.index(step)
+
+
+def test_findings_reach_the_job_as_annotations_and_summary_rows(tmp_path: Path) -> None:
+    from tests.support.leaky import CONFIG, crafted
+
+    secrets = crafted(tmp_path / "leaky.tar")
+    (tmp_path / ".layerscope.toml").write_text(CONFIG)
+    p, output, summary = run_step(tmp_path, image="docker-archive:leaky.tar")
+    assert p.returncode == 1 and output.read_text() == "verdict=fail\n"
+    assert (
+        "::error title=layerscope app forbid-secrets::/app/id_rsa: private-key, layer 1, hidden by layer 2 "
+        "(still in layer 1's blob)" in p.stdout.splitlines()
+    )
+    md = summary.read_text()
+    assert "| /app/id\\_rsa | private-key | 1 | yes (layer 2) |" in md
+    assert "| config Env API\\_TOKEN | secret-looking name set to a literal |  |  |" in md
+    assert secrets["token"].decode() not in md + p.stdout
