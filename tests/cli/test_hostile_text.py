@@ -103,6 +103,7 @@ max-size = "1 B"
 forbid-packages = ["evil*"]
 max-model-file-size = "1 B"
 require-non-root = true
+forbid-paths = ["**/.env"]
 """
 
 
@@ -115,6 +116,7 @@ def test_check_every_output_format(image: Path, tmp_path: Path) -> None:
     out = _run(*args, "--github", code=1, env=env)
     assert "forbidden: python:evil\\x1b[2J\\x1b[Hpkg" in out
     assert "USER \\x1b[2J\\x1b[Hroot" in out
+    assert "/app/\\x1b]52;c;cm0gLXJmIH4=\\x07d/.env: glob **/.env" in out  # a finding, one per line
     assert out.rstrip().splitlines()[-1].startswith("FAIL")
     annotations = [line for line in out.splitlines() if line.startswith("::")]
     assert annotations and all(line.startswith(("::error title=", "::warning title=")) for line in annotations)
