@@ -20,6 +20,7 @@ __all__ = [
     "WasteEntry",
     "analyze",
     "compare",
+    "fleet",
     "load",
     "open_image",
     "rebuild_cost",
@@ -38,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from layerscope.cache import simulate
 
         return getattr(simulate, name)
+    if name == "fleet":  # the package, callable as api.fleet (layerscope/fleet/__init__.py); loads Dask
+        import layerscope.fleet
+
+        return layerscope.fleet
     if name == "rebuild_cost":
         from layerscope.cache.imagemap import rebuild_cost
 
