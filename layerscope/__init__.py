@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from layerscope.api import analyze, compare, load, open_image
+from layerscope.api import analyze, compare, fleet, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 
@@ -39,10 +39,6 @@ def __getattr__(name: str) -> Any:
         from layerscope.cache import simulate
 
         return getattr(simulate, name)
-    if name == "fleet":  # the package, callable as api.fleet (layerscope/fleet/__init__.py); loads Dask
-        import layerscope.fleet
-
-        return layerscope.fleet
     if name == "rebuild_cost":
         from layerscope.cache.imagemap import rebuild_cost
 

@@ -4,6 +4,7 @@ image failed (or on a usage error)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from layerscope.fleet.records import Settings
     from layerscope.sources.registry.options import RegistryOptions
 
+    # The client logs rescheduled tasks (a lost worker) as warnings: the run handles them.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     if args.from_file == "-" and args.password_stdin:
         raise UsageError("--from-file - and --password-stdin both want standard input")
     options = RegistryOptions.create(args.username, read_password(args), args.insecure)

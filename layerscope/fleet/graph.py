@@ -68,7 +68,8 @@ def run(
     for i, target in enumerate(targets):
         f = client.submit(tasks.resolve, target, settings, key=f"resolve-{run_id}-{i}", retries=RETRIES)
         role[f] = ("plan", i)
-    done = as_completed(list(role), loop=client.loop, with_results=True, raise_errors=False)  # more are added as plans arrive
+    # More futures are added as plans arrive.
+    done = as_completed(list(role), loop=client.loop, with_results=True, raise_errors=False)
     plans: dict[int, Future[Any]] = {}
     layers: dict[str, _Layer] = {}
     uses: dict[int, list[str]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from layerscope.errors import BadReferenceError, LayerscopeError, UsageError
 from layerscope.fleet import catalog
@@ -31,10 +32,13 @@ def target_of(reference: str) -> Target:
 
 
 def read_list(path: str) -> list[str]:
-    """--from-file: one reference a line; blank lines and `#` comments skipped."""
+    """--from-file: one reference a line (`-`: standard input); blank lines and `#` comments skipped."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_LIST_BYTES + 1)
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_LIST_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_LIST_BYTES + 1)
     except OSError as err:
         raise BadReferenceError(f"cannot read {path}: {err.strerror}") from None
     if len(raw) > MAX_LIST_BYTES:

@@ -44,6 +44,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
 
 @pytest.fixture(scope="session")
 def fleet_run(fleet: Fleet, dask_cluster: DaskCluster) -> FleetTables:
-    """The whole fleet, the broken image and a missing one, on the two workers, cache cold."""
+    """The whole fleet, the broken image and a missing one, on the two workers. The cache is
+    not read (other tests may have filled it), only written."""
     refs = [*fleet.refs(), fleet.broken[0].ref(fleet.host), f"docker://{fleet.host}/missing/image:1"]
-    return runner.run(collect(refs), Settings(), runner.Cluster(dask_cluster.address))
+    return runner.run(collect(refs), Settings(use_cache=False), runner.Cluster(dask_cluster.address))

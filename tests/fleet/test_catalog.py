@@ -62,7 +62,7 @@ def test_catalog_argument_errors() -> None:
 def test_next_link_reads_distribution_and_absolute_links() -> None:
     r = httpx.Response(200, headers={"Link": '</v2/_catalog?last=b&n=2>; rel="next"'})
     assert catalog.next_link(r) == "/v2/_catalog?last=b&n=2"
-    r = httpx.Response(200, headers={"Link": '<https://r.example/v2/x/tags/list?n=5&last=1.2>; rel=next'})
+    r = httpx.Response(200, headers={"Link": "<https://r.example/v2/x/tags/list?n=5&last=1.2>; rel=next"})
     assert catalog.next_link(r) == "/v2/x/tags/list?n=5&last=1.2"
     assert catalog.next_link(httpx.Response(200)) is None
     assert catalog.next_link(httpx.Response(200, headers={"Link": '</v2/a>; rel="prev"'})) is None

@@ -99,13 +99,14 @@ class DaskCluster:
             proc.wait()
 
     def stop(self) -> None:
-        for proc in [*self.worker_procs, self.scheduler]:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in [*self.worker_procs, self.scheduler]:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
+        """Workers first (a worker whose scheduler is gone keeps trying to reach it), then the scheduler."""
+        for group in (self.worker_procs, [self.scheduler]):
+            for proc in group:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in group:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()

@@ -16,7 +16,9 @@ def push(host: str, repository: str, tag: str, blobs: dict[str, bytes], manifest
             started = client.post(f"{base}/blobs/uploads/")
             started.raise_for_status()
             # The upload URL carries its own state in the query: add the digest to it.
-            location = httpx.URL(f"http://{host}").join(started.headers["location"]).copy_merge_params({"digest": digest})
+            location = (
+                httpx.URL(f"http://{host}").join(started.headers["location"]).copy_merge_params({"digest": digest})
+            )
             done = client.put(location, content=data,
                               headers={"Content-Type": "application/octet-stream"})  # fmt: skip
             done.raise_for_status()
