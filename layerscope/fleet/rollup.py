@@ -56,7 +56,8 @@ def top_savings(t: FleetTables, top: int = TOP) -> pd.DataFrame:
         return pd.DataFrame({"reference": [], "total": []})
     wide = s.pivot_table(index="reference", columns="what", values="bytes", aggfunc="sum", fill_value=0)
     wide["total"] = wide.sum(axis=1)
-    return wide.sort_values("total", ascending=False).head(top).reset_index()
+    wide = wide.reset_index()
+    return wide.sort_values(["total", "reference"], ascending=[False, True]).head(top)
 
 
 def budget_failures(t: FleetTables) -> pd.DataFrame:

@@ -9,8 +9,11 @@ and Dask retries it.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerscope.analysis.analyze import analyze_image
@@ -37,7 +40,7 @@ from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import build_image, parse_config
 from layerscope.sources.handle import Descriptor, ImageHandle
 from layerscope.sources.platforms import Platform
-from layerscope.sources.references import open_image
+from layerscope.sources.references import open_image, parse
 
 if TYPE_CHECKING:
     from layerscope.budget.config import ImageBudget
@@ -51,19 +54,46 @@ def _open(reference: str, settings: Settings) -> ImageHandle:
     return open_image(reference, verify=settings.verify, registry=settings.registry)
 
 
+# Registry handles live on in the worker, one per reference: the image's layer tasks then
+# reuse the connection, the scheme probe and the token its resolve task paid for.
+MAX_HANDLES = 256
+_handles: OrderedDict[tuple[str, Settings], ImageHandle] = OrderedDict()
+_handles_lock = threading.Lock()
+
+
+@contextmanager
+def _opened(reference: str, settings: Settings) -> Iterator[ImageHandle]:
+    if parse(reference).transport != "docker":
+        handle = _open(reference, settings)
+        try:
+            yield handle
+        finally:
+            handle.close()
+        return
+    key = (reference, settings)
+    with _handles_lock:
+        cached = _handles.get(key)
+        if cached is not None:
+            _handles.move_to_end(key)
+    if cached is None:
+        cached = _open(reference, settings)
+        with _handles_lock:
+            _handles[key] = cached
+            while len(_handles) > MAX_HANDLES:
+                _handles.popitem(last=False)[1].close()
+    yield cached
+
+
 def resolve(target: Target, settings: Settings) -> ImagePlan | PlanError:
     """The manifest and config of one image (a few small requests; no layer is read here)."""
     try:
-        handle = _open(target.reference, settings)
-        try:
+        with _opened(target.reference, settings) as handle:
             m = handle.resolve(_platform(settings))
             config = handle.config_bytes(m)
             _config, diff_ids = parse_config(config)
             if splittable(target.reference):
                 return ImagePlan(target, handle.transport, m, config, tuple(diff_ids))
             return _whole(target, settings, handle, m, config, tuple(diff_ids))
-        finally:
-            handle.close()
     except LayerscopeError as err:
         return PlanError(target, one_line(str(err)))
 
@@ -99,11 +129,8 @@ def read_blob(source: LayerSource, descriptor: Descriptor, settings: Settings) -
         if cached is not None:
             return LayerResult(source.key, cached, False, time.perf_counter() - start, None)
     try:
-        handle = _open(source.reference, settings)
-        try:
+        with _opened(source.reference, settings) as handle:
             record = handle.layer_record(descriptor, source.index, _walker(settings, source))
-        finally:
-            handle.close()
     except LayerscopeError as err:
         return LayerResult(source.key, None, True, time.perf_counter() - start, one_line(str(err)))
     cache.put(source.diff_id, record, descriptor.digest, verified=settings.verify)
