@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 
 from layerscope.cli.common import emit_json, read_password
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
     # The client logs rescheduled tasks (a lost worker) as warnings: the run handles them.
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
     if args.from_file == "-" and args.password_stdin:
         raise UsageError("--from-file - and --password-stdin both want standard input")
     options = RegistryOptions.create(args.username, read_password(args), args.insecure)

@@ -44,7 +44,8 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        host="127.0.0.1",  # loopback only: nothing else needs to reach an in-process cluster
+        dashboard_address="127.0.0.1:0",  # any free port (8787 may be taken); served only with bokeh installed
         silence_logs=logging.ERROR,
     )
     try:

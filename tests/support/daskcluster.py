@@ -4,9 +4,9 @@ stopped by PID, the workers running this checkout (PYTHONPATH) with their own la
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +23,12 @@ def dask_missing() -> str | None:
         import distributed  # noqa: F401
     except ImportError:
         return "dask.distributed is not installed (pip install 'dask[distributed]')"
-    if shutil.which("dask") is None:
-        return "the `dask` command is not on PATH"
     return None
+
+
+def dask_command() -> list[str]:
+    """`dask` of this interpreter (a venv's is not on PATH unless activated)."""
+    return [sys.executable, "-m", "dask"]
 
 
 @dataclass
@@ -42,8 +45,8 @@ class DaskCluster:
         self.cache_dir = self.workdir / "worker-cache"
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
-        self.scheduler = self._spawn("scheduler", ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                                   "--no-dashboard", "--no-show"])  # fmt: skip
+        args = ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+        self.scheduler = self._spawn("scheduler", [*dask_command(), *args])
         try:
             self._wait_for(0)
             for n in range(self.workers):
@@ -68,7 +71,7 @@ class DaskCluster:
     def add_worker(self, name: str) -> subprocess.Popen[bytes]:
         proc = self._spawn(
             f"worker-{name}",
-            ["dask", "worker", self.address, "--name", name, "--nworkers", "1", "--nthreads", "1",
+            [*dask_command(), "worker", self.address, "--name", name, "--nworkers", "1", "--nthreads", "1",
              "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--memory-limit", "0"],
         )  # fmt: skip
         self.worker_procs.append(proc)
