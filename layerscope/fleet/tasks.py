@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.analyze import analyze_image
 from layerscope.errors import LayerscopeError
+from layerscope.gcpause import paused_gc
 from layerscope.fleet.handles import PrereadHandle, RecordingHandle, blob_key, splittable
 from layerscope.fleet.records import (
     BudgetRow,
@@ -129,7 +130,7 @@ def read_blob(source: LayerSource, descriptor: Descriptor, settings: Settings) -
         if cached is not None:
             return LayerResult(source.key, cached, False, time.perf_counter() - start, None)
     try:
-        with _opened(source.reference, settings) as handle:
+        with paused_gc(), _opened(source.reference, settings) as handle:
             record = handle.layer_record(descriptor, source.index, _walker(settings, source))
     except LayerscopeError as err:
         return LayerResult(source.key, None, True, time.perf_counter() - start, one_line(str(err)))
@@ -170,8 +171,9 @@ def summarize(
         return ImageSummary(plan.target, digest=plan.manifest.digest, error=failed[0].error)
     records = tuple(r.record for r in results if r.record is not None)
     try:
-        image = build_image(PrereadHandle(plan, records), platform=_platform(settings))
-        analysis = analyze_image(image, packages=True)
+        with paused_gc():  # as in `inspect`: a few objects per file and no cycles
+            image = build_image(PrereadHandle(plan, records), platform=_platform(settings))
+            analysis = analyze_image(image, packages=True)
     except LayerscopeError as err:
         return ImageSummary(plan.target, digest=plan.manifest.digest, error=one_line(str(err)))
     return boil_down(plan.target, analysis, budget)

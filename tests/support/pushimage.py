@@ -6,10 +6,18 @@ from __future__ import annotations
 import httpx
 
 
-def push(host: str, repository: str, tag: str, blobs: dict[str, bytes], manifest: bytes, media_type: str) -> str:
-    """Returns the manifest digest the registry reports."""
+def push(
+    host: str,
+    repository: str,
+    tag: str,
+    blobs: dict[str, bytes],
+    manifest: bytes,
+    media_type: str,
+    auth: tuple[str, str] | None = None,
+) -> str:
+    """Returns the manifest digest the registry reports; `auth` is Basic credentials."""
     base = f"http://{host}/v2/{repository}"
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=auth) as client:
         for digest, data in blobs.items():
             if client.head(f"{base}/blobs/{digest}").status_code == 200:
                 continue
