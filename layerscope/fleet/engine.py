@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Iterator
@@ -59,7 +60,10 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
 
 
 def dashboard(client: Client) -> str | None:
-    """The dashboard's address, when the scheduler serves one."""
+    """The dashboard's address, when the scheduler serves one (an in-process cluster serves
+    its pages only with bokeh installed)."""
+    if client.cluster is not None and importlib.util.find_spec("bokeh") is None:
+        return None
     try:
         services = client.scheduler_info().get("services", {})
     except Exception:
