@@ -91,3 +91,17 @@ def test_progress_bar_on_a_terminal_only() -> None:
     assert pipe.getvalue() == ""
     final = tty.getvalue().rsplit("\r", 1)[1]
     assert "layers 2/2" in final and "images 3/3 (1 failed)" in final and "505 B read" in final
+
+
+def test_report_page_escapes_image_text() -> None:
+    from layerscope.fleet.report import page
+
+    images, stats = _fleet()
+    images[1] = ImageSummary(
+        Target("oci:/x/<script>alert(1)</script>", "oci:/x", None), "sha256:" + "3" * 64, "linux/amd64",
+        1000, 500, 1000, 0, images[1].layers,
+        savings=(SavingRow("tests and docs", 5, "<b>bold</b>"),),
+    )  # fmt: skip
+    html = page(build(images, stats))
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<figure>") == 6 and "dedupe ratio 1.99×" in html
