@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from layerscope.fleet import budgets, engine, graph, tables
 from layerscope.fleet.graph import Listener
 from layerscope.fleet.records import Settings, Target
+from layerscope.sources.platforms import Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ def run(
     listener: Listener | None = None,
     on_dashboard: Callable[[str], None] | None = None,
 ) -> tables.FleetTables:
+    if settings.platform:
+        Platform.parse(settings.platform)  # a bad --platform is one usage error, not a row per image
     chooser = budgets.Chooser(budgets.load(config)) if config else None
     cluster = cluster or Cluster()
     with engine.cluster(cluster.scheduler, cluster.workers) as client:

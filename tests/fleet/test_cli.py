@@ -100,3 +100,5 @@ def test_usage_errors(run_cli: Cli) -> None:
     assert r.code == 2 and "--catalog" in r.err
     r = run_cli("fleet", "x.tar", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2")
     assert r.code == 2 and "--workers" in r.err
+    r = run_cli("fleet", "x.tar", "--platform", "bogus", "--workers", "1")
+    assert r.code == 2 and "bad platform" in r.err and r.out == ""
