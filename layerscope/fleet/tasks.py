@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.analyze import analyze_image
 from layerscope.errors import LayerscopeError
-from layerscope.gcpause import paused_gc
 from layerscope.fleet.handles import PrereadHandle, RecordingHandle, blob_key, splittable
 from layerscope.fleet.records import (
     BudgetRow,
@@ -34,6 +33,7 @@ from layerscope.fleet.records import (
     Settings,
     Target,
 )
+from layerscope.gcpause import paused_gc
 from layerscope.layers.cache import LayerCache
 from layerscope.layers.reader import read_layer
 from layerscope.layers.streams import Readable
