@@ -43,8 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    from layerscope.fleet import parquet, report, runner, targets, text
-    from layerscope.fleet.document import document
+    from layerscope.fleet import parquet, runner, targets
     from layerscope.fleet.progress import Bar
     from layerscope.fleet.records import Settings
     from layerscope.sources.registry.options import RegistryOptions
@@ -67,6 +66,9 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         )  # fmt: skip
     finally:
         bar.close()
+    from layerscope.fleet import report, text
+    from layerscope.fleet.document import document
+
     if args.output:
         parquet.write_tables(args.output, result)
         parquet.write_bytes(args.output, "report.html", report.page(result).encode())

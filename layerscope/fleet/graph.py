@@ -20,6 +20,7 @@ from distributed import Client, Future, as_completed
 
 from layerscope.fleet import tasks
 from layerscope.fleet.handles import blob_key
+from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import ImagePlan, ImageSummary, LayerSource, LayerStats, PlanError, Settings, Target
 
 if TYPE_CHECKING:
@@ -34,16 +35,6 @@ RETRIES = 2
 class Outcome:
     images: list[ImageSummary] = field(default_factory=list)  # in the order of the targets
     layers: dict[str, LayerStats] = field(default_factory=dict)
-
-
-class Listener:
-    """What the progress bar is told."""
-
-    def planned(self, images: int, layers: int) -> None: ...
-
-    def layer(self, stats: LayerStats) -> None: ...
-
-    def image(self, summary: ImageSummary) -> None: ...
 
 
 @dataclass

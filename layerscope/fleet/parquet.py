@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from layerscope.errors import UsageError
-from layerscope.fleet.tables import FleetTables
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
 
 
 def prepare(directory: str) -> None:
@@ -37,6 +37,9 @@ def write_bytes(directory: str, name: str, data: bytes) -> str:
 
 def write_tables(directory: str, tables: FleetTables) -> list[str]:
     """`<table>.parquet` for every table; returns the paths written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     out = []
     for name, frame in tables.items():
         sink = pa.BufferOutputStream()

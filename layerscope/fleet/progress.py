@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from layerscope.fleet.graph import Listener
+from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import ImageSummary, LayerStats
 from layerscope.units import fmt_size
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from layerscope.fleet import budgets, engine, graph, tables
-from layerscope.fleet.graph import Listener
+from layerscope.fleet import budgets
+from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import Settings, Target
 from layerscope.sources.platforms import Platform
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +28,12 @@ def run(
     config: str | None = None,
     listener: Listener | None = None,
     on_dashboard: Callable[[str], None] | None = None,
-) -> tables.FleetTables:
+) -> FleetTables:
     if settings.platform:
         Platform.parse(settings.platform)  # a bad --platform is one usage error, not a row per image
     chooser = budgets.Chooser(budgets.load(config)) if config else None
+    from layerscope.fleet import engine, graph, tables  # Dask, pandas: once the arguments are known to be good
+
     cluster = cluster or Cluster()
     with engine.cluster(cluster.scheduler, cluster.workers) as client:
         if on_dashboard is not None:

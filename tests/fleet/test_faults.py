@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from layerscope.fleet import runner
-from layerscope.fleet.graph import Listener
+from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import LayerStats, Settings
 from layerscope.fleet.tables import FleetTables
 from layerscope.fleet.targets import collect
