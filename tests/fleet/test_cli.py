@@ -102,3 +102,11 @@ def test_usage_errors(run_cli: Cli) -> None:
     assert r.code == 2 and "--workers" in r.err
     r = run_cli("fleet", "x.tar", "--platform", "bogus", "--workers", "1")
     assert r.code == 2 and "bad platform" in r.err and r.out == ""
+
+
+def test_catalog_from_the_command_line(fleet: Fleet, dask_cluster: DaskCluster, run_cli: Cli) -> None:
+    r = run_cli("fleet", "--catalog", f"docker://{fleet.host}/apps", "--tags", r"^1\.", "--latest", "2",
+                "--scheduler", dask_cluster.address, "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    refs = [i["reference"] for i in json.loads(r.out)["images"]]
+    assert refs == [f"docker://{fleet.host}/apps/agent:1.10", f"docker://{fleet.host}/apps/agent:1.11"]
