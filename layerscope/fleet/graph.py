@@ -21,7 +21,16 @@ from distributed import Client, Future, as_completed
 from layerscope.fleet import tasks
 from layerscope.fleet.handles import blob_key
 from layerscope.fleet.listener import Listener
-from layerscope.fleet.records import ImagePlan, ImageSummary, LayerSource, LayerStats, PlanError, Settings, Target
+from layerscope.fleet.records import (
+    ImagePlan,
+    ImageSummary,
+    LayerSource,
+    LayerStats,
+    PlanError,
+    SavedPlan,
+    Settings,
+    Target,
+)
 
 if TYPE_CHECKING:
     from layerscope.budget.config import ImageBudget
@@ -71,14 +80,15 @@ def run(
         kind, ident = role.pop(future)
         if kind == "plan":
             i = int(ident)
-            plan = result if isinstance(result, ImagePlan | PlanError) else PlanError(targets[i], _failure(result))
+            ok = isinstance(result, ImagePlan | SavedPlan | PlanError)
+            plan = result if ok else PlanError(targets[i], _failure(result))
             if isinstance(plan, PlanError):
                 summaries[i] = ImageSummary(plan.target, error=plan.error)
                 listener.image(summaries[i])
                 continue
             plans[i] = future
             deps = []
-            if plan.records is None:
+            if isinstance(plan, ImagePlan) and plan.records is None:
                 for index, desc in enumerate(plan.manifest.layers):
                     key = blob_key(desc.digest, plan.diff_ids[index])
                     entry = layers.get(key)

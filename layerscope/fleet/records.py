@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from layerscope.layers.cache import decode_record, encode_record
-from layerscope.model import LayerRecord
+from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.handle import ResolvedManifest
 from layerscope.sources.registry.options import RegistryOptions
 
@@ -45,6 +45,14 @@ class ImagePlan:
     config: bytes
     diff_ids: tuple[str, ...]
     records: tuple[LayerResult, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """`analysis:FILE`: an analysis saved by `inspect --save`, summarised as it is."""
+
+    target: Target
+    analysis: Analysis
 
 
 @dataclass(frozen=True, slots=True)

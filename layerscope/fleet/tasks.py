@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerscope.analysis.analyze import analyze_image
+from layerscope.api import ANALYSIS_PREFIX, load
 from layerscope.errors import LayerscopeError
 from layerscope.fleet.handles import PrereadHandle, RecordingHandle, blob_key, splittable
 from layerscope.fleet.records import (
@@ -29,6 +30,7 @@ from layerscope.fleet.records import (
     LayerStats,
     PackageRow,
     PlanError,
+    SavedPlan,
     SavingRow,
     Settings,
     Target,
@@ -85,9 +87,11 @@ def _opened(reference: str, settings: Settings) -> Iterator[ImageHandle]:
     yield cached
 
 
-def resolve(target: Target, settings: Settings) -> ImagePlan | PlanError:
+def resolve(target: Target, settings: Settings) -> ImagePlan | SavedPlan | PlanError:
     """The manifest and config of one image (a few small requests; no layer is read here)."""
     try:
+        if target.reference.startswith(ANALYSIS_PREFIX):
+            return SavedPlan(target, load(target.reference[len(ANALYSIS_PREFIX) :]))
         with _opened(target.reference, settings) as handle:
             m = handle.resolve(_platform(settings))
             config = handle.config_bytes(m)
@@ -160,11 +164,13 @@ def layer_stats(result: LayerResult) -> LayerStats:
 
 
 def summarize(
-    plan: ImagePlan | PlanError, settings: Settings, budget: ImageBudget | None, *layers: LayerResult
+    plan: ImagePlan | SavedPlan | PlanError, settings: Settings, budget: ImageBudget | None, *layers: LayerResult
 ) -> ImageSummary:
     """One image from its layers' records: the Analysis `inspect`/`packages` make, boiled down."""
     if isinstance(plan, PlanError):
         return ImageSummary(plan.target, error=plan.error)
+    if isinstance(plan, SavedPlan):
+        return boil_down(plan.target, plan.analysis, budget)
     results = plan.records if plan.records is not None else layers
     failed = [r for r in results if r.error is not None]
     if failed:

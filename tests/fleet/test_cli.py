@@ -83,14 +83,23 @@ def test_output_dir_and_budget_failures(fleet: Fleet, dask_cluster: DaskCluster,
 
 
 def test_a_local_cluster_by_default(run_cli: Cli, tmp_path: Path) -> None:
-    """No scheduler given: an in-process LocalCluster (one worker here) reads local archives."""
-    refs = [str(SAMPLES / "slim.docker.tar"), f"oci-archive:{SAMPLES / 'pip.oci.tar'}"]
+    """No scheduler given: an in-process LocalCluster (one worker here) reads local archives
+    and a saved analysis."""
+    saved = tmp_path / "slim.analysis.json"
+    inspect = run_cli("inspect", str(SAMPLES / "slim.docker.tar"), "--json", "--save", str(saved))
+    assert inspect.code == 0, inspect.err
+    refs = [str(SAMPLES / "slim.docker.tar"), f"oci-archive:{SAMPLES / 'pip.oci.tar'}", f"analysis:{saved}"]
     r = run_cli("fleet", *refs, "--workers", "1", "--json", env={"DASK_SCHEDULER_ADDRESS": ""})
     assert r.code == 0, r.err
     doc = json.loads(r.out)
-    assert doc["totals"]["images"] == 2 and doc["totals"]["failed_images"] == 0
-    inspect = run_cli("inspect", refs[0], "--json")
-    assert json.loads(inspect.out)["totals"]["final_size"] == doc["images"][0]["final_size"]
+    assert doc["totals"]["images"] == 3 and doc["totals"]["failed_images"] == 0
+    want = json.loads(inspect.out)["totals"]
+    for image in (doc["images"][0], doc["images"][2]):
+        assert (image["size"], image["final_size"], image["wasted_bytes"]) == (
+            want["size"],
+            want["final_size"],
+            want["wasted_bytes"],
+        )
 
 
 def test_usage_errors(run_cli: Cli) -> None:
