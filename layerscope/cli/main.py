@@ -29,6 +29,7 @@ COMMANDS = {
     "cache": "cache",
     "check": "check",
     "compare": "compare",
+    "fleet": "fleet",
     "report": "report",
     "explore": "explore",
     "cache-dir": "cache_dir",
