@@ -8,14 +8,14 @@ such character into a visible escape; the other functions build each output's ow
 (Markdown, GitHub workflow commands, XML, JSON) on top of it.
 
 The escaped form, the same everywhere and close to Python's repr() (documented in
-docs/contract-extensions.md):
+docs/contract-extensions.md). Escaped: Unicode's controls, format characters (bidi controls,
+zero-width characters, BOM, tags), surrogates, private-use and unassigned code points, and
+the line and paragraph separators (categories Cc, Cf, Cs, Co, Cn, Zl, Zp):
 
 * `\\n`, `\\r`, `\\t`, and `\\xHH` for the other C0 controls and DEL (`\\x1b`);
 * `\\xHH` for a byte of a name that is not UTF-8 (read with surrogateescape: `\\xe9`);
-* `\\uHHHH` for a C1 control (`\\u009b`), a bidi control (U+061C, U+200E/F,
-  U+202A-U+202E, U+2066-U+2069), an invisible character that hides text (U+200B,
-  U+2028/9, U+2060-U+2065, U+FEFF, U+FFF9-U+FFFB) or another lone surrogate;
-* `\\UHHHHHHHH` for a Unicode tag character (U+E0000-U+E007F, invisible).
+* `\\uHHHH` for the others in the BMP (`\\u009b` for C1's CSI, `\\u202e`), `\\UHHHHHHHH`
+  beyond it (`\\U000e0041`, a tag character).
 
 Everything else is left as it is, backslashes included: `printf 'a\\nb'` in a RUN line reads
 unchanged, and escaping is idempotent (a message that quotes a name with repr() reads the same
@@ -28,25 +28,25 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from typing import Any
 
-# Characters a terminal, a log viewer or a reader would act on or not show.
-_C0 = "\x00-\x1f"
-_OTHER = (
-    "\x7f-\x9f"
-    "\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2065\u2066-\u2069\ufeff\ufff9-\ufffb"
-    "\ud800-\udfff"
-    "\U000e0000-\U000e007f"
-)
-_UNSAFE = _C0 + _OTHER
-_VISIBLE = re.compile(f"[{_UNSAFE}]")
+# What a terminal, a log viewer or a reader would act on or not show: Unicode's controls (Cc:
+# C0, DEL, C1), format characters (Cf: bidi controls, zero-width characters, BOM, tags),
+# surrogates (Cs: bytes that were not UTF-8), private-use and unassigned code points (Co, Cn)
+# and the line and paragraph separators (Zl, Zp). Spaces (Zs) are shown as they are.
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+_NOT_ASCII_TEXT = re.compile("[^\x20-\x7e]")  # the characters to look at one by one
+_JSON_NON_ASCII = re.compile("[^\x00-\x7e]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# In JSON: what json.dumps leaves raw (it escapes C0 itself; a raw \n there is indentation).
-_JSON_RAW = re.compile(f"[{_OTHER}]")
 
 
-def _escape(m: re.Match[str]) -> str:
-    ch = m.group()
+def hidden(ch: str) -> bool:
+    """Whether a character is one visible() escapes."""
+    return not ch.isprintable() and unicodedata.category(ch) in _HIDDEN
+
+
+def _escape(ch: str) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     n = ord(ch)
@@ -59,13 +59,23 @@ def _escape(m: re.Match[str]) -> str:
     return f"\\u{n:04x}"
 
 
+def _visible_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _escape(ch) if hidden(ch) else ch
+
+
 def visible(text: str) -> str:
     """`text` with every control, invisible or undecodable character as a visible escape."""
-    return _VISIBLE.sub(_escape, text) if _VISIBLE.search(text) else text
+    if text.isprintable():  # the common case: nothing to escape (isprintable is stricter)
+        return text
+    return _NOT_ASCII_TEXT.sub(_visible_char, text)
 
 
-def _json_escape(m: re.Match[str]) -> str:
-    n = ord(m.group())
+def _json_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if not hidden(ch):
+        return ch
+    n = ord(ch)
     if n > 0xFFFF:
         n -= 0x10000
         return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
@@ -81,7 +91,8 @@ def json_dumps(doc: Any, indent: int | None = 2) -> str:
     Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes).
     """
     text = json.dumps(doc, indent=indent, ensure_ascii=False)
-    return _JSON_RAW.sub(_json_escape, text)
+    # json.dumps escapes C0 itself: what is left is DEL and beyond (raw \n there is indentation)
+    return text if text.isascii() and "\x7f" not in text else _JSON_NON_ASCII.sub(_json_char, text)
 
 
 # -- Markdown (GitHub-flavoured) -----------------------------------------------------------
