@@ -26,8 +26,9 @@ from layerscope.cache.plan import BuildInput
 from layerscope.cache.rewrite import shell_commands
 from layerscope.cache.simulate import CacheRequest, plan_builds
 from layerscope.cache.whatif import WhatIf, dockerfile_path
-from layerscope.errors import BadReferenceError, LayerscopeError, UsageError
+from layerscope.errors import LayerscopeError, UsageError
 from layerscope.model import Analysis, HistoryEntry, Image, Package, PackageRebuild, PackageReport, SplitAdvice
+from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 HISTORY_ONLY = (
     "rebuild per package: from the image history alone (no --dockerfile): the step that made the package's layer "
@@ -104,11 +105,7 @@ class DockerfileBuild:
 def _read(path: str | None) -> str | None:
     if path is None:
         return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read --timings {path}: {err.strerror}") from None
+    return read_text(path, "--timings", TIMINGS_LIMIT)
 
 
 def figure(priced: Priced, line: int | None, text: str, change: str, shared: tuple[str, ...]) -> PackageRebuild:

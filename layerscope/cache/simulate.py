@@ -18,7 +18,8 @@ from layerscope.cache.explain import explain
 from layerscope.cache.model import CacheSimulation, StepResult
 from layerscope.cache.plan import BuildInput, PlannedStep, Records
 from layerscope.cache.walk import Walker
-from layerscope.errors import BadReferenceError, LayerscopeError, UnsafeInputError, UsageError
+from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
+from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 WALKERS: dict[str, type[Walker]] = {"buildkit": BuildKitWalker, "classic": ClassicWalker, "buildah": BuildahWalker}
 
@@ -51,11 +52,7 @@ def _inside(path: str, root: str) -> str | None:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+    return read_text(path, "Dockerfile")
 
 
 def _dockerfile_text(tree: ContextTree, rel: str | None, fallback: str) -> str:
@@ -189,11 +186,7 @@ def load_costs(req: CacheRequest, candidates: list[Dockerfile], args: dict[str, 
         image = open_image(req.image)
     timings = None
     if req.timings is not None:
-        try:
-            with open(req.timings, encoding="utf-8") as fh:
-                timings = fh.read()
-        except OSError as err:
-            raise BadReferenceError(f"cannot read --timings {req.timings}: {err.strerror}") from None
+        timings = read_text(req.timings, "--timings", TIMINGS_LIMIT)
     return cost_model(candidates, req.target, args, image, timings)
 
 

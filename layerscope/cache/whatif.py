@@ -17,7 +17,8 @@ from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage, global_arg_values, load_dockerfile, stage_base
 from layerscope.cache.simulate import CacheRequest
 from layerscope.cache.sources import is_url
-from layerscope.errors import BadReferenceError, UsageError
+from layerscope.errors import UsageError
+from layerscope.readfile import read_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,7 @@ class WhatIf:
     def __init__(self, base: CacheRequest) -> None:
         self.base = base
         path = dockerfile_path(base)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as err:
-            raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+        text = read_text(path, "Dockerfile")
         self.df: Dockerfile = load_dockerfile(text)
         self.df.target_stage(base.target)  # an unknown --target fails here, not at the first simulation
         self.tree = ContextTree.from_dir(base.context)

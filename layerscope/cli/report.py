@@ -60,7 +60,23 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     )
 
 
+def _matplotlib_config_dir() -> None:
+    """matplotlib writes its font cache under ~/.cache or ~/.config on first use: point it
+    into layerscope's cache dir, the one place a run writes unasked (unless the user chose one)."""
+    if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
+        return
+    from layerscope.layers.cache import cache_root
+
+    path = os.path.join(cache_root(), "matplotlib")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return  # matplotlib then picks its own place, as without layerscope
+    os.environ["MPLCONFIGDIR"] = path
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    _matplotlib_config_dir()
     try:
         import matplotlib  # noqa: F401
     except ImportError:
