@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from layerscope.buildfile.expand import expand
+from layerscope.buildfile.expand import ExpansionBudget, expand
 from layerscope.buildfile.instructions import Instruction, ParsedFile, parse_dockerfile
 from layerscope.errors import FormatError, UsageError
 
@@ -41,6 +41,8 @@ class Dockerfile:
     parsed: ParsedFile
     global_args: tuple[Instruction, ...]
     stages: tuple[Stage, ...]
+    # What its variable expansions may still produce, over every simulation of it.
+    budget: ExpansionBudget = field(default_factory=ExpansionBudget, compare=False, repr=False)
 
     @property
     def escape(self) -> str:
@@ -70,7 +72,7 @@ def global_arg_values(df: Dockerfile, build_args: Mapping[str, str]) -> dict[str
     """Values of the ARGs declared before the first FROM (defaults, overridden by --build-arg)."""
     values: dict[str, str] = dict(PLATFORM_ARGS)
     for ins in df.global_args:
-        for name, default in arg_declarations(ins, values, df.escape):
+        for name, default in arg_declarations(ins, values, df.escape, df.budget):
             if name in build_args:
                 values[name] = build_args[name]
             elif default is not None:
@@ -78,17 +80,19 @@ def global_arg_values(df: Dockerfile, build_args: Mapping[str, str]) -> dict[str
     return values
 
 
-def arg_declarations(ins: Instruction, env: Mapping[str, str], escape: str) -> list[tuple[str, str | None]]:
+def arg_declarations(
+    ins: Instruction, env: Mapping[str, str], escape: str, budget: ExpansionBudget | None = None
+) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for item in ins.args:
         name, eq, default = item.partition("=")
-        out.append((name, expand(default, env, escape) if eq else None))
+        out.append((name, expand(default, env, escape, budget) if eq else None))
     return out
 
 
 def stage_base(df: Dockerfile, stage: Stage, build_args: Mapping[str, str]) -> str:
     """The FROM image after global ARG expansion."""
-    return expand(stage.base, global_arg_values(df, build_args), df.escape)
+    return expand(stage.base, global_arg_values(df, build_args), df.escape, df.budget)
 
 
 def is_image_ref(value: str) -> bool:
@@ -98,7 +102,7 @@ def is_image_ref(value: str) -> bool:
 
 def from_target(df: Dockerfile, stage: Stage, value: str, line: int, build_args: Mapping[str, str]) -> Stage | str:
     """What COPY --from / RUN --mount from= names: an earlier stage, or an image."""
-    resolved = expand(value, global_arg_values(df, build_args), df.escape)
+    resolved = expand(value, global_arg_values(df, build_args), df.escape, df.budget)
     found = df.find_stage(resolved, before=stage.index)
     if found is not None:
         return found

@@ -31,8 +31,10 @@ class BuildahWalker(Walker):
         if kw == "RUN":
             return self.run_step(stage, state, ins, text, raw)
         if kw in ("COPY", "ADD"):
-            srcs, dest = copy_words(ins, state, self.df.escape)
-            excludes = tuple(expand(e, state.values(), self.df.escape) for e in ins.flag_values("exclude"))
+            srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
+            excludes = tuple(
+                expand(e, state.values(), self.df.escape, self.df.budget) for e in ins.flag_values("exclude")
+            )
             link = " --link" if ins.has_flag("link") else ""
             created_by = f"{kw}{link} in {ins.args[-1]}"  # the raw destination, not the expanded one
             comps = [self.definition(ins, created_by)]

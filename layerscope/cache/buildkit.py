@@ -31,7 +31,7 @@ class BuildKitWalker(Walker):
         if image == "scratch":
             state.chain = state.output = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
-        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
+        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape, self.df.budget)
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
         state.writes.append(("/", "base:" + base.value, 0))
         return self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
@@ -73,7 +73,7 @@ class BuildKitWalker(Walker):
         comps += list(state.env.values()) + self.arg_components(state, inherited=True)
         values = state.values()
         for m in parse_mounts(ins):
-            target = expand(m.target, values, self.df.escape)
+            target = expand(m.target, values, self.df.escape, self.df.budget)
             origin = m.get("from")
             if m.type == "cache":
                 cid, sharing = m.get("id") or target, m.get("sharing", "shared")
@@ -88,7 +88,7 @@ class BuildKitWalker(Walker):
                 )
                 comps.append(self.definition(ins, repr(("cache", *opts, origin)), f"mount:{target}"))
             elif m.type == "bind":
-                source = expand(m.get("source", "."), values, self.df.escape)
+                source = expand(m.get("source", "."), values, self.df.escape, self.df.budget)
                 comps.append(self.definition(ins, repr(("bind", target, m.readonly, origin)), f"mount:{target}"))
                 comps += self.bind_content(stage, ins, origin, source, target)
             elif m.type in ("secret", "ssh"):
@@ -108,9 +108,9 @@ class BuildKitWalker(Walker):
         return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]
 
     def copy_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
-        srcs, dest = copy_words(ins, state, self.df.escape)
+        srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
         values = state.values()
-        excludes = tuple(expand(e, values, self.df.escape) for e in ins.flag_values("exclude"))
+        excludes = tuple(expand(e, values, self.df.escape, self.df.budget) for e in ins.flag_values("exclude"))
         chown, chmod = ins.flag("chown"), ins.flag("chmod")
         parents_flag = ins.has_flag("parents")
         # --chmod disables --link (convert_copy.go); the overlay2 store has no MergeOp at all

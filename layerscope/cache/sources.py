@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 
 from layerscope.buildfile.context import Fingerprint, Selection, select
-from layerscope.buildfile.expand import expand
+from layerscope.buildfile.expand import ExpansionBudget, expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target
 from layerscope.cache.plan import (
@@ -26,10 +26,12 @@ def is_url(src: str) -> bool:
     return src.startswith(("http://", "https://", "git@")) or (src.endswith(".git") and "://" in src)
 
 
-def copy_words(ins: Instruction, state: StageState, escape: str) -> tuple[list[str], str]:
+def copy_words(
+    ins: Instruction, state: StageState, escape: str, budget: ExpansionBudget | None = None
+) -> tuple[list[str], str]:
     """Expanded sources and the destination resolved against WORKDIR (a trailing "/" kept)."""
     values = state.values()
-    words = [expand(a, values, escape) if not a.startswith("<<") else a for a in ins.args]
+    words = [expand(a, values, escape, budget) if not a.startswith("<<") else a for a in ins.args]
     srcs, dest = words[:-1], words[-1]
     if not posixpath.isabs(dest):
         trailing = dest.endswith("/") or dest in (".", "")

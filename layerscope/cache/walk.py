@@ -119,21 +119,21 @@ class Walker:
         if kw == "ENV":
             arg_names = {k for k, v in {**state.inherited_args, **state.args}.items() if v is not None}
             for name, raw in unquote_pairs(ins):
-                value = expand(raw, values, self.df.escape)
+                value = expand(raw, values, self.df.escape, self.df.budget)
                 state.env[name] = env_component(name, value, ins.line, raw, arg_names)
                 values[name] = value
         elif kw == "ARG":
-            for name, default in arg_declarations(ins, values, self.df.escape):
+            for name, default in arg_declarations(ins, values, self.df.escape, self.df.budget):
                 state.args[name] = resolve_arg(name, default, self.build, self.globals)
         elif kw == "USER":
-            state.user = expand(ins.args[0], values, self.df.escape)
+            state.user = expand(ins.args[0], values, self.df.escape, self.df.budget)
         elif kw == "SHELL":
             state.shell = tuple(ins.args)
         elif kw == "ONBUILD" and ins.trigger is not None:
             state.onbuild.append(ins.trigger)
 
     def workdir(self, state: StageState, ins: Instruction) -> str:
-        path = expand(ins.args[0], state.values(), self.df.escape)
+        path = expand(ins.args[0], state.values(), self.df.escape, self.df.budget)
         state.cwd = posixpath.normpath(posixpath.join(state.cwd, path))
         return state.cwd
 

@@ -126,11 +126,11 @@ class WhatIf:
         """The context entries a COPY/ADD of the context selects (None for --from, URLs and heredocs)."""
         if ins.keyword not in ("COPY", "ADD") or ins.flag("from"):
             return None
-        srcs = [expand(a, self.values, self.df.escape) for a in ins.args[:-1] if not a.startswith("<<")]
+        srcs = [expand(a, self.values, self.df.escape, self.df.budget) for a in ins.args[:-1] if not a.startswith("<<")]
         srcs = [s for s in srcs if not is_url(s)]
         if not srcs:
             return None
-        excludes = tuple(expand(e, self.values, self.df.escape) for e in ins.flag_values("exclude"))
+        excludes = tuple(expand(e, self.values, self.df.escape, self.df.budget) for e in ins.flag_values("exclude"))
         return select(self.tree, srcs, ins.line, excludes=excludes, parents=ins.has_flag("parents"))
 
     def copied_files(self, ins: Instruction) -> list[str]:
