@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerscope.buildfile.ignore import IgnoreMatcher, compile_pattern, read_ignore_lines
-from layerscope.errors import BadReferenceError, UnsafeInputError
+from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
 from layerscope.readfile import CHUNK, open_regular, read_bytes
 
 FILE, DIR, SYMLINK, OTHER = "file", "dir", "symlink", "other"
@@ -236,7 +236,10 @@ def select(
     for raw in sources:
         src = clean_source(raw, line)
         if any(c in src for c in WILDCARDS):
-            regex = compile_pattern(src)
+            try:
+                regex = compile_pattern(src)
+            except ValueError as err:  # Go's filepath.Match: ErrBadPattern fails the build
+                raise FormatError(f"Dockerfile line {line}: bad COPY/ADD source pattern {raw!r}: {err}") from None
             depth = src.count("/")
             matches = [p for p in tree.entries if p.count("/") == depth and regex.match(p) and visible(p)]
             if not matches:

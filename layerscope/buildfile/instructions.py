@@ -106,8 +106,10 @@ def _split_flags(raw: tuple[str, ...], keyword: str, line: int) -> tuple[tuple[s
 
 
 def _convert(cmd: dockerfile.Command, escape: str) -> Instruction:
-    keyword = cmd.cmd.upper()
     line = cmd.start_line
+    if not cmd.cmd:  # the parser's node for a continuation that runs into the end of the file
+        raise FormatError(f"Dockerfile line {line}: an empty instruction (a line continued into nothing)")
+    keyword = cmd.cmd.upper()
     if keyword not in KEYWORDS:
         raise FormatError(f"Dockerfile line {line}: unknown instruction: {cmd.cmd}")
     trigger = None

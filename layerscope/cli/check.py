@@ -87,7 +87,7 @@ def _baseline(path: str | None) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(read_bytes(path, "baseline", SAVED_LIMIT))
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested thousands deep
         raise BadReferenceError(f"cannot read baseline {path}: {err}") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith(
         ("layerscope.inspect/", "layerscope.analysis/")

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MEMORY = 1536 << 20  # address space: the CLI with its imports and reader threads fits well within
@@ -156,3 +159,25 @@ def assert_clean(r: HostileResult) -> None:
     if r.code == 2:
         assert len(r.err.splitlines()) == 1, r.err[-2000:]
     assert not r.written, r.written
+
+
+class Hang(BaseException):  # a BaseException: code under test that catches Exception must not swallow it
+    """Raised by time_limit() in the code that ran too long."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise Hang inside the block once it has run `seconds` (main thread only): for in-process
+    fuzzing, where a hung example would otherwise hang the run (hypothesis' deadline only
+    judges an example after it ends)."""
+
+    def fire(_sig: int, _frame: FrameType | None) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -124,7 +124,7 @@ def _read_config(path: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         problems.append(f"{path} is not valid JSON")
         return None
     if not isinstance(doc, dict):
