@@ -83,6 +83,11 @@ def test_special_files_given_to_check(box, kind, which):
     assert_refused(box.run("check", image, *args, timeout=60), "not a regular file")
 
 
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+def test_a_special_file_as_the_fleet_reference_list(box, kind):
+    assert_refused(box.run("fleet", "--from-file", _special(box, kind), timeout=60), "not a regular file")
+
+
 def test_password_stdin_from_dev_zero(box):
     image = SPEC.docker_archive(str(box.inputs / "img.tar"))
     fd = os.open("/dev/zero", os.O_RDONLY)
