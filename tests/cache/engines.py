@@ -168,8 +168,13 @@ class Buildah(Engine):
         self.buildah("rm", ctr)
 
     def reset(self) -> None:
-        self.buildah("rmi", "-a", "-f")
+        self.clean()
         self.set_base(1)
+
+    def clean(self) -> None:
+        """Working containers a failed build left (mounted) and every image."""
+        self.buildah("rm", "-a")
+        self.buildah("rmi", "-a", "-f")
 
     def build(
         self, ctx: Path, tag: str, args: dict[str, str], target: str | None, contexts: dict[str, str] | None = None

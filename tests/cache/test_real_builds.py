@@ -5,6 +5,7 @@ records for that engine, with its reason).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,13 @@ def test_real_build_matches_prediction(builder_name: str, sc: Scenario, engine: 
 
 
 @pytest.fixture(scope="module")
-def buildah(tmp_path_factory: pytest.TempPathFactory) -> Buildah:
+def buildah(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buildah]:
     b = Buildah(tmp_path_factory.mktemp("buildah"))
     why_not = b.available()
     if why_not:
         pytest.skip(f"buildah: {why_not}")
-    return b
+    yield b
+    b.clean()  # no mounted working container outlives the module
 
 
 @pytest.mark.parametrize("sc", BUILDAH_CASES)
