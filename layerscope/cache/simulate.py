@@ -314,13 +314,15 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
 
 def context_notes(df: Dockerfile, build_args: dict[str, str], names: Names) -> list[str]:
     """Names the builders would pull as images although they read like named contexts (no --build-context)."""
-    out = []
-    for line, name in bare_names(df, build_args, names):
-        out.append(
-            f"line {line}: --from={name} names no stage and no --build-context: taken as the image {name},"
-            f" as the builders do; if the build passes --build-context {name}=..., give it here too"
-        )
-    return out
+    found = bare_names(df, build_args, names)
+    if not found:
+        return []
+    said = ", ".join(f"--from={name} (line {line})" for line, name in found)
+    verb = "names" if len(found) == 1 else "name"
+    return [
+        f"{said} {verb} no stage and no --build-context: taken as images, as the builders do; if the build passes"
+        " them as --build-context NAME=..., give them here too"
+    ]
 
 
 def _notes(req: CacheRequest) -> tuple[str, ...]:

@@ -123,7 +123,10 @@ def test_a_context_named_like_a_stage() -> None:
 def test_an_unknown_name_is_an_image_with_a_note(tree: Path) -> None:
     req = CacheRequest(context=str(tree / "ctx"), changed=("README.md",))
     sim = simulate_cache(req)
-    assert any("--from=libs names no stage and no --build-context: taken as the image libs" in n for n in sim.notes)
+    assert (
+        "--from=libs (line 4), --from=libs (line 5) name no stage and no --build-context: taken as images"
+        in sim.notes[-1]
+    )
     assert {s.line: s.status for s in sim.steps}[4] == "hit"
 
 

@@ -57,7 +57,7 @@ def test_cache_with_a_directory_context(run_cli: Run, ctx: Path) -> None:
     assert doc["steps"][1]["cause"] == {"kind": "file", "name": "libs:a.txt"}
     # the same build without the context: libs is an image, said in a note
     r = run_cli("cache", "--context", str(ctx / "ctx"), "--changed", "README.md")
-    assert r.code == 0 and "--from=libs names no stage and no --build-context" in r.out
+    assert r.code == 0 and "--from=libs (line 2) names no stage and no --build-context" in r.out
 
 
 def test_cache_with_an_image_context(run_cli: Run, ctx: Path) -> None:
