@@ -219,6 +219,10 @@ def stage_dependencies(
     parent = stage_parent(df, stage, build_args, names)
     if isinstance(parent, Stage):
         deps.append(parent)
+    elif isinstance(parent, NamedRef):  # FROM a stage the context replaces: that stage, built as the context
+        found = df.find_stage(stage_base(df, stage, build_args), before=stage.index)
+        if found is not None and names.replaced(found) == parent.name:
+            deps.append(found)
     instructions = list(stage.instructions)
     if isinstance(parent, Stage):
         instructions += [i.trigger for i in parent.instructions if i.keyword == "ONBUILD" and i.trigger is not None]

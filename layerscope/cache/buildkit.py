@@ -26,6 +26,7 @@ CONFIG_ONLY = "config only: no cache step in BuildKit"
 
 class BuildKitWalker(Walker):
     builder = "buildkit"
+    session_keyed = True
 
     def stages_to_build(self, target: Stage) -> set[int]:
         return reachable_stages(self.df, target, self.build.build_args, self.names)
@@ -38,6 +39,12 @@ class BuildKitWalker(Walker):
             return self.none(stage, state, ins, ins.original, f"continues stage {parent.label}: no vertex of its own")
         if isinstance(parent, NamedRef):  # FROM a named context: its source is the stage's first vertex
             base = self.context_root(state, parent.name, ins.line)
+            session = self.session_component(parent.name)
+            if session is not None:  # a directory: loaded again on every build, and so is all built on it
+                chain = state.chain
+                step = self.finish(stage, state, ins, ins.original, [base], parents=(chain,), path=None,
+                                   forced_miss=session)  # fmt: skip
+                return step
             step = self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
             return replace(step, base_image=self.build.contexts[parent.name].spec)
         if image == "scratch":

@@ -329,6 +329,9 @@ def _notes(req: CacheRequest) -> tuple[str, ...]:
     notes = []
     if req.git is not None:
         notes.append(".git itself is not compared (it changes with every commit; ignore it in .dockerignore)")
+    if (req.git is not None or req.git_log is not None) and any(not c.image_like for c in req.build_contexts):
+        notes.append("named directory contexts are read from disk, the same for every build compared (git gives"
+                     " only the main context at each revision)")  # fmt: skip
     if req.changed:
         notes.append("--changed: the listed paths are taken to differ; their earlier content is unknown")
     if req.edited:

@@ -5,6 +5,7 @@ USER, WORKDIR, SHELL), ONBUILD triggers of a parent stage, and turning a step's 
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
 from layerscope.buildfile.expand import expand, references
 from layerscope.buildfile.instructions import Instruction
@@ -13,6 +14,7 @@ from layerscope.cache.plan import (
     BASE,
     FILE,
     INSTRUCTION,
+    SESSION,
     BuildInput,
     Component,
     PlannedStep,
@@ -38,6 +40,7 @@ class Walker:
 
     builder = ""
     context_first = False  # buildah: a named context wins over a stage of the same name
+    session_keyed = False  # BuildKit: a directory context as a root filesystem is keyed by the build session
 
     def __init__(self, build: BuildInput, records: Records, build_id: str) -> None:
         self.build = build
@@ -121,7 +124,9 @@ class Walker:
         self.context_root(state, name, stage.from_ins.line)
         self.states[stage.index] = state
         why = f"stage {stage.label} is replaced by the named context {self.build.contexts[name].spec}"
-        out = [self.none(stage, state, stage.from_ins, stage.from_ins.original, why + ": none of its steps run")]
+        first = self.none(stage, state, stage.from_ins, stage.from_ins.original, why + ": none of its steps run")
+        session = self.session_component(name)
+        out = [replace(first, produces=state.chain, forced_miss=session) if session is not None else first]
         for ins in stage.instructions:
             out.append(PlannedStep(stage.label, ins.line, ins.keyword, ins.original, "skipped", note=why))
         return out
@@ -136,11 +141,25 @@ class Walker:
             comp = Component(f"base:{name}", sel.digest(), FILE, "", selection=sel)
         state.chain = state.output = digest("context", name, comp.value)
         state.writes.append(("/", "base:" + state.chain, 0))
+        if self.session_component(name) is not None:  # what builds on it is keyed by this build's session
+            state.chain = digest("session", self.build_id, name)
         return comp
+
+    def session_component(self, name: str) -> Component | None:
+        """BuildKit: a directory context is a local source keyed by the build's session, so the steps built on
+        it (not those copying from it: they are keyed by content) run again on every build (observed, 28.5)."""
+        ctx = self.build.contexts[name]
+        if not self.session_keyed or ctx.tree is None:
+            return None
+        return Component(SESSION, ctx.spec, BASE, ctx.spec)
 
     def base_of(self, stage: Stage) -> Stage | NamedRef | str:
         """What a stage is built FROM: an earlier stage, a named context, or an image ("scratch" included)."""
         parent = stage_parent(self.df, stage, self.build.build_args, self.names)
+        if isinstance(parent, NamedRef):  # a stage the context replaces: built on that stage's state
+            found = self.df.find_stage(stage_base(self.df, stage, self.build.build_args), before=stage.index)
+            if found is not None and self.names.replaced(found) == parent.name:
+                return found
         return parent if parent is not None else stage_base(self.df, stage, self.build.build_args)
 
     def parent_stage(self, stage: Stage) -> Stage | None:

@@ -226,3 +226,19 @@ def test_buildah_refuses_from_a_directory_context(tree: Path) -> None:
     with pytest.raises(LayerscopeError, match="cannot build FROM the directory context libs"):
         simulate_cache(CacheRequest(context=str(tree / "ctx"), builder="buildah", build_contexts=contexts,
                                     changed=("README.md",)))  # fmt: skip
+
+
+def test_git_log_replays_with_the_contexts(tree: Path) -> None:
+    from tests.cache.realbuild import git
+
+    ctx = tree / "ctx"
+    git(ctx, "init", "-q")
+    git(ctx, "add", "-A")
+    git(ctx, "commit", "-qm", "one")
+    (ctx / "README.md").write_text("edited\n")
+    git(ctx, "commit", "-qam", "two")
+    contexts = parse_contexts([f"libs={tree / 'libs'}"])
+    sim = simulate_cache(CacheRequest(context=str(ctx), build_contexts=contexts, git_log=1))
+    assert sim.steps[3].status == "hit"  # COPY --from=libs: the context, not an image named libs
+    assert not any("no stage and no --build-context" in n for n in sim.notes)
+    assert any("named directory contexts are read from disk" in n for n in sim.notes)
