@@ -22,6 +22,12 @@ class BuildahWalker(Walker):
     context_first = True  # a named context wins over a stage of the same name (buildah-build(1))
 
     def stages_to_build(self, target: Stage) -> set[int]:
+        layouts = sorted(n for n, c in self.build.contexts.items() if c.kind == "oci-layout")
+        if layouts:  # buildah-build(1), 1.28: a directory, an HTTP(S) tarball, or container-image:// docker://
+            raise UnsupportedError(
+                f"buildah does not take oci-layout:// build contexts (--build-context {', '.join(layouts)}): only"
+                " directories and images (docker-image://)"
+            )
         return reachable_stages(self.df, target, self.build.build_args, self.names)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:

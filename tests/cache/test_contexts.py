@@ -242,3 +242,13 @@ def test_git_log_replays_with_the_contexts(tree: Path) -> None:
     assert sim.steps[3].status == "hit"  # COPY --from=libs: the context, not an image named libs
     assert not any("no stage and no --build-context" in n for n in sim.notes)
     assert any("named directory contexts are read from disk" in n for n in sim.notes)
+
+
+def test_buildah_refuses_oci_layout_contexts(tree: Path) -> None:
+    contexts = parse_contexts([f"libs=oci-layout://{tree / 'libs'}:v1"])
+    with pytest.raises(UnsupportedError, match="buildah does not take oci-layout:// build contexts"):
+        simulate_cache(CacheRequest(context=str(tree / "ctx"), builder="buildah", build_contexts=contexts,
+                                    changed=("README.md",)))  # fmt: skip
+    # BuildKit takes it as an image
+    sim = simulate_cache(CacheRequest(context=str(tree / "ctx"), build_contexts=contexts, base_changed=("libs",)))
+    assert {s.line: s.status for s in sim.steps}[4] == "miss"
