@@ -151,9 +151,23 @@ class WhatIf:
         """A context path changed (relative to the context, or absolute inside it)."""
         rel = self.context_path(path)
         if rel is None or rel not in self.tree.entries:
+            held = self.named_context_path(path)
+            if held is not None:
+                return PlannedChange(replace(self.base, changed=(held[1],)), f"{held[0]}:{held[2]} changed")
             raise UsageError(f"{path}: not in the context {self.base.context}")
         kind = "directory" if self.tree.entries[rel].type == DIR else ""
         return PlannedChange(replace(self.base, changed=(rel,)), f"{rel}{'/' if kind else ''} changed")
+
+    def named_context_path(self, path: str) -> tuple[str, str, str] | None:
+        """(context name, absolute path, path in it) of a path inside a directory --build-context."""
+        full = os.path.abspath(path.strip())
+        for name, ctx in self.contexts.items():
+            if ctx.tree is None:
+                continue
+            rel = os.path.relpath(full, os.path.abspath(ctx.source)).replace(os.sep, "/")
+            if rel != "." and rel != ".." and not rel.startswith("../") and rel in ctx.tree.entries:
+                return name, full, rel
+        return None
 
     def context_path(self, path: str) -> str | None:
         path = path.strip()

@@ -252,3 +252,22 @@ def test_buildah_refuses_oci_layout_contexts(tree: Path) -> None:
     # BuildKit takes it as an image
     sim = simulate_cache(CacheRequest(context=str(tree / "ctx"), build_contexts=contexts, base_changed=("libs",)))
     assert {s.line: s.status for s in sim.steps}[4] == "miss"
+
+
+def test_base_changed_takes_an_image_copy_from_reads(tree: Path) -> None:
+    (tree / "ctx" / "Dockerfile").write_text("FROM scratch\nCOPY --from=acme/tools:1 /bin/sh /sh\nCOPY README.md /\n")
+    sim = simulate_cache(CacheRequest(context=str(tree / "ctx"), base_changed=("acme/tools",)))
+    assert [s.status for s in sim.steps] == ["none", "miss", "miss"]
+    assert sim.steps[1].cause is not None and sim.steps[1].cause.name == "acme/tools:1"
+
+
+def test_whatif_path_in_a_directory_context(tree: Path) -> None:
+    from layerscope.cache.whatif import WhatIf
+
+    contexts = parse_contexts([f"libs={tree / 'libs'}"])
+    whatif = WhatIf(CacheRequest(context=str(tree / "ctx"), build_contexts=contexts))
+    change = whatif.path_change(str(tree / "libs" / "a.txt"))
+    assert change.what == "libs:a.txt changed"
+    assert {s.line: s.status for s in simulate_cache(change.request).steps}[4] == "miss"
+    with pytest.raises(UsageError, match="not in the context"):
+        whatif.path_change(str(tree / "elsewhere.txt"))
