@@ -24,6 +24,12 @@ class ClassicWalker(Walker):
     builder = "classic"
 
     def stages_to_build(self, target: Stage) -> set[int]:
+        if self.build.contexts:  # `docker build` without BuildKit has no --build-context flag at all
+            names = ", ".join(sorted(self.build.contexts))
+            raise UnsupportedError(
+                f"the classic builder does not support named build contexts (--build-context {names}): they need"
+                " BuildKit (docker buildx build) or buildah"
+            )
         return set(range(target.index + 1))
 
     def inherit(self, state: StageState, parent: StageState) -> None:

@@ -138,6 +138,17 @@ def key_values(items: list[str], flag: str, allow_bare: bool = False) -> dict[st
     return out
 
 
+BUILD_CONTEXT_HELP = (
+    "a named build context of the build, as docker buildx build and buildah take it; modelled forms: NAME=DIR, "
+    "NAME=docker-image://REF, NAME=oci-layout://DIR[:TAG] (an image: say it changed with --base-changed NAME); "
+    "not git or HTTP sources"
+)
+
+
+def add_build_context_flag(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--build-context", action="append", default=[], metavar="NAME=VALUE", help=BUILD_CONTEXT_HELP)
+
+
 def build_args(items: list[str]) -> dict[str, str]:
     """The `--build-arg K=V` values of a build."""
     return {k: v or "" for k, v in key_values(items, "--build-arg").items()}
