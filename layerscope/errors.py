@@ -69,8 +69,3 @@ class EngineError(LayerscopeError):
 
 class RegistryError(LayerscopeError):
     kind = "registry"
-
-
-def not_utf8(what: str, err: UnicodeDecodeError) -> FormatError:
-    """A text file that must be UTF-8 and is not: where, and which byte."""
-    return FormatError(f"{what} is not UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})")

@@ -59,8 +59,10 @@ def read_rawjson(text: str) -> list[Vertex]:
             continue  # buildx writes its own warnings to the same stream as plain text
         try:
             doc = json.loads(line)
-        except (ValueError, RecursionError) as err:
-            raise FormatError(f"rawjson line {number}: not JSON ({getattr(err, 'msg', 'nested too deeply')})") from None
+        except json.JSONDecodeError as err:
+            raise FormatError(f"rawjson line {number}: not JSON ({err.msg})") from None
+        except RecursionError:
+            raise FormatError(f"rawjson line {number}: JSON nested too deeply") from None
         for v in doc.get("vertexes") or []:
             d = str(v.get("digest"))
             if d not in merged:
