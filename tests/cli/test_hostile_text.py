@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cache.realbuild import git
+from tests.support.hostile import HostileResult, Sandbox
 from tests.support.hostile_text import (
     CLEAR,
     EMOJI,
@@ -25,7 +26,6 @@ from tests.support.hostile_text import (
     PACKAGE_NAME,
     PACKAGE_VERSION,
     assert_plain,
-    run_raw,
     write_hostile_image,
 )
 
@@ -35,18 +35,35 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_hostile_image(tmp_path_factory.mktemp("hostile"))
 
 
-def _run(*args: str, code: int = 0, **kw: object) -> str:
-    r = run_raw(*args, **kw)  # type: ignore[arg-type]
-    assert r.code == code, r.err.decode("utf-8", "replace")
-    assert_plain(r.err, "stderr")
-    return assert_plain(r.out, "stdout")
+_BOX: list[Sandbox] = []
 
 
-def _json(*args: str, code: int = 0, **kw: object) -> dict:
-    r = run_raw(*args, **kw)  # type: ignore[arg-type]
-    assert r.code == code, r.err.decode("utf-8", "replace")
-    raw = r.out.decode("utf-8")  # valid UTF-8, names that are not UTF-8 included
-    assert_plain(r.out.replace(b"\n", b" "), "--json")  # a terminal shows it safely too
+@pytest.fixture(autouse=True)
+def box(tmp_path: Path) -> Sandbox:
+    """Each test runs the CLI in its own sandbox (tests/support/hostile.py): limits, and a
+    record of anything written outside the cache dir and the outputs a run names."""
+    _BOX[:] = [Sandbox(tmp_path / "box")]
+    return _BOX[0]
+
+
+def run_raw(*args: str, outputs: tuple[Path, ...] = (), env: dict[str, str] | None = None) -> HostileResult:
+    r = _BOX[0].run(*args, outputs=outputs, env=env)
+    assert not r.written, r.written
+    return r
+
+
+def _run(*args: str, code: int = 0, outputs: tuple[Path, ...] = (), env: dict[str, str] | None = None) -> str:
+    r = run_raw(*args, outputs=outputs, env=env)
+    assert r.code == code, r.err
+    assert_plain(r.raw_err, "stderr")
+    return assert_plain(r.raw_out, "stdout")
+
+
+def _json(*args: str, code: int = 0, outputs: tuple[Path, ...] = ()) -> dict:
+    r = run_raw(*args, outputs=outputs)
+    assert r.code == code, r.err
+    raw = r.raw_out.decode("utf-8")  # valid UTF-8, names that are not UTF-8 included
+    assert_plain(r.raw_out.replace(b"\n", b" "), "--json")  # a terminal shows it safely too
     return json.loads(raw)
 
 
@@ -72,7 +89,7 @@ def test_inspect_json_keeps_the_exact_text(image: Path) -> None:
 
 def test_analysis_round_trip_keeps_exact_names(image: Path, tmp_path: Path) -> None:
     saved = tmp_path / "saved.json"
-    _run("inspect", "--save", str(saved), str(image))
+    _run("inspect", "--save", str(saved), str(image), outputs=(saved,))
     first = _json("inspect", "--json", str(image))
     again = _json("inspect", "--json", f"analysis:{saved}")
     assert again["history"] == first["history"]
@@ -113,7 +130,7 @@ def test_check_every_output_format(image: Path, tmp_path: Path) -> None:
     junit, markdown, summary = tmp_path / "junit.xml", tmp_path / "summary.md", tmp_path / "step-summary.md"
     env = {"GITHUB_STEP_SUMMARY": str(summary)}
     args = ["check", "--config", str(cfg), "--junit", str(junit), "--markdown", str(markdown), str(image)]
-    out = _run(*args, "--github", code=1, env=env)
+    out = _run(*args, "--github", code=1, env=env, outputs=(junit, markdown, summary))
     assert "forbidden: python:evil\\x1b[2J\\x1b[Hpkg" in out
     assert "USER \\x1b[2J\\x1b[Hroot" in out
     assert "/app/\\x1b]52;c;cm0gLXJmIH4=\\x07d/.env: glob **/.env" in out  # a finding, one per line
@@ -138,7 +155,7 @@ def test_check_every_output_format(image: Path, tmp_path: Path) -> None:
         for row in (line for line in text.splitlines() if line.startswith("| ")):
             assert row.replace("\\|", "").count("|") in (4, 5), row  # no cell break from image text
 
-    doc = _json(*args, "--json", code=1)
+    doc = _json(*args, "--json", code=1, outputs=(junit, markdown, summary))
     assert {r["image"] for r in doc["results"]} == {"web\x1b[2J\x1b[32mPASS"}
     forbidden = next(r for r in doc["results"] if r["rule"] == "forbid-packages")
     assert forbidden["actual"] == [f"python:{PACKAGE_NAME}"]
@@ -149,7 +166,7 @@ def test_check_config_errors_are_escaped(tmp_path: Path, image: Path) -> None:
     cfg.write_text('[images.web]\n"max-size\\u001b[2J" = 1\n"\\u202ebad" = 2\n')
     r = run_raw("check", "--config", str(cfg), str(image))
     assert r.code == 2
-    err = assert_plain(r.err, "stderr")
+    err = assert_plain(r.raw_err, "stderr")
     assert "max-size\\x1b[2J" in err and "\\u202ebad" in err  # repr() and textsafe agree
     assert err.startswith("layerscope: 2 error(s) in ") and "Traceback" not in err
 
@@ -189,15 +206,15 @@ def test_error_lines_are_escaped(tmp_path: Path) -> None:
     ):
         r = run_raw(*args)
         assert r.code == 2, (args, r.err)
-        err = assert_plain(r.err, "stderr")
+        err = assert_plain(r.raw_err, "stderr")
         assert len(err.splitlines()) == 1 and err.startswith("layerscope: "), err
-        assert r.out == b""
+        assert r.raw_out == b""
 
 
 def test_html_report_escapes(image: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "report.html"
-    _run("report", "-o", str(out), str(image))
+    _run("report", "-o", str(out), str(image), outputs=(out,))
     html = assert_plain(out.read_bytes().replace(b"\n", b" "), "report.html")
     assert "[bold red]loud[/]" in html  # shown, not interpreted
     assert "<script" not in html

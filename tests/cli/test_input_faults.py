@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.support.factory import ImageSpec, d, f, layer_tar
-from tests.support.hostile_text import assert_plain, run_raw
+from tests.support.hostile import Sandbox, assert_refused
+from tests.support.hostile_text import assert_plain
 
 DEEP = 100_000  # far past Python's recursion limit
 
@@ -25,23 +26,32 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def saved(image: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    path = tmp_path_factory.mktemp("saved") / "saved.json"
-    r = run_raw("inspect", "--save", str(path), str(image))
-    assert r.code == 0, r.err
+    root = tmp_path_factory.mktemp("saved")
+    path = root / "saved.json"
+    r = Sandbox(root / "box").run("inspect", "--save", str(path), str(image), outputs=(path,))
+    assert r.code == 0 and not r.written, (r.err, r.written)
     doc: dict[str, Any] = json.loads(path.read_text())
     return doc
 
 
-def refused(*args: str, expect: str, cwd: Path | None = None) -> str:
-    """Exit 2, one line on stderr starting `layerscope: `, no traceback, nothing on stdout."""
-    r = run_raw(*args, cwd=cwd)
-    err = assert_plain(r.err, "stderr")
-    assert r.code == 2, (r.code, err)
-    assert len(err.splitlines()) == 1 and err.startswith("layerscope: "), err
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert expect.lower() in err.lower(), err
-    assert r.out == b""
-    return err
+_BOX: list[Sandbox] = []
+
+
+@pytest.fixture(autouse=True)
+def box(tmp_path: Path) -> Sandbox:
+    """Each test runs the CLI in its own sandbox (tests/support/hostile.py)."""
+    _BOX[:] = [Sandbox(tmp_path / "box")]
+    return _BOX[0]
+
+
+def refused(*args: str, expect: str, outputs: tuple[Path, ...] = ()) -> str:
+    """Exit 2, one line on stderr starting `layerscope: `, no traceback, nothing written
+    (hostile.assert_refused), nothing on stdout, and the line itself escaped."""
+    r = _BOX[0].run(*args, outputs=outputs)
+    line = assert_refused(r, expect)
+    assert_plain(r.raw_err, "stderr")
+    assert r.raw_out == b""
+    return line
 
 
 def _write(path: Path, data: str | bytes) -> Path:
@@ -66,7 +76,7 @@ def test_deeply_nested_documents(tmp_path: Path, image: Path) -> None:
 
 def test_text_files_that_are_not_utf8(tmp_path: Path, image: Path) -> None:
     dive = _write(tmp_path / ".dive-ci", b"rules:\n  lowestEfficiency: 0.9  # caf\xe9\n")
-    refused("check", "--config", str(dive), str(image), expect="is not UTF-8 (byte 0xe9")
+    refused("check", "--config", str(dive), str(image), expect="is not UTF-8 text (byte 37)")
     toml = _write(tmp_path / ".layerscope.toml", b'[images.a]\nmax-size = "1 GB" # caf\xe9\n')
     refused("check", "--config", str(toml), str(image), expect="is not UTF-8")
     ctx = tmp_path / "ctx"
@@ -149,6 +159,11 @@ def test_saved_analysis_values(tmp_path: Path, saved: dict[str, Any], where: str
 
 def test_output_files_that_cannot_be_written(tmp_path: Path, image: Path) -> None:
     cfg = _budget(tmp_path, '[images.a]\nmax-size = "1 GB"\n')
-    refused("check", "--config", cfg, "--junit", str(tmp_path), str(image), expect="--junit: cannot write")
+    # the named output is tried (and is all that is): the sandbox allows it
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    refused("check", "--config", cfg, "--junit", str(directory), str(image), expect="--junit: cannot write",
+            outputs=(directory,))  # fmt: skip
     missing = tmp_path / "no" / "such" / "summary.md"
-    refused("check", "--config", cfg, "--markdown", str(missing), str(image), expect="--markdown: cannot write")
+    refused("check", "--config", cfg, "--markdown", str(missing), str(image), expect="--markdown: cannot write",
+            outputs=(missing,))  # fmt: skip

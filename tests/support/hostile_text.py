@@ -9,12 +9,8 @@ bytes (a non-UTF-8 name is one the PAX format would re-encode).
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import tarfile
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.dists import SITE
@@ -108,40 +104,12 @@ def write_hostile_image(directory: Path, tag: str = f"evil/{CLEAR}image:1") -> P
     return Path(hostile_spec().docker_archive(str(directory / "hostile.tar"), tag=tag))
 
 
-# -- running the CLI and judging its bytes ---------------------------------------------------
+# -- judging what the CLI wrote (run it with tests.support.hostile.Sandbox) ------------------
 
 # Raw characters no human-readable output may hold: Unicode's controls (but the line end
 # `\n`), format characters (bidi, zero-width), surrogates (bytes that were not UTF-8),
 # private-use and unassigned code points, line and paragraph separators.
 _HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
-
-
-@dataclass
-class RawResult:
-    code: int
-    out: bytes
-    err: bytes
-
-    @property
-    def text(self) -> str:
-        return self.out.decode("utf-8")
-
-
-def run_raw(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300) -> RawResult:
-    """`python -m layerscope ARGS` in a subprocess, its output kept as bytes."""
-    repo = Path(__file__).resolve().parents[2]
-    full_env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONIOENCODING": "utf-8", **(env or {})}
-    full_env.pop("GITHUB_ACTIONS", None)
-    full_env.pop("GITHUB_STEP_SUMMARY", None)
-    full_env.update(env or {})
-    p = subprocess.run(
-        [sys.executable, "-m", "layerscope", *args],
-        capture_output=True,
-        env=full_env,
-        timeout=timeout,
-        cwd=str(cwd or repo),
-    )
-    return RawResult(p.returncode, p.stdout, p.stderr)
 
 
 def assert_plain(data: bytes, what: str = "output") -> str:
