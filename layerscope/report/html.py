@@ -8,7 +8,7 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING
 
-from layerscope import __version__
+from layerscope._version import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.report import tables
