@@ -52,13 +52,6 @@ def report_of(a: Analysis) -> PackageReport | None:
     return _remember(_REPORTS, a, package_report(records, tree, a.image.config))  # type: ignore[no-any-return]
 
 
-def category_bytes(a: Analysis) -> dict[str, int] | None:
-    report = report_of(a)
-    if report is None:
-        return None
-    return {c.name: c.bytes for c in report.categories}
-
-
 class _Recorder(Classifier):
     """The attribution's classifier, noting the category of each file it is asked about."""
 
