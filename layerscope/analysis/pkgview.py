@@ -25,7 +25,7 @@ from layerscope.analysis.packages.history import build
 from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_size
 
-CATEGORIES = NAMES  # the contract's category names (CONTRACT.md, `packages --json`), in its order
+CATEGORIES = NAMES  # the contract's category names (docs/CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
 
 _KEEP = 2

@@ -1,7 +1,7 @@
 """Which small files a layer walk keeps the contents of: package databases and metadata.
 
 Captured during the one pass over a layer so that package attribution never reads the
-layer twice (image-formats.md §10).
+layer twice (docs/image-formats.md §10).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scenario suite against the simulation: every rule of cache-rules.md, per builder."""
+"""The scenario suite against the simulation: every rule of docs/cache-rules.md, per builder."""
 
 from __future__ import annotations
 
