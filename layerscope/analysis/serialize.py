@@ -113,7 +113,7 @@ def saved_document(a: Analysis, records: bool = True) -> dict[str, Any]:
 def load_saved(raw: bytes, label: str) -> Analysis:
     try:
         doc = json.loads(raw)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested thousands deep
         raise FormatError(f"{label} is not JSON: {err}") from None
     return load_saved_doc(doc, label)
 

@@ -24,6 +24,12 @@ class ClassicWalker(Walker):
     builder = "classic"
 
     def stages_to_build(self, target: Stage) -> set[int]:
+        if self.build.contexts:  # `docker build` without BuildKit has no --build-context flag at all
+            names = ", ".join(sorted(self.build.contexts))
+            raise UnsupportedError(
+                f"the classic builder does not support named build contexts (--build-context {names}): they need"
+                " BuildKit (docker buildx build) or buildah"
+            )
         return set(range(target.index + 1))
 
     def inherit(self, state: StageState, parent: StageState) -> None:
@@ -54,7 +60,7 @@ class ClassicWalker(Walker):
                 raise needs_buildkit(ins, f"{kw} --chmod")
             if ins.heredocs:
                 raise needs_buildkit(ins, "heredocs")
-            srcs, dest = copy_words(ins, state, self.df.escape)
+            srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
             # --link, --exclude and --parents are parsed and silently ignored here
             comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
             comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
@@ -63,9 +69,9 @@ class ClassicWalker(Walker):
         if kw == "WORKDIR":
             value = path = self.workdir(state, ins)
         elif kw in ("ENV", "LABEL"):
-            value = repr([(k, expand(v, values, self.df.escape)) for k, v in unquote_pairs(ins)])
+            value = repr([(k, expand(v, values, self.df.escape, self.df.budget)) for k, v in unquote_pairs(ins)])
         elif kw in ("USER", "EXPOSE", "VOLUME", "STOPSIGNAL"):
-            value = repr([expand(a, values, self.df.escape) for a in ins.args])
+            value = repr([expand(a, values, self.df.escape, self.df.budget) for a in ins.args])
         else:  # ARG stores its Dockerfile default, CMD/ENTRYPOINT/SHELL/ONBUILD/... their text
             value = ins.original
             refs = []
