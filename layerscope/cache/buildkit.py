@@ -29,11 +29,12 @@ class BuildKitWalker(Walker):
         if parent is not None:
             return self.none(stage, state, ins, ins.original, f"continues stage {parent.label}: no vertex of its own")
         if image == "scratch":
-            state.chain = state.output = "scratch"
+            state.chain = state.output = state.ochain = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
         platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
         state.writes.append(("/", "base:" + base.value, 0))
+        state.owrites.append(("/", "base:" + base.value, 0))
         return self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layerscope.buildfile.context import changed_names
-from layerscope.cache.model import HIT, MISS, Cause, StepResult
+from layerscope.cache.model import DEPENDS, HIT, MISS, Cause, StepResult
 from layerscope.cache.plan import BASE, BUILD_ARG, EARLIER, FILE, INSTRUCTION, Component, PlannedStep, Records
 
 LINK_NOTE = "copy reused (same layer); only the merge onto the changed earlier steps re-runs"
@@ -90,6 +90,8 @@ class Explainer:
     def result(self, step: PlannedStep) -> StepResult:
         if step.key is not None:
             self.owner[step.key] = step
+        if step.optimistic_key is not None:
+            self.owner.setdefault(step.optimistic_key, step)
         if step.produces is not None:
             self.owner[step.produces] = step
         if step.kind != "step":
@@ -101,9 +103,28 @@ class Explainer:
             elif step.instruction not in ("COPY", "ADD"):
                 note = None
             return StepResult(step.stage, step.line, step.instruction, step.text, HIT, note, None)
+        if step.depends:
+            cause, reason = self.depends_on(step)
+            self.causes[id(step)] = cause
+            return StepResult(step.stage, step.line, step.instruction, step.text, DEPENDS, reason, cause)
         cause, reason = self.why(step)
         self.causes[id(step)] = cause
         return StepResult(step.stage, step.line, step.instruction, step.text, MISS, reason, cause)
+
+    def depends_on(self, step: PlannedStep) -> tuple[Cause, str]:
+        """The condition of a `depends` step, in words."""
+        for c in step.components:
+            if c.optimistic is not None and c.optimistic != c.value:
+                where = c.name.split(":", 1)[1] if ":" in c.name else c.name
+                return Cause(EARLIER, c.cause_name), (
+                    f"hits only if {c.cause_name} of stage {where} re-runs to the same bytes as in the last build "
+                    "(the builder compares the files it reads from there); misses otherwise"
+                )
+        for parent in step.parents:
+            owner = self.owner.get(parent)
+            if owner is not None and owner.depends:
+                return Cause(EARLIER, f"line {owner.line}"), f"hits only if line {owner.line} hits (it depends on re-run output)"
+        return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 
 def explain(steps: list[PlannedStep], records: Records) -> list[StepResult]:

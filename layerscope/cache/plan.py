@@ -48,6 +48,9 @@ class Component:
     cause_kind: str
     cause_name: str
     selection: Selection | None = None  # for file components: which names changed
+    # the value if every step re-run in this build writes the same bytes as before (content read from
+    # another stage's output); None when the value does not depend on re-run output
+    optimistic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ class PlannedStep:
     hit: bool = False
     forced_miss: Component | None = None  # a miss not decided by the key (buildah skipping lookups)
     output: str = ""  # content identity of the state after this step
+    depends: bool = False  # a miss that hits if the re-run steps it reads write the same bytes as before
+    optimistic_key: str | None = None  # the key under that assumption
 
 
 def digest(*parts: object) -> str:
@@ -88,6 +93,7 @@ class Records:
         self.outputs: dict[str, str] = {}
         self.by_parents: dict[tuple[str, ...], list[PlannedStep]] = {}
         self.producers: dict[str, PlannedStep] = {}
+        self.by_slot: dict[str, str] = {}  # the output of the newest record of each slot
 
     def has(self, key: str | None) -> bool:
         return key is not None and key in self.outputs
@@ -97,6 +103,7 @@ class Records:
             if s.key is not None and s.kind == "step":
                 self.outputs[s.key] = s.output
                 self.by_parents.setdefault(s.parents, []).insert(0, s)
+                self.by_slot[s.slot] = s.output
             if s.produces is not None:
                 self.outputs.setdefault(s.produces, s.output)
 
@@ -117,6 +124,9 @@ class StageState:
     output: str = ""  # content identity of the current state
     output_line: int = 0  # last step that changed the output non-reproducibly
     writes: list[tuple[str, str, int]] = field(default_factory=list)  # (path, content token, line) per step
+    # the same, if every step re-run in this build wrote the same bytes as before (see `DEPENDS`)
+    ochain: str = ""
+    owrites: list[tuple[str, str, int]] = field(default_factory=list)
     ran: bool = False  # buildah: whether the stage executed anything in this build
     onbuild: list[Instruction] = field(default_factory=list)
     ordinals: dict[str, int] = field(default_factory=dict)
@@ -155,14 +165,16 @@ def overlaps(a: str, b: str) -> bool:
     return a == "/" or b == "/" or a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def read_paths(state: StageState, paths: list[str]) -> tuple[str, int]:
+def read_paths(state: StageState, paths: list[str], optimistic: bool = False) -> tuple[str, int]:
     """Content identity of `paths` in a stage's filesystem: the tokens of every step that wrote there.
 
     A RUN writes anywhere ("/"); a COPY writes its destination. Returns the identity and the line of the last
-    non-reproducible step among those writers (what to blame when it differs).
+    non-reproducible step among those writers (what to blame when it differs). `optimistic`: as if every
+    step re-run in this build wrote the same bytes as before.
     """
     wild = [p.split("*")[0].split("?")[0].split("[")[0] for p in paths]
-    hits = [(tok, line) for path, tok, line in state.writes if any(overlaps(path, w) for w in wild)]
+    writes = state.owrites if optimistic else state.writes
+    hits = [(tok, line) for path, tok, line in writes if any(overlaps(path, w) for w in wild)]
     blame = max((line for tok, line in hits if tok.startswith("run:")), default=0)
     return digest(paths, [t for t, _ in hits]), blame
 

@@ -50,8 +50,10 @@ def heredoc_components(ins: Instruction, srcs: list[str]) -> list[Component]:
 def stage_content(label: str, src_state: StageState, paths: list[str], selector: object = None) -> Component:
     """What a COPY --from=<stage> (or a mount from it) reads: the stage's content at the selected paths."""
     value, line = read_paths(src_state, paths)
+    same, _ = read_paths(src_state, paths, optimistic=True)
     why = f"line {line}" if line else f"stage {label}"
-    return Component(f"from:{label}", digest(value, selector), EARLIER, why)
+    optimistic = digest(same, selector) if same != value else None
+    return Component(f"from:{label}", digest(value, selector), EARLIER, why, optimistic=optimistic)
 
 
 def source_components(

@@ -18,6 +18,7 @@ Engines: modern-containerd, modern-overlay2 (Docker 28.5), docker20-buildkit, do
 
 from __future__ import annotations
 
+import base64
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent / "scenarios"
-LETTER = {"hit": "h", "miss": "m", "none": "n", "skipped": "s"}
+LETTER = {"hit": "h", "miss": "m", "none": "n", "skipped": "s", "depends": "d"}
 BASE_IMAGE = "sample/busybox:base"
 
 
@@ -50,6 +51,10 @@ class Scenario:
     @property
     def target(self) -> str | None:
         return self.change.get("target") or self.options.get("target")
+
+    @property
+    def target_before(self) -> str | None:
+        return self.options.get("target_before") or self.target
 
     def args_before(self) -> dict[str, str]:
         return dict(self.change.get("args_before", self.change.get("args", {})))
@@ -83,6 +88,10 @@ def write_tree(root: Path, files: dict[str, str], dockerfile: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if content.startswith("@link:"):
             target.symlink_to(content[len("@link:") :])
+            continue
+        if content.startswith("@b64:"):  # binary content (archives)
+            target.write_bytes(base64.b64decode(content[len("@b64:") :]))
+            os.chmod(target, 0o644)
             continue
         target.write_text(content)
         os.chmod(target, 0o755 if content.startswith("#!") else 0o644)
