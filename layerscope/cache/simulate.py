@@ -28,6 +28,7 @@ class CacheRequest:
     context: str = "."
     dockerfile: str | None = None  # default: CONTEXT/Dockerfile
     target: str | None = None
+    old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
     builder: str = "buildkit"
     build_args: dict[str, str] = field(default_factory=dict)
     image_store: str = "containerd"
@@ -151,9 +152,10 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         change = ", ".join(filter(None, [change, "base image: " + " ".join(sorted(generation))]))
     if not change:
         raise UsageError("nothing changed: give --against, --git, --changed, --old-build-arg or --base-changed")
-    common = {"target": req.target, "image_store": req.image_store, "reproducible": frozenset(req.reproducible)}
-    old = BuildInput(old_df, old_tree, old_args, base_generation=generation, **common)  # type: ignore[arg-type]
-    new = BuildInput(new_df, new_tree, dict(req.build_args), **common)  # type: ignore[arg-type]
+    common = {"image_store": req.image_store, "reproducible": frozenset(req.reproducible)}
+    old_target = req.target if req.old_target is None else req.old_target
+    old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, **common)  # type: ignore[arg-type]
+    new = BuildInput(new_df, new_tree, dict(req.build_args), req.target, **common)  # type: ignore[arg-type]
     return old, new, change
 
 
