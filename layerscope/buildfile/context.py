@@ -24,6 +24,7 @@ class Entry:
     mode: int  # permission bits only
     size: int = 0
     link: str = ""  # symlink target as written
+    owner: str = ""  # "uid:gid" on the host, where known (buildah 1.28 hashes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +103,15 @@ class ContextTree:
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 st = os.lstat(full)
+                owner = f"{st.st_uid}:{st.st_gid}"
                 if stat.S_ISLNK(st.st_mode):
-                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full))
+                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full), owner)
                 elif stat.S_ISDIR(st.st_mode):
-                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode), owner=owner)
                 elif stat.S_ISREG(st.st_mode):
-                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size)
+                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size, owner=owner)
                 else:
-                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
 
         def reader(path: str) -> bytes:
             with open(os.path.join(root, path), "rb") as fh:
