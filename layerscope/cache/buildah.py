@@ -7,6 +7,13 @@ stops lookups for the rest of the stage.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import lzma
+import tarfile
+import zlib
+
+from layerscope.buildfile.context import FILE as FILE_TYPE
 from layerscope.buildfile.context import Fingerprint, Selection
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
@@ -47,7 +54,7 @@ class BuildahWalker(Walker):
             srcs, dest = copy_words(ins, state, self.df.escape)
             created_by = f"{kw} in {ins.args[-1]}"  # the raw destination, not the expanded one
             comps = [self.definition(ins, created_by)]
-            comps += [self.owned(c, ins.flag("chown")) for c in source_components(
+            comps += [self.owned(c, ins.flag("chown"), kw == "ADD") for c in source_components(
                 self.build, stage, self.states, ins, srcs, chmod=ins.flag("chmod"), empty_ok=False,
             )]  # fmt: skip
             comps.append(self.definition(ins, repr(ins.flag("chmod")), "mode"))
@@ -64,9 +71,9 @@ class BuildahWalker(Walker):
         # everything else: "/bin/sh -c #(nop) " + the line as written: $VAR references are not expanded
         return self.finish(stage, state, ins, text, [self.definition(ins, ins.original)], path=path)
 
-    def owned(self, comp: Component, chown: str | None) -> Component:
+    def owned(self, comp: Component, chown: str | None, add: bool = False) -> Component:
         """The copied files as buildah hashes them: the top directory's own mode left out, each file with its
-        owner (--chown's, else the host's: observed on 1.28)."""
+        owner (--chown's, else the host's: observed on 1.28); ADD of a local archive: the extracted members."""
         sel = comp.selection
         if comp.cause_kind != FILE or sel is None:
             return comp
@@ -78,7 +85,10 @@ class BuildahWalker(Walker):
                 files[name] = Fingerprint(fp.type, 0, fp.content)
                 continue
             owner = chown if chown is not None else (entries[origin].owner if origin in entries else "")
-            files[name] = Fingerprint(fp.type, fp.mode, f"{fp.content}|{_owner(owner)}")
+            content = fp.content
+            if add and fp.type == FILE_TYPE:
+                content = archive_digest(self.build.context.read(origin)) or content
+            files[name] = Fingerprint(fp.type, fp.mode, f"{content}|{_owner(owner)}")
         new = Selection(files, sel.missing, sel.empty_wildcards, sel.origins)
         return Component(comp.name, new.digest(), comp.cause_kind, comp.cause_name, new, comp.optimistic)
 
@@ -104,6 +114,27 @@ class BuildahWalker(Walker):
                     forced = Component(f"from:{ref.label}", "ran", EARLIER, f"stage {ref.label}")
                 comps.append(stage_content(ref.label, src, [m.get("source", "/")]))
         return self.finish(stage, state, ins, text, comps, deterministic=False, forced_miss=forced)
+
+
+def archive_digest(data: bytes) -> str | None:
+    """What buildah's ADD keys for a local archive (observed on 1.28): the extracted members, whatever the
+    compression and the members' mtimes; None when the file is no archive ADD extracts."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+            members = [(m.name, m.type, m.mode, m.linkname, m.uid, m.gid, _read(t, m)) for m in t.getmembers()]
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
+        return None
+    return "archive:" + hashlib.sha256(repr(members).encode()).hexdigest()
+
+
+def _read(t: tarfile.TarFile, m: tarfile.TarInfo) -> str:
+    fh = t.extractfile(m) if m.isfile() else None
+    if fh is None:
+        return ""
+    h = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def _owner(owner: str) -> str:

@@ -49,6 +49,7 @@ def heredoc_components(ins: Instruction, srcs: list[str]) -> list[Component]:
 
 def stage_content(label: str, src_state: StageState, paths: list[str], selector: object = None) -> Component:
     """What a COPY --from=<stage> (or a mount from it) reads: the stage's content at the selected paths."""
+    paths = [posixpath.normpath(p) + ("/" if p.endswith("/") else "") for p in paths]  # /out/./app is /out/app
     value, line = read_paths(src_state, paths)
     same, _ = read_paths(src_state, paths, optimistic=True)
     why = f"line {line}" if line else f"stage {label}"

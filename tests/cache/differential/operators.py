@@ -433,6 +433,12 @@ SPECIFIC = {"app": app_ops, "multi": multi_ops, "args": args_ops, "ctx": ctx_ops
 INSERT_AT = {"app": (2, 6), "multi": (8,), "args": (5,), "ctx": (2,), "meta": (5,)}
 
 
+# generated, but left out: their outcome is a build failure decided by what a RUN does, not by the cache
+EXCLUDED = {
+    "multi-remove.run4": "COPY --from then reads /out/app, which only the removed RUN wrote",
+}
+
+
 def all_scenarios() -> list[Scn]:
     out: list[Scn] = []
     for seed in SEEDS:
@@ -440,6 +446,7 @@ def all_scenarios() -> list[Scn]:
         for at in INSERT_AT[seed.name]:
             out += inserts(seed, at)
         out += SPECIFIC[seed.name](seed)
+    out = [s for s in out if s["id"] not in EXCLUDED]
     ids = [s["id"] for s in out]
     dup = {i for i in ids if ids.count(i) > 1}
     assert not dup, dup
