@@ -5,6 +5,8 @@ rebuild with identical files still hits downstream; `COPY --link` copies onto sc
 
 from __future__ import annotations
 
+import posixpath
+
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target, reachable_stages
@@ -71,7 +73,9 @@ class BuildKitWalker(Walker):
             Component("cwd", state.cwd, INSTRUCTION, "WORKDIR"),
             Component("user", state.user, INSTRUCTION, "USER"),
         ]
-        comps += list(state.env.values()) + self.arg_components(state, inherited=True)
+        # the ExecOp's Env is ordered: ENV and valued ARGs in the order they entered it (moving one misses)
+        env = list(state.env.values()) + self.arg_components(state, inherited=True)
+        comps += sorted(env, key=lambda c: state.order.get(c.name[4:], len(state.order)))
         values = state.values()
         for m in parse_mounts(ins):
             target = expand(m.target, values, self.df.escape)
@@ -118,7 +122,7 @@ class BuildKitWalker(Walker):
         link = ins.has_flag("link") and chmod is None and self.build.image_store == "containerd"
         definition = (
             ins.keyword,
-            [s for s in srcs if not s.startswith("<<")],
+            [_clean(s) for s in srcs if not s.startswith("<<")],
             dest,
             chown,
             chmod,
@@ -130,3 +134,10 @@ class BuildKitWalker(Walker):
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)
+
+
+def _clean(src: str) -> str:
+    """A source path as BuildKit keys it: `./a.txt` is `a.txt`, `src/` is `src` (observed on 28.5)."""
+    if "://" in src:
+        return src
+    return posixpath.normpath(src).lstrip("/") or "."

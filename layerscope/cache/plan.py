@@ -114,6 +114,7 @@ class StageState:
 
     label: str
     env: dict[str, Component] = field(default_factory=dict)  # ENV values and valued ARGs, in insertion order
+    order: dict[str, int] = field(default_factory=dict)  # where each ENV / valued ARG name entered the environment
     args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage (None: no value)
     inherited_args: dict[str, str | None] = field(default_factory=dict)  # from a FROM <stage> parent
     cwd: str = "/"

@@ -107,7 +107,7 @@ class Walker:
         return stage_base(self.df, stage, self.build.build_args)
 
     def inherit(self, state: StageState, parent: StageState) -> None:
-        state.env = dict(parent.env)
+        state.env, state.order = dict(parent.env), dict(parent.order)
         state.cwd, state.user, state.shell = parent.cwd, parent.user, parent.shell
         state.config = list(parent.config)
         state.chain, state.output, state.output_line = parent.chain, parent.output, parent.output_line
@@ -124,10 +124,13 @@ class Walker:
             for name, raw in unquote_pairs(ins):
                 value = expand(raw, values, self.df.escape)
                 state.env[name] = env_component(name, value, ins.line, raw, arg_names)
+                state.order.setdefault(name, len(state.order))
                 values[name] = value
         elif kw == "ARG":
             for name, default in arg_declarations(ins, values, self.df.escape):
                 state.args[name] = resolve_arg(name, default, self.build, self.globals)
+                if state.args[name] is not None:
+                    state.order.setdefault(name, len(state.order))
         elif kw == "USER":
             state.user = expand(ins.args[0], values, self.df.escape)
         elif kw == "SHELL":
