@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
+__all__ = ["EXCLUDED", "main", "render"]
+
 from tests.cache.differential.corpus import SCENARIOS
-from tests.cache.differential.operators import all_scenarios
+from tests.cache.differential.operators import EXCLUDED, all_scenarios
 
 
 def render() -> str:
