@@ -15,7 +15,6 @@ import zlib
 
 from layerscope.buildfile.context import FILE as FILE_TYPE
 from layerscope.buildfile.context import Fingerprint, Selection
-from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts

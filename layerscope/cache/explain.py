@@ -123,7 +123,9 @@ class Explainer:
         for parent in step.parents:
             owner = self.owner.get(parent)
             if owner is not None and owner.depends:
-                return Cause(EARLIER, f"line {owner.line}"), f"hits only if line {owner.line} hits (it depends on re-run output)"
+                return Cause(
+                    EARLIER, f"line {owner.line}"
+                ), f"hits only if line {owner.line} hits (it depends on re-run output)"
         return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 

@@ -1,7 +1,7 @@
 """Write tests/cache/corpus/scenarios.jsonl from the seeds and the mutation operators.
 
-    python -m tests.cache.differential.generate          # rewrite the corpus inputs
-    python -m tests.cache.differential.generate --check  # exit 1 when the committed file is stale
+python -m tests.cache.differential.generate          # rewrite the corpus inputs
+python -m tests.cache.differential.generate --check  # exit 1 when the committed file is stale
 """
 
 from __future__ import annotations

@@ -101,18 +101,18 @@ def per_instruction(seed: Seed) -> Iterator[Scn]:
         yield scenario(seed, f"remove.{tag}", lines[:a] + lines[b + 1 :])
         # moved up one (within the stage)
         if n > 0 and keyword(lines[sp[n - 1][0]]) != "FROM":
-            pa, pb = sp[n - 1]
+            pa, _pb = sp[n - 1]
             yield scenario(seed, f"move.{tag}", lines[:pa] + lines[a : b + 1] + lines[pa:a] + lines[b + 1 :])
         m = KW.match(lines[a])
         assert m is not None
         rest = m.group(3)
         # whitespace after the keyword, inside the arguments, trailing; keyword case
-        yield scenario(seed, f"ws-keyword.{tag}", lines[:a] + [f"{m.group(1)}   {rest}"] + lines[a + 1 :])
+        yield scenario(seed, f"ws-keyword.{tag}", [*lines[:a], f"{m.group(1)}   {rest}", *lines[a + 1 :]])
         if " " in rest:
             inside = rest.replace(" ", "  ", 1)
-            yield scenario(seed, f"ws-inside.{tag}", lines[:a] + [f"{m.group(1)} {inside}"] + lines[a + 1 :])
-        yield scenario(seed, f"ws-trailing.{tag}", lines[:b] + [lines[b] + "   "] + lines[b + 1 :])
-        yield scenario(seed, f"case.{tag}", lines[:a] + [f"{m.group(1).lower()} {rest}"] + lines[a + 1 :])
+            yield scenario(seed, f"ws-inside.{tag}", [*lines[:a], f"{m.group(1)} {inside}", *lines[a + 1 :]])
+        yield scenario(seed, f"ws-trailing.{tag}", [*lines[:b], lines[b] + "   ", *lines[b + 1 :]])
+        yield scenario(seed, f"case.{tag}", [*lines[:a], f"{m.group(1).lower()} {rest}", *lines[a + 1 :]])
 
 
 INSERTS = {
@@ -141,7 +141,7 @@ INSERTS = {
 def inserts(seed: Seed, at: int) -> Iterator[Scn]:
     lines = list(seed.lines)
     for name, ins in INSERTS.items():
-        yield scenario(seed, f"insert-{name}.at{at + 1}", lines[:at] + [ins] + lines[at:])
+        yield scenario(seed, f"insert-{name}.at{at + 1}", [*lines[:at], ins, *lines[at:]])
 
 
 # --- seed-specific operators -----------------------------------------------------------------
@@ -181,7 +181,9 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
     yield scenario(s, "continuation-comment-indented", replace(L, cont[0], [cont[0], "    # inside"]))
     yield scenario(s, "continuation-blank", replace(L, cont[0], [cont[0], ""]))
     yield scenario(s, "continuation-trailing-ws", replace(L, cont[0], cont[0] + "  "))
-    yield scenario(s, "continuation-joined", replace(replace(L, cont[1], []), cont[0], "RUN echo a && ls /app/src > /tmp/list"))
+    yield scenario(
+        s, "continuation-joined", replace(replace(L, cont[1], []), cont[0], "RUN echo a && ls /app/src > /tmp/list")
+    )
     # escape directive (the file has a backslash continuation: the directive changes its meaning only there)
     yield scenario(s, "escape-directive-backslash", ["# escape=\\", *L])
     yield scenario(s, "directive-syntax-comment", ["# check=skip=all", *L])
@@ -190,20 +192,37 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
     yield scenario(s, "form-run-exec", replace(L, run, 'RUN ["/bin/sh", "-c", "cat /app/a.txt > /tmp/out"]'))
     yield scenario(s, "form-cmd-shell", replace(L, 'CMD ["/bin/sh"]', "CMD /bin/sh"))
     exec_before = replace(L, run, 'RUN ["/bin/sh", "-c", "cat /app/a.txt > /tmp/out"]')
-    yield scenario(s, "form-run-exec-spacing", replace(exec_before, 'RUN ["/bin/sh", "-c", "cat /app/a.txt > /tmp/out"]',
-                   'RUN [ "/bin/sh","-c","cat /app/a.txt > /tmp/out" ]'), before=exec_before)
+    yield scenario(
+        s,
+        "form-run-exec-spacing",
+        replace(
+            exec_before,
+            'RUN ["/bin/sh", "-c", "cat /app/a.txt > /tmp/out"]',
+            'RUN [ "/bin/sh","-c","cat /app/a.txt > /tmp/out" ]',
+        ),
+        before=exec_before,
+    )
     # heredocs
     hd = [run, "RUN <<EOF", "echo h > /h", "EOF"]
     with_hd = replace(L, run, hd)
     yield scenario(s, "heredoc-added", with_hd)
     yield scenario(s, "heredoc-body", replace(with_hd, "echo h > /h", "echo h2 > /h"), before=with_hd)
-    yield scenario(s, "heredoc-delimiter", replace(replace(with_hd, "RUN <<EOF", "RUN <<END"), "EOF", "END"), before=with_hd)
+    yield scenario(
+        s, "heredoc-delimiter", replace(replace(with_hd, "RUN <<EOF", "RUN <<END"), "EOF", "END"), before=with_hd
+    )
     yield scenario(s, "heredoc-quoted", replace(with_hd, "RUN <<EOF", 'RUN <<"EOF"'), before=with_hd)
-    yield scenario(s, "heredoc-dash", replace(replace(with_hd, "RUN <<EOF", "RUN <<-EOF"), "echo h > /h", "\techo h > /h"), before=with_hd)
+    yield scenario(
+        s,
+        "heredoc-dash",
+        replace(replace(with_hd, "RUN <<EOF", "RUN <<-EOF"), "echo h > /h", "\techo h > /h"),
+        before=with_hd,
+    )
     yield scenario(s, "heredoc-to-run", replace(L, run, [run, "RUN echo h > /h"]), before=with_hd)
     cp_hd = replace(L, run, [run, "COPY <<EOF /app/h.txt", "hello", "EOF"])
     yield scenario(s, "heredoc-copy-body", replace(cp_hd, "hello", "hello2"), before=cp_hd)
-    yield scenario(s, "heredoc-copy-dest", replace(cp_hd, "COPY <<EOF /app/h.txt", "COPY <<EOF /app/h2.txt"), before=cp_hd)
+    yield scenario(
+        s, "heredoc-copy-dest", replace(cp_hd, "COPY <<EOF /app/h.txt", "COPY <<EOF /app/h2.txt"), before=cp_hd
+    )
     # build args
     yield scenario(s, "arg-cli-value", args_before={}, args={"V": "2"})
     yield scenario(s, "arg-cli-same-as-default", args_before={}, args={"V": "1"})
@@ -212,7 +231,14 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
     yield scenario(s, "arg-proxy-undeclared", args_before={}, args={"HTTP_PROXY": "http://p:1"})
     yield scenario(s, "arg-proxy-undeclared-lower", args_before={"no_proxy": "a"}, args={"no_proxy": "b"})
     px = replace(L, "ARG V=1", ["ARG V=1", "ARG HTTP_PROXY"])
-    yield scenario(s, "arg-proxy-declared", px, before=px, args_before={"HTTP_PROXY": "http://p:1"}, args={"HTTP_PROXY": "http://p:2"})
+    yield scenario(
+        s,
+        "arg-proxy-declared",
+        px,
+        before=px,
+        args_before={"HTTP_PROXY": "http://p:1"},
+        args={"HTTP_PROXY": "http://p:2"},
+    )
     late = replace(L, 'CMD ["/bin/sh"]', ["ARG LATE", 'CMD ["/bin/sh"]'])
     yield scenario(s, "arg-late-value", late, before=late, args_before={}, args={"LATE": "1"})
     envarg = replace(L, "ENV E=1", "ENV E=$V")
@@ -221,13 +247,22 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
     yield scenario(s, "arg-used-in-label", lab, before=lab, args_before={}, args={"V": "2"})
     masked = replace(L, "ENV E=1", "ENV V=fixed")
     yield scenario(s, "arg-masked-by-env", masked, before=masked, args_before={}, args={"V": "2"})
-    yield scenario(s, "arg-in-copy-dest", replace(L, "COPY a.txt /app/a.txt", "COPY a.txt /app/$V.txt"),
-                   before=replace(L, "COPY a.txt /app/a.txt", "COPY a.txt /app/$V.txt"), args_before={}, args={"V": "2"})
+    yield scenario(
+        s,
+        "arg-in-copy-dest",
+        replace(L, "COPY a.txt /app/a.txt", "COPY a.txt /app/$V.txt"),
+        before=replace(L, "COPY a.txt /app/a.txt", "COPY a.txt /app/$V.txt"),
+        args_before={},
+        args={"V": "2"},
+    )
     # COPY / ADD flags
     cp = "COPY a.txt /app/a.txt"
     for flag in ("--chown=1:1", "--chmod=755", "--link", "--chown=0:0"):
-        yield scenario(s, f"copy-flag-add.{flag.strip('-').split('=')[0]}{'-root' if flag.endswith('0:0') else ''}",
-                       replace(L, cp, cp.replace("COPY ", f"COPY {flag} ")))
+        yield scenario(
+            s,
+            f"copy-flag-add.{flag.strip('-').split('=')[0]}{'-root' if flag.endswith('0:0') else ''}",
+            replace(L, cp, cp.replace("COPY ", f"COPY {flag} ")),
+        )
     chown = replace(L, cp, "COPY --chown=1:1 a.txt /app/a.txt")
     yield scenario(s, "copy-chown-changed", replace(L, cp, "COPY --chown=2:2 a.txt /app/a.txt"), before=chown)
     chmod = replace(L, cp, "COPY --chmod=644 a.txt /app/a.txt")
@@ -295,20 +330,50 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
     mb = replace(L, m_run, [m_run, mounts["bind"]])
     yield scenario(s, "mount-bind-source-edit", before=mb) | {"change": {"files": {"src/x.txt": "x2\n"}}}
     yield scenario(s, "mount-bind-other-edit", before=mb) | {"change": {"files": {"notes.md": "n2\n"}}}
-    yield scenario(s, "mount-bind-ignored-edit", before=mb, files={**s.files, ".dockerignore": "src/y.txt\n"}) | {"change": {"files": {"src/y.txt": "y2\n"}}}
-    yield scenario(s, "mount-bind-target", replace(mb, mounts["bind"], "RUN --mount=type=bind,source=src,target=/m2 ls /m2 > /ml"), before=mb)
-    yield scenario(s, "mount-bind-rw", replace(mb, mounts["bind"], "RUN --mount=type=bind,source=src,target=/m,rw ls /m > /ml"), before=mb)
+    yield scenario(s, "mount-bind-ignored-edit", before=mb, files={**s.files, ".dockerignore": "src/y.txt\n"}) | {
+        "change": {"files": {"src/y.txt": "y2\n"}}
+    }
+    yield scenario(
+        s,
+        "mount-bind-target",
+        replace(mb, mounts["bind"], "RUN --mount=type=bind,source=src,target=/m2 ls /m2 > /ml"),
+        before=mb,
+    )
+    yield scenario(
+        s,
+        "mount-bind-rw",
+        replace(mb, mounts["bind"], "RUN --mount=type=bind,source=src,target=/m,rw ls /m > /ml"),
+        before=mb,
+    )
     mc = replace(L, m_run, [m_run, mounts["cache"]])
-    for name, new in (("id-added", "id=c1,target=/c"), ("sharing", "target=/c,sharing=locked"),
-                      ("target", "target=/c2"), ("mode", "target=/c,mode=0700")):
-        yield scenario(s, f"mount-cache-{name}", replace(mc, mounts["cache"], f"RUN --mount=type=cache,{new} true"), before=mc)
+    for name, new in (
+        ("id-added", "id=c1,target=/c"),
+        ("sharing", "target=/c,sharing=locked"),
+        ("target", "target=/c2"),
+        ("mode", "target=/c,mode=0700"),
+    ):
+        yield scenario(
+            s, f"mount-cache-{name}", replace(mc, mounts["cache"], f"RUN --mount=type=cache,{new} true"), before=mc
+        )
     mcid = replace(L, m_run, [m_run, "RUN --mount=type=cache,id=c1,target=/c true"])
-    yield scenario(s, "mount-cache-id-renamed", replace(mcid, "RUN --mount=type=cache,id=c1,target=/c true", "RUN --mount=type=cache,id=c2,target=/c true"), before=mcid)
+    yield scenario(
+        s,
+        "mount-cache-id-renamed",
+        replace(mcid, "RUN --mount=type=cache,id=c1,target=/c true", "RUN --mount=type=cache,id=c2,target=/c true"),
+        before=mcid,
+    )
     ms = replace(L, m_run, [m_run, mounts["secret"]])
     yield scenario(s, "mount-secret-id", replace(ms, mounts["secret"], "RUN --mount=type=secret,id=s2 true"), before=ms)
-    yield scenario(s, "mount-secret-target", replace(ms, mounts["secret"], "RUN --mount=type=secret,id=s,target=/run/s true"), before=ms)
+    yield scenario(
+        s,
+        "mount-secret-target",
+        replace(ms, mounts["secret"], "RUN --mount=type=secret,id=s,target=/run/s true"),
+        before=ms,
+    )
     mt = replace(L, m_run, [m_run, mounts["tmpfs"]])
-    yield scenario(s, "mount-tmpfs-size", replace(mt, mounts["tmpfs"], "RUN --mount=type=tmpfs,target=/t,size=1m true"), before=mt)
+    yield scenario(
+        s, "mount-tmpfs-size", replace(mt, mounts["tmpfs"], "RUN --mount=type=tmpfs,target=/t,size=1m true"), before=mt
+    )
     msh = replace(L, m_run, [m_run, mounts["ssh"]])
     yield scenario(s, "mount-ssh-id", replace(msh, mounts["ssh"], "RUN --mount=type=ssh,id=k true"), before=msh)
     yield scenario(s, "run-network-none", replace(L, m_run, "RUN --network=none cat /app/a.txt > /tmp/out"))
@@ -323,36 +388,65 @@ def app_ops(seed: Seed) -> Iterator[Scn]:
         ("compressed", tar_bytes({"m/one.txt": "one\n", "m/two.txt": "two\n"}, gz=True)),
     ):
         yield scenario(s, f"add-archive-{name}", before=addt, files=arch) | {"change": {"files": {"v.tar": b64(data)}}}
-    yield scenario(s, "add-archive-unchanged-other-edit", before=addt, files=arch) | {"change": {"files": {"notes.md": "n2\n"}}}
-    yield scenario(s, "add-archive-copy-instead", replace(addt, "ADD v.tar /app/v/", "COPY v.tar /app/v/"), before=addt, files=arch)
+    yield scenario(s, "add-archive-unchanged-other-edit", before=addt, files=arch) | {
+        "change": {"files": {"notes.md": "n2\n"}}
+    }
+    yield scenario(
+        s, "add-archive-copy-instead", replace(addt, "ADD v.tar /app/v/", "COPY v.tar /app/v/"), before=addt, files=arch
+    )
 
 
 def multi_ops(seed: Seed) -> Iterator[Scn]:
     L = list(seed.lines)
     s = seed
-    fb, ft, ff = f"FROM {BASE} AS build", f"FROM {BASE} AS tools", f"FROM {BASE} AS final"
+    ft, ff = f"FROM {BASE} AS tools", f"FROM {BASE} AS final"
     tools = [ft, "RUN echo tools > /tools"]
     no_tools = [x for x in L if x not in tools]
     yield scenario(s, "stage-added-unused", replace(L, ff, [f"FROM {BASE} AS extra", "RUN echo extra > /e", ff]))
     yield scenario(s, "stage-removed-unused", no_tools)
-    yield scenario(s, "stage-renamed", [x.replace("AS build", "AS builder").replace("--from=build", "--from=builder") for x in L])
+    yield scenario(
+        s, "stage-renamed", [x.replace("AS build", "AS builder").replace("--from=build", "--from=builder") for x in L]
+    )
     yield scenario(s, "stage-reordered", tools + [x for x in L if x not in tools])
     yield scenario(s, "stage-unused-edited", replace(L, "RUN echo tools > /tools", "RUN echo tools2 > /tools"))
     yield scenario(s, "stage-final-from-build", replace(L, ff, "FROM build AS final"))
     from_build = replace(L, ff, "FROM build AS final")
     yield scenario(s, "stage-from-stage-parent-edit", before=from_build) | {"change": {"files": {"src/x.txt": "x2\n"}}}
     yield scenario(s, "copy-from-index", replace(L, "COPY --from=build /out/app /app", "COPY --from=0 /out/app /app"))
-    yield scenario(s, "copy-from-image", replace(L, "COPY --from=build /out/app /app", ["COPY --from=build /out/app /app", f"COPY --from={BASE} /etc/passwd /p"]))
-    yield scenario(s, "copy-from-other-path", replace(L, "COPY --from=build /out/app /app", "COPY --from=build /out/ /appdir/"))
+    yield scenario(
+        s,
+        "copy-from-image",
+        replace(
+            L,
+            "COPY --from=build /out/app /app",
+            ["COPY --from=build /out/app /app", f"COPY --from={BASE} /etc/passwd /p"],
+        ),
+    )
+    yield scenario(
+        s, "copy-from-other-path", replace(L, "COPY --from=build /out/app /app", "COPY --from=build /out/ /appdir/")
+    )
     for target in ("build", "tools", "final"):
-        for what, change in (("src-edit", {"files": {"src/x.txt": "x2\n"}}),
-                             ("tools-edit", {"dockerfile": text(replace(L, "RUN echo tools > /tools", "RUN echo tools2 > /tools"))}),
-                             ("final-edit", {"files": {"a.txt": "a2\n"}})):
+        for what, change in (
+            ("src-edit", {"files": {"src/x.txt": "x2\n"}}),
+            ("tools-edit", {"dockerfile": text(replace(L, "RUN echo tools > /tools", "RUN echo tools2 > /tools"))}),
+            ("final-edit", {"files": {"a.txt": "a2\n"}}),
+        ):
             yield scenario(s, f"target-{target}-{what}") | {"change": {**change, "target": target}}
-    yield scenario(s, "target-changed-build-to-final") | {"change": {"target": "final"}, "options": {"target_before": "build"}}
+    yield scenario(s, "target-changed-build-to-final") | {
+        "change": {"target": "final"},
+        "options": {"target_before": "build"},
+    }
     # a re-run that writes the same bytes: the COPY --from outcome depends on the run's output
     yield scenario(s, "copy-from-rerun-same-bytes") | {"change": {"files": {"src/y.txt": "y2\n"}}}
-    yield scenario(s, "copy-from-rerun-edit-run", replace(L, "RUN mkdir -p /out && cat /src/x.txt > /out/app", "RUN mkdir -p /out && cat /src/x.txt > /out/app && true"))
+    yield scenario(
+        s,
+        "copy-from-rerun-edit-run",
+        replace(
+            L,
+            "RUN mkdir -p /out && cat /src/x.txt > /out/app",
+            "RUN mkdir -p /out && cat /src/x.txt > /out/app && true",
+        ),
+    )
     yield scenario(s, "copy-from-rerun-new-bytes") | {"change": {"files": {"src/x.txt": "x2\n"}}}
     yield scenario(s, "escape-directive-added", ["# escape=`", *L])
     yield scenario(s, "base-changed") | {"change": {"base_changed": True}}
@@ -380,7 +474,9 @@ def args_ops(seed: Seed) -> Iterator[Scn]:
     yield scenario(s, "arg-only-label-env", only_label, before=only_label, args_before={}, args={"G": "g2"})
     yield scenario(s, "arg-only-env", only_label, before=only_label, args_before={}, args={"S": "s2"})
     yield scenario(s, "arg-child-stage", args_before={}, args={"S": "s9"}, options={"target": "two"})
-    yield scenario(s, "target-one-child-edit", replace(L, "RUN echo two > /two", "RUN echo two2 > /two")) | {"options": {"target": "one"}}
+    yield scenario(s, "target-one-child-edit", replace(L, "RUN echo two > /two", "RUN echo two2 > /two")) | {
+        "options": {"target": "one"}
+    }
     yield scenario(s, "base-changed") | {"change": {"base_changed": True}}
 
 
@@ -412,8 +508,7 @@ def ctx_ops(seed: Seed) -> Iterator[Scn]:
     ):
         yield scenario(s, f"ctx-{name}") | {"change": change}
     ig = {**s.files, ".dockerignore": "*.log\n**/tmp\n!keep.log\nDockerfile\n.dockerignore\n"}
-    yield scenario(s, "ctx-ignored-dockerfile-edit", text_edit := [*L[:-1], "RUN cat /w/*.txt > /all && true"], files=ig)
-    del text_edit
+    yield scenario(s, "ctx-ignored-dockerfile-edit", [*L[:-1], "RUN cat /w/*.txt > /all && true"], files=ig)
 
 
 def meta_ops(seed: Seed) -> Iterator[Scn]:

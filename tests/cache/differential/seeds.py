@@ -97,7 +97,7 @@ SEEDS = (
             "COPY a.txt /a.txt",
             "RUN cat /a.txt > /b",
             "HEALTHCHECK CMD true",
-            "ENTRYPOINT [\"/bin/sh\"]",
+            'ENTRYPOINT ["/bin/sh"]',
         ),
         {"a.txt": "a\n"},
     ),
