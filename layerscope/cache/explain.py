@@ -114,6 +114,11 @@ class Explainer:
     def depends_on(self, step: PlannedStep) -> tuple[Cause, str]:
         """The condition of a `depends` step, in words."""
         for c in step.components:
+            if c.optimistic is not None and c.optimistic != c.value and c.name == "url":
+                return Cause(INSTRUCTION, c.cause_name), (
+                    "hits only if the URL (or git ref) gives the same bytes as at the last build (the builder "
+                    "fetches it to compare); misses otherwise"
+                )
             if c.optimistic is not None and c.optimistic != c.value:
                 where = c.name.split(":", 1)[1] if ":" in c.name else c.name
                 return Cause(EARLIER, c.cause_name), (
@@ -125,7 +130,7 @@ class Explainer:
             if owner is not None and owner.depends:
                 return Cause(
                     EARLIER, f"line {owner.line}"
-                ), f"hits only if line {owner.line} hits (it depends on re-run output)"
+                ), f"hits only if line {owner.line} hits (an outcome known only once the build runs)"
         return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 

@@ -83,7 +83,10 @@ def digest(*parts: object) -> str:
 
 
 def step_key(parents: tuple[str, ...], components: tuple[Component, ...], kind: str) -> str:
-    return digest(kind, parents, tuple((c.name, c.value) for c in components))
+    # a stage's name is in no builder's key (renaming the stage a COPY --from reads hits): "from:<stage>" keys
+    # as "from:"
+    return digest(kind, parents, tuple((c.name.split(":")[0] if c.name.startswith("from:") else c.name, c.value)
+                                       for c in components))  # fmt: skip
 
 
 class Records:
@@ -94,6 +97,13 @@ class Records:
         self.by_parents: dict[tuple[str, ...], list[PlannedStep]] = {}
         self.producers: dict[str, PlannedStep] = {}
         self.by_slot: dict[str, str] = {}  # the output of the newest record of each slot
+        # records under their optimistic keys too (a URL fetch taken to give what it gave then): only for
+        # telling `depends` from `miss`, never a hit
+        self.optimistic: dict[str, str] = {}
+
+    def output_if_same(self, key: str) -> str | None:
+        """The output of a record with this key, counting records under their optimistic keys."""
+        return self.outputs.get(key, self.optimistic.get(key))
 
     def has(self, key: str | None) -> bool:
         return key is not None and key in self.outputs
@@ -104,6 +114,8 @@ class Records:
                 self.outputs[s.key] = s.output
                 self.by_parents.setdefault(s.parents, []).insert(0, s)
                 self.by_slot[s.slot] = s.output
+                if s.optimistic_key is not None:
+                    self.optimistic[s.optimistic_key] = s.output
             if s.produces is not None:
                 self.outputs.setdefault(s.produces, s.output)
 

@@ -82,7 +82,15 @@ def source_components(
         return [*out, Component("from-image", digest(build.base_identity(target), local), BASE, target)]
     urls = [s for s in local if is_url(s)]
     if urls:
-        out.append(Component("url", repr((urls, ins.flag("checksum"))), INSTRUCTION, f"ADD (line {ins.line})"))
+        written = repr((urls, ins.flag("checksum")))
+        if ins.flag("checksum") is None:
+            # the builder fetches the URL (or clones the repository) and compares what it got: bytes that exist
+            # only once the step runs. This build's fetch is its own; the same as the last one only if the
+            # server says so (`depends`)
+            out.append(Component("url", f"{written}|fetched by build {id(build)}", INSTRUCTION,
+                                 f"ADD (line {ins.line})", optimistic=written))  # fmt: skip
+        else:
+            out.append(Component("url", written, INSTRUCTION, f"ADD (line {ins.line})"))
         local = [s for s in local if not is_url(s)]
     if local:
         sel = select(build.context, local, ins.line, excludes=excludes, parents=parents, apply_ignore=apply_ignore)

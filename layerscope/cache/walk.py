@@ -184,7 +184,7 @@ class Walker:
         hit = self.records.has(key) and forced_miss is None
         # a miss only because a step re-run in this build may have written other bytes: the builder decides
         # by comparing bytes we cannot know before the build
-        depends = not hit and okey != key and self.records.has(okey) and forced_miss is None
+        depends = not hit and okey != key and self.records.output_if_same(okey) is not None and forced_miss is None
         produces = oproduces = None
         if link:  # BuildKit COPY --link: the copy is keyed alone; a merge puts it on the chain
             produces, oproduces = digest("merge", state.chain, key), digest("merge", state.ochain, okey)
@@ -199,7 +199,7 @@ class Walker:
             token = f"run:{self.build_id}:{ins.line}"
             otoken = self.records.by_slot.get(slot, token)  # optimistic: what it wrote last time
         if depends:
-            otoken = self.records.outputs[okey]
+            otoken = self.records.output_if_same(okey) or otoken
         if path is not None:
             state.writes.append((path, token, ins.line))
             state.owrites.append((path, otoken, ins.line))
