@@ -50,12 +50,12 @@ class ClassicWalker(Walker):
             comps += [arg_component(k, self.build.build_args[k]) for k in proxies]
             return self.finish(stage, state, ins, text, comps, deterministic=False)
         if kw in ("COPY", "ADD"):
-            if ins.flag("chmod") is not None:
-                raise needs_buildkit(ins, f"{kw} --chmod")
+            for flag in ("chmod", "link", "exclude", "parents"):  # observed: 20.10 rejects each as unknown
+                if ins.has_flag(flag):
+                    raise needs_buildkit(ins, f"{kw} --{flag}")
             if ins.heredocs:
                 raise needs_buildkit(ins, "heredocs")
             srcs, dest = copy_words(ins, state, self.df.escape)
-            # --link, --exclude and --parents are parsed and silently ignored here
             comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
             comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
             return self.finish(stage, state, ins, text, comps, path=dest)
@@ -66,8 +66,11 @@ class ClassicWalker(Walker):
             value = repr([(k, expand(v, values, self.df.escape)) for k, v in unquote_pairs(ins)])
         elif kw in ("USER", "EXPOSE", "VOLUME", "STOPSIGNAL"):
             value = repr([expand(a, values, self.df.escape) for a in ins.args])
-        else:  # ARG stores its Dockerfile default, CMD/ENTRYPOINT/SHELL/ONBUILD/... their text
-            value = ins.original
+        elif kw == "ONBUILD":
+            value = ins.trigger.original if ins.trigger is not None else ins.original
+            refs = []
+        else:  # ARG stores its Dockerfile default, CMD/ENTRYPOINT/SHELL/... their parsed value (not the spacing)
+            value = repr((ins.json, ins.args, ins.flags))
             refs = []
         comps = [*refs, self.definition(ins, repr((kw, value)))]
         return self.finish(stage, state, ins, text, comps, path=path)
