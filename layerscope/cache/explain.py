@@ -50,6 +50,7 @@ class Explainer:
         self.records = records
         self.owner: dict[str, PlannedStep] = {}
         self.causes: dict[int, Cause] = {}  # by id() of the owning step
+        self.last_depends: dict[str, int] = {}  # stage -> line of its latest `depends` step
 
     def why(self, step: PlannedStep) -> tuple[Cause, str]:
         if step.forced_miss is not None:
@@ -105,6 +106,7 @@ class Explainer:
             return StepResult(step.stage, step.line, step.instruction, step.text, HIT, note, None)
         if step.depends:
             cause, reason = self.depends_on(step)
+            self.last_depends[step.stage] = step.line
             self.causes[id(step)] = cause
             return StepResult(step.stage, step.line, step.instruction, step.text, DEPENDS, reason, cause)
         cause, reason = self.why(step)
@@ -131,6 +133,11 @@ class Explainer:
                 return Cause(
                     EARLIER, f"line {owner.line}"
                 ), f"hits only if line {owner.line} hits (an outcome known only once the build runs)"
+        line = self.last_depends.get(step.stage)
+        if line is not None:  # chained through a COPY --link merge onto that step
+            return Cause(
+                EARLIER, f"line {line}"
+            ), f"hits only if line {line} hits (an outcome known only once the build runs)"
         return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 
