@@ -532,11 +532,21 @@ INSERT_AT = {"app": (2, 6), "multi": (8,), "args": (5,), "ctx": (2,), "meta": (5
 EXCLUDED = {
     "multi-remove.run4": "COPY --from then reads /out/app, which only the removed RUN wrote",
     **dict.fromkeys(
-        ("app-remove.copy5", "app-move.run6", "app-remove.copy7", "app-move.run8", "app-arg-in-copy-dest",
-         "multi-remove.copy3", "multi-move.run4", "multi-remove.copy8", "multi-remove.copy9", "multi-move.run10",
-         "multi-copy-from-other-path"),
+        (
+            "app-remove.copy5",
+            "app-move.run6",
+            "app-remove.copy7",
+            "app-move.run8",
+            "app-arg-in-copy-dest",
+            "multi-remove.copy3",
+            "multi-move.run4",
+            "multi-remove.copy8",
+            "multi-remove.copy9",
+            "multi-move.run10",
+            "multi-copy-from-other-path",
+        ),
         "a RUN then reads a file the change removed or moved away: the command fails",
-    ),  # fmt: skip
+    ),
 }
 
 
