@@ -8,7 +8,7 @@ from __future__ import annotations
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage
-from layerscope.cache.plan import PROXY_ARGS, PlannedStep, StageState, arg_component
+from layerscope.cache.plan import BUILD_ARG, PROXY_ARGS, Component, PlannedStep, StageState
 from layerscope.cache.sources import copy_words, source_components
 from layerscope.cache.walk import Walker, unquote_pairs
 from layerscope.errors import UnsupportedError
@@ -44,10 +44,15 @@ class ClassicWalker(Walker):
             if ins.heredocs:
                 raise needs_buildkit(ins, "heredocs")
             cmd = ins.args if ins.json else (*state.shell, " ".join(ins.args))
-            comps = [self.definition(ins, repr(cmd)), *self.arg_components(state, inherited=False)]
-            # observed on Docker 20.10: proxy build args reach the probe's |N prefix even when undeclared
+            args = self.arg_components(state, inherited=False)
+            comps = [self.definition(ins, repr(cmd)), *args]
+            # the probe's Cmd gets a `|N K=V ...` prefix when any allowed build arg has a value; undeclared proxy
+            # args count for switching the prefix on, but their values are left out of it (`prependEnvOnCmd`):
+            # observed on 20.10, a lone HTTP_PROXY turns `/bin/sh -c x` into `|0 /bin/sh -c x` (misses), next to
+            # a declared arg it changes nothing
             proxies = sorted(k for k in PROXY_ARGS & self.build.build_args.keys() if k not in state.args)
-            comps += [arg_component(k, self.build.build_args[k]) for k in proxies]
+            if proxies and not args:
+                comps.append(Component("env:|0", "|0", BUILD_ARG, proxies[0]))
             return self.finish(stage, state, ins, text, comps, deterministic=False)
         if kw in ("COPY", "ADD"):
             for flag in ("chmod", "link", "exclude", "parents"):  # observed: 20.10 rejects each as unknown
