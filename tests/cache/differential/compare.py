@@ -75,6 +75,16 @@ def mismatch(sc: Scenario, engine: str, truth: dict[str, Any], work: Path) -> st
     return "; ".join(diffs) or None
 
 
+_TREES: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _trees() -> Path:
+    """One directory for the written scenario trees of this process: every engine scores the same trees."""
+    if not _TREES:
+        _TREES.append(tempfile.TemporaryDirectory(prefix="ls-corpus-"))
+    return Path(_TREES[0].name)
+
+
 def score(engine: str, ids: set[str] | None = None) -> tuple[int, list[tuple[str, str]], int]:
     """(scored, mismatches, not scored) of every recorded scenario of an engine (not scored: an unreadable
     log, or a RUN command that failed)."""
@@ -89,8 +99,7 @@ def score(engine: str, ids: set[str] | None = None) -> tuple[int, list[tuple[str
             unreadable += 1
             continue
         scored += 1
-        with tempfile.TemporaryDirectory() as tmp:
-            why = mismatch(sc, engine, rec, Path(tmp))
+        why = mismatch(sc, engine, rec, _trees() / sc.name)
         if why:
             bad.append((sc.name, why))
     return scored, bad, unreadable
