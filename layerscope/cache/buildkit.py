@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 
+from layerscope.buildfile.directives import read_directives
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, from_target, reachable_stages
@@ -14,6 +15,7 @@ from layerscope.cache.mounts import parse_mounts
 from layerscope.cache.plan import BASE, BUILD_ARG, INSTRUCTION, Component, PlannedStep, StageState, digest
 from layerscope.cache.sources import copy_words, heredoc_components, source_components, stage_content
 from layerscope.cache.walk import Walker
+from layerscope.errors import UnsupportedError
 
 CONFIG_ONLY = "config only: no cache step in BuildKit"
 
@@ -118,6 +120,12 @@ class BuildKitWalker(Walker):
         excludes = tuple(expand(e, values, self.df.escape) for e in ins.flag_values("exclude"))
         chown, chmod = ins.flag("chown"), ins.flag("chmod")
         parents_flag = ins.has_flag("parents")
+        if parents_flag and "labs" not in read_directives(self.df.text).get("syntax", ""):
+            # observed on 28.5: the built-in frontend refuses it; only the labs frontend (`# syntax=...-labs`) has it
+            raise UnsupportedError(
+                f"Dockerfile line {ins.line}: COPY --parents needs the labs Dockerfile frontend "
+                "(# syntax=docker/dockerfile:1-labs); BuildKit's built-in frontend refuses it"
+            )
         # --chmod disables --link (convert_copy.go); the overlay2 store has no MergeOp at all
         link = ins.has_flag("link") and chmod is None and self.build.image_store == "containerd"
         definition = (
