@@ -15,7 +15,7 @@ from layerscope.cache.mounts import parse_mounts
 from layerscope.cache.plan import BASE, BUILD_ARG, INSTRUCTION, Component, PlannedStep, StageState, digest
 from layerscope.cache.sources import copy_words, heredoc_components, source_components, stage_content
 from layerscope.cache.walk import Walker
-from layerscope.errors import UnsupportedError
+from layerscope.errors import FormatError, UnsupportedError
 
 CONFIG_ONLY = "config only: no cache step in BuildKit"
 
@@ -67,12 +67,20 @@ class BuildKitWalker(Walker):
 
     def run_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         body = ins.args if ins.json else (" ".join(ins.args),)
-        comps = [self.definition(ins, repr((body, [h.content for h in ins.heredocs], ins.json)))]
+        docs = [h.content for h in ins.heredocs]
+        if not ins.json and len(ins.args) == 1 and len(ins.heredocs) == 1 and ins.args[0].startswith("<<"):
+            # `RUN <<EOF` alone: the body is the script (`/bin/sh -c <body>`), so the delimiter and its quoting
+            # are in no key (observed on 28.5); `<<-` strips the body's leading tabs first
+            chomp = ins.args[0].startswith("<<-")
+            docs = ["\n".join(x.lstrip("\t") for x in d.split("\n")) if chomp else d for d in docs]
+            body = ("<<heredoc",)
+        comps = [self.definition(ins, repr((body, docs, ins.json)))]
         if not ins.json:
             comps.append(Component("shell", repr(state.shell), INSTRUCTION, "SHELL"))
         comps.append(self.definition(ins, repr((ins.flag("network"), ins.flag("security"))), "flags"))
         comps += [
-            Component("cwd", state.cwd, INSTRUCTION, "WORKDIR"),
+            # observed on 28.5: `WORKDIR /app/` hits the mkdir of `/app` but misses the RUNs after it
+            Component("cwd", state.cwd_as_set, INSTRUCTION, "WORKDIR"),
             Component("user", state.user, INSTRUCTION, "USER"),
         ]
         # the ExecOp's Env is ordered: ENV and valued ARGs in the order they entered it (moving one misses)
@@ -139,6 +147,14 @@ class BuildKitWalker(Walker):
         )
         comps = [*self.ref_components(state, ins), self.definition(ins, repr(definition))]
         comps += source_components(self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag)
+        for c in comps:
+            # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory
+            # is not transferred when nothing under it matches (observed on 28.5: `lstat /src: no such file`)
+            deep = [w for w in c.selection.empty_wildcards if "/" in w.strip("/")] if c.selection else []
+            if deep:
+                folder = "/" + posixpath.dirname(posixpath.normpath(deep[0]).lstrip("/"))
+                raise FormatError(f"Dockerfile line {ins.line}: {deep[0]} matches nothing: the build fails "
+                                  f"(lstat {folder}: no such file or directory)")  # fmt: skip
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)

@@ -130,6 +130,9 @@ class StageState:
     args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage (None: no value)
     inherited_args: dict[str, str | None] = field(default_factory=dict)  # from a FROM <stage> parent
     cwd: str = "/"
+    cwd_as_set: str = (
+        "/"  # BuildKit: a RUN's Cwd as WORKDIR set it (an absolute path is not cleaned: /app/ is not /app)
+    )
     user: str = ""
     shell: tuple[str, ...] = ("/bin/sh", "-c")
     config: list[str] = field(default_factory=list)  # classic: the image config so far

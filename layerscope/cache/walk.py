@@ -109,6 +109,7 @@ class Walker:
     def inherit(self, state: StageState, parent: StageState) -> None:
         state.env, state.order = dict(parent.env), dict(parent.order)
         state.cwd, state.user, state.shell = parent.cwd, parent.user, parent.shell
+        state.cwd_as_set = parent.cwd_as_set
         state.config = list(parent.config)
         state.chain, state.output, state.output_line = parent.chain, parent.output, parent.output_line
         state.writes = list(parent.writes)
@@ -141,6 +142,7 @@ class Walker:
     def workdir(self, state: StageState, ins: Instruction) -> str:
         path = expand(ins.args[0], state.values(), self.df.escape)
         state.cwd = posixpath.normpath(posixpath.join(state.cwd, path))
+        state.cwd_as_set = path if posixpath.isabs(path) else state.cwd
         return state.cwd
 
     def valued_args(self, state: StageState, inherited: bool) -> list[tuple[str, str]]:
