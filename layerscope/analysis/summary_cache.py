@@ -15,7 +15,7 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 2  # 2: summaries carry the package report
+SCHEMA = 3  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 
 
