@@ -5,6 +5,8 @@ decided on bytes a re-run step wrote). No engine needed; the slow tier re-checks
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.cache.differential import generate
@@ -46,3 +48,20 @@ def test_model_is_exact_on_the_recorded_corpus(engine: str) -> None:
     assert not bad, f"{len(bad)} of {scored} scenarios differ on {engine}:\n" + "\n".join(
         f"{name}: {why}" for name, why in bad
     )
+
+
+def test_corpus_ids_cited_by_the_rules_exist_and_were_recorded() -> None:
+    from tests.cache.test_rules_doc import DOC
+
+    section = DOC.read_text(encoding="utf-8").split("## R. ", 1)[1].split("\n## ", 1)[0]
+    names = {s.name for s in load_scenarios()}
+    recorded = set().union(*(load_truth(e) for e in RECORDED)) if RECORDED else set()
+    seeds = {n.split("-", 1)[0] for n in names}
+    cited = set()
+    for line in section.splitlines():
+        if line.startswith("|"):
+            last = line.strip().strip("|").split("|")[-1]
+            cited |= {t for t in re.split(r"[,\s]+", last) if t.split("-", 1)[0] in seeds and "-" in t}
+    assert cited, "no corpus scenario cited in docs/cache-rules.md §R"
+    assert not cited - names, f"cited but not in the corpus: {sorted(cited - names)}"
+    assert not cited - recorded, f"cited but recorded by no builder: {sorted(cited - recorded)}"
