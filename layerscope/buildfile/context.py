@@ -150,10 +150,15 @@ class ContextTree:
         return tree
 
 
-def load_ignore(tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None) -> None:
-    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root."""
+def load_ignore(
+    tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None, per_dockerfile: bool = True
+) -> None:
+    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root (not for the
+    classic builder: `per_dockerfile=False`, observed on Docker 20.10)."""
     candidates: list[bytes | None] = []
-    if dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
+    if not per_dockerfile:
+        pass
+    elif dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
         candidates.append(tree.read(dockerfile_rel + ".dockerignore"))
     elif dockerfile_abs is not None and os.path.isfile(dockerfile_abs + ".dockerignore"):
         with open(dockerfile_abs + ".dockerignore", "rb") as fh:

@@ -124,7 +124,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         change = ", ".join(filter(None, [change, "changed: " + " ".join(req.changed)]))
     old_text = _dockerfile_text(old_tree, rel, new_text) if req.against or req.git else new_text
     for tree in (old_tree, new_tree):
-        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path))
+        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), req.builder != "classic")
     new_df = load_dockerfile(new_text)
     try:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df
