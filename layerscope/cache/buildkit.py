@@ -74,9 +74,13 @@ class BuildKitWalker(Walker):
             chomp = ins.args[0].startswith("<<-")
             docs = ["\n".join(x.lstrip("\t") for x in d.split("\n")) if chomp else d for d in docs]
             body = ("<<heredoc",)
-        comps = [self.definition(ins, repr((body, docs, ins.json)))]
-        if not ins.json:
-            comps.append(Component("shell", repr(state.shell), INSTRUCTION, "SHELL"))
+        shell: tuple[str, ...] | None = None if ins.json else state.shell
+        if ins.json and len(ins.args) >= 2 and ins.args[-2] == "-c" and not docs:
+            # the ExecOp keys its argv: `RUN ["/bin/sh", "-c", "x"]` is `RUN x` (observed on 28.5)
+            shell, body = tuple(ins.args[:-1]), (ins.args[-1],)
+        comps = [self.definition(ins, repr((body, docs, shell is None)))]
+        if shell is not None:
+            comps.append(Component("shell", repr(shell), INSTRUCTION, "SHELL"))
         comps.append(self.definition(ins, repr((ins.flag("network"), ins.flag("security"))), "flags"))
         comps += [
             # observed on 28.5: `WORKDIR /app/` hits the mkdir of `/app` but misses the RUNs after it
