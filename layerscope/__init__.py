@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from layerscope.api import analyze, compare, load, open_image
+from layerscope.api import analyze, compare, fleet, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 
@@ -20,6 +20,7 @@ __all__ = [
     "WasteEntry",
     "analyze",
     "compare",
+    "fleet",
     "load",
     "open_image",
     "rebuild_cost",

@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from layerscope import oneshot
-from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis, Image
 
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
+    from layerscope.fleet.tables import FleetTables
     from layerscope.sources.builder import LayerFn, ProgressFn
     from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
+SAVED_LIMIT = 1 << 30  # a saved analysis is JSON read whole: larger is not one layerscope wrote
 
 
 def open_image(
@@ -32,6 +33,7 @@ def open_image(
     password: str | Secret | None = None,
     insecure: bool = False,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> Image:
     """Read an image (every layer streamed once, or served from the per-layer cache).
 
@@ -39,6 +41,7 @@ def open_image(
     (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
     registry references; other credentials come from the Docker/containers config files.
     `on_layer(index, record)` is called as each layer is read, in the order they finish.
+    `scan_secrets` runs the secret detectors over file contents in the same pass.
     """
     from layerscope.layers.cache import LayerCache
     from layerscope.sources.builder import build_image
@@ -47,7 +50,7 @@ def open_image(
     from layerscope.sources.registry.options import RegistryOptions
 
     options = RegistryOptions.create(username, password, insecure)
-    handle = open_handle(ref, verify=verify, registry=options)
+    handle = open_handle(ref, verify=verify, registry=options, scan_secrets=scan_secrets)
     try:
         return build_image(
             handle,
@@ -57,6 +60,7 @@ def open_image(
             progress=progress,
             cache=LayerCache(read=use_cache),
             on_layer=on_layer,
+            scan_secrets=scan_secrets,
         )
     finally:
         handle.close()
@@ -65,13 +69,9 @@ def open_image(
 def load(path: str) -> Analysis:
     """A saved analysis (`layerscope inspect REF --save FILE`)."""
     from layerscope.analysis.serialize import load_saved
+    from layerscope.readfile import read_bytes
 
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read saved analysis {path}: {err.strerror}") from None
-    return load_saved(raw, path)
+    return load_saved(read_bytes(path, "saved analysis", SAVED_LIMIT), path)
 
 
 def analyze(
@@ -87,20 +87,28 @@ def analyze(
     username: str | None = None,
     password: str | Secret | None = None,
     insecure: bool = False,
+    forbid_paths: tuple[str, ...] | None = None,
+    scan_secrets: bool = False,
 ) -> Analysis:
     """Analyse an image reference, or load `analysis:FILE`.
 
     With ``need_records=False`` an unchanged local archive may be answered from the summary
     cache: the Analysis then has every figure but no per-layer file records. With
     ``need_packages=False`` (`inspect`) the package report may be missing (None).
+
+    ``forbid_paths`` (globs; default: analysis/exposure.py's DEFAULT_GLOBS) are matched
+    against every path of every layer; ``scan_secrets`` also reads the head of every file
+    for secrets (layers/secrets.py). Findings: ``Analysis.exposure``.
     """
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
     from layerscope.analysis import summary_cache
+    from layerscope.analysis.exposure import DEFAULT_GLOBS
 
+    globs = DEFAULT_GLOBS if forbid_paths is None else forbid_paths
     key = None
     if not verify:
-        key = summary_cache.local_key(ref, platform, manifest_only)
+        key = summary_cache.local_key(ref, platform, manifest_only, (globs, scan_secrets))
     if key is not None and use_cache and not need_records:
         summary = summary_cache.get(key)
         if summary is not None and need_packages and summary.get("packages") is None and not manifest_only:
@@ -126,8 +134,9 @@ def analyze(
             password=password,
             insecure=insecure,
             on_layer=feed,
+            scan_secrets=scan_secrets,
         )
-        analysis = analyze_image(image, packages=need_packages, feed=feed)
+        analysis = analyze_image(image, packages=need_packages, feed=feed, forbid_paths=globs, secrets=scan_secrets)
     oneshot.keep(feed)  # the stacked tree: freeing it would be the last thing a CLI run does
     if key is not None:
         from layerscope.analysis.serialize import saved_document
@@ -144,3 +153,41 @@ def compare(a: str | Analysis, b: str | Analysis, *, platform: str | None = None
         a if isinstance(a, Analysis) else analyze(a, platform=platform),
         b if isinstance(b, Analysis) else analyze(b, platform=platform),
     )
+
+
+def fleet(
+    refs: list[str] | tuple[str, ...] = (),
+    *,
+    from_file: str | None = None,
+    catalog: str | None = None,
+    tags: str | None = None,
+    latest: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    config: str | None = None,
+    platform: str | None = None,
+    verify: bool = False,
+    use_cache: bool = True,
+    username: str | None = None,
+    password: str | Secret | None = None,
+    insecure: bool = False,
+) -> FleetTables:
+    """Many images at once on Dask (`layerscope fleet`): one task per unique layer blob.
+
+    The images are `refs` (any reference `analyze` takes), the lines of `from_file`, and the
+    tags a registry's catalog lists (`catalog="docker://HOST[/PREFIX]"`, filtered by the
+    regular expression `tags` and the `latest` N tags per repository). `scheduler`
+    ("tcp://HOST:PORT", else $DASK_SCHEDULER_ADDRESS) runs on an existing cluster whose
+    workers have layerscope installed; otherwise a local cluster of `workers` processes.
+    Returns the tables (`images`, `layers`, `image_layers`, `packages`, `categories`,
+    `savings`, `budget`: pandas DataFrames) and `totals`. An image that cannot be read is a
+    row with its `error`; `config` adds the `check` budgets' verdicts.
+    """
+    from layerscope.fleet import runner, targets
+    from layerscope.fleet.records import Settings
+    from layerscope.sources.registry.options import RegistryOptions
+
+    options = RegistryOptions.create(username, password, insecure)
+    chosen = targets.collect(list(refs), from_file, catalog, options, tags, latest)
+    settings = Settings(platform, verify, use_cache, options)
+    return runner.run(chosen, settings, runner.Cluster(scheduler, workers), config)

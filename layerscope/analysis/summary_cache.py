@@ -15,7 +15,8 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 3  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure
+SCHEMA = 4  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
+# 4: exposure findings
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 
 
@@ -30,7 +31,8 @@ def _code_stamp() -> int:
     return newest
 
 
-def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str | None:
+def local_key(ref_text: str, platform: str | None, manifest_only: bool, options: Any = None) -> str | None:
+    """``options``: anything else the summary depends on (JSON-able), e.g. the exposure globs."""
     from layerscope import __version__
     from layerscope.sources.references import parse
 
@@ -47,7 +49,7 @@ def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str |
     except OSError:
         return None
     material = [SCHEMA, __version__, ref.transport, path, ref.selector, st.st_size, st.st_mtime_ns, st.st_ino,
-                platform, manifest_only, _code_stamp()]  # fmt: skip
+                platform, manifest_only, _code_stamp(), options]  # fmt: skip
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerscope.buildfile.ignore import IgnoreMatcher, compile_pattern, read_ignore_lines
-from layerscope.errors import BadReferenceError, UnsafeInputError
+from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
+from layerscope.readfile import CHUNK, open_regular, read_bytes
 
 FILE, DIR, SYMLINK, OTHER = "file", "dir", "symlink", "other"
 WILDCARDS = "*?["
@@ -42,6 +43,22 @@ def git_blob_digest(data: bytes) -> str:
 
 def sha256_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def hash_file(path: str, git: bool = False) -> str:
+    """sha256_digest or git_blob_digest of a file's content, read in chunks (a context may hold
+    files of gigabytes: never read whole)."""
+    fd = open_regular(path, "context file")
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            h = hashlib.sha1() if git else hashlib.sha256()
+            if git:
+                h.update(b"blob %d\0" % os.fstat(fd).st_size)
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+    except OSError as err:
+        raise BadReferenceError(f"cannot read context file {path}: {err.strerror}") from None
+    return h.hexdigest()
 
 
 class ContextTree:
@@ -114,11 +131,12 @@ class ContextTree:
                     entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
 
         def reader(path: str) -> bytes:
-            with open(os.path.join(root, path), "rb") as fh:
-                return fh.read()
+            return read_bytes(os.path.join(root, path), "context file")
 
-        hasher = git_blob_digest if scheme == "git" else sha256_digest
-        return cls(entries, reader, lambda p: hasher(reader(p)))
+        def digest(path: str) -> str:
+            return hash_file(os.path.join(root, path), git=scheme == "git")
+
+        return cls(entries, reader, digest)
 
     def with_files(self, files: dict[str, bytes]) -> ContextTree:
         """The same tree with some files' contents replaced or added (a rewritten Dockerfile, .dockerignore)."""
@@ -160,9 +178,8 @@ def load_ignore(
         pass
     elif dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
         candidates.append(tree.read(dockerfile_rel + ".dockerignore"))
-    elif dockerfile_abs is not None and os.path.isfile(dockerfile_abs + ".dockerignore"):
-        with open(dockerfile_abs + ".dockerignore", "rb") as fh:
-            candidates.append(fh.read())
+    elif dockerfile_abs is not None and os.path.lexists(dockerfile_abs + ".dockerignore"):
+        candidates.append(read_bytes(dockerfile_abs + ".dockerignore", ".dockerignore"))
     if not candidates and ".dockerignore" in tree.entries:
         candidates.append(tree.read(".dockerignore"))
     if candidates and candidates[0] is not None:
@@ -226,7 +243,10 @@ def select(
     for raw in sources:
         src = clean_source(raw, line)
         if any(c in src for c in WILDCARDS):
-            regex = compile_pattern(src)
+            try:
+                regex = compile_pattern(src)
+            except ValueError as err:  # Go's filepath.Match: ErrBadPattern fails the build
+                raise FormatError(f"Dockerfile line {line}: bad COPY/ADD source pattern {raw!r}: {err}") from None
             depth = src.count("/")
             matches = [p for p in tree.entries if p.count("/") == depth and regex.match(p) and visible(p)]
             if not matches:

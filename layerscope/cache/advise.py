@@ -60,7 +60,7 @@ def _copied(walked: Walked, copy: Instruction, cwd: str) -> Copied | None:
     if sel is None or sel.origins is None:
         return None
     state = StageState("advise", cwd=cwd)
-    _, dest = copy_words(copy, state, build.dockerfile.escape)
+    _, dest = copy_words(copy, state, build.dockerfile.escape, build.dockerfile.budget)
     files = {
         posixpath.normpath(posixpath.join(dest, n)): (f.type, sel.origins.get(n, "")) for n, f in sel.files.items()
     }

@@ -16,10 +16,10 @@ import zlib
 from layerscope.buildfile.context import FILE as FILE_TYPE
 from layerscope.buildfile.context import Fingerprint, Selection
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Stage, from_target, reachable_stages
+from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import EARLIER, FILE, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.sources import copy_words, source_components, stage_content
+from layerscope.cache.plan import BASE, EARLIER, FILE, PROXY_ARGS, Component, PlannedStep, StageState
+from layerscope.cache.sources import context_selection, copy_words, source_components, stage_content
 from layerscope.cache.walk import Walker
 from layerscope.errors import UnsupportedError
 
@@ -33,11 +33,25 @@ def unsupported(ins: Instruction, what: str) -> UnsupportedError:
 
 class BuildahWalker(Walker):
     builder = "buildah"
+    context_first = True  # a named context wins over a stage of the same name (buildah-build(1))
 
     def stages_to_build(self, target: Stage) -> set[int]:
-        return reachable_stages(self.df, target, self.build.build_args)
+        layouts = sorted(n for n, c in self.build.contexts.items() if c.kind == "oci-layout")
+        if layouts:  # buildah-build(1), 1.28: a directory, an HTTP(S) tarball, or container-image:// docker://
+            raise UnsupportedError(
+                f"buildah does not take oci-layout:// build contexts (--build-context {', '.join(layouts)}): only"
+                " directories and images (docker-image://)"
+            )
+        return reachable_stages(self.df, target, self.build.build_args, self.names)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
+        base = self.base_of(stage)
+        if isinstance(base, NamedRef) and self.build.contexts[base.name].tree is not None:
+            # observed with buildah 1.28: FROM takes only an image context; a directory's name is pulled as an image
+            raise UnsupportedError(
+                f"Dockerfile line {stage.from_ins.line}: buildah cannot build FROM the directory context {base.name}"
+                f" (it looks {base.name!r} up as an image)"
+            )
         return self.start_chain(stage, state)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
@@ -50,11 +64,11 @@ class BuildahWalker(Walker):
             extra = sorted({k for k, _ in ins.flags} - COPY_FLAGS)
             if extra and kw == "COPY":
                 raise unsupported(ins, f"COPY --{extra[0]} (only --chmod, --chown and --from)")
-            srcs, dest = copy_words(ins, state, self.df.escape)
+            srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
             created_by = f"{kw} in {ins.args[-1]}"  # the raw destination, not the expanded one
             comps = [self.definition(ins, created_by)]
             comps += [self.owned(c, ins.flag("chown"), kw == "ADD") for c in source_components(
-                self.build, stage, self.states, ins, srcs, chmod=ins.flag("chmod"), empty_ok=False,
+                self.build, stage, self.states, ins, srcs, chmod=ins.flag("chmod"), empty_ok=False, names=self.names,
             )]  # fmt: skip
             comps.append(self.definition(ins, repr(ins.flag("chmod")), "mode"))
             return self.finish(stage, state, ins, text, comps, note=COPIED_FIRST, path=dest)
@@ -106,8 +120,16 @@ class BuildahWalker(Walker):
             origin = m.get("from")
             if not origin:  # observed (1.28): a bind mount of the context adds no checksum to the key
                 continue
-            ref = from_target(self.df, stage, origin, ins.line, self.build.build_args)
-            if isinstance(ref, Stage):
+            ref = from_target(self.df, stage, origin, ins.line, self.build.build_args, self.names)
+            if isinstance(ref, NamedRef):
+                ctx = self.build.contexts[ref.name]
+                if ctx.tree is not None:
+                    sel = context_selection(ctx, [m.get("source", ".")], ins.line, apply_ignore=False)
+                    comps.append(Component(f"mount-files:{m.target}:{ctx.name}", sel.digest(), FILE, "", selection=sel))
+                else:
+                    comps.append(Component(f"mount-image:{m.target}", self.build.context_identity(ctx.name), BASE,
+                                           ctx.spec))  # fmt: skip
+            elif isinstance(ref, Stage):
                 src = self.states[ref.index]
                 if src.ran:  # lookups are skipped when the mounted stage executed anything in this build
                     forced = Component(f"from:{ref.label}", "ran", EARLIER, f"stage {ref.label}")

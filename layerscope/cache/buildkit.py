@@ -6,14 +6,21 @@ rebuild with identical files still hits downstream; `COPY --link` copies onto sc
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
 from layerscope.buildfile.directives import read_directives
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Stage, from_target, reachable_stages
+from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import BASE, BUILD_ARG, INSTRUCTION, Component, PlannedStep, StageState, digest
-from layerscope.cache.sources import copy_words, heredoc_components, source_components, stage_content
+from layerscope.cache.plan import BASE, BUILD_ARG, FILE, INSTRUCTION, Component, PlannedStep, StageState, digest
+from layerscope.cache.sources import (
+    context_selection,
+    copy_words,
+    heredoc_components,
+    source_components,
+    stage_content,
+)
 from layerscope.cache.walk import Walker
 from layerscope.errors import FormatError, UnsupportedError
 
@@ -22,20 +29,31 @@ CONFIG_ONLY = "config only: no cache step in BuildKit"
 
 class BuildKitWalker(Walker):
     builder = "buildkit"
+    session_keyed = True
 
     def stages_to_build(self, target: Stage) -> set[int]:
-        return reachable_stages(self.df, target, self.build.build_args)
+        return reachable_stages(self.df, target, self.build.build_args, self.names)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
         ins = stage.from_ins
         image = self.base_image(stage)
-        parent = self.parent_stage(stage)
-        if parent is not None:
+        parent = self.base_of(stage)
+        if isinstance(parent, Stage):
             return self.none(stage, state, ins, ins.original, f"continues stage {parent.label}: no vertex of its own")
+        if isinstance(parent, NamedRef):  # FROM a named context: its source is the stage's first vertex
+            base = self.context_root(state, parent.name, ins.line)
+            session = self.session_component(parent.name)
+            if session is not None:  # a directory: loaded again on every build, and so is all built on it
+                chain = state.chain
+                step = self.finish(stage, state, ins, ins.original, [base], parents=(chain,), path=None,
+                                   forced_miss=session)  # fmt: skip
+                return step
+            step = self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
+            return replace(step, base_image=self.build.contexts[parent.name].spec)
         if image == "scratch":
             state.chain = state.output = state.ochain = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
-        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
+        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape, self.df.budget)
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
         state.writes.append(("/", "base:" + base.value, 0))
         state.owrites.append(("/", "base:" + base.value, 0))
@@ -92,7 +110,7 @@ class BuildKitWalker(Walker):
         comps += sorted(env, key=lambda c: state.order.get(c.name[4:], len(state.order)))
         values = state.values()
         for m in parse_mounts(ins):
-            target = expand(m.target, values, self.df.escape)
+            target = expand(m.target, values, self.df.escape, self.df.budget)
             origin = m.get("from")
             if m.type == "cache":
                 cid, sharing = m.get("id") or target, m.get("sharing", "shared")
@@ -107,7 +125,7 @@ class BuildKitWalker(Walker):
                 )
                 comps.append(self.definition(ins, repr(("cache", *opts, origin)), f"mount:{target}"))
             elif m.type == "bind":
-                source = expand(m.get("source", "."), values, self.df.escape)
+                source = expand(m.get("source", "."), values, self.df.escape, self.df.budget)
                 comps.append(self.definition(ins, repr(("bind", target, m.readonly, origin)), f"mount:{target}"))
                 comps += self.bind_content(stage, ins, origin, source, target)
             elif m.type in ("secret", "ssh"):
@@ -121,15 +139,22 @@ class BuildKitWalker(Walker):
         if not origin:
             fake = Instruction("COPY", (source, "/"), (), ins.line, ins.end_line, ins.original)
             return source_components(self.build, stage, self.states, fake, [source], name=f"mount-files:{target}")
-        ref = from_target(self.df, stage, origin, ins.line, self.build.build_args)
+        ref = from_target(self.df, stage, origin, ins.line, self.build.build_args, self.names)
         if isinstance(ref, Stage):
             return [stage_content(ref.label, self.states[ref.index], [source])]
+        if isinstance(ref, NamedRef):
+            ctx = self.build.contexts[ref.name]
+            if ctx.tree is not None:  # read-only bind of a directory context: keyed by the mounted content
+                sel = context_selection(ctx, [source], ins.line)
+                return [Component(f"mount-files:{target}:{ctx.name}", sel.digest(), FILE, "", selection=sel)]
+            ident = digest(self.build.context_identity(ctx.name), source)
+            return [Component(f"mount-image:{target}", ident, BASE, ctx.spec)]
         return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]
 
     def copy_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
-        srcs, dest = copy_words(ins, state, self.df.escape)
+        srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
         values = state.values()
-        excludes = tuple(expand(e, values, self.df.escape) for e in ins.flag_values("exclude"))
+        excludes = tuple(expand(e, values, self.df.escape, self.df.budget) for e in ins.flag_values("exclude"))
         chown, chmod = ins.flag("chown"), ins.flag("chmod")
         parents_flag = ins.has_flag("parents")
         if parents_flag and "labs" not in read_directives(self.df.text).get("syntax", ""):
@@ -150,7 +175,9 @@ class BuildKitWalker(Walker):
             parents_flag,
         )
         comps = [*self.ref_components(state, ins), self.definition(ins, repr(definition))]
-        comps += source_components(self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag)
+        comps += source_components(
+            self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag, names=self.names
+        )
         for c in comps:
             # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory
             # is not transferred when nothing under it matches (observed on 28.5: `lstat /src: no such file`)

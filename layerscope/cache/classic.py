@@ -24,6 +24,12 @@ class ClassicWalker(Walker):
     builder = "classic"
 
     def stages_to_build(self, target: Stage) -> set[int]:
+        if self.build.contexts:  # `docker build` without BuildKit has no --build-context flag at all
+            names = ", ".join(sorted(self.build.contexts))
+            raise UnsupportedError(
+                f"the classic builder does not support named build contexts (--build-context {names}): they need"
+                " BuildKit (docker buildx build) or buildah"
+            )
         return set(range(target.index + 1))
 
     def inherit(self, state: StageState, parent: StageState) -> None:
@@ -60,7 +66,7 @@ class ClassicWalker(Walker):
                     raise needs_buildkit(ins, f"{kw} --{flag}")
             if ins.heredocs:
                 raise needs_buildkit(ins, "heredocs")
-            srcs, dest = copy_words(ins, state, self.df.escape)
+            srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
             comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
             comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
             return self.finish(stage, state, ins, text, comps, path=dest)
@@ -68,9 +74,9 @@ class ClassicWalker(Walker):
         if kw == "WORKDIR":
             value = path = self.workdir(state, ins)
         elif kw in ("ENV", "LABEL"):
-            value = repr([(k, expand(v, values, self.df.escape)) for k, v in unquote_pairs(ins)])
+            value = repr([(k, expand(v, values, self.df.escape, self.df.budget)) for k, v in unquote_pairs(ins)])
         elif kw in ("USER", "EXPOSE", "VOLUME", "STOPSIGNAL"):
-            value = repr([expand(a, values, self.df.escape) for a in ins.args])
+            value = repr([expand(a, values, self.df.escape, self.df.budget) for a in ins.args])
         elif kw == "ONBUILD":
             value = ins.trigger.original if ins.trigger is not None else ins.original
             refs = []

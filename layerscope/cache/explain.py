@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from layerscope.buildfile.context import changed_names
 from layerscope.cache.model import DEPENDS, HIT, MISS, Cause, StepResult
-from layerscope.cache.plan import BASE, BUILD_ARG, EARLIER, FILE, INSTRUCTION, Component, PlannedStep, Records
+from layerscope.cache.plan import (
+    BASE,
+    BUILD_ARG,
+    EARLIER,
+    FILE,
+    INSTRUCTION,
+    SESSION,
+    Component,
+    PlannedStep,
+    Records,
+)
 
 LINK_NOTE = "copy reused (same layer); only the merge onto the changed earlier steps re-runs"
+SESSION_NOTE = "a directory context is keyed by the build session in BuildKit: what builds on it runs on every build"
 
 
 def _component_reason(new: Component, old: Component | None) -> tuple[Cause, str]:
@@ -55,6 +66,8 @@ class Explainer:
     def why(self, step: PlannedStep) -> tuple[Cause, str]:
         if step.forced_miss is not None:
             c = step.forced_miss
+            if c.name == SESSION:
+                return Cause(c.cause_kind, c.cause_name), f"{SESSION_NOTE}: {c.cause_name} is loaded again"
             return Cause(c.cause_kind, c.cause_name), f"no lookup: {c.cause_name} executed in this build"
         for parent in step.parents:
             if self.records.has(parent):
@@ -62,6 +75,9 @@ class Explainer:
             owner = self.owner.get(parent)
             if owner is None:
                 break
+            if owner.forced_miss is not None and owner.forced_miss.name == SESSION:
+                c = owner.forced_miss
+                return Cause(c.cause_kind, c.cause_name), f"built on {c.cause_name}: {SESSION_NOTE}"
             if owner.base_image is not None:
                 return Cause(BASE, owner.base_image), f"base image {owner.base_image} changed"
             inherited = self.causes.get(id(owner))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from layerscope.buildfile.context import ContextTree, Selection
 from layerscope.buildfile.expand import references
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Dockerfile, Stage
+from layerscope.buildfile.stages import Dockerfile, Names, Stage
 
 PROXY_ARGS = frozenset(
     n for p in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY") for n in (p, p.lower())
@@ -18,6 +18,21 @@ PROXY_ARGS = frozenset(
 
 # Cause kinds of the contract.
 FILE, BUILD_ARG, EARLIER, BASE, INSTRUCTION = "file", "build-arg", "earlier-step", "base-image", "instruction"
+SESSION = "session"  # the forced miss of a step on a directory context (BuildKit keys it by the build session)
+
+
+@dataclass(frozen=True)
+class ContextInput:
+    """A named build context of one build: a directory's entries, or an image (by reference)."""
+
+    name: str
+    kind: str  # "dir" | "docker-image" | "oci-layout" (layerscope/cache/contexts.py)
+    source: str
+    tree: ContextTree | None = None  # a directory's entries, its own .dockerignore loaded
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}={self.source}" if self.kind == "dir" else f"{self.name}={self.kind}://{self.source}"
 
 
 @dataclass(frozen=True)
@@ -31,9 +46,18 @@ class BuildInput:
     base_generation: dict[str, str] = field(default_factory=dict)  # image name -> identity suffix
     image_store: str = "containerd"
     reproducible: frozenset[str] = frozenset()  # stage names or line numbers whose outputs are reproducible
+    contexts: dict[str, ContextInput] = field(default_factory=dict)  # named build contexts by name
 
     def base_identity(self, image: str) -> str:
         return image + "#" + self.base_generation.get(image, "")
+
+    def names(self, context_first: bool = False) -> Names:
+        return Names(tuple(self.contexts), context_first)
+
+    def context_identity(self, name: str) -> str:
+        """An image-like context as a base: its reference and whether it was re-published (`context:NAME`)."""
+        ctx = self.contexts[name]
+        return ctx.spec + "#" + self.base_generation.get("context:" + name, "")
 
     def is_reproducible(self, stage: Stage, ins: Instruction | None) -> bool:
         return stage.label in self.reproducible or (ins is not None and str(ins.line) in self.reproducible)

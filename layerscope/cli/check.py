@@ -6,17 +6,17 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from layerscope.analysis.serialize import inspect_document
-from layerscope.api import analyze
+from layerscope.api import SAVED_LIMIT, analyze
 from layerscope.budget import outputs
-from layerscope.budget.config import BudgetConfig, ImageBudget, find_config, load_config, load_dive_ci
+from layerscope.budget.config import BudgetConfig, ImageBudget, dive_ci_config, find_config, load_config, load_dive_ci
 from layerscope.budget.verdict import Result, evaluate
 from layerscope.cli.common import Progress, add_image_flags, emit_json, registry_args
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
+from layerscope.readfile import read_bytes
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +49,7 @@ def _load(args: argparse.Namespace) -> BudgetConfig:
         path = ".dive-ci"
     if path is None:
         return load_dive_ci_defaults()
-    if not os.path.isfile(path):
+    if not os.path.exists(path):  # a FIFO or a device exists: read_text refuses it with its reason
         raise BadReferenceError(f"no such config file: {path}")
     cfg = load_dive_ci(path) if os.path.basename(path).startswith(".dive-ci") else load_config(path)
     if cfg.errors:
@@ -58,16 +58,8 @@ def _load(args: argparse.Namespace) -> BudgetConfig:
 
 
 def load_dive_ci_defaults() -> BudgetConfig:
-    """No config anywhere: dive's default CI rules, as `dive --ci` applies them."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        empty = os.path.join(d, ".dive-ci")
-        with open(empty, "w") as fh:
-            fh.write("rules: {}\n")
-        cfg = load_dive_ci(empty)
-    rules = tuple(replace(r, source="dive's default rules") for r in cfg.images[0].rules)
-    return BudgetConfig(None, (ImageBudget("default", None, rules, "dive's default rules"),))
+    """No config anywhere: dive's default CI rules, as `dive --ci` applies them (no file written)."""
+    return dive_ci_config({}, None)
 
 
 def _targets(args: argparse.Namespace, cfg: BudgetConfig) -> list[tuple[ImageBudget, str]]:
@@ -90,13 +82,20 @@ def _targets(args: argparse.Namespace, cfg: BudgetConfig) -> list[tuple[ImageBud
     return [(i, str(i.ref)) for i in images]
 
 
+def _exposure_options(budget: ImageBudget) -> tuple[tuple[str, ...], bool]:
+    """The globs to match and whether to scan file contents: only what the budget's rules use
+    (reading every file's head costs; a budget without forbid-secrets never pays it)."""
+    on = {r.key: r for r in budget.rules if r.level != "off"}
+    globs = tuple(on["forbid-paths"].value) if "forbid-paths" in on else ()
+    return globs, "forbid-secrets" in on
+
+
 def _baseline(path: str | None) -> dict[str, Any] | None:
     if not path or not os.path.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError) as err:
+        doc = json.loads(read_bytes(path, "baseline", SAVED_LIMIT))
+    except (ValueError, RecursionError) as err:  # RecursionError: nested thousands deep
         raise BadReferenceError(f"cannot read baseline {path}: {err}") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith(
         ("layerscope.inspect/", "layerscope.analysis/")
@@ -120,8 +119,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     refs: dict[str, str] = {}
     registry = registry_args(args)
     for budget, ref in targets:
+        globs, scan = _exposure_options(budget)
         a = analyze(ref, platform=args.platform, verify=args.verify, manifest_only=args.manifest_only,
-                    progress=Progress(not args.quiet), use_cache=not args.no_cache, **registry)  # fmt: skip
+                    progress=Progress(not args.quiet), use_cache=not args.no_cache, forbid_paths=globs,
+                    scan_secrets=scan, **registry)  # fmt: skip
         analyses[budget.name] = a
         refs[budget.name] = ref
         results += evaluate(a, budget, baseline)

@@ -28,6 +28,7 @@ COMMANDS = {
     "cache": "cache",
     "check": "check",
     "compare": "compare",
+    "fleet": "fleet",
     "report": "report",
     "explore": "explore",
     "cache-dir": "cache_dir",

@@ -11,6 +11,11 @@ Layer entries are columns (paths, types, sizes, ...) in `marshal` format, zstd-f
 a checksum: ~10x faster to write and read than JSON and a quarter of its size. marshal is
 not for untrusted bytes; these are ours, and the zstd checksum turns a damaged file into a
 miss. A Python whose marshal cannot read them sees a miss too (the key holds the version).
+
+Secret findings (layers/secrets.py) are part of a record only when its walk scanned the
+file contents, and they are stored with the detectors' STAMP: a record cached without a
+scan, or scanned by other detectors, has ``secrets=None`` (unknown, never "none found"),
+and a reader that needs them (``need_secrets``) takes it as a miss and reads the layer.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from typing import Any
 
 import zstandard
 
+from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 3  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured
+SCHEMA = 4  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
+# 4: secret findings (with their detectors' stamp)
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_MAX_BYTES = 2 * 1000**3
@@ -56,6 +63,7 @@ def record_to_json(r: LayerRecord) -> dict[str, Any]:
         "diff_id": r.diff_id,
         "captured": [[p, b.decode("latin-1")] for p, b in r.captured],
         "notes": list(r.notes),
+        "secrets": None if r.secrets is None else {"stamp": SECRETS_STAMP, "found": [list(x) for x in r.secrets]},
     }
 
 
@@ -72,7 +80,15 @@ def record_from_json(d: dict[str, Any]) -> LayerRecord:
         diff_id=d["diff_id"],
         captured=tuple((p, b.encode("latin-1")) for p, b in d["captured"]),
         notes=tuple(d["notes"]),
+        secrets=_secrets_from(d.get("secrets")),
     )
+
+
+def _secrets_from(doc: Any) -> tuple[tuple[str, str], ...] | None:
+    """Saved findings, only if the current detectors made them."""
+    if not isinstance(doc, dict) or doc.get("stamp") != SECRETS_STAMP:
+        return None
+    return tuple((str(p), str(d)) for p, d in doc["found"])
 
 
 def _columns(r: LayerRecord) -> tuple[Any, ...]:
@@ -93,6 +109,7 @@ def _columns(r: LayerRecord) -> tuple[Any, ...]:
         r.diff_id,
         list(r.captured),
         list(r.notes),
+        None if r.secrets is None else (SECRETS_STAMP, list(r.secrets)),
     )
 
 
@@ -122,8 +139,12 @@ def decode_record(data: bytes) -> LayerRecord:
 
 
 def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None]) -> LayerRecord:
-    paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes = c
+    (paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes,
+     scanned) = c  # fmt: skip
     compression, stored_bytes, stored_digest = variant
+    secrets = None
+    if scanned is not None and scanned[0] == SECRETS_STAMP:
+        secrets = tuple(map(tuple, scanned[1]))
     return LayerRecord(
         files=tuple(map(FileRecord, paths, types, sizes, modes, uids, gids, mtimes, links)),
         whiteouts=tuple(whiteouts),
@@ -136,6 +157,7 @@ def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None
         diff_id=diff_id,
         captured=tuple(captured),
         notes=tuple(notes),
+        secrets=secrets,
     )
 
 
@@ -174,6 +196,15 @@ def read_entry(path: str) -> dict[str, Any] | None:
     return doc
 
 
+def _scanned(body: bytes) -> bool:
+    """Whether a cached record body holds secret findings of the current detectors."""
+    try:
+        scanned = marshal.loads(body)[-1]
+        return scanned is not None and scanned[0] == SECRETS_STAMP
+    except (TypeError, ValueError, EOFError, IndexError):
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class CacheStats:
     root: str
@@ -194,7 +225,9 @@ class LayerCache:
         alg, _, hexpart = diff_id.partition(":")
         return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", alg, hexpart[:2], hexpart + ".zst")
 
-    def get(self, diff_id: str, blob_digest: str | None, need_verified: bool) -> LayerRecord | None:
+    def get(
+        self, diff_id: str, blob_digest: str | None, need_verified: bool, need_secrets: bool = False
+    ) -> LayerRecord | None:
         """The record for this diff_id as read from this blob.
 
         What the walk found depends only on the diff_id; how the blob was stored
@@ -214,15 +247,20 @@ class LayerCache:
         except (TypeError, ValueError, EOFError, IndexError):
             self.misses += 1
             return None
+        if need_secrets and record.secrets is None:
+            self.misses += 1
+            return None
         self.hits += 1
         return record
 
-    def knows(self, diff_id: str, blob_digest: str | None) -> bool:
+    def knows(self, diff_id: str, blob_digest: str | None, need_secrets: bool = False) -> bool:
         """Whether get() would hit, without building the record (a registry skips the download)."""
         if not self.read_enabled:
             return False
         entry = self._load(diff_id)
-        return entry is not None and (blob_digest or "") in entry[1]
+        if entry is None or (blob_digest or "") not in entry[1]:
+            return False
+        return not need_secrets or _scanned(entry[2])
 
     def _load(self, diff_id: str) -> tuple[bool, dict[str, tuple[str, int, str | None]], bytes] | None:
         """(verified, variants by blob digest, the record's marshal bytes), or None."""
@@ -249,7 +287,9 @@ class LayerCache:
         old = self._load(diff_id)
         variants: dict[str, tuple[str, int, str | None]] = dict(old[1]) if old else {}
         variants[blob_digest or ""] = (record.compression, record.stored_bytes, record.stored_digest)
-        body = old[2] if old else _body(record)
+        # The entry's record is the same whichever blob it came from, except for the secret
+        # findings: one with this detectors' findings wins over one without.
+        body = old[2] if old and (record.secrets is None or _scanned(old[2])) else _body(record)
         doc = (SCHEMA, diff_id, verified or bool(old and old[0]), variants, body)
         # Level 1: half the time of 3 for a few per cent more bytes, on the reading path.
         _write_bytes(

@@ -93,7 +93,10 @@ def build_image(
     progress: ProgressFn | None = None,
     cache: LayerCache | None = None,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> Image:
+    """``scan_secrets``: run the secret detectors over file contents as each layer is read
+    (a cached record without that scan is read again)."""
     m = handle.resolve(platform)
     raw_config = handle.config_bytes(m)
     config_digest = m.config.digest or manifests.sha256_digest(raw_config)
@@ -117,7 +120,7 @@ def build_image(
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
         with paused_gc():
-            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache, on_layer))
+            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache, on_layer, scan_secrets))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
@@ -171,6 +174,7 @@ def _read_layers(
     progress: ProgressFn | None,
     cache: LayerCache | None,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> list[LayerRecord]:
     def read(i: int) -> LayerRecord:
         desc = m.layers[i]
@@ -182,6 +186,7 @@ def _read_layers(
                 expected_digest=d.digest,
                 expected_diff_id=diff_ids[idx],
                 what=f"layer {idx} ({d.digest or d.location})",
+                scan_secrets=scan_secrets,
             )
 
         return handle.layer_record(desc, i, walk)
@@ -219,7 +224,7 @@ def _read_layers(
         # claims the same diff_id says nothing about these bytes.
         cached = None
         if cache is not None and not verify:
-            cached = cache.get(diff_ids[i], m.layers[i].digest, need_verified=False)
+            cached = cache.get(diff_ids[i], m.layers[i].digest, need_verified=False, need_secrets=scan_secrets)
         if cached is not None:
             finished(i, cached)
         else:

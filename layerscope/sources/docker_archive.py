@@ -74,7 +74,7 @@ class DockerArchiveHandle:
         raw = self.store.read("manifest.json", "manifest.json")
         try:
             entries = json.loads(raw)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: nested thousands deep
             raise FormatError(f"manifest.json in {label} is not valid JSON: {err}") from None
         if not isinstance(entries, list):
             raise FormatError(f"manifest.json in {label} is not a list of images")

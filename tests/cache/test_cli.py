@@ -148,7 +148,7 @@ def test_bad_input_is_one_line(run_cli: Run, ctx: Path, args: list[str], message
     ("dockerfile", "message"),
     [
         ("FROM a\nRUN <<EOF\nx\n", "Dockerfile line 2: unterminated heredoc"),
-        ("FROM a\nCOPY --from=nothere /x /y\n", "line 2: --from=nothere: no earlier stage named 'nothere'"),
+        ("FROM a\nCOPY --from=3 /x /y\n", "line 2: --from=3: no earlier stage number 3"),
         ("FROM a\nCOPY ../x /y\n", "line 2: COPY/ADD source '../x' is outside the build context"),
     ],
 )

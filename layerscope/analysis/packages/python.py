@@ -108,7 +108,7 @@ def _editable_project(raw: bytes) -> str:
     code stays in DIR, where nothing else would own it."""
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return ""
     if not isinstance(doc, dict):
         return ""
