@@ -25,6 +25,7 @@ class Entry:
     mode: int  # permission bits only
     size: int = 0
     link: str = ""  # symlink target as written
+    owner: str = ""  # "uid:gid" on the host, where known (buildah 1.28 hashes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +120,15 @@ class ContextTree:
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 st = os.lstat(full)
+                owner = f"{st.st_uid}:{st.st_gid}"
                 if stat.S_ISLNK(st.st_mode):
-                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full))
+                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full), owner)
                 elif stat.S_ISDIR(st.st_mode):
-                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode), owner=owner)
                 elif stat.S_ISREG(st.st_mode):
-                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size)
+                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size, owner=owner)
                 else:
-                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
 
         def reader(path: str) -> bytes:
             return read_bytes(os.path.join(root, path), "context file")
@@ -166,10 +168,15 @@ class ContextTree:
         return tree
 
 
-def load_ignore(tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None) -> None:
-    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root."""
+def load_ignore(
+    tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None, per_dockerfile: bool = True
+) -> None:
+    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root (not for the
+    classic builder: `per_dockerfile=False`, observed on Docker 20.10)."""
     candidates: list[bytes | None] = []
-    if dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
+    if not per_dockerfile:
+        pass
+    elif dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
         candidates.append(tree.read(dockerfile_rel + ".dockerignore"))
     elif dockerfile_abs is not None and os.path.lexists(dockerfile_abs + ".dockerignore"):
         candidates.append(read_bytes(dockerfile_abs + ".dockerignore", ".dockerignore"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layerscope.buildfile.context import changed_names
-from layerscope.cache.model import HIT, MISS, Cause, StepResult
+from layerscope.cache.model import DEPENDS, HIT, MISS, Cause, StepResult
 from layerscope.cache.plan import (
     BASE,
     BUILD_ARG,
@@ -61,6 +61,7 @@ class Explainer:
         self.records = records
         self.owner: dict[str, PlannedStep] = {}
         self.causes: dict[int, Cause] = {}  # by id() of the owning step
+        self.last_depends: dict[str, int] = {}  # stage -> line of its latest `depends` step
 
     def why(self, step: PlannedStep) -> tuple[Cause, str]:
         if step.forced_miss is not None:
@@ -106,6 +107,8 @@ class Explainer:
     def result(self, step: PlannedStep) -> StepResult:
         if step.key is not None:
             self.owner[step.key] = step
+        if step.optimistic_key is not None:
+            self.owner.setdefault(step.optimistic_key, step)
         if step.produces is not None:
             self.owner[step.produces] = step
         if step.kind != "step":
@@ -117,9 +120,41 @@ class Explainer:
             elif step.instruction not in ("COPY", "ADD"):
                 note = None
             return StepResult(step.stage, step.line, step.instruction, step.text, HIT, note, None)
+        if step.depends:
+            cause, reason = self.depends_on(step)
+            self.last_depends[step.stage] = step.line
+            self.causes[id(step)] = cause
+            return StepResult(step.stage, step.line, step.instruction, step.text, DEPENDS, reason, cause)
         cause, reason = self.why(step)
         self.causes[id(step)] = cause
         return StepResult(step.stage, step.line, step.instruction, step.text, MISS, reason, cause)
+
+    def depends_on(self, step: PlannedStep) -> tuple[Cause, str]:
+        """The condition of a `depends` step, in words."""
+        for c in step.components:
+            if c.optimistic is not None and c.optimistic != c.value and c.name == "url":
+                return Cause(INSTRUCTION, c.cause_name), (
+                    "hits only if the URL (or git ref) gives the same bytes as at the last build (the builder "
+                    "fetches it to compare); misses otherwise"
+                )
+            if c.optimistic is not None and c.optimistic != c.value:
+                where = c.name.split(":", 1)[1] if ":" in c.name else c.name
+                return Cause(EARLIER, c.cause_name), (
+                    f"hits only if {c.cause_name} of stage {where} re-runs to the same bytes as in the last build "
+                    "(the builder compares the files it reads from there); misses otherwise"
+                )
+        for parent in step.parents:
+            owner = self.owner.get(parent)
+            if owner is not None and owner.depends:
+                return Cause(
+                    EARLIER, f"line {owner.line}"
+                ), f"hits only if line {owner.line} hits (an outcome known only once the build runs)"
+        line = self.last_depends.get(step.stage)
+        if line is not None:  # chained through a COPY --link merge onto that step
+            return Cause(
+                EARLIER, f"line {line}"
+            ), f"hits only if line {line} hits (an outcome known only once the build runs)"
+        return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 
 def explain(steps: list[PlannedStep], records: Records) -> list[StepResult]:

@@ -39,6 +39,7 @@ class CacheRequest:
     context: str = "."
     dockerfile: str | None = None  # default: CONTEXT/Dockerfile
     target: str | None = None
+    old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
     builder: str = "buildkit"
     build_args: dict[str, str] = field(default_factory=dict)
     image_store: str = "containerd"
@@ -199,7 +200,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         change = ", ".join(filter(None, [change, "changed: " + " ".join(req.changed)]))
     old_text = _dockerfile_text(old_tree, rel, new_text) if req.against or req.git else new_text
     for tree in (old_tree, new_tree):
-        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path))
+        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), req.builder != "classic")
     new_df = load_dockerfile(new_text)
     try:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df
@@ -239,9 +240,12 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         raise UsageError(
             "nothing changed: give --against, --git, --changed, --old-build-arg, --old-build-context or --base-changed"
         )
-    common = {"target": req.target, "image_store": req.image_store, "reproducible": frozenset(req.reproducible)}
-    old = BuildInput(old_df, old_tree, old_args, base_generation=generation, contexts=old_contexts, **common)  # type: ignore[arg-type]
-    new = BuildInput(new_df, new_tree, dict(req.build_args), contexts=new_contexts, **common)  # type: ignore[arg-type]
+    store, reproducible = req.image_store, frozenset(req.reproducible)
+    old_target = req.target if req.old_target is None else req.old_target
+    old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, image_store=store,
+                     reproducible=reproducible, contexts=old_contexts)  # fmt: skip
+    new = BuildInput(new_df, new_tree, dict(req.build_args), req.target, image_store=store,
+                     reproducible=reproducible, contexts=new_contexts)  # fmt: skip
     return old, new, change
 
 

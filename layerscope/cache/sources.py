@@ -52,9 +52,12 @@ def heredoc_components(ins: Instruction, srcs: list[str]) -> list[Component]:
 
 def stage_content(label: str, src_state: StageState, paths: list[str], selector: object = None) -> Component:
     """What a COPY --from=<stage> (or a mount from it) reads: the stage's content at the selected paths."""
+    paths = [posixpath.normpath(p) + ("/" if p.endswith("/") else "") for p in paths]  # /out/./app is /out/app
     value, line = read_paths(src_state, paths)
+    same, _ = read_paths(src_state, paths, optimistic=True)
     why = f"line {line}" if line else f"stage {label}"
-    return Component(f"from:{label}", digest(value, selector), EARLIER, why)
+    optimistic = digest(same, selector) if same != value else None
+    return Component(f"from:{label}", digest(value, selector), EARLIER, why, optimistic=optimistic)
 
 
 def source_components(
@@ -90,7 +93,15 @@ def source_components(
         return [*out, Component("from-image", digest(build.base_identity(target), local), BASE, target)]
     urls = [s for s in local if is_url(s)]
     if urls:
-        out.append(Component("url", repr((urls, ins.flag("checksum"))), INSTRUCTION, f"ADD (line {ins.line})"))
+        written = repr((urls, ins.flag("checksum")))
+        if ins.flag("checksum") is None:
+            # the builder fetches the URL (or clones the repository) and compares what it got: bytes that exist
+            # only once the step runs. This build's fetch is its own; the same as the last one only if the
+            # server says so (`depends`)
+            out.append(Component("url", f"{written}|fetched by build {id(build)}", INSTRUCTION,
+                                 f"ADD (line {ins.line})", optimistic=written))  # fmt: skip
+        else:
+            out.append(Component("url", written, INSTRUCTION, f"ADD (line {ins.line})"))
         local = [s for s in local if not is_url(s)]
     if local:
         sel = files_selection(build.context, local, ins.line, excludes, parents, apply_ignore, empty_ok, chmod)

@@ -77,10 +77,11 @@ class Walker:
             )  # fmt: skip
         image = self.base_image(stage)
         if image == "scratch":
-            state.chain = state.output = "scratch"
+            state.chain = state.output = state.ochain = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: no lookup")
-        state.chain = state.output = digest("base", self.build.base_identity(image))
+        state.chain = state.output = state.ochain = digest("base", self.build.base_identity(image))
         state.writes.append(("/", "base:" + state.chain, 0))
+        state.owrites.append(("/", "base:" + state.chain, 0))
         return PlannedStep(
             stage.label, ins.line, "FROM", ins.original, "none", state.slot("FROM"),
             note="the base image: no cache lookup", produces=state.chain, base_image=image, output=state.output,
@@ -141,8 +142,10 @@ class Walker:
             comp = Component(f"base:{name}", sel.digest(), FILE, "", selection=sel)
         state.chain = state.output = digest("context", name, comp.value)
         state.writes.append(("/", "base:" + state.chain, 0))
+        state.owrites.append(("/", "base:" + state.chain, 0))
         if self.session_component(name) is not None:  # what builds on it is keyed by this build's session
             state.chain = digest("session", self.build_id, name)
+        state.ochain = state.chain
         return comp
 
     def session_component(self, name: str) -> Component | None:
@@ -170,11 +173,13 @@ class Walker:
         return stage_base(self.df, stage, self.build.build_args)
 
     def inherit(self, state: StageState, parent: StageState) -> None:
-        state.env = dict(parent.env)
+        state.env, state.order = dict(parent.env), dict(parent.order)
         state.cwd, state.user, state.shell = parent.cwd, parent.user, parent.shell
+        state.cwd_as_set = parent.cwd_as_set
         state.config = list(parent.config)
         state.chain, state.output, state.output_line = parent.chain, parent.output, parent.output_line
         state.writes = list(parent.writes)
+        state.ochain, state.owrites = parent.ochain, list(parent.owrites)
         state.inherited_args = {**parent.inherited_args, **parent.args}
 
     def before(self, stage: Stage, state: StageState, ins: Instruction) -> None:
@@ -186,10 +191,13 @@ class Walker:
             for name, raw in unquote_pairs(ins):
                 value = expand(raw, values, self.df.escape, self.df.budget)
                 state.env[name] = env_component(name, value, ins.line, raw, arg_names)
+                state.order.setdefault(name, len(state.order))
                 values[name] = value
         elif kw == "ARG":
             for name, default in arg_declarations(ins, values, self.df.escape, self.df.budget):
                 state.args[name] = resolve_arg(name, default, self.build, self.globals)
+                if state.args[name] is not None:
+                    state.order.setdefault(name, len(state.order))
         elif kw == "USER":
             state.user = expand(ins.args[0], values, self.df.escape, self.df.budget)
         elif kw == "SHELL":
@@ -200,6 +208,7 @@ class Walker:
     def workdir(self, state: StageState, ins: Instruction) -> str:
         path = expand(ins.args[0], state.values(), self.df.escape, self.df.budget)
         state.cwd = posixpath.normpath(posixpath.join(state.cwd, path))
+        state.cwd_as_set = path if posixpath.isabs(path) else state.cwd
         return state.cwd
 
     def valued_args(self, state: StageState, inherited: bool) -> list[tuple[str, str]]:
@@ -234,29 +243,42 @@ class Walker:
         path: str | None = "/",
     ) -> PlannedStep:
         """Key a step, look it up in the records, and move the stage state on."""
+        oparents = (state.ochain,) if parents is None else parents
         parents = (state.chain,) if parents is None else parents
         comps = tuple(components)
+        ocomps = tuple(replace(c, value=c.optimistic) if c.optimistic is not None else c for c in comps)
         key = step_key(parents, comps, ins.keyword)
+        okey = step_key(oparents, ocomps, ins.keyword)
         hit = self.records.has(key) and forced_miss is None
-        produces = None
+        # a miss only because a step re-run in this build may have written other bytes: the builder decides
+        # by comparing bytes we cannot know before the build
+        depends = not hit and okey != key and self.records.output_if_same(okey) is not None and forced_miss is None
+        produces = oproduces = None
         if link:  # BuildKit COPY --link: the copy is keyed alone; a merge puts it on the chain
-            produces = digest("merge", state.chain, key)
+            produces, oproduces = digest("merge", state.chain, key), digest("merge", state.ochain, okey)
         own = digest(ins.keyword, tuple((c.name, c.value) for c in comps))  # the step alone, without its chain
+        oown = digest(ins.keyword, tuple((c.name, c.value) for c in ocomps))
+        slot = state.slot(ins.keyword)
         if hit:
-            token = self.records.outputs[key]
+            token = otoken = self.records.outputs[key]
         elif deterministic or self.build.is_reproducible(stage, ins):
-            token = "same:" + own  # a copy of identical files, or a step declared reproducible
+            token, otoken = "same:" + own, "same:" + oown  # a copy of identical files, or a declared reproducible step
         else:  # re-executed: assume different bytes (timestamps, build ids) unless declared reproducible
             token = f"run:{self.build_id}:{ins.line}"
+            otoken = self.records.by_slot.get(slot, token)  # optimistic: what it wrote last time
+        if depends:
+            otoken = self.records.output_if_same(okey) or otoken
         if path is not None:
             state.writes.append((path, token, ins.line))
+            state.owrites.append((path, otoken, ins.line))
         output = digest(state.output, token)
         state.chain = produces or key
+        state.ochain = oproduces or okey
         state.output = output
         state.ran = state.ran or not hit
         return PlannedStep(
-            stage.label, ins.line, ins.keyword, text, "step", state.slot(ins.keyword), key, parents, comps,
-            note, produces, None, hit, forced_miss, token,
+            stage.label, ins.line, ins.keyword, text, "step", slot, key, parents, comps,
+            note, produces, None, hit, forced_miss, token, depends, okey,
         )  # fmt: skip
 
     def none(self, stage: Stage, state: StageState, ins: Instruction, text: str, note: str) -> PlannedStep:

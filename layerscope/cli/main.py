@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from layerscope import __version__, oneshot
+from layerscope import oneshot
+from layerscope._version import __version__
 from layerscope.errors import LayerscopeError
 from layerscope.textsafe import visible
 

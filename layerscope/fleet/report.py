@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from layerscope import __version__
+from layerscope._version import __version__
 from layerscope.fleet import rollup
 from layerscope.fleet.tables import FleetTables, Totals
 from layerscope.fleet.text import short_digest

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
-from layerscope import __version__
+from layerscope._version import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.report import tables

@@ -1,7 +1,7 @@
 """`docker save` archives: the legacy layout, Docker 25+'s OCI-in-save, the containerd
 store's save (nested index, attestations, compressed blobs) and podman/skopeo's.
 
-Truth is manifest.json's Layers plus the config's diff_ids (image-formats.md §6); an OCI
+Truth is manifest.json's Layers plus the config's diff_ids (docs/image-formats.md §6); an OCI
 index, when present, only adds the manifest digest and the layers' media types.
 """
 

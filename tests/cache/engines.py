@@ -1,4 +1,4 @@
-"""Real builders for the integration tests: Docker 28.5 (BuildKit, both image stores; environment.md §12),
+"""Real builders for the integration tests: Docker 28.5 (BuildKit, both image stores; docs/environment.md §12),
 Docker 20.10 (its BuildKit and the classic builder), all on the session's engines (tests/engines.py, which
 starts one dockerd at a time under the engine lock and stops it by PID), and buildah 1.28 (no daemon).
 """

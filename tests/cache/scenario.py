@@ -22,6 +22,7 @@ Engines: modern-containerd, modern-overlay2 (Docker 28.5), docker20-buildkit, do
 
 from __future__ import annotations
 
+import base64
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from layerscope.cache.contexts import parse_contexts
 from layerscope.cache.simulate import CacheRequest
 
 HERE = Path(__file__).parent / "scenarios"
-LETTER = {"hit": "h", "miss": "m", "none": "n", "skipped": "s"}
+LETTER = {"hit": "h", "miss": "m", "none": "n", "skipped": "s", "depends": "d"}
 BASE_IMAGE = "sample/busybox:base"
 
 
@@ -58,6 +59,10 @@ class Scenario:
     @property
     def target(self) -> str | None:
         return self.change.get("target") or self.options.get("target")
+
+    @property
+    def target_before(self) -> str | None:
+        return self.options.get("target_before") or self.target
 
     def context_images(self) -> dict[str, str]:
         """Image contexts: name -> the tag the test base image is imported under."""
@@ -140,6 +145,10 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if content.startswith("@link:"):
             target.symlink_to(content[len("@link:") :])
+            continue
+        if content.startswith("@b64:"):  # binary content (archives)
+            target.write_bytes(base64.b64decode(content[len("@b64:") :]))
+            os.chmod(target, 0o644)
             continue
         target.write_text(content)
         os.chmod(target, 0o755 if content.startswith("#!") else 0o644)

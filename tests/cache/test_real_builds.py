@@ -48,7 +48,7 @@ def _predicted(sc: Scenario, engine: str, root: Path) -> dict[int, str] | str:
     except LayerscopeError as err:
         return str(err)
     # FROM is compared through the steps built on it: its vertex's `cached` flag is no cache verdict
-    return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss") and s.instruction != "FROM"}
+    return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss", "depends") and s.instruction != "FROM"}
 
 
 def _slow(name: str) -> list[pytest.MarkDecorator]:
@@ -124,6 +124,6 @@ def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
     assert not missing, f"steps {missing} predicted but not seen in the {engine_name} log:\n{log[-3000:]}"
     extra = sorted(set(real) - set(predicted))
     assert not extra, f"steps {extra} seen in the {engine_name} log but predicted as none/skipped"
-    assert real == predicted, "\n".join(
-        f"line {n}: real {real[n]}, predicted {predicted[n]}" for n in sorted(real) if real[n] != predicted[n]
-    )
+    # `depends`: the builder decides on bytes a re-run step writes; either outcome is right
+    wrong = [n for n in sorted(real) if real[n] != predicted[n] and predicted[n] != "depends"]
+    assert not wrong, "\n".join(f"line {n}: real {real[n]}, predicted {predicted[n]}" for n in wrong)

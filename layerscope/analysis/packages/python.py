@@ -1,5 +1,5 @@
 """Python distributions: `*.dist-info` (RECORD), `*.egg-info` (installed-files.txt) and
-single-file `.egg-info`, wherever they sit (image-formats.md §10); an editable install's
+single-file `.egg-info`, wherever they sit (docs/image-formats.md §10); an editable install's
 project directory from its direct_url.json.
 
 The site directory is the parent of the metadata directory; RECORD paths are relative to

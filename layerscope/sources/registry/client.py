@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from layerscope import __version__
+from layerscope._version import __version__
 from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError
 from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from layerscope.cache.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
-from layerscope.cache.model import HIT, MISS, NONE, SKIPPED, StepResult
+from layerscope.cache.model import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cache.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
 from layerscope.errors import LayerscopeError
@@ -30,7 +30,7 @@ from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 FIXED = 43  # columns the table needs besides the step text (status, line, layer, two sizes, padding)
-STATUS = {MISS: "miss", HIT: "hit", SKIPPED: "skip", NONE: "·"}
+STATUS = {MISS: "miss", HIT: "hit", DEPENDS: "dep?", SKIPPED: "skip", NONE: "·"}
 INTRO = (
     "Enter on a step: what rebuilds if its inputs change. / and a context path: if that file changes. "
     "r on a file in the Files pane asks the same of it."
