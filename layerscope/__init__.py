@@ -6,6 +6,11 @@ from layerscope._version import __version__
 from layerscope.api import analyze, compare, fleet, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
+from layerscope.output.notebook import register as _register_renderers
+
+# The results' notebook methods (Analysis.layers_df(), _repr_html_ ...) render through
+# layerscope/renderhooks.py; every import of a submodule runs this file first.
+_register_renderers()
 
 __all__ = [
     "Analysis",

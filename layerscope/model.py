@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from layerscope import renderhooks
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -170,40 +172,29 @@ class DiveFigures:
 
 
 class _Notebook:
-    """The notebook API of an Analysis: DataFrames (layerscope/frames.py) and the summary
-    Jupyter shows. pandas is imported when a frame is asked for, never by `import layerscope`."""
+    """The notebook API of an Analysis: DataFrames and the summary Jupyter shows. They live in
+    layerscope/output/ (frames.py, html.py), above the model; each method asks renderhooks for
+    its renderer. pandas is imported when a frame is asked for, never by `import layerscope`."""
 
     __slots__ = ()
 
     def layers_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.layers_df(cast("Analysis", self))
+        return renderhooks.frame("layers_df", self)
 
     def files_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.files_df(cast("Analysis", self))
+        return renderhooks.frame("files_df", self)
 
     def packages_df(self, by_layer: bool = False) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.packages_df(cast("Analysis", self), by_layer)
+        return renderhooks.frame("packages_df", self, by_layer)
 
     def categories_df(self, by_layer: bool = False) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.categories_df(cast("Analysis", self), by_layer)
+        return renderhooks.frame("categories_df", self, by_layer)
 
     def history_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.history_df(cast("Analysis", self))
+        return renderhooks.frame("history_df", self)
 
     def waste_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.waste_df(cast("Analysis", self))
+        return renderhooks.frame("waste_df", self)
 
     def __repr__(self) -> str:  # the generated one would print every file record
         a = cast("Analysis", self)
@@ -214,9 +205,7 @@ class _Notebook:
         )
 
     def _repr_html_(self) -> str:
-        from layerscope.report.tables import analysis_html
-
-        return analysis_html(cast("Analysis", self))
+        return renderhooks.html("analysis_html", self)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -1,6 +1,6 @@
 """Two images side by side: the shared base by diff_id, then the differing tail; per-package
-and per-category differences; the saving of B against A (`compare --json`,
-layerscope.compare/1 in docs/CONTRACT.md).
+and per-category differences; the saving of B against A (its `compare --json`
+document, layerscope.compare/1 in docs/CONTRACT.md, is in layerscope/output/json.py).
 
 Signs: a `delta` is B minus A (what changed going from A to B); a `saving` is A minus B
 (what B saves), so a smaller B has negative deltas and a positive saving.
@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
+from layerscope import renderhooks
 from layerscope.analysis.pkgview import CATEGORIES, report_of
 from layerscope.model import Analysis, Layer, PackageReport, Totals
 
 if TYPE_CHECKING:
     import pandas as pd
-
-SCHEMA = "layerscope.compare/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,27 +86,19 @@ class Comparison:
         )
 
     def document(self) -> dict[str, Any]:
-        return compare_document(self)
+        return renderhooks.document("compare_document", self)
 
     def layers_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.compare_layers_df(self)
+        return renderhooks.frame("compare_layers_df", self)
 
     def packages_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.compare_packages_df(self)
+        return renderhooks.frame("compare_packages_df", self)
 
     def categories_df(self) -> pd.DataFrame:
-        from layerscope import frames
-
-        return frames.compare_categories_df(self)
+        return renderhooks.frame("compare_categories_df", self)
 
     def _repr_html_(self) -> str:
-        from layerscope.report.tables import comparison_html
-
-        return comparison_html(self)
+        return renderhooks.html("comparison_html", self)
 
 
 def _size(layer: Layer) -> int | None:
@@ -190,53 +181,3 @@ def compare_analyses(a: Analysis, b: Analysis) -> Comparison:
         categories=None if ra is None or rb is None else _categories(ra, rb),
         saving=saving(a.totals, b.totals),
     )
-
-
-def _totals(t: Totals) -> dict[str, Any]:
-    efficiency = t.efficiency
-    finite = efficiency is not None and efficiency == efficiency and abs(efficiency) != float("inf")
-    return {
-        "size": t.size,
-        "compressed_size": t.compressed_size,
-        "final_size": t.final_size,
-        "wasted_bytes": t.wasted_bytes,
-        "efficiency": efficiency if finite else None,
-        "files": t.files,
-    }
-
-
-def compare_document(c: Comparison) -> dict[str, Any]:
-    """The contract's `compare --json` document, exactly its fields."""
-    return {
-        "schema": SCHEMA,
-        "a": {"reference": c.a.image.reference, "totals": _totals(c.a.totals)},
-        "b": {"reference": c.b.image.reference, "totals": _totals(c.b.totals)},
-        "shared_layers": {"count": c.shared_count, "bytes": c.shared_bytes},
-        "layers": [
-            {"a_index": r.a_index, "b_index": r.b_index, "diff_id": r.diff_id, "a_size": r.a_size, "b_size": r.b_size}
-            for r in c.layers
-        ],
-        "packages": None
-        if c.packages is None
-        else [
-            {
-                "ecosystem": p.ecosystem,
-                "name": p.name,
-                "a_version": p.a_version,
-                "b_version": p.b_version,
-                "a_size": p.a_size,
-                "b_size": p.b_size,
-                "delta": p.delta,
-            }
-            for p in c.packages
-        ],
-        "categories": None
-        if c.categories is None
-        else [{"name": x.name, "a_bytes": x.a_bytes, "b_bytes": x.b_bytes, "delta": x.delta} for x in c.categories],
-        "saving": {
-            "bytes": c.saving.bytes,
-            "compressed_bytes": c.saving.compressed_bytes,
-            "final_bytes": c.saving.final_bytes,
-            "percent": c.saving.percent,
-        },
-    }

@@ -257,7 +257,7 @@ def _model_files(c: Context, v: int) -> Outcome:
 
 
 def _findings(found: list[Finding], what: str, none: str) -> Outcome:
-    """The message counts them; the outputs list each one (budget/outputs.py)."""
+    """The message counts them; the outputs list each one (output/budget.py)."""
     if not found:
         return Outcome(0, True, none)
     hidden = sum(1 for f in found if f.hidden)

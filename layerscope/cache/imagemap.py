@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from layerscope import renderhooks
 from layerscope.cache.history import (
     NO_ENTRY,
     StepLike,
@@ -114,9 +115,7 @@ class RebuildCost:
 
     def steps_df(self) -> pd.DataFrame:
         """One row per step: stage, line, instruction, text, status, reason, layers, size, compressed_size."""
-        from layerscope import frames
-
-        return frames.rebuild_df(self)
+        return renderhooks.frame("rebuild_df", self)
 
 
 def rebuild_cost(sim: CacheSimulation, image: Image | Analysis) -> RebuildCost:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from layerscope.cache.contexts import parse_contexts
 from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cli.cache_output import render_text, to_json
 from layerscope.cli.common import add_build_context_flag, build_args, emit_json, key_values
 from layerscope.errors import UsageError
+from layerscope.output.cache import render_text, to_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

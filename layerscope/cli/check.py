@@ -10,12 +10,12 @@ from typing import Any
 
 from layerscope.analysis.serialize import inspect_document
 from layerscope.api import SAVED_LIMIT, analyze
-from layerscope.budget import outputs
 from layerscope.budget.config import BudgetConfig, ImageBudget, dive_ci_config, find_config, load_config, load_dive_ci
 from layerscope.budget.verdict import Result, evaluate
 from layerscope.cli.common import Progress, add_image_flags, emit_json, registry_args
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
+from layerscope.output import budget as outputs
 from layerscope.readfile import read_bytes
 from layerscope.units import MAX_SIZE
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from layerscope.analysis.compare import Comparison, compare_analyses, compare_document
+from layerscope.analysis.compare import Comparison, compare_analyses
 from layerscope.analysis.pkgview import UNAVAILABLE
 from layerscope.cli.common import REF_HELP, add_read_flags, emit_json, load_analysis, registry_args
+from layerscope.output.json import compare_document
 from layerscope.units import fmt_pct, fmt_size
 
 PACKAGE_LINES = 20

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages import package_report
-from layerscope.analysis.packages.document import packages_document
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
 from layerscope.cli.packages_rebuild import add_rebuild_flags, rebuild_request, render_rebuild
 from layerscope.model import Analysis, PackageReport
+from layerscope.output.json import packages_document
 from layerscope.units import fmt_size
 
 TOP = 30

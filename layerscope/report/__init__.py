@@ -2,7 +2,7 @@
 files (png, svg, pdf, self-contained html).
 
 The names below load their module (and matplotlib) when first used, so that the HTML
-summaries Jupyter shows (report.tables) never import matplotlib.
+summaries Jupyter shows (output/html.py) never import matplotlib.
 """
 
 from __future__ import annotations

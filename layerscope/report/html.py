@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from layerscope._version import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
-from layerscope.report import tables
+from layerscope.output import html as tables
 from layerscope.report.style import image_name
 from layerscope.textsafe import html_text as escape
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static, TabbedContent
 
-from layerscope.analysis.packages.document import packages_document
 from layerscope.api import analyze
 from layerscope.cache.bump import package_costs
 from layerscope.cache.simulate import CacheRequest
 from layerscope.model import Analysis
+from layerscope.output.json import packages_document
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp
 from layerscope.tui.screens.main import MainScreen

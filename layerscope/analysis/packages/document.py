@@ -1,11 +1,11 @@
-"""`packages --json` (layerscope.packages/1) and the package report inside saved analyses."""
+"""The package report as JSON, both ways: inside saved analyses (analysis/1) and as the body of
+`packages --json` (layerscope/output/json.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from layerscope.model import (
-    Analysis,
     BuildOnly,
     CategoryBytes,
     Package,
@@ -15,8 +15,6 @@ from layerscope.model import (
     Saving,
     SplitAdvice,
 )
-
-SCHEMA = "layerscope.packages/1"
 
 
 def _package(p: Package) -> dict[str, Any]:
@@ -190,23 +188,3 @@ def report_from(d: dict[str, Any]) -> PackageReport:
         notes=tuple(d["notes"]),
         rebuild_advice=tuple(_advice_from(x) for x in d.get("rebuild_advice") or ()),
     )
-
-
-def packages_document(a: Analysis) -> dict[str, Any]:
-    img = a.image
-    doc: dict[str, Any] = {
-        "schema": SCHEMA,
-        "reference": img.reference,
-        "digest": img.digest,
-        "image_id": img.config_digest,
-        "platform": img.platform,
-        "source": img.source,
-        "final_size": a.totals.final_size,
-    }
-    if a.packages is None:
-        doc.update(packages=None, removed=None, unattributed=None, categories=None, savings=None, rebuild_advice=None)
-        doc["notes"] = [*img.notes, *a.notes, "package figures need layer contents (not read with --manifest-only)"]
-        return doc
-    doc.update(report_json(a.packages))
-    doc["notes"] = [*img.notes, *a.notes, *doc["notes"]]
-    return doc

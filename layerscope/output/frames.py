@@ -3,7 +3,7 @@ one column per figure, sizes as integer bytes (nullable `Int64` where a figure c
 unknown), times as UTC datetimes.
 
 pandas is imported here only; `import layerscope` never loads it (`Analysis.layers_df()`
-and the other methods import this module when called).
+and the other methods reach this module through renderhooks and output/notebook.py when called).
 """
 
 from __future__ import annotations
