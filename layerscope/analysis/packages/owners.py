@@ -16,7 +16,8 @@ import posixpath
 import re
 from collections.abc import Sequence
 
-from layerscope.analysis.packages.common import CONDA, PYTHON, RANK
+from layerscope.analysis.packages.common import CONDA, PYTHON
+from layerscope.analysis.packages.ecosystems import RANK
 from layerscope.analysis.packages.history import Install
 from layerscope.analysis.packages.resolve import Resolver
 
