@@ -43,7 +43,7 @@ from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import build_image, parse_config
 from layerscope.sources.handle import Descriptor, ImageHandle
 from layerscope.sources.platforms import Platform
-from layerscope.sources.references import open_image, parse
+from layerscope.sources.references import open_handle, parse
 
 if TYPE_CHECKING:
     from layerscope.budget.config import ImageBudget
@@ -54,7 +54,7 @@ def _platform(settings: Settings) -> Platform | None:
 
 
 def _open(reference: str, settings: Settings) -> ImageHandle:
-    return open_image(reference, verify=settings.verify, registry=settings.registry)
+    return open_handle(reference, verify=settings.verify, registry=settings.registry)
 
 
 # Registry handles live on in the worker, one per reference: the image's layer tasks then

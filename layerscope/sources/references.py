@@ -94,14 +94,14 @@ def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
 
 @dataclass(frozen=True, slots=True)
 class OpenOptions:
-    """What open_image() passes every opener; each uses the parts its source needs."""
+    """What open_handle() passes every opener; each uses the parts its source needs."""
 
     verify: bool = False
     registry: RegistryOptions | None = None
     scan_secrets: bool = False
 
 
-def open_image(
+def open_handle(
     text: str, *, verify: bool = False, registry: RegistryOptions | None = None, scan_secrets: bool = False
 ) -> ImageHandle:
     """``scan_secrets`` matters to the engine's handle only, which reads its layers itself
@@ -192,7 +192,7 @@ Opener = Callable[[Reference, OpenOptions], "ImageHandle"]
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One way to name an image: every consumer (parse, open_image, the fork decision, the
+    """One way to name an image: every consumer (parse, open_handle, the fork decision, the
     CLI's reference help, what a title calls a local file) reads this table."""
 
     scheme: str  # Reference.transport (and ImageHandle.transport where the handle keeps it)

@@ -142,7 +142,7 @@ def test_packages_after_inspect_are_not_taken_from_its_summary(tmp_path, run_cli
 def test_images_sharing_a_base_read_the_base_once(tmp_path, monkeypatch):
     """B after A (same two base layers, as registries serve them): only B's own layer is read."""
     from layerscope.sources import builder
-    from layerscope.sources.references import open_image as open_handle
+    from layerscope.sources.references import open_handle
 
     base = [layer_tar([d("etc"), f("etc/os-release", b"ID=test\n")]), layer_tar([f("usr/lib/libx.so", b"x" * 4000)])]
     a = ImageSpec([*base, layer_tar([f("app/a.py", b"a" * 100)])]).oci_archive(str(tmp_path / "a.tar"))

@@ -15,7 +15,7 @@ from layerscope.layers.cache import LayerCache
 from layerscope.model import FILE, FileRecord, LayerRecord
 from layerscope.sources import forkpool, parallel
 from layerscope.sources.builder import build_image
-from layerscope.sources.references import open_image as open_handle
+from layerscope.sources.references import open_handle
 from layerscope.sources.stores import TarStore
 from tests.support.factory import ImageSpec, d, f, hard, layer_tar, sym, wh
 

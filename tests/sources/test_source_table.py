@@ -1,4 +1,4 @@
-"""The sources table (sources/references.py) is what parse, open_image, the fork decision
+"""The sources table (sources/references.py) is what parse, open_handle, the fork decision
 and the CLI's help read: a source added there is known to all of them."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from layerscope.sources.references import (
     LOCAL_PREFIXES,
     SOURCES,
     TRANSPORTS,
-    open_image,
+    open_handle,
     parse,
     reference_help,
 )
@@ -52,7 +52,7 @@ def test_a_prefix_with_nothing_after_it_is_one_clear_error() -> None:
         parse("oci-archive:")
 
 
-def test_a_source_without_an_opener_is_refused_by_open_image() -> None:
+def test_a_source_without_an_opener_is_refused_by_open_handle() -> None:
     # analysis: is a saved Analysis, read by api.load, never an ImageHandle
     with pytest.raises(BadReferenceError, match="unknown reference"):
-        open_image("analysis:saved.json")
+        open_handle("analysis:saved.json")
