@@ -22,7 +22,7 @@ from layerscope.cache.model import MISS, Advice
 from layerscope.cache.plan import StageState
 from layerscope.cache.replay import Replay, ReplayInput, Walked, cost_replay, walk_replay
 from layerscope.cache.rewrite import Copied, find, needed_files, split_copy
-from layerscope.cache.sources import copy_words
+from layerscope.cache.source_keys import copy_words
 
 UNUSED_DIRS = frozenset({"docs", "doc", ".github", ".gitlab", ".circleci", ".vscode", ".idea", ".devcontainer"})
 UNUSED_FILES = ("*.md", "*.rst", "LICENSE*", "CHANGELOG*", ".gitignore", ".editorconfig", ".pre-commit-config.yaml")

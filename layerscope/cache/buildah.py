@@ -19,7 +19,7 @@ from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
 from layerscope.cache.plan import BASE, EARLIER, FILE_CONTENTS, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.sources import context_selection, copy_words, source_components, stage_content
+from layerscope.cache.source_keys import context_selection, copy_words, source_components, stage_content
 from layerscope.cache.walk import Walker
 from layerscope.errors import UnsupportedError
 

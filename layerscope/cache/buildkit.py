@@ -23,7 +23,7 @@ from layerscope.cache.plan import (
     StageState,
     digest,
 )
-from layerscope.cache.sources import (
+from layerscope.cache.source_keys import (
     context_selection,
     copy_words,
     heredoc_components,

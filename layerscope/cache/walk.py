@@ -26,7 +26,7 @@ from layerscope.cache.plan import (
     resolve_arg,
     step_key,
 )
-from layerscope.cache.sources import context_selection
+from layerscope.cache.source_keys import context_selection
 
 
 def unquote_pairs(ins: Instruction) -> list[tuple[str, str]]:

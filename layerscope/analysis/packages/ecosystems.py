@@ -1,4 +1,4 @@
-"""The package ecosystems: one table, read by the layer-by-layer history (which files belong
+"""The package ecosystems: one table, read by the layer-by-layer install history (installs.py) (which files belong
 to which database, how each is parsed, which installs a rewrite replaces) and by attribution
 (which owner wins a file several packages list).
 
@@ -19,7 +19,7 @@ Finder = Callable[[Captured], tuple[list[Found], list[str]]]
 
 @dataclass(frozen=True, slots=True)
 class Ecosystem:
-    name: str  # the database: history's view of its captured files
+    name: str  # the database: installs.py's view of its captured files
     package_ecosystem: str  # Found.ecosystem, the JSON's packages[].ecosystem
     is_meta: Callable[[str], bool]  # is this captured path one of its database's files?
     new_finder: Callable[[], Finder]  # a parser for one history build (python keeps a memo across layers)
