@@ -16,6 +16,7 @@ from layerscope.layers.streams import (
     Readable,
     open_decompressed,
     sniff,
+    usable_cores,
 )
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
@@ -36,6 +37,9 @@ OPAQUE = ".wh..wh..opq"
 # Names eStargz writers put into the tar next to the payload (image-formats.md §4).
 ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 MAX_ENTRIES = 5_000_000
+# With a second core, the blob is hashed and gzip decoded by threads of their own, while
+# this thread walks the tar: the three overlap instead of taking turns.
+OVERLAP = usable_cores() > 1
 
 
 def normalize(name: str, what: str = "path") -> str:
@@ -99,16 +103,30 @@ def read_layer(
             return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
     # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
     algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
-    stored = HashingReader(blob, True, algorithm)
+    stored = HashingReader(blob, True, algorithm, background=OVERLAP)
+    try:
+        return _read_stream(stored, verify, algorithm, expected_digest, expected_diff_id, what, scan_secrets)
+    finally:
+        stored.finish()  # the hashing thread ends on every path
+
+
+def _read_stream(
+    stored: HashingReader,
+    verify: bool,
+    algorithm: str,
+    expected_digest: str | None,
+    expected_diff_id: str | None,
+    what: str,
+    scan_secrets: bool,
+) -> LayerRecord:
     head = stored.read(4)
     compression = sniff(head)
     if compression == "none" and not verify:
         stored.stop_hashing()
     one_hash = compression == "none" and algorithm == "sha256"
     hash_uncompressed = verify and not one_hash
-    decoded = open_decompressed(PrefixedReader(head, stored), compression)
-    if compression != "none":
-        decoded = BombGuard(decoded, stored)
+    decoder = open_decompressed(PrefixedReader(head, stored), compression, threaded=OVERLAP)
+    decoded = decoder if compression == "none" else BombGuard(decoder, stored)
     plain = HashingReader(decoded, hash_uncompressed)
     try:
         record = _walk(plain, compression, scan_secrets)
@@ -116,6 +134,10 @@ def read_layer(
         raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
     except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
         raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+    finally:
+        # A threaded decoder reads `stored` ahead: it is stopped before the drain reads on.
+        if compression != "none":
+            _close(decoder)
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest
     diff_id = stored_digest if one_hash else plain.digest
@@ -137,6 +159,12 @@ def read_layer(
         notes=record.notes,
         secrets=record.secrets,
     )
+
+
+def _close(decoder: Readable) -> None:
+    close = getattr(decoder, "close", None)
+    if close is not None:
+        close()
 
 
 def _seekable(blob: Readable) -> bool:

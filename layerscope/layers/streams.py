@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import queue
+import threading
 import zlib
 from typing import Protocol, cast
 
@@ -33,16 +36,31 @@ except ImportError:  # pragma: no cover - the stdlib fallback
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
 BOMB_MIN_BYTES = 256 << 20
 BOMB_RATIO = 200
+# Blocks handed over by the threaded gzip decoder (two are queued, ahead of the walk).
+THREAD_BLOCK = 1 << 20
+# Pieces of the blob queued for a background hash (isal's threaded reader asks for 8 MiB).
+HASH_QUEUE = 4
 
 
 class HashingReader(io.RawIOBase):
-    """Pass-through reader that counts and optionally sha256-hashes what flows through."""
+    """Pass-through reader that counts and optionally hashes what flows through.
 
-    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256") -> None:
+    With `background`, the hash is computed by a thread of its own (hashlib lets go of the
+    GIL), off the path of the decoder that reads through here; `digest` waits for it, and
+    `finish()` must be called in every case (it ends the thread).
+    """
+
+    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256", background: bool = False) -> None:
         self._inner = inner
         self._algorithm = algorithm
         self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
+        self._pending: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if hash_it and background:
+            self._pending = queue.Queue(maxsize=HASH_QUEUE)
+            self._thread = threading.Thread(target=self._hash_pending, name="blob-hash", daemon=True)
+            self._thread.start()
 
     def readable(self) -> bool:
         return True
@@ -51,7 +69,9 @@ class HashingReader(io.RawIOBase):
         data = self._inner.read(size)
         if data:
             self.count += len(data)
-            if self._hash is not None:
+            if self._pending is not None:
+                self._pending.put(data)
+            elif self._hash is not None:
                 self._hash.update(data)
         return data
 
@@ -60,7 +80,21 @@ class HashingReader(io.RawIOBase):
         buf[: len(data)] = data
         return len(data)
 
+    def _hash_pending(self) -> None:
+        assert self._pending is not None and self._hash is not None
+        while (data := self._pending.get()) is not None:
+            self._hash.update(data)
+
+    def finish(self) -> None:
+        """Wait for the hashing thread to take in everything read so far, and end it."""
+        if self._thread is not None and self._pending is not None:
+            self._pending.put(None)
+            self._thread.join()
+            self._pending = None
+            self._thread = None
+
     def stop_hashing(self) -> None:
+        self.finish()
         self._hash = None
 
     def drain(self) -> None:
@@ -69,6 +103,7 @@ class HashingReader(io.RawIOBase):
 
     @property
     def digest(self) -> str | None:
+        self.finish()
         return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
 
 
@@ -142,11 +177,28 @@ def decoder_name() -> str:
         return "zlib"
 
 
-def open_decompressed(stream: Readable, compression: str) -> Readable:
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def open_decompressed(stream: Readable, compression: str, threaded: bool = False) -> Readable:
+    """A decoder over `stream`; the caller closes it (a threaded one owns a thread).
+
+    `threaded` (gzip with isal): a thread of isal's reads the blob, hashes it (in
+    HashingReader, hashlib lets go of the GIL) and decodes it, up to a few MiB ahead, while
+    the caller walks the tar: decoding, the digest and the walk overlap on two cores.
+    """
     if compression == "gzip":
         try:
             from isal import igzip
 
+            if threaded:
+                from isal import igzip_threaded
+
+                return igzip_threaded.open(stream, "rb", threads=1, block_size=THREAD_BLOCK)  # type: ignore[no-untyped-call,no-any-return]
             return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
         except ImportError:  # pragma: no cover - the stdlib fallback
             import gzip
