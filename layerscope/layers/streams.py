@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -36,10 +37,12 @@ except ImportError:  # pragma: no cover - the stdlib fallback
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
 BOMB_MIN_BYTES = 256 << 20
 BOMB_RATIO = 200
-# Blocks handed over by the threaded gzip decoder (two are queued, ahead of the walk).
+# Blocks handed over by the threaded gzip decoder (the tar walker reads 1 MiB at a time),
+# and how many wait, decoded, ahead of the walk.
 THREAD_BLOCK = 1 << 20
-# Pieces of the blob queued for a background hash (isal's threaded reader asks for 8 MiB).
-HASH_QUEUE = 4
+THREAD_AHEAD = 4
+# Pieces of the blob queued for a background hash (isal's threaded reader reads 8 MiB at a time).
+HASH_QUEUE = 2
 
 
 class HashingReader(io.RawIOBase):
@@ -105,6 +108,80 @@ class HashingReader(io.RawIOBase):
     def digest(self) -> str | None:
         self.finish()
         return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
+
+
+class DecodeAhead(io.RawIOBase):
+    """Reads `inner` (a decoder) in a thread of its own, THREAD_AHEAD blocks ahead.
+
+    A block is handed to a read that takes it whole as it is (no copy). An error of the
+    decoder (truncation, bad data) is raised here once the blocks before it are read.
+    close() stops and joins the thread; it must be called on every path.
+    """
+
+    def __init__(self, inner: Readable) -> None:
+        self._inner = inner
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=THREAD_AHEAD)
+        self._stop = threading.Event()
+        self._head = b""
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._decode, name="gzip-decode", daemon=True)
+        self._thread.start()
+
+    def readable(self) -> bool:
+        return True
+
+    def _decode(self) -> None:
+        item: bytes | BaseException
+        while not self._stop.is_set():
+            try:
+                item = self._inner.read(THREAD_BLOCK)
+            except BaseException as err:  # handed over to the reader, in stream order
+                item = err
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not isinstance(item, bytes) or not item:
+                return
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size >= 0 else 1 << 62
+        out: list[bytes] = []
+        have = 0
+        while have < want:
+            if self._pos >= len(self._head):
+                if self._eof:
+                    break
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    self._eof = True
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._head, self._pos = item, 0
+            head, pos = self._head, self._pos
+            take = min(want - have, len(head) - pos)
+            out.append(head if pos == 0 and take == len(head) else head[pos : pos + take])
+            self._pos = pos + take
+            have += take
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)  # unblock a decoder waiting on a full queue
+        self._thread.join()
+        super().close()
 
 
 class PrefixedReader(io.RawIOBase):
@@ -187,19 +264,15 @@ def usable_cores() -> int:
 def open_decompressed(stream: Readable, compression: str, threaded: bool = False) -> Readable:
     """A decoder over `stream`; the caller closes it (a threaded one owns a thread).
 
-    `threaded` (gzip with isal): a thread of isal's reads the blob, hashes it (in
-    HashingReader, hashlib lets go of the GIL) and decodes it, up to a few MiB ahead, while
-    the caller walks the tar: decoding, the digest and the walk overlap on two cores.
+    `threaded` (gzip with isal, which lets go of the GIL): a thread reads and decodes the
+    blob a few MiB ahead (DecodeAhead) while the caller walks the tar.
     """
     if compression == "gzip":
         try:
             from isal import igzip
 
-            if threaded:
-                from isal import igzip_threaded
-
-                return igzip_threaded.open(stream, "rb", threads=1, block_size=THREAD_BLOCK)  # type: ignore[no-untyped-call,no-any-return]
-            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
+            decoder = igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
+            return DecodeAhead(decoder) if threaded else decoder
         except ImportError:  # pragma: no cover - the stdlib fallback
             import gzip
 

@@ -17,7 +17,7 @@ from layerscope.layers.reader import read_layer
 from tests.support.factory import d, f, layer_tar, sha, sym, wh
 from tests.support.tarcraft import gzip_bomb
 
-pytest.importorskip("isal.igzip_threaded", reason="isal without igzip_threaded: no threaded gzip decoder")
+pytest.importorskip("isal", reason="no isal: gzip is decoded by the stdlib, in line")
 
 
 class Chunks(io.RawIOBase):
@@ -135,3 +135,40 @@ def test_no_decoder_thread_is_left_running_after_a_failure(monkeypatch):
 def test_threads_are_used_only_with_a_second_core():
     assert reader.OVERLAP is (streams.usable_cores() > 1)
     assert streams.usable_cores() >= 1 and streams.usable_cores() <= (os.cpu_count() or 1)
+
+
+class _Failing(io.RawIOBase):
+    """Two blocks of data, then the error a decoder raises at a cut."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.calls += 1
+        if self.calls <= 2:
+            return bytes([self.calls]) * streams.THREAD_BLOCK
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+
+
+def test_decode_ahead_hands_over_the_data_before_an_error_then_the_error():
+    ahead = streams.DecodeAhead(_Failing())
+    try:
+        assert ahead.read(10) == b"\x01" * 10
+        assert ahead.read(streams.THREAD_BLOCK) == b"\x01" * (streams.THREAD_BLOCK - 10) + b"\x02" * 10
+        assert ahead.read(streams.THREAD_BLOCK - 10) == b"\x02" * (streams.THREAD_BLOCK - 10)
+        with pytest.raises(EOFError):
+            ahead.read(1)
+        assert ahead.read(1) == b""  # the error is raised once; the stream has ended
+    finally:
+        ahead.close()
+    assert not ahead._thread.is_alive()
+
+
+def test_decode_ahead_closed_early_stops_its_thread():
+    ahead = streams.DecodeAhead(io.BytesIO(bytes(64 * streams.THREAD_BLOCK)))
+    assert len(ahead.read(100)) == 100
+    ahead.close()
+    assert not ahead._thread.is_alive()
