@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from layerscope import oneshot
-from layerscope.errors import BadReferenceError
 from layerscope.model import Analysis, Image
 
 if TYPE_CHECKING:
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from layerscope.sources.registry.secret import Secret
 
 ANALYSIS_PREFIX = "analysis:"
+SAVED_LIMIT = 1 << 30  # a saved analysis is JSON read whole: larger is not one layerscope wrote
 
 
 def open_image(
@@ -69,13 +69,9 @@ def open_image(
 def load(path: str) -> Analysis:
     """A saved analysis (`layerscope inspect REF --save FILE`)."""
     from layerscope.analysis.serialize import load_saved
+    from layerscope.readfile import read_bytes
 
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read saved analysis {path}: {err.strerror}") from None
-    return load_saved(raw, path)
+    return load_saved(read_bytes(path, "saved analysis", SAVED_LIMIT), path)
 
 
 def analyze(

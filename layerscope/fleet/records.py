@@ -164,7 +164,3 @@ class ImageSummary:
     def base_layer(self) -> str | None:
         """The bottom layer's blob digest: images built FROM the same base share it."""
         return self.layers[0].key if self.layers else None
-
-    @property
-    def budget_failed(self) -> bool:
-        return any(b.status == "fail" for b in self.budget)

@@ -8,6 +8,7 @@ import sys
 from layerscope.errors import BadReferenceError, LayerscopeError, UsageError
 from layerscope.fleet import catalog
 from layerscope.fleet.records import Target
+from layerscope.readfile import read_bytes
 from layerscope.sources.references import parse
 from layerscope.sources.registry.options import RegistryOptions
 from layerscope.sources.registry.reference import parse_name
@@ -36,9 +37,8 @@ def read_list(path: str) -> list[str]:
     try:
         if path == "-":
             raw = sys.stdin.buffer.read(MAX_LIST_BYTES + 1)
-        else:
-            with open(path, "rb") as fh:
-                raw = fh.read(MAX_LIST_BYTES + 1)
+        else:  # a regular file only: a FIFO or /dev/zero would block or never end
+            raw = read_bytes(path, "reference list", MAX_LIST_BYTES + 1)
     except OSError as err:
         raise BadReferenceError(f"cannot read {path}: {err.strerror}") from None
     if len(raw) > MAX_LIST_BYTES:

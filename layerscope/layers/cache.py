@@ -1,7 +1,8 @@
 """The per-layer result cache: one zstd-compressed record per diff_id.
 
 Layer records depend only on the layer's bytes, so they are keyed by diff_id (plus the
-schema version of the record) and shared by every image with that layer. A record also
+schema version of the record and a stamp of the capture rules of layers/capture.py: what
+a record captured depends on them) and shared by every image with that layer. A record also
 lists the blob digests it was read from: a registry or OCI blob is served from the cache
 only under a digest we have read ourselves. Writes go to a temp file and are renamed into
 place, so two processes can fill the cache at once; an unreadable entry is a miss and is
@@ -32,6 +33,7 @@ from typing import Any
 
 import zstandard
 
+from layerscope.layers.capture import rules_stamp
 from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
@@ -217,13 +219,15 @@ class LayerCache:
 
     def __init__(self, root: str | None = None, read: bool = True) -> None:
         self.root = root or cache_root()
+        # The capture rules' stamp: which files a record captured depends on them, not on the bytes.
+        self.directory = os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}-c{rules_stamp()}")
         self.read_enabled = read
         self.hits = 0
         self.misses = 0
 
     def _path(self, diff_id: str) -> str:
         alg, _, hexpart = diff_id.partition(":")
-        return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", alg, hexpart[:2], hexpart + ".zst")
+        return os.path.join(self.directory, alg, hexpart[:2], hexpart + ".zst")
 
     def get(
         self, diff_id: str, blob_digest: str | None, need_verified: bool, need_secrets: bool = False

@@ -41,7 +41,7 @@ BOMB_RATIO = 200
 # and how many wait, decoded, ahead of the walk.
 THREAD_BLOCK = 1 << 20
 THREAD_AHEAD = 4
-# Pieces of the blob queued for a background hash (isal's threaded reader reads 8 MiB at a time).
+# Pieces of the blob (as the decoder reads them) queued for a background hash.
 HASH_QUEUE = 2
 
 
@@ -243,15 +243,6 @@ def sniff(head: bytes) -> str:
     if len(head) >= 4 and head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18":
         return "zstd"  # a zstd stream may open with a skippable frame (magic 0x184D2A5?)
     return "none"
-
-
-def decoder_name() -> str:
-    try:
-        import isal  # noqa: F401
-
-        return "isal"
-    except ImportError:  # pragma: no cover - the stdlib fallback
-        return "zlib"
 
 
 def usable_cores() -> int:

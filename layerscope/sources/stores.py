@@ -11,6 +11,7 @@ import io
 import mmap
 import os
 import posixpath
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -19,6 +20,7 @@ from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
 from layerscope.layers.streams import sniff
 from layerscope.layers.tarheader import BLOCK
 from layerscope.layers.tarwalk import TarWalker
+from layerscope.readfile import open_regular
 
 MAX_SMALL = 64 << 20  # JSON documents (manifests, configs, indexes) larger than this are refused
 MAX_LINK_HOPS = 40
@@ -75,9 +77,14 @@ class DirStore:
     def open(self, name: str) -> BinaryIO:
         path = self._path(name)
         try:
-            return open(path, "rb")
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the open
         except OSError as err:
             raise _os_error(err, name, self.label) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero or a FIFO would never end
+            os.close(fd)
+            raise FormatError(f"{name} in {self.label} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
 
     def size(self, name: str) -> int:
         try:
@@ -116,11 +123,8 @@ class TarStore:
         self.path = path
         self.label = path
         self.members: dict[str, _Member] = {}
-        try:
-            f = open(path, "rb")  # noqa: SIM115 - closed by the with below
-        except OSError as err:
-            raise BadReferenceError(f"cannot open {path}: {err.strerror}") from None
-        with f:
+        # Only a regular file: /dev/zero would be walked forever, a FIFO would block.
+        with os.fdopen(open_regular(path, "image archive"), "rb") as f:
             head = f.read(BLOCK)
             if not head:
                 raise FormatError(f"{path} is empty, not an image archive")

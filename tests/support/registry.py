@@ -292,7 +292,7 @@ def tool_missing() -> str | None:
 
 
 def skopeo_env(workdir: Path) -> dict[str, str]:
-    """skopeo with its own HOME: no blob-info cache shared with other runs (environment.md §8)."""
+    """skopeo with its own HOME: no blob-info cache shared with other runs (docs/environment.md §8)."""
     home = workdir / "skopeo-home"
     home.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "HOME": str(home), "REGISTRY_AUTH_FILE": str(home / "auth.json"), "XDG_RUNTIME_DIR": ""}
