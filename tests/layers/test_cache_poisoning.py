@@ -104,9 +104,7 @@ def _swap_blob(root: Path, digest: str) -> None:
 
 
 @pytest.mark.parametrize("order", ["genuine first", "forged first"])
-def test_a_compressed_blob_that_is_not_its_digest_is_an_error_cached_or_not(
-    box: Sandbox, tmp_path: Path, order: str
-):
+def test_a_compressed_blob_that_is_not_its_digest_is_an_error_cached_or_not(box: Sandbox, tmp_path: Path, order: str):
     genuine, digest = _oci(GENUINE_SPEC, tmp_path / "inputs" / "genuine")
     forged, _ = _oci(GENUINE_SPEC, tmp_path / "inputs" / "forged")
     _swap_blob(forged, digest)
