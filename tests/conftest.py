@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+# Third-party test inputs (dive's images, syft's package databases, Docker 28.5 saves and
+# BuildKit logs), vendored with their licences: tests/fixtures/README.md.
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @dataclass
@@ -53,8 +54,6 @@ def run_cli() -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"shared fixtures not found at {FIXTURES}")
     return FIXTURES
 
 

@@ -1,7 +1,7 @@
 """The scenario suite's data: Dockerfile, context, change and expected statuses per step, per builder.
 
 Each tests/cache/scenarios/*.toml holds one scenario:
-  rule        the cache-rules.md rule it pins (section or §11 row)
+  rule        the docs/cache-rules.md rule it pins (section or §11 row)
   dockerfile  the Dockerfile before the change; [files] the context before (path = content)
   [change]    files (path = new content), remove, mkdir, chmod (path = "755"), dockerfile (new text),
               args_before / args (build args of the two builds), base_changed (bool), target

@@ -1,4 +1,4 @@
-"""--platform on Docker 25+ saves (real engine output from ../shared/fixtures/modern-docker)."""
+"""--platform on Docker 25+ saves (real engine output, vendored in tests/fixtures/modern-docker)."""
 
 from __future__ import annotations
 
