@@ -181,3 +181,23 @@ def test_images_sharing_a_base_read_the_base_once(tmp_path, monkeypatch):
     assert cache_b.hits == 2  # by blob digest, after hashing (every file-identity lookup missed)
     assert walked == [image_b.layers[2].diff_id]
     assert [x.record for x in image_b.layers[:2]] == [x.record for x in image_a.layers[:2]]
+
+
+def test_no_file_identity_entry_for_a_file_that_changed_while_it_was_read(tmp_path):
+    """The identity is taken before the read and again before the write: if they differ
+    (the archive was rewritten meanwhile), what was read is not filed under either."""
+    import itertools
+
+    from layerscope.sources import builder
+    from layerscope.sources.references import open_image as open_handle
+
+    handle = open_handle(_image().docker_archive(str(tmp_path / "img.tar")))
+    real = handle.layer_identity  # type: ignore[attr-defined]
+    ticks = itertools.count()
+    handle.layer_identity = lambda d, i: f"{real(d, i)}\0{next(ticks)}"  # type: ignore[attr-defined]
+    cache = LayerCache(str(tmp_path / "cache"))
+    builder.build_image(handle, cache=cache, workers=1)
+    assert cache.stats().entries == 0
+    steady = open_handle(str(tmp_path / "img.tar"))
+    builder.build_image(steady, cache=cache, workers=1)
+    assert cache.stats().entries == 2
