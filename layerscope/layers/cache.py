@@ -208,6 +208,8 @@ class LayerCache:
 
     def _blob_path(self, digest: str) -> str:
         alg, _, hexpart = digest.partition(":")
+        if alg not in ("sha256", "sha512") or not hexpart or hexpart.strip("0123456789abcdef"):
+            alg, hexpart = "invalid", "-"  # a manifest's claim no read hashes to: no entry, not a path
         return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", alg, hexpart[:2], hexpart + ".zst")
 
     def _local_path(self, identity: str) -> str:
