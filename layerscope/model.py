@@ -250,8 +250,9 @@ class Package:
     dead_bytes: int  # bytes of its files (any version) that earlier layers added and later ones hid
     category: str
     provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
-    inferred_bytes: int = 0  # part of `size` owned by inference (a top-level name, an editable project dir)
+    inferred_bytes: int = 0  # part of `size` owned by inference, not by its file list (pyc, top-level name, ...)
     rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (cache/bump.py)
+    notes: tuple[str, ...] = ()  # what its inferred_bytes were inferred from
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +277,26 @@ class CategoryBytes:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildOnly:
+    """A package only build toolchains need (their dependency closure): what purging them
+    and autoremoving would also remove."""
+
+    ecosystem: str
+    name: str
+    version: str
+    bytes: int  # its size in the final filesystem
+    needed_by: tuple[str, ...]  # the toolchain (or closure) packages that depend on it
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Saving:
     what: str
     bytes: int
     how: str
     evidence: tuple[str, ...]
     reasoning: str = ""
+    closure: tuple[BuildOnly, ...] = ()  # build-toolchains: the packages counted for the toolchain's sake
 
 
 @dataclass(frozen=True, slots=True)

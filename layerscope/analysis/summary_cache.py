@@ -18,7 +18,8 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 3  # 2: summaries carry the package report; 3: a layout is keyed by all its files
+SCHEMA = 4  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings'
+# closure; 4: a layout is keyed by all its files
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 MAX_LAYOUT_FILES = 100_000  # a directory with more files is not keyed (read every time)
 

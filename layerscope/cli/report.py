@@ -64,7 +64,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise UnsupportedError("report needs matplotlib: pip install 'layerscope[report]'") from None
+        # a dependency of layerscope: missing only from a broken or partial install
+        raise UnsupportedError("report needs matplotlib (a broken install?): pip install matplotlib") from None
     from layerscope.analysis.compare import compare_analyses
     from layerscope.report.render import format_of, write_report
 

@@ -31,7 +31,8 @@ import zstandard
 
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 3  # 2: marshal columns instead of JSON; 3: keyed by blob digest or file identity
+SCHEMA = 4  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world
+# captured; 4: keyed by blob digest or file identity
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_MAX_BYTES = 2 * 1000**3

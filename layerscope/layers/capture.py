@@ -17,6 +17,8 @@ _EXACT = frozenset(
         "var/lib/dpkg/diversions",
         "lib/apk/db/installed",
         "usr/lib/apk/db/installed",
+        "var/lib/apt/extended_states",  # apt's Auto-Installed marks
+        "etc/apk/world",  # apk's explicitly installed packages
     }
 )
 _RPM_DIRS = ("var/lib/rpm/", "usr/share/rpm/", "usr/lib/sysimage/rpm/")
@@ -25,15 +27,22 @@ _RPM_NAMES = frozenset({"Packages", "Packages.db", "rpmdb.sqlite", "rpmdb.sqlite
 
 # Every base name capture_limit may keep, besides the suffixes below and status.d's files:
 # most paths fail this one set lookup and cost nothing more.
-_NAMES = _DIST_INFO | _EGG_INFO | _RPM_NAMES | {"status", "diversions", "installed"}
+_NAMES = (
+    _DIST_INFO | _EGG_INFO | _RPM_NAMES | {"status", "diversions", "installed", "extended_states", "world", "apt.conf"}
+)
+# directories every (small) file of which is kept: distroless dpkg stanzas, apt's settings
+_DIRS = frozenset({"var/lib/dpkg/status.d", "etc/apt/apt.conf.d"})
+MAX_CAPTURE_CONF = 64 << 10
 _SUFFIXES = (".egg-info", ".json", ".list", ".md5sums")
 
 
 def capture_limit(path: str) -> int | None:
     """The most bytes to keep of ``path``'s contents, or None when it is not wanted."""
     parent, _, name = path.rpartition("/")
-    if name not in _NAMES and not name.endswith(_SUFFIXES) and parent != "var/lib/dpkg/status.d":
+    if name not in _NAMES and not name.endswith(_SUFFIXES) and parent not in _DIRS:
         return None
+    if parent == "etc/apt/apt.conf.d" or path == "etc/apt/apt.conf":
+        return MAX_CAPTURE_CONF
     if path in _EXACT:
         return MAX_CAPTURE
     if parent.endswith(".dist-info"):

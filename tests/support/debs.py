@@ -24,12 +24,20 @@ def _run(*args: str) -> None:
         raise RuntimeError(f"{' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
 
 
-def build_deb(out: Path, name: str, version: str, files: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    """A .deb whose data holds `files` (and hardlinks: new name -> existing name)."""
+def build_deb(
+    out: Path,
+    name: str,
+    version: str,
+    files: dict[str, bytes],
+    links: dict[str, str] | None = None,
+    control: str = "",
+) -> Path:
+    """A .deb whose data holds `files` (and hardlinks: new name -> existing name);
+    `control` adds fields to its control file (`Depends: a | b\n`)."""
     stage = out / f"{name}_{version}"
     (stage / "DEBIAN").mkdir(parents=True)
-    control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n"
-    (stage / "DEBIAN" / "control").write_text(control)
+    head = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n"
+    (stage / "DEBIAN" / "control").write_text(head + control)
     for rel, data in files.items():
         target = stage / rel.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from layerscope.analysis.packages.common import APK, Captured, Found, decode, join_rel
 
 DBS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
+WORLD = "etc/apk/world"  # what was installed on purpose, read for the toolchain's closure (closure.py)
 
 
 def is_apk_meta(path: str) -> bool:
-    return path in DBS
+    return path in DBS or path == WORLD
 
 
 def find(view: Captured) -> tuple[list[Found], list[str]]:

@@ -17,9 +17,10 @@ from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages.categories import TOOLCHAINS, Classifier, package_category
 from layerscope.analysis.packages.common import RANK, SOURCE, Found
 from layerscope.analysis.packages.history import History, Install
-from layerscope.analysis.packages.owners import Claims
+from layerscope.analysis.packages.owners import BYTECODE, INSTALL_PATH, PROJECT, TOP_LEVEL, Claims, Inferred
 from layerscope.analysis.packages.resolve import Resolver
 from layerscope.model import FILE, HARDLINK, Package, RemovedPackage
+from layerscope.units import fmt_size
 
 # A CPython built from source into /usr/local (the official python:* images): no package
 # database lists it, so it gets a pseudo-owner (image-formats.md §10 rule 10).
@@ -34,6 +35,7 @@ class _Tally:
     size: int = 0
     files: int = 0
     inferred: int = 0
+    inferred_by: dict[str, list[int]] = field(default_factory=dict)  # why -> [bytes, files]
     layers: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -54,7 +56,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
     tallies: dict[int, _Tally] = defaultdict(_Tally)
     cpython: dict[str, int] = {}  # version -> pseudo install index
 
-    def owner(path: str) -> tuple[int | None, bool]:
+    def owner(path: str) -> tuple[int | None, Inferred]:
         hit, inferred = claims.owner(path)
         if hit is None:
             m = _CPYTHON.match(path)
@@ -63,7 +65,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
                 if version not in cpython:
                     cpython[version] = len(final)
                     final.append(Install(Found(SOURCE, "cpython", version, "/usr/local", "source:cpython", ()), -1))
-                return cpython[version], False
+                return cpython[version], INSTALL_PATH  # no database lists a source-built CPython
         return hit, inferred
 
     unattributed: dict[str, int] = defaultdict(int)
@@ -72,7 +74,7 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
     cat_of: dict[int, tuple[str, int]] = {}
     owned: dict[int, list[str]] = defaultdict(list)
     for inode, names in tree.live_inodes():
-        chosen: tuple[int | None, str, bool] | None = None
+        chosen: tuple[int | None, str, Inferred] | None = None
         for name in sorted(names):
             node = tree.nodes.get(name)
             if node is None or node.record.type not in (FILE, HARDLINK):
@@ -96,8 +98,11 @@ def attribute(tree: FileTree, hist: History, classifier: Classifier) -> Attribut
             t = tallies[o]
             t.size += size
             t.layers[inode[0]] += size
-            if inferred:
+            if inferred is not None:
                 t.inferred += size
+                why = t.inferred_by.setdefault(inferred, [0, 0])
+                why[0] += size
+                why[1] += 1
             if o not in cat_of:
                 f = final[o].found
                 cat_of[o] = (package_category(f.ecosystem, f.name), RANK[f.ecosystem])
@@ -173,10 +178,30 @@ def _packages(
                 category=package_category(f.ecosystem, f.name),
                 provided_by=provided_by,
                 inferred_bytes=t.inferred,
+                notes=_inferred_notes(f, t),
             )
         )
     out.sort(key=lambda p: (-p.size, p.ecosystem, p.name.lower(), p.location))
     return out
+
+
+def _inferred_notes(f: Found, t: _Tally) -> tuple[str, ...]:
+    """What each part of inferred_bytes was inferred from, largest first."""
+    out = []
+    for why, (size, files) in sorted(t.inferred_by.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        head = f"{fmt_size(size)} in {files:,} file(s) inferred"
+        if why == BYTECODE:
+            what = "bytecode compiled from .py files its file list names (the .pyc are not in the list)"
+        elif why == PROJECT:
+            what = f"by the editable install's project directory /{f.project}"
+        elif why == TOP_LEVEL:
+            what = f"by top-level name ({', '.join(f.tops) or 'from its files'}) in /{f.site}, which no other dist uses"
+        elif why == INSTALL_PATH:
+            what = "by install path: a CPython built from source, which no package database lists"
+        else:
+            what = why
+        out.append(f"{head}: {what}")
+    return tuple(out)
 
 
 def _removed(

@@ -6,6 +6,7 @@ from typing import Any
 
 from layerscope.model import (
     Analysis,
+    BuildOnly,
     CategoryBytes,
     Package,
     PackageRebuild,
@@ -33,6 +34,7 @@ def _package(p: Package) -> dict[str, Any]:
         "provided_by": p.provided_by,
         "inferred_bytes": p.inferred_bytes,
         "rebuild": None if p.rebuild is None else rebuild_json(p.rebuild),
+        "notes": list(p.notes),
     }
 
 
@@ -106,7 +108,24 @@ def report_json(r: PackageReport) -> dict[str, Any]:
             for c in r.categories
         ],
         "savings": [
-            {"what": s.what, "bytes": s.bytes, "how": s.how, "evidence": list(s.evidence), "reasoning": s.reasoning}
+            {
+                "what": s.what,
+                "bytes": s.bytes,
+                "how": s.how,
+                "evidence": list(s.evidence),
+                "reasoning": s.reasoning,
+                "closure": [
+                    {
+                        "ecosystem": c.ecosystem,
+                        "name": c.name,
+                        "version": c.version,
+                        "bytes": c.bytes,
+                        "needed_by": list(c.needed_by),
+                        "why": c.why,
+                    }
+                    for c in s.closure
+                ],
+            }
             for s in r.savings
         ],
         "notes": list(r.notes),
@@ -132,6 +151,7 @@ def report_from(d: dict[str, Any]) -> PackageReport:
                 provided_by=p["provided_by"],
                 inferred_bytes=p["inferred_bytes"],
                 rebuild=_rebuild_from(p.get("rebuild")),
+                notes=tuple(p.get("notes") or ()),
             )
             for p in d["packages"]
         ),
@@ -154,7 +174,18 @@ def report_from(d: dict[str, Any]) -> PackageReport:
             for c in d["categories"]
         ),
         savings=tuple(
-            Saving(s["what"], s["bytes"], s["how"], tuple(s["evidence"]), s["reasoning"]) for s in d["savings"]
+            Saving(
+                s["what"],
+                s["bytes"],
+                s["how"],
+                tuple(s["evidence"]),
+                s["reasoning"],
+                tuple(
+                    BuildOnly(c["ecosystem"], c["name"], c["version"], c["bytes"], tuple(c["needed_by"]), c["why"])
+                    for c in s.get("closure") or ()
+                ),
+            )
+            for s in d["savings"]
         ),
         notes=tuple(d["notes"]),
         rebuild_advice=tuple(_advice_from(x) for x in d.get("rebuild_advice") or ()),

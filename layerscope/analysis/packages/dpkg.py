@@ -16,10 +16,13 @@ STATUS = ROOT + "status"
 STATUS_D = ROOT + "status.d/"
 INFO = ROOT + "info/"
 DIVERSIONS = ROOT + "diversions"
+# apt's marks (Auto-Installed), read for the toolchain's dependency closure (closure.py)
+EXTENDED_STATES = "var/lib/apt/extended_states"
+APT_CONF, APT_CONF_D = "etc/apt/apt.conf", "etc/apt/apt.conf.d/"  # its AutoRemove settings, likewise
 
 
 def is_dpkg_meta(path: str) -> bool:
-    return path.startswith(ROOT)
+    return path.startswith((ROOT, APT_CONF_D)) or path in (EXTENDED_STATES, APT_CONF)
 
 
 def diversions(text: str) -> dict[str, tuple[str, str]]:

@@ -1,12 +1,13 @@
 """Who owns a path: the claims of package file lists, resolved onto the final tree.
 
 Several packages may list one path; the best claim wins: an OS package before conda
-before a Python dist (image-formats.md §10 rule 7), then the later install. Paths no list
-names fall back, in order, to the dist whose metadata directory holds them, to the owner
-of the `.py` a `.pyc` was compiled from (`pkg/__pycache__/mod.<tag>.pyc` -> `pkg/mod.py`:
-bytecode compiled after install, uv, namespace packages), and last, marked inferred, to
-an editable install whose project directory holds them, or to the only dist whose files
-or top_level.txt use that top-level name in that site directory.
+before a Python dist (image-formats.md §10 rule 7), then the later install. A path a file
+list (or a dist's own metadata directory) names is owned as listed. Every other claim is an
+inference, said as such (`Inferred`): in order, the owner of the `.py` a `.pyc` was compiled
+from (`pkg/__pycache__/mod.<tag>.pyc` -> `pkg/mod.py`: Debian's py3compile, bytecode
+compiled after install, uv, namespace packages), an editable install whose project directory
+holds it, and the only dist whose files or top_level.txt use that top-level name (or
+module) in that site directory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from collections.abc import Sequence
 from layerscope.analysis.packages.common import CONDA, PYTHON, RANK
 from layerscope.analysis.packages.history import Install
 from layerscope.analysis.packages.resolve import Resolver
+
+# Why a path was owned without a file list naming it (None: listed).
+BYTECODE, PROJECT, TOP_LEVEL, INSTALL_PATH = "bytecode", "project", "top-level", "install-path"
+Inferred = str | None
 
 _SITE = re.compile(r"(^|/)(site|dist)-packages/")
 _META_DIR = re.compile(r"^(.*?\.(?:dist|egg)-info)/")
@@ -43,6 +48,7 @@ class Claims:
         self._dirs: dict[str, list[int]] = {}
         self._tops: dict[tuple[str, str], set[int]] = {}
         self._projects: dict[str, list[int]] = {}  # editable installs' project directories
+        self._modules: dict[str, list[int]] = {}  # single-module top-levels of dists without a file list
         for i, inst in enumerate(installs):
             f = inst.found
             # a dist's or a conda package's metadata is its own; dpkg/apk/rpm databases are shared
@@ -67,7 +73,7 @@ class Claims:
         for top in names:
             self._tops.setdefault((site, top), set()).add(i)
         for top in tops:  # a dist without a file list: its single-module top-levels too
-            self._files.setdefault(f"{prefix}{top}.py", []).append(i)
+            self._modules.setdefault(f"{prefix}{top}.py", []).append(i)
 
     def _project_owner(self, path: str, max_layer: int | None) -> int | None:
         """The editable install whose project directory holds the path (the innermost one)."""
@@ -105,20 +111,27 @@ class Claims:
                 return self._best(ids, max_layer)
         return None
 
-    def owner(self, path: str, max_layer: int | None = None) -> tuple[int | None, bool]:
-        """(install index, inferred) of the path's owner; (None, False) when nobody owns it."""
+    def owner(self, path: str, max_layer: int | None = None) -> tuple[int | None, Inferred]:
+        """(install index, why inferred) of the path's owner: None for why when a file list
+        names the path; (None, None) when nobody owns it."""
         hit = self.listed(path, max_layer)
         if hit is not None:
-            return hit, False
+            return hit, None
         src = pyc_source(path)
         if src is not None:
             hit = self.listed(src, max_layer)
             if hit is not None:
-                return hit, False
+                return hit, BYTECODE
         if self._projects:
             hit = self._project_owner(path, max_layer)
             if hit is not None:
-                return hit, True
+                return hit, PROJECT
+        if self._modules:
+            modules = self._modules.get(path if src is None else src)
+            if modules:
+                hit = self._best(modules, max_layer)
+                if hit is not None:
+                    return hit, TOP_LEVEL
         m = _SITE.search(path)
         if m and self._tops:
             site = path[: m.end() - 1]
@@ -127,5 +140,5 @@ class Claims:
             if ids and len(ids) == 1:
                 (only,) = ids
                 if max_layer is None or self.installs[only].layer <= max_layer:
-                    return only, True
-        return None, False
+                    return only, TOP_LEVEL
+        return None, None

@@ -8,10 +8,11 @@ from typing import Any
 from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages import categories as c
 from layerscope.analysis.packages.attribute import Attribution, attribute
-from layerscope.analysis.packages.common import CONDA
+from layerscope.analysis.packages.closure import apk_graph, closure, deb_graph, settle
+from layerscope.analysis.packages.common import APK, CONDA, DEB, RPM
 from layerscope.analysis.packages.history import History, build
 from layerscope.analysis.packages.savings import savings
-from layerscope.model import FILE, CategoryBytes, LayerRecord, PackageReport
+from layerscope.model import FILE, BuildOnly, CategoryBytes, LayerRecord, Package, PackageReport
 
 CATEGORY_PATHS = 10
 
@@ -27,6 +28,47 @@ def _attribution(records: list[LayerRecord], tree: FileTree, config: dict[str, A
     workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
     classifier = c.Classifier(conda_prefixes, workdir if isinstance(workdir, str) else "")
     return hist, attribute(tree, hist, classifier)
+
+
+Held = dict[tuple[str, str], tuple[str, ...]]
+
+
+def _closure(hist: History, packages: list[Package]) -> tuple[tuple[BuildOnly, ...], tuple[str, ...], Held]:
+    """The toolchain's dependency closure in each OS package database, what was not
+    estimated, and the toolchain packages a runtime package needs ((ecosystem, name) -> who)."""
+    members: list[BuildOnly] = []
+    notes: list[str] = []
+    held: Held = {}
+    tools = {(p.ecosystem, p.name) for p in packages if p.category == c.TOOLCHAINS}
+    for eco, graph in ((DEB, deb_graph(hist.views.get("dpkg", {}))), (APK, apk_graph(hist.views.get("apk", {})))):
+        mine = {n for e, n in tools if e == eco}
+        if graph is None or not mine:
+            continue
+        removable, stays = settle(graph.nodes, mine, graph.keep)
+        held.update({(eco, n): by for n, by in stays.items()})
+        if not graph.marks:
+            marks = "/var/lib/apt/extended_states" if eco == DEB else "/etc/apk/world"
+            notes.append(
+                f"{eco}: no {marks}, so no package is known to be a dependency only: "
+                "the toolchain's dependencies are not counted"
+            )
+            continue
+        sizes: dict[str, int] = {}
+        for p in packages:
+            if p.ecosystem == eco:
+                sizes[p.name] = sizes.get(p.name, 0) + p.size
+        for m in closure(graph.nodes, removable, graph.keep):
+            users = sorted({n for n, _f in m.needed_by})
+            fields = sorted({f for _n, f in m.needed_by})
+            shown = ", ".join(users[:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
+            why = (
+                f"only {shown} depend on it ({'/'.join(fields)}), each a toolchain package or one only the toolchain "
+                f"needs; installed as a dependency (not installed on purpose per {graph.marks})"
+            )
+            members.append(BuildOnly(eco, m.name, m.version, sizes.get(m.name, 0), tuple(users), why))
+    if any(e == RPM for e, _n in tools):
+        notes.append("rpm: the toolchain's dependencies are not counted (rpm Requires are not read)")
+    return tuple(members), tuple(notes), held
 
 
 def package_files(
@@ -47,15 +89,19 @@ def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str,
         )
         for name in c.NAMES
     )
+    build_only = _closure(hist, att.packages)
     notes = list(hist.notes)
     inferred = sum(p.inferred_bytes for p in att.packages)
     if inferred:
-        notes.append(f"{inferred} byte(s) attributed by directory, not by a file list (inferred_bytes)")
+        notes.append(
+            f"{inferred} byte(s) owned by inference, not by a package's file list (inferred_bytes; "
+            "each package's notes say from what)"
+        )
     return PackageReport(
         packages=tuple(att.packages),
         removed=tuple(att.removed),
         unattributed=tuple(sorted(att.unattributed.items(), key=lambda kv: (-kv[1], kv[0]))),
         categories=cats,
-        savings=tuple(savings(att.packages, att.removed, att.categories, att.unowned_tools)),
+        savings=tuple(savings(att.packages, att.removed, att.categories, att.unowned_tools, *build_only)),
         notes=tuple(notes),
     )

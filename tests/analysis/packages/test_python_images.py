@@ -74,7 +74,11 @@ def test_sizes_are_what_the_installed_files_occupy(venv_image) -> None:
     assert pyc_a > 0
     assert (by["acme-a"].size, by["acme-a"].files) == total_a
     assert dict(by["acme-a"].layers) == {1: total_a[0] - pyc_a, 2: pyc_a}
-    assert by["acme-a"].inferred_bytes == 0
+    # owned through the .py files RECORD lists, not by RECORD itself: inferred, and said so
+    assert by["acme-a"].inferred_bytes == pyc_a
+    (note,) = by["acme-a"].notes
+    assert "bytecode compiled from .py files its file list names" in note
+    assert by["Demo-Pkg"].inferred_bytes == 0 and by["Demo-Pkg"].notes == ()  # pip listed its pyc in RECORD
 
 
 def test_namespace_package_pyc_go_to_the_dist_of_their_source(venv_image) -> None:
@@ -140,5 +144,6 @@ def test_an_editable_install_owns_its_project_directory(tmp_path: Path) -> None:
     code = (project / "src/greet/__init__.py").stat().st_size + (project / "pyproject.toml").stat().st_size
     assert greet.version == "0.3.1" and greet.ecosystem == "python"
     assert greet.inferred_bytes == code  # the project's files: owned by inference, and said so
+    assert len(greet.notes) == 1 and f"project directory /{image_dir}" in greet.notes[0]
     assert greet.size == code + sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
     assert "/" + image_dir.split("/")[0] not in dict(a.packages.unattributed)

@@ -1,0 +1,43 @@
+"""What `pip install .` installs: the wheel holds every file the package reads at run time
+(explore's stylesheet), and depends on what reports and notebooks import."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_has_the_data_files_and_the_report_dependencies(tmp_path: Path) -> None:
+    src = tmp_path / "src"  # a copy: setuptools builds in the source tree (build/, *.egg-info)
+    shutil.copytree(REPO / "layerscope", src / "layerscope", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    p = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), src],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    (wheel,) = tmp_path.glob("layerscope-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        (meta,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(z.read(meta).decode())
+    data = {
+        str(f.relative_to(REPO))
+        for f in (REPO / "layerscope").rglob("*")
+        if f.is_file() and f.suffix not in (".py", ".pyc") and "__pycache__" not in f.parts
+    }
+    assert "layerscope/tui/explore.tcss" in data
+    assert data <= names
+    requires = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
+    assert {re.match(r"[A-Za-z0-9_.\-]+", r).group() for r in requires} >= {"matplotlib", "pandas", "textual"}  # type: ignore[union-attr]
+    assert set(metadata.get_all("Provides-Extra") or []) >= {"report", "notebook"}  # kept for old install lines
