@@ -32,6 +32,7 @@ def open_image(
     password: str | Secret | None = None,
     insecure: bool = False,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> Image:
     """Read an image (every layer streamed once, or served from the per-layer cache).
 
@@ -39,6 +40,7 @@ def open_image(
     (plain HTTP or unverified TLS; loopback registries are always allowed) apply to
     registry references; other credentials come from the Docker/containers config files.
     `on_layer(index, record)` is called as each layer is read, in the order they finish.
+    `scan_secrets` runs the secret detectors over file contents in the same pass.
     """
     from layerscope.layers.cache import LayerCache
     from layerscope.sources.builder import build_image
@@ -47,7 +49,7 @@ def open_image(
     from layerscope.sources.registry.options import RegistryOptions
 
     options = RegistryOptions.create(username, password, insecure)
-    handle = open_handle(ref, verify=verify, registry=options)
+    handle = open_handle(ref, verify=verify, registry=options, scan_secrets=scan_secrets)
     try:
         return build_image(
             handle,
@@ -57,6 +59,7 @@ def open_image(
             progress=progress,
             cache=LayerCache(read=use_cache),
             on_layer=on_layer,
+            scan_secrets=scan_secrets,
         )
     finally:
         handle.close()
@@ -87,20 +90,28 @@ def analyze(
     username: str | None = None,
     password: str | Secret | None = None,
     insecure: bool = False,
+    forbid_paths: tuple[str, ...] | None = None,
+    scan_secrets: bool = False,
 ) -> Analysis:
     """Analyse an image reference, or load `analysis:FILE`.
 
     With ``need_records=False`` an unchanged local archive may be answered from the summary
     cache: the Analysis then has every figure but no per-layer file records. With
     ``need_packages=False`` (`inspect`) the package report may be missing (None).
+
+    ``forbid_paths`` (globs; default: analysis/exposure.py's DEFAULT_GLOBS) are matched
+    against every path of every layer; ``scan_secrets`` also reads the head of every file
+    for secrets (layers/secrets.py). Findings: ``Analysis.exposure``.
     """
     if ref.startswith(ANALYSIS_PREFIX):
         return load(ref[len(ANALYSIS_PREFIX) :])
     from layerscope.analysis import summary_cache
+    from layerscope.analysis.exposure import DEFAULT_GLOBS
 
+    globs = DEFAULT_GLOBS if forbid_paths is None else forbid_paths
     key = None
     if not verify:
-        key = summary_cache.local_key(ref, platform, manifest_only)
+        key = summary_cache.local_key(ref, platform, manifest_only, (globs, scan_secrets))
     if key is not None and use_cache and not need_records:
         summary = summary_cache.get(key)
         if summary is not None and need_packages and summary.get("packages") is None and not manifest_only:
@@ -126,8 +137,9 @@ def analyze(
             password=password,
             insecure=insecure,
             on_layer=feed,
+            scan_secrets=scan_secrets,
         )
-        analysis = analyze_image(image, packages=need_packages, feed=feed)
+        analysis = analyze_image(image, packages=need_packages, feed=feed, forbid_paths=globs, secrets=scan_secrets)
     oneshot.keep(feed)  # the stacked tree: freeing it would be the last thing a CLI run does
     if key is not None:
         from layerscope.analysis.serialize import saved_document

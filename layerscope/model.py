@@ -56,6 +56,9 @@ class LayerRecord:
     diff_id: str | None = None  # sha256 of the decompressed stream, when hashed
     captured: tuple[tuple[str, bytes], ...] = ()  # small metadata files (package databases)
     notes: tuple[str, ...] = ()
+    # (path, detector) for each file a secret detector fired on (layers/secrets.py); None when
+    # the contents were not scanned, which says nothing about secrets.
+    secrets: tuple[tuple[str, str], ...] | None = None
 
     @property
     def regular_files(self) -> int:
@@ -110,6 +113,32 @@ class WasteEntry:
     layer: int  # layer that added the hidden bytes
     hidden_by: int  # layer that overwrote or deleted them
     reason: str  # "overwritten" | "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something that should not ship: a forbidden path, a secret in a file, in ENV or in history.
+
+    Never holds the secret itself: only where it is and which detector (or glob) found it.
+    """
+
+    kind: str  # "path" (a forbidden glob), "file" (a secret in a file), "env" (config Env), "history"
+    detector: str  # the glob for "path"; a detector name (layers/secrets.py) or "secret-name"
+    path: str | None = None  # the file or directory, relative to the root ("path", "file")
+    layer: int | None = None  # the layer holding it ("path", "file"; "history": the entry's layer, if any)
+    hidden: bool | None = None  # deleted or overwritten by a later layer: not in the final fs, still in the blob
+    hidden_by: int | None = None  # the layer that hid it, when known
+    name: str | None = None  # the variable ("env", "history": ENV/ARG/build-arg name), when there is one
+    history_index: int | None = None  # the config history entry ("history")
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the analysis looked for and found (analysis/exposure.py)."""
+
+    findings: tuple[Finding, ...]
+    path_globs: tuple[str, ...]  # the globs matched against every path of every layer
+    secrets_scanned: bool  # file contents were scanned (else "file" findings are unknown, not absent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +227,7 @@ class Analysis(_Notebook):
     dive: DiveFigures | None = None
     notes: tuple[str, ...] = field(default=())
     packages: PackageReport | None = None  # None with --manifest-only
+    exposure: Exposure | None = None  # None with --manifest-only and in older saved analyses
 
 
 # -- packages (analysis/packages/) -------------------------------------------------------

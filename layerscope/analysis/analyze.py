@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from layerscope.analysis import exposure
 from layerscope.analysis.feed import LayerFeed
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
 from layerscope.model import Analysis, Image, LayerRecord, Totals
@@ -9,8 +10,17 @@ from layerscope.model import Analysis, Image, LayerRecord, Totals
 MAX_WASTE_ROWS = 200
 
 
-def analyze_image(image: Image, packages: bool = True, feed: LayerFeed | None = None) -> Analysis:
+def analyze_image(
+    image: Image,
+    packages: bool = True,
+    feed: LayerFeed | None = None,
+    forbid_paths: tuple[str, ...] = exposure.DEFAULT_GLOBS,
+    secrets: bool = False,
+) -> Analysis:
     """With ``packages=False`` the package report (a third of the work) is left out: None.
+
+    ``forbid_paths``: the globs every layer's paths are matched against (analysis/exposure.py);
+    with ``secrets``, the secrets the records' content scans found (read with scan_secrets).
 
     A `feed` that was given every layer of the image while it was read holds the stacked
     tree and dive's tally already; without one, the layers are fed here."""
@@ -42,4 +52,5 @@ def analyze_image(image: Image, packages: bool = True, feed: LayerFeed | None = 
 
         report = package_report(records, tree, image.config)
     figures = feed.dive.figures()
-    return Analysis(image, totals, tuple(waste), figures, packages=report)
+    found = exposure.find(image, tree, forbid_paths, secrets)
+    return Analysis(image, totals, tuple(waste), figures, packages=report, exposure=found)

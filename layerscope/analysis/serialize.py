@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from layerscope.analysis.exposure import exposure_from, exposure_json
 from layerscope.analysis.packages.document import report_from, report_json
 from layerscope.analysis.unknown import unknown_figures
 from layerscope.errors import FormatError
@@ -90,6 +91,7 @@ def inspect_document(a: Analysis, waste_rows: int = WASTE_ROWS) -> dict[str, Any
             "user_size": a.dive.user_size,
         },
         "notes": [*img.notes, *a.notes],
+        "exposure": None if a.exposure is None else exposure_json(a.exposure),
     }
     return doc
 
@@ -173,6 +175,7 @@ def load_saved_doc(doc: Any, label: str) -> Analysis:
             ),
             notes=tuple(doc["analysis_notes"]),
             packages=None if doc.get("packages") is None else report_from(doc["packages"]),
+            exposure=exposure_from(doc.get("exposure")),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise FormatError(f"{label} is a damaged saved analysis: {err!r}") from None

@@ -18,8 +18,8 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 4  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings'
-# closure; 4: a layout is keyed by all its files
+SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
+# 4: exposure findings; 5: a layout is keyed by all its files
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 MAX_LAYOUT_FILES = 100_000  # a directory with more files is not keyed (read every time)
 
@@ -35,7 +35,8 @@ def _code_stamp() -> int:
     return newest
 
 
-def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str | None:
+def local_key(ref_text: str, platform: str | None, manifest_only: bool, options: Any = None) -> str | None:
+    """``options``: anything else the summary depends on (JSON-able), e.g. the exposure globs."""
     from layerscope import __version__
     from layerscope.sources.references import parse
 
@@ -56,7 +57,18 @@ def local_key(ref_text: str, platform: str | None, manifest_only: bool) -> str |
             facts = _facts(os.stat(path))
         except OSError:
             return None
-    material = [SCHEMA, __version__, ref.transport, path, ref.selector, facts, platform, manifest_only, _code_stamp()]
+    material = [
+        SCHEMA,
+        __version__,
+        ref.transport,
+        path,
+        ref.selector,
+        facts,
+        platform,
+        manifest_only,
+        _code_stamp(),
+        options,
+    ]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from layerscope.analysis.exposure import describe, finding_json, shown
 from layerscope.budget.verdict import Result
-from layerscope.model import Analysis
+from layerscope.model import Analysis, Finding
 from layerscope.units import fmt_size
 
 SCHEMA = "layerscope.check/1"
 _MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
+MAX_LISTED = 50  # findings listed per rule in text, JUnit and Markdown (JSON has them all)
+MAX_ANNOTATIONS = 20  # per rule: GitHub shows only the first few of a step's annotations anyway
+
+
+def _listed(findings: tuple[Finding, ...], limit: int = MAX_LISTED) -> list[str]:
+    lines = [describe(f) for f in findings[:limit]]
+    if len(findings) > limit:
+        lines.append(f"… {len(findings) - limit} more (check --json lists every one)")
+    return lines
 
 
 def _jsonable(v: Any) -> Any:
@@ -32,6 +42,7 @@ def document(results: list[Result]) -> dict[str, Any]:
                 "status": r.status,
                 "message": r.message,
                 "source": r.source,
+                "findings": [finding_json(f) for f in r.findings],
             }
             for r in results
         ],
@@ -44,6 +55,7 @@ def text(results: list[Result], refs: dict[str, str]) -> list[str]:
         lines.append(f"{image}: {refs.get(image, '')}".rstrip(": "))
         for r in (x for x in results if x.image == image):
             lines.append(f"  {_MARK[r.status]}  {r.rule}: {r.message}")
+            lines += [f"          {line}" for line in _listed(r.findings)]
     counts = {s: sum(1 for r in results if r.status == s) for s in _MARK}
     verdict = "FAIL" if counts["fail"] else "PASS"
     lines.append(
@@ -68,12 +80,13 @@ def junit(results: list[Result]) -> bytes:
         )
         for r in mine:
             case = ET.SubElement(suite, "testcase", classname=f"layerscope.{image}", name=r.rule)
+            body = "\n".join([r.message, *_listed(r.findings)])
             if r.status == "fail":
-                ET.SubElement(case, "failure", message=r.message, type="budget").text = r.message
+                ET.SubElement(case, "failure", message=r.message, type="budget").text = body
             elif r.status == "skip":
                 ET.SubElement(case, "skipped", message=r.message)
             elif r.status == "warn":
-                ET.SubElement(case, "system-out").text = f"WARNING: {r.message}"
+                ET.SubElement(case, "system-out").text = f"WARNING: {body}"
     suites.set("tests", str(len(results)))
     suites.set("failures", str(sum(1 for r in results if r.status == "fail")))
     return bytes(ET.tostring(suites, encoding="utf-8", xml_declaration=True))
@@ -86,10 +99,48 @@ def _escape(text: str) -> str:
 def github_annotations(results: list[Result]) -> list[str]:
     out = []
     for r in results:
-        if r.status in ("fail", "warn"):
-            kind = "error" if r.status == "fail" else "warning"
-            out.append(f"::{kind} title=layerscope {r.image} {r.rule}::{_escape(r.message)}")
+        if r.status not in ("fail", "warn"):
+            continue
+        kind = "error" if r.status == "fail" else "warning"
+        title = f"layerscope {r.image} {r.rule}"
+        if not r.findings:
+            out.append(f"::{kind} title={_prop(title)}::{_escape(r.message)}")
+            continue
+        for f in r.findings[:MAX_ANNOTATIONS]:  # one per finding: each is something to remove
+            out.append(f"::{kind} title={_prop(title)}::{_escape(describe(f))}")
+        if len(r.findings) > MAX_ANNOTATIONS:
+            rest = len(r.findings) - MAX_ANNOTATIONS
+            out.append(f"::{kind} title={_prop(title)}::{rest} more (see the job summary or check --json)")
     return out
+
+
+def _prop(text: str) -> str:
+    """An annotation property value: ':' and ',' end it, so they are escaped too."""
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _cell(text: str) -> str:
+    """Image text in a Markdown table cell: escaped, never markup."""
+    out = shown(text)
+    for c in "\\`*_[]<>|#!~":
+        out = out.replace(c, "\\" + c)
+    return out
+
+
+def _finding_row(f: Finding) -> str:
+    if f.kind in ("path", "file"):
+        where = _cell("/" + (f.path or ""))
+        found = _cell(f"glob {f.detector}" if f.kind == "path" else f.detector)
+    else:
+        where = _cell(
+            f"config Env {f.name}" if f.kind == "env" else f"history #{f.history_index} {f.name or ''}".strip()
+        )
+        found = _cell("secret-looking name set to a literal" if f.detector == "secret-name" else f.detector)
+    layer = "" if f.layer is None else str(f.layer)
+    hidden = ""
+    if f.hidden is not None:
+        hidden = "no" if not f.hidden else "yes" if f.hidden_by is None else f"yes (layer {f.hidden_by})"
+    return f"| {where} | {found} | {layer} | {hidden} |"
 
 
 def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5) -> str:
@@ -108,6 +159,18 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
         ]
         for r in (x for x in results if x.image == image):
             lines.append(f"| {_MARK[r.status]} | `{r.rule}` | {r.message.replace('|', '/')} |")
+        for r in (x for x in results if x.image == image and x.findings):
+            lines += [
+                "",
+                f"**{_MARK[r.status]} `{r.rule}`**",
+                "",
+                "| Where | Found | Layer | Hidden by a later layer |",
+            ]
+            lines.append("|---|---|---|---|")
+            for f in r.findings[:MAX_LISTED]:
+                lines.append(_finding_row(f))
+            if len(r.findings) > MAX_LISTED:
+                lines.append(f"| … {len(r.findings) - MAX_LISTED} more | | | |")
         sized = sorted((x for x in a.image.layers if x.size is not None), key=lambda x: -(x.size or 0))[:top]
         if sized:
             lines += ["", "**Largest layers**", "", "| # | Size | Created by |", "|---|---|---|"]

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from layerscope.analysis.exposure import SECRET_NAME, check_globs
 from layerscope.errors import UsageError
-from layerscope.model import FILE, Analysis
+from layerscope.layers.secrets import NAMES as DETECTORS
+from layerscope.model import FILE, Analysis, Finding
 from layerscope.units import fmt_pct, fmt_size, parse_size
 
 MODEL_SUFFIXES = (".safetensors", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".tflite", ".pb", ".bin")
@@ -25,6 +27,7 @@ class Outcome:
     actual: Any
     ok: bool | None  # None: the rule could not be evaluated (skip)
     message: str
+    findings: tuple[Finding, ...] = ()  # forbid-paths / forbid-secrets: each one, for the outputs to list
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,36 @@ def _categories(v: Any) -> tuple[str, ...]:
         raise UsageError(
             f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)} "
             f"(known: {', '.join(CATEGORIES)})"
+        )
+    return names
+
+
+def _path_globs(v: Any) -> tuple[str, ...]:
+    globs = _globs(v)
+    if not globs:
+        raise UsageError('expected at least one glob, e.g. ["**/.git/", "**/.env"]')
+    try:
+        check_globs(globs)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return globs
+
+
+SECRET_DETECTORS = (*DETECTORS, SECRET_NAME)
+
+
+def _detectors(v: Any) -> tuple[str, ...]:
+    """true: every detector; a list: those (layers/secrets.py, and "secret-name")."""
+    if isinstance(v, bool):
+        if v:
+            return SECRET_DETECTORS
+        raise UsageError('expected true or a list of detectors ("off" disables the rule)')
+    names = _globs(v)
+    unknown = [n for n in names if n not in SECRET_DETECTORS]
+    if unknown or not names:
+        raise UsageError(
+            f"expected true or a list of detectors from {', '.join(SECRET_DETECTORS)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
         )
     return names
 
@@ -223,6 +256,35 @@ def _model_files(c: Context, v: int) -> Outcome:
     return Outcome(len(big), not big, msg if big else "no model-weight file over the limit")
 
 
+def _findings(found: list[Finding], what: str, none: str) -> Outcome:
+    """The message counts them; the outputs list each one (budget/outputs.py)."""
+    if not found:
+        return Outcome(0, True, none)
+    hidden = sum(1 for f in found if f.hidden)
+    tail = f", {hidden} of them hidden by a later layer (still in the pulled blobs)" if hidden else ""
+    return Outcome(len(found), False, f"{len(found)} {what}{tail}", tuple(found))
+
+
+def _forbid_paths(c: Context, v: tuple[str, ...]) -> Outcome:
+    e = c.analysis.exposure
+    if e is None or not set(v) <= set(e.path_globs):
+        return Outcome(None, None, "paths not matched (needs layer contents)")
+    return _findings(
+        [f for f in e.findings if f.kind == "path" and f.detector in v], "forbidden path(s)", "no forbidden path"
+    )
+
+
+def _forbid_secrets(c: Context, v: tuple[str, ...]) -> Outcome:
+    e = c.analysis.exposure
+    if e is None:
+        return Outcome(None, None, "secrets not searched (needs layer contents)")
+    found = [f for f in e.findings if f.kind != "path" and f.detector in v]
+    if not e.secrets_scanned:
+        # Env and history were searched; file contents were not: "none" would be a guess.
+        return Outcome(None, None, "file contents were not scanned for secrets")
+    return _findings(found, "secret(s)", "no secret found (file heads, Env, history)")
+
+
 def _cfg(c: Context) -> dict[str, Any]:
     cfg = c.analysis.image.config.get("config") or {}
     return cfg if isinstance(cfg, dict) else {}
@@ -291,6 +353,8 @@ RULES: dict[str, Rule] = {
         Rule("forbid-packages", _globs, _forbid_packages, True, "packages that must not be in the image"),
         Rule("forbid-categories", _categories, _forbid_categories, True, "categories that must not be in the image"),
         Rule("max-model-file-size", _size, _model_files, True, "largest model-weight file in any layer"),
+        Rule("forbid-paths", _path_globs, _forbid_paths, True, "paths that must not be in any layer (globs)"),
+        Rule("forbid-secrets", _detectors, _forbid_secrets, True, "secrets in file contents, Env and history"),
         Rule("require-healthcheck", _flag, _healthcheck, False, "a HEALTHCHECK is set"),
         Rule("require-non-root", _flag, _non_root, False, "USER is not root"),
         Rule("require-exec-form", _flag, _exec_form, False, "ENTRYPOINT/CMD in exec form"),

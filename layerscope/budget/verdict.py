@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from layerscope.budget.config import ImageBudget
-from layerscope.budget.rules import RULES, Context
-from layerscope.model import Analysis
+from layerscope.budget.rules import RULES, SECRET_DETECTORS, Context
+from layerscope.model import Analysis, Finding
 from layerscope.units import fmt_pct, fmt_size
 
 
@@ -20,6 +20,7 @@ class Result:
     status: str  # pass | fail | warn | skip
     message: str
     source: str
+    findings: tuple[Finding, ...] = ()  # forbid-paths / forbid-secrets: what was found, each one
 
 
 def _fmt_limit(key: str, value: Any) -> str:
@@ -31,6 +32,8 @@ def _fmt_limit(key: str, value: Any) -> str:
         return fmt_pct(value) if "percent" not in key else f"{value}"
     if isinstance(value, float):
         return f"{value} %"
+    if key == "forbid-secrets" and value == SECRET_DETECTORS:
+        return "every detector"
     if isinstance(value, tuple):
         return ", ".join(value)
     if isinstance(value, dict):
@@ -63,5 +66,7 @@ def evaluate(analysis: Analysis, budget: ImageBudget, baseline: dict[str, Any] |
         else:
             status = "fail" if setting.level == "error" else "warn"
             message = f"{o.message} (limit {limit_text}, {setting.source})"
-        out.append(Result(budget.name, setting.key, setting.value, o.actual, status, message, setting.source))
+        out.append(
+            Result(budget.name, setting.key, setting.value, o.actual, status, message, setting.source, o.findings)
+        )
     return out

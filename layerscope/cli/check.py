@@ -90,6 +90,14 @@ def _targets(args: argparse.Namespace, cfg: BudgetConfig) -> list[tuple[ImageBud
     return [(i, str(i.ref)) for i in images]
 
 
+def _exposure_options(budget: ImageBudget) -> tuple[tuple[str, ...], bool]:
+    """The globs to match and whether to scan file contents: only what the budget's rules use
+    (reading every file's head costs; a budget without forbid-secrets never pays it)."""
+    on = {r.key: r for r in budget.rules if r.level != "off"}
+    globs = tuple(on["forbid-paths"].value) if "forbid-paths" in on else ()
+    return globs, "forbid-secrets" in on
+
+
 def _baseline(path: str | None) -> dict[str, Any] | None:
     if not path or not os.path.exists(path):
         return None
@@ -120,8 +128,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     refs: dict[str, str] = {}
     registry = registry_args(args)
     for budget, ref in targets:
+        globs, scan = _exposure_options(budget)
         a = analyze(ref, platform=args.platform, verify=args.verify, manifest_only=args.manifest_only,
-                    progress=Progress(not args.quiet), use_cache=not args.no_cache, **registry)  # fmt: skip
+                    progress=Progress(not args.quiet), use_cache=not args.no_cache, forbid_paths=globs,
+                    scan_secrets=scan, **registry)  # fmt: skip
         analyses[budget.name] = a
         refs[budget.name] = ref
         results += evaluate(a, budget, baseline)

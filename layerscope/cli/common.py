@@ -89,6 +89,7 @@ def load_analysis(
     ref: str | None = None,
     need_packages: bool = True,
     registry: dict[str, Any] | None = None,
+    scan_secrets: bool = False,
 ) -> Analysis:
     """`ref` overrides args.ref (commands reading two images); `registry` is registry_args(args)
     when the caller already read stdin for it."""
@@ -101,6 +102,7 @@ def load_analysis(
         use_cache=not args.no_cache,
         need_records=need_records,
         need_packages=need_packages,
+        scan_secrets=scan_secrets,
         **(registry if registry is not None else registry_args(args)),
     )
 

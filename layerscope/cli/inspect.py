@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from layerscope.analysis.exposure import DEFAULT_GLOBS, describe
 from layerscope.analysis.serialize import inspect_document
 from layerscope.analysis.unknown import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
@@ -12,18 +13,27 @@ from layerscope.model import Analysis
 from layerscope.units import fmt_pct, fmt_size
 
 WASTE_LINES = 10
+WARNING_LINES = 10
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("inspect", help="layers, history, sizes, wasted bytes, efficiency")
     add_image_flags(p)
     p.add_argument("--save", metavar="FILE", help="also write the full analysis (reusable as analysis:FILE)")
+    p.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also scan file contents for secrets (the first 64 KiB of each file up to 8 MiB; reads more of "
+        "every layer). Forbidden paths and secrets in Env and history are always listed",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     # inspect shows no packages: they are computed only for --save (the full analysis)
-    analysis = load_analysis(args, need_records=bool(args.save), need_packages=bool(args.save))
+    analysis = load_analysis(
+        args, need_records=bool(args.save), need_packages=bool(args.save), scan_secrets=args.secrets
+    )
     if args.save:
         save_analysis(args.save, analysis)
     if args.json:
@@ -98,4 +108,36 @@ def render(a: Analysis) -> list[str]:
     notes = [n for n in (*img.notes, *a.notes) if n != MANIFEST_ONLY_NOTE]  # said above already
     if notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
+    return lines + warnings(a)
+
+
+def warnings(a: Analysis) -> list[str]:
+    """What should not ship: forbidden paths (the default globs), secrets in Env and history,
+    and, when file contents were scanned (--secrets), secrets in files. Nothing when all is clean
+    and unscanned: that is the default, said in --help."""
+    e = a.exposure
+    if e is None:
+        return []
+    found = e.findings
+    if not found:
+        if not e.secrets_scanned:
+            return []
+        return ["", "Warnings   none: no forbidden path, no secret in file heads, Env or history"]
+    paths = [f for f in found if f.kind == "path"]
+    secrets = [f for f in found if f.kind != "path"]
+    hidden = sum(1 for f in found if f.hidden)
+    parts = []
+    if paths:
+        parts.append(f"{len(paths)} path(s) that should not ship")
+    if secrets:
+        parts.append(f"{len(secrets)} secret(s)")
+    head = "Warnings: " + ", ".join(parts)
+    if hidden:
+        head += f" ({hidden} hidden by a later layer: still in the pulled blobs)"
+    lines = ["", head + ":"]
+    lines += [f"  {describe(f)}" for f in found[:WARNING_LINES]]
+    if len(found) > WARNING_LINES:
+        lines.append(f"  … {len(found) - WARNING_LINES} more (--json lists every one)")
+    if e.path_globs == DEFAULT_GLOBS and not e.secrets_scanned:
+        lines.append("  (paths: the default globs; file contents not scanned: inspect --secrets)")
     return lines

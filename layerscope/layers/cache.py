@@ -12,6 +12,11 @@ Layer entries are columns (paths, types, sizes, ...) in `marshal` format, zstd-f
 a checksum: ~10x faster to write and read than JSON and a quarter of its size. marshal is
 not for untrusted bytes; these are ours, and the zstd checksum turns a damaged file into a
 miss. A Python whose marshal cannot read them sees a miss too (the key holds the version).
+
+Secret findings (layers/secrets.py) are part of a record only when its walk scanned the
+file contents, and they are stored with the detectors' STAMP: a record cached without a
+scan, or scanned by other detectors, has ``secrets=None`` (unknown, never "none found"),
+and a reader that needs them (``need_secrets``) takes it as a miss and reads the layer.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from typing import Any
 
 import zstandard
 
+from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 4  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world
-# captured; 4: keyed by blob digest or file identity
+SCHEMA = 5  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
+# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_MAX_BYTES = 2 * 1000**3
@@ -59,6 +65,7 @@ def record_to_json(r: LayerRecord) -> dict[str, Any]:
         "diff_id": r.diff_id,
         "captured": [[p, b.decode("latin-1")] for p, b in r.captured],
         "notes": list(r.notes),
+        "secrets": None if r.secrets is None else {"stamp": SECRETS_STAMP, "found": [list(x) for x in r.secrets]},
     }
 
 
@@ -75,7 +82,15 @@ def record_from_json(d: dict[str, Any]) -> LayerRecord:
         diff_id=d["diff_id"],
         captured=tuple((p, b.encode("latin-1")) for p, b in d["captured"]),
         notes=tuple(d["notes"]),
+        secrets=_secrets_from(d.get("secrets")),
     )
+
+
+def _secrets_from(doc: Any) -> tuple[tuple[str, str], ...] | None:
+    """Saved findings, only if the current detectors made them."""
+    if not isinstance(doc, dict) or doc.get("stamp") != SECRETS_STAMP:
+        return None
+    return tuple((str(p), str(d)) for p, d in doc["found"])
 
 
 def _columns(r: LayerRecord) -> tuple[Any, ...]:
@@ -96,6 +111,7 @@ def _columns(r: LayerRecord) -> tuple[Any, ...]:
         r.diff_id,
         list(r.captured),
         list(r.notes),
+        None if r.secrets is None else (SECRETS_STAMP, list(r.secrets)),
     )
 
 
@@ -125,8 +141,12 @@ def decode_record(data: bytes) -> LayerRecord:
 
 
 def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None]) -> LayerRecord:
-    paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes = c
+    (paths, types, sizes, modes, uids, gids, mtimes, links, whiteouts, opaque, size, unc, diff_id, captured, notes,
+     scanned) = c  # fmt: skip
     compression, stored_bytes, stored_digest = variant
+    secrets = None
+    if scanned is not None and scanned[0] == SECRETS_STAMP:
+        secrets = tuple(map(tuple, scanned[1]))
     return LayerRecord(
         files=tuple(map(FileRecord, paths, types, sizes, modes, uids, gids, mtimes, links)),
         whiteouts=tuple(whiteouts),
@@ -139,6 +159,7 @@ def _record_from_columns(c: tuple[Any, ...], variant: tuple[str, int, str | None
         diff_id=diff_id,
         captured=tuple(captured),
         notes=tuple(notes),
+        secrets=secrets,
     )
 
 
@@ -221,24 +242,25 @@ class LayerCache:
         """Whether an entry for this blob digest exists (a stat; get_blob may still miss)."""
         return self.read_enabled and os.path.exists(self._blob_path(digest))
 
-    def get_blob(self, digest: str, diff_id: str | None = None) -> LayerRecord | None:
+    def get_blob(self, digest: str, diff_id: str | None = None, need_secrets: bool = False) -> LayerRecord | None:
         """The record of the blob whose stored bytes hash to ``digest``; with ``diff_id``
-        (--verify), only when its uncompressed stream was hashed to that diff_id as well."""
+        (--verify), only when its uncompressed stream was hashed to that diff_id as well;
+        with ``need_secrets``, only when the read scanned it with the current detectors."""
         if not self.read_enabled:
             return None
-        record = self._get(self._blob_path(digest), digest)
+        return self._wanted(self._get(self._blob_path(digest), digest), diff_id, need_secrets)
+
+    def get_local(self, identity: str, diff_id: str | None = None, need_secrets: bool = False) -> LayerRecord | None:
+        """The record last read from this very file (see the class docstring); ``diff_id``
+        and ``need_secrets`` as for get_blob."""
+        if not self.read_enabled:
+            return None
+        return self._wanted(self._get(self._local_path(identity), identity), diff_id, need_secrets)
+
+    def _wanted(self, record: LayerRecord | None, diff_id: str | None, need_secrets: bool) -> LayerRecord | None:
         if record is not None and diff_id is not None and record.diff_id != diff_id:
             record = None
-        self._count(record)
-        return record
-
-    def get_local(self, identity: str, diff_id: str | None = None) -> LayerRecord | None:
-        """The record last read from this very file (see the class docstring); with
-        ``diff_id`` (--verify), only when that read hashed it to this diff_id."""
-        if not self.read_enabled:
-            return None
-        record = self._get(self._local_path(identity), identity)
-        if record is not None and diff_id is not None and record.diff_id != diff_id:
+        if record is not None and need_secrets and record.secrets is None:
             record = None
         self._count(record)
         return record
@@ -280,7 +302,14 @@ class LayerCache:
 
     def _put(self, path: str, key: str, record: LayerRecord) -> None:
         variant: Variant = (record.compression, record.stored_bytes, record.stored_digest)
-        doc = (SCHEMA, key, variant, _body(record))
+        body = _body(record)
+        if record.secrets is None:
+            # The same bytes (same key) read again without the secret scan: an entry that
+            # has this detectors' findings is kept.
+            old = self._get(path, key)
+            if old is not None and old.secrets is not None and old.diff_id == record.diff_id:
+                return
+        doc = (SCHEMA, key, variant, body)
         # Level 1: half the time of 3 for a few per cent more bytes, on the reading path.
         _write_bytes(path, zstandard.ZstdCompressor(level=1, write_checksum=True).compress(marshal.dumps(doc)))
 

@@ -6,6 +6,7 @@ import posixpath
 from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
+from layerscope.layers import secrets as secret_scan
 from layerscope.layers.capture import capture_limit
 from layerscope.layers.streams import (
     GZIP_ERRORS,
@@ -79,6 +80,7 @@ def read_layer(
     expected_digest: str | None = None,
     expected_diff_id: str | None = None,
     what: str = "layer",
+    scan_secrets: bool = False,
 ) -> LayerRecord:
     """Walk one layer blob (uncompressed, gzip or zstd, sniffed) into a LayerRecord.
 
@@ -93,7 +95,7 @@ def read_layer(
         if sniff(head) == "none":
             # An uncompressed blob on disk (docker save): the walker seeks over file data,
             # reading only headers. Nothing to hash without --verify.
-            walker_record, end = _walk_counted(blob, "none")
+            walker_record, end = _walk_counted(blob, "none", scan_secrets)
             return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
     # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
     algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
@@ -109,7 +111,7 @@ def read_layer(
         decoded = BombGuard(decoded, stored)
     plain = HashingReader(decoded, hash_uncompressed)
     try:
-        record = _walk(plain, compression)
+        record = _walk(plain, compression, scan_secrets)
     except EOFError as err:  # isal / gzip at a cut in the middle of a member
         raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
     except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
@@ -133,6 +135,7 @@ def read_layer(
         diff_id=diff_id,
         captured=record.captured,
         notes=record.notes,
+        secrets=record.secrets,
     )
 
 
@@ -163,22 +166,23 @@ def _seekable(blob: Readable) -> bool:
         return False
 
 
-def _walk_counted(stream: Readable, compression: str) -> tuple[LayerRecord, int]:
+def _walk_counted(stream: Readable, compression: str, scan: bool = False) -> tuple[LayerRecord, int]:
     walker = TarWalker(stream)
-    record = _records(walker, compression)
+    record = _records(walker, compression, scan)
     return record, walker.offset
 
 
-def _walk(stream: Readable, compression: str) -> LayerRecord:
-    return _records(TarWalker(stream), compression)
+def _walk(stream: Readable, compression: str, scan: bool = False) -> LayerRecord:
+    return _records(TarWalker(stream), compression, scan)
 
 
-def _records(walker: TarWalker, compression: str) -> LayerRecord:
+def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRecord:
     files: list[FileRecord] = []
     whiteouts: list[str] = []
     opaque: list[str] = []
     captured: list[tuple[str, bytes]] = []
     notes: list[str] = []
+    found: list[tuple[str, str]] = []
     size = 0
     sparse = 0
     n = 0
@@ -219,8 +223,18 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         add(new(path, kind, hsize, mode, uid, gid, mtime, link))
         if kind == FILE:
             limit = capture_limit(path)
+            head = None
             if limit is not None and hsize <= limit:
-                captured.append((path, walker.read_data()))
+                head = walker.read_data()
+                captured.append((path, head))
+            if scan and 0 < hsize <= secret_scan.MAX_FILE:
+                if head is None:
+                    # The sniff first: a binary's head is not read any further.
+                    head = walker.read_data(secret_scan.SNIFF)
+                    if b"\0" not in head:
+                        head += walker.read_data(secret_scan.HEAD - len(head))
+                for detector in secret_scan.scan(head[: secret_scan.HEAD]):
+                    found.append((path, detector))
     if sparse:
         notes.append(f"{sparse} sparse file(s): sizes are apparent sizes")
     for t in walker.trailing:
@@ -240,6 +254,7 @@ def _records(walker: TarWalker, compression: str) -> LayerRecord:
         compression=compression,
         captured=tuple(captured),
         notes=tuple(notes),
+        secrets=tuple(found) if scan else None,
     )
 
 

@@ -93,7 +93,10 @@ def build_image(
     progress: ProgressFn | None = None,
     cache: LayerCache | None = None,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> Image:
+    """``scan_secrets``: run the secret detectors over file contents as each layer is read
+    (a cached record without that scan is read again)."""
     m = handle.resolve(platform)
     raw_config = handle.config_bytes(m)
     config_digest = m.config.digest or manifests.sha256_digest(raw_config)
@@ -117,7 +120,7 @@ def build_image(
     records: list[LayerRecord | None] = [None] * len(m.layers)
     if not manifest_only:
         with paused_gc():
-            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache, on_layer))
+            records = list(_read_layers(handle, m, diff_ids, verify, workers, progress, cache, on_layer, scan_secrets))
     for i, record in enumerate(records):
         if record is not None and record.diff_id and record.diff_id != diff_ids[i]:
             raise DigestError(
@@ -171,6 +174,7 @@ def _read_layers(
     progress: ProgressFn | None,
     cache: LayerCache | None,
     on_layer: LayerFn | None = None,
+    scan_secrets: bool = False,
 ) -> list[LayerRecord]:
     # Which cache may answer (docs/cache-keys.md): a local layer, the file-identity entry of
     # that very file, or the entry of its blob digest once the file has been hashed to it; a
@@ -199,11 +203,18 @@ def _read_layers(
             what = f"layer {idx} ({d.digest or d.location})"
             known = cache is not None and not remote and d.digest is not None and cache.has_blob(d.digest)
             if cache is not None and d.digest and known and blob_matches(blob, d.digest, verify=verify, what=what):
-                hit = cache.get_blob(d.digest, expect[idx])
+                hit = cache.get_blob(d.digest, expect[idx], need_secrets=scan_secrets)
                 if hit is not None:
                     confirmed.add(idx)
                     return hit
-            return read_layer(blob, verify=verify, expected_digest=d.digest, expected_diff_id=diff_ids[idx], what=what)
+            return read_layer(
+                blob,
+                verify=verify,
+                expected_digest=d.digest,
+                expected_diff_id=diff_ids[idx],
+                what=what,
+                scan_secrets=scan_secrets,
+            )
 
         return handle.layer_record(desc, i, walk)
 
@@ -248,9 +259,9 @@ def _read_layers(
         if cache is not None:
             ident, digest = keys[i], m.layers[i].digest
             if ident is not None:
-                cached = cache.get_local(ident, expect[i])
+                cached = cache.get_local(ident, expect[i], need_secrets=scan_secrets)
             elif remote and digest:
-                cached = cache.get_blob(digest, expect[i])
+                cached = cache.get_blob(digest, expect[i], need_secrets=scan_secrets)
         if cached is not None:
             finished(i, cached)
         else:

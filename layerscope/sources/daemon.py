@@ -102,10 +102,11 @@ class DaemonHandle:
     transport = "docker-daemon"
     parallel_safe = False
 
-    def __init__(self, name: str, reference: str, verify: bool = False) -> None:
+    def __init__(self, name: str, reference: str, verify: bool = False, scan_secrets: bool = False) -> None:
         self.name = name
         self.reference = reference
         self.verify = verify
+        self.scan_secrets = scan_secrets
         self._store = _KeptStore(f"the engine's export of {name}")
         self._records: dict[str, LayerRecord] = {}
         self._errors: dict[str, str] = {}
@@ -164,7 +165,11 @@ class DaemonHandle:
             self._store.sizes[name] = h.size
             try:
                 self._records[name] = read_layer(
-                    stream_in, verify=self.verify, expected_digest=blob_digest(name), what=f"layer {name}"
+                    stream_in,
+                    verify=self.verify,
+                    expected_digest=blob_digest(name),
+                    what=f"layer {name}",
+                    scan_secrets=self.scan_secrets,
                 )
             except LayerscopeError as err:
                 self._errors[name] = str(err)

@@ -94,7 +94,11 @@ def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
     raise FormatError(f"{path} is a directory but not an OCI image layout (no index.json)")
 
 
-def open_image(text: str, *, verify: bool = False, registry: RegistryOptions | None = None) -> ImageHandle:
+def open_image(
+    text: str, *, verify: bool = False, registry: RegistryOptions | None = None, scan_secrets: bool = False
+) -> ImageHandle:
+    """``scan_secrets`` matters to the engine's handle only, which reads its layers itself
+    (every other handle reads them through the builder's reader)."""
     from layerscope.sources.docker_archive import DockerArchiveHandle
     from layerscope.sources.layout import LayoutHandle
     from layerscope.sources.stores import DirStore, TarStore
@@ -127,11 +131,11 @@ def open_image(text: str, *, verify: bool = False, registry: RegistryOptions | N
     if ref.transport == "docker-daemon":
         from layerscope.sources.daemon import DaemonHandle
 
-        return DaemonHandle(ref.location, ref.text, verify=verify)
+        return DaemonHandle(ref.location, ref.text, verify=verify, scan_secrets=scan_secrets)
     if ref.transport == "docker":
         return _registry_handle(ref, registry)
     if ref.transport == "":
-        return _bare_name(ref, verify, registry)
+        return _bare_name(ref, verify, registry, scan_secrets)
     raise BadReferenceError(f"unknown reference {text!r}")
 
 
@@ -141,13 +145,13 @@ def _registry_handle(ref: Reference, options: RegistryOptions | None) -> ImageHa
     return RegistryHandle(ref.location, ref.text, options)
 
 
-def _bare_name(ref: Reference, verify: bool, options: RegistryOptions | None) -> ImageHandle:
+def _bare_name(ref: Reference, verify: bool, options: RegistryOptions | None, scan_secrets: bool) -> ImageHandle:
     from layerscope.sources.daemon import DaemonHandle
     from layerscope.sources.fallback import FallbackHandle
 
     return FallbackHandle(
         ref.location,
         ref.text,
-        lambda: DaemonHandle(ref.location, ref.text, verify=verify),
+        lambda: DaemonHandle(ref.location, ref.text, verify=verify, scan_secrets=scan_secrets),
         lambda: _registry_handle(ref, options),
     )
