@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from layerscope.api import analyze, compare, load, open_image
+from layerscope._version import __version__
+from layerscope.api import analyze, compare, fleet, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 
@@ -18,14 +19,15 @@ __all__ = [
     "LayerscopeError",
     "Totals",
     "WasteEntry",
+    "__version__",
     "analyze",
     "compare",
+    "fleet",
     "load",
     "open_image",
     "rebuild_cost",
     "simulate_cache",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

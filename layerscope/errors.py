@@ -1,7 +1,8 @@
 """Errors users see: each one is a single clear line and an exit code.
 
-The CLI prints ``str(err)`` and exits with ``err.exit_code``; a traceback is shown only
-with ``--debug``.
+The CLI prints the message (and its details, one per line) with image text escaped
+(layerscope.textsafe) and exits with ``err.exit_code``; a traceback is shown only with
+``--debug``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ class LayerscopeError(Exception):
     exit_code = 2
     kind = "error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: tuple[str, ...] = ()) -> None:
         if len(message) > MESSAGE_LIMIT:  # a value quoted without quote(): the line stays a line
             message = f"{message[:MESSAGE_LIMIT]}… ({len(message)} characters)"
         super().__init__(message)
         self.message = message
+        self.details = details  # lines printed under the message, indented (e.g. each config error)
 
     def __str__(self) -> str:
-        return self.message
+        return "\n  ".join((self.message, *self.details))
 
 
 class UsageError(LayerscopeError):

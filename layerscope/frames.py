@@ -167,7 +167,7 @@ def packages_df(a: Analysis, by_layer: bool = False) -> pd.DataFrame:
 
 
 def categories_df(a: Analysis, by_layer: bool = False) -> pd.DataFrame:
-    """Bytes of the final filesystem per category (CONTRACT.md's names, every one listed);
+    """Bytes of the final filesystem per category (docs/CONTRACT.md's names, every one listed);
     with ``by_layer=True`` per layer and category, from the layer that added them.
     Empty without package attribution."""
     if by_layer:

@@ -1,7 +1,7 @@
 """Real Docker engines for the integration tier (a pytest plugin, loaded from conftest.py).
 
 `engine` is a session fixture parametrized over three engines, started one at a time on
-the docker0 bridge and stopped by PID (environment.md §2, §11, §12):
+the docker0 bridge and stopped by PID (docs/environment.md §2, §11, §12):
 
 - docker-20.10: Debian bookworm's /usr/sbin/dockerd (BuildKit only through /usr/bin/docker
   with DOCKER_BUILDKIT=1; the client path is LAYERSCOPE_DOCKER_CLI);

@@ -1,5 +1,6 @@
 """What `pip install .` installs: the wheel holds every file the package reads at run time
-(explore's stylesheet), and depends on what reports and notebooks import."""
+(explore's stylesheet), depends on what reports and notebooks import, and has the version
+of layerscope/_version.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -41,3 +43,9 @@ def test_the_wheel_has_the_data_files_and_the_report_dependencies(tmp_path: Path
     requires = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert {re.match(r"[A-Za-z0-9_.\-]+", r).group() for r in requires} >= {"matplotlib", "pandas", "textual"}  # type: ignore[union-attr]
     assert set(metadata.get_all("Provides-Extra") or []) >= {"report", "notebook"}  # kept for old install lines
+    # the version is written once, in layerscope/_version.py, and the wheel takes it from there
+    from layerscope._version import __version__
+
+    assert metadata["Version"] == __version__
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]

@@ -1,6 +1,6 @@
 """Two images side by side: the shared base by diff_id, then the differing tail; per-package
 and per-category differences; the saving of B against A (`compare --json`,
-layerscope.compare/1 in CONTRACT.md).
+layerscope.compare/1 in docs/CONTRACT.md).
 
 Signs: a `delta` is B minus A (what changed going from A to B); a `saving` is A minus B
 (what B saves), so a smaller B has negative deltas and a positive saving.

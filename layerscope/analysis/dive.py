@@ -2,7 +2,7 @@
 
 These are not layerscope's own waste figures (filetree.py): dive counts every copy of a
 path seen in two layers (the visible one included), never counts opaque whiteouts, and
-charges a deleted directory once at its own key. See image-formats.md §12; the details
+charges a deleted directory once at its own key. See docs/image-formats.md §12; the details
 below were checked against dive's source (dive/filetree) and its 0.13.1 binary.
 
 dive's model, reproduced here:

@@ -1,7 +1,7 @@
 """Stacking layers into the final filesystem, exactly as the OCI spec applies them, and
 charging every hidden byte to the layer that added it and the layer that hid it.
 
-Rules (image-spec layer.md; image-formats.md §5): a layer's whiteouts and opaque markers
+Rules (image-spec layer.md; docs/image-formats.md §5): a layer's whiteouts and opaque markers
 apply to the lower layers only, before the layer's own entries; a directory over a
 directory merges; anything else replaces the path and its whole subtree; a hardlink
 group's bytes are live while any of its names is visible.

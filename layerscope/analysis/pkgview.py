@@ -25,7 +25,7 @@ from layerscope.analysis.packages.history import build
 from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_size
 
-CATEGORIES = NAMES  # the contract's category names (CONTRACT.md, `packages --json`), in its order
+CATEGORIES = NAMES  # the contract's category names (docs/CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
 
 _KEEP = 2
@@ -50,13 +50,6 @@ def report_of(a: Analysis) -> PackageReport | None:
     if records is None or tree is None:
         return None
     return _remember(_REPORTS, a, package_report(records, tree, a.image.config))  # type: ignore[no-any-return]
-
-
-def category_bytes(a: Analysis) -> dict[str, int] | None:
-    report = report_of(a)
-    if report is None:
-        return None
-    return {c.name: c.bytes for c in report.categories}
 
 
 class _Recorder(Classifier):

@@ -37,7 +37,7 @@ def _code_stamp() -> int:
 
 def local_key(ref_text: str, platform: str | None, manifest_only: bool, options: Any = None) -> str | None:
     """``options``: anything else the summary depends on (JSON-able), e.g. the exposure globs."""
-    from layerscope import __version__
+    from layerscope._version import __version__
     from layerscope.sources.references import parse
 
     try:

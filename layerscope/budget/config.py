@@ -19,10 +19,12 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from layerscope.errors import UsageError
+from layerscope.errors import LayerscopeError, UsageError
+from layerscope.readfile import read_text
 
 LEVELS = ("error", "warn", "off")
 CONFIG_NAMES = (".layerscope.toml", "pyproject.toml")
+CONFIG_LIMIT = 4 << 20  # bytes: a config larger than this is not one
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +60,9 @@ def find_config(start: str) -> str | None:
                 continue
             if name == "pyproject.toml":
                 try:
-                    with open(path, "rb") as fh:
-                        if "layerscope" not in tomllib.load(fh).get("tool", {}):
-                            continue
-                except (OSError, tomllib.TOMLDecodeError):
+                    if "layerscope" not in tomllib.loads(read_text(path, "config", CONFIG_LIMIT)).get("tool", {}):
+                        continue
+                except (LayerscopeError, tomllib.TOMLDecodeError, RecursionError):  # not a config: keep looking
                     continue
             return path
         parent = os.path.dirname(here)
@@ -75,15 +76,15 @@ def load_config(path: str) -> BudgetConfig:
     from layerscope.budget.rules import RULES
 
     try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as err:
-        raise UsageError(f"cannot read config {path}: {err.strerror}") from None
+        doc = tomllib.loads(read_text(path, "config", CONFIG_LIMIT))
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
     base = os.path.basename(path)
     if base == "pyproject.toml":
-        table = doc.get("tool", {}).get("layerscope", {})
+        tool = doc.get("tool", {})
+        table = tool.get("layerscope", {}) if isinstance(tool, dict) else None
         prefix = "tool.layerscope"
     else:
         table = doc
@@ -92,6 +93,9 @@ def load_config(path: str) -> BudgetConfig:
 
     def where(k: str) -> str:
         return f"{base} [{prefix}.{k}]" if prefix else f"{base} [{k}]"
+
+    if not isinstance(table, dict):
+        return BudgetConfig(path, (), (f"{base} [{prefix}]: must be a table",))
 
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -108,9 +112,8 @@ def load_config(path: str) -> BudgetConfig:
     if not images_t:
         images_t = {"default": {}}
     for name, body in images_t.items():
-        src = (
-            where(f"images.{name}") if name != "default" or "default" in table.get("images", {}) else where("defaults")
-        )
+        listed = isinstance(table.get("images"), dict) and "default" in table["images"]
+        src = where(f"images.{name}") if name != "default" or listed else where("defaults")
         if not isinstance(body, dict):
             errors.append(f"{src}: must be a table")
             continue
@@ -163,25 +166,29 @@ def load_dive_ci(path: str) -> BudgetConfig:
     """A `.dive-ci` file as dive 0.13.1 reads it: unknown keys ignored, values strict."""
     import yaml
 
-    from layerscope.budget.rules import RULES
+    from layerscope.budget.yamlsafe import load_yaml
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+        doc = load_yaml(read_text(path, "config", CONFIG_LIMIT)) or {}
     except yaml.YAMLError as err:
         raise UsageError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+    return dive_ci_config(doc, path)
+
+
+def dive_ci_config(doc: Any, path: str | None) -> BudgetConfig:
+    """A parsed `.dive-ci` document; `path` None: dive's defaults (an empty document)."""
+    from layerscope.budget.rules import RULES
+
     rules_doc = doc.get("rules", {}) if isinstance(doc, dict) else {}
     if not isinstance(rules_doc, dict):
         rules_doc = {}
-    base = os.path.basename(path)
+    base = os.path.basename(path) if path is not None else "dive's default rules"
     errors: list[str] = []
     rules = []
     for dive_key, key in DIVE_KEYS.items():
         raw = rules_doc.get(dive_key, DIVE_DEFAULTS[dive_key])
         text = "" if raw is None else str(raw).strip()
-        src = f"{base} rules.{dive_key}"
+        src = f"{base} rules.{dive_key}" if path is not None else base
         if text.lower() in ("", "disabled", "off", "false"):
             rules.append(RuleSetting(key, None, "off", src))
             continue

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from layerscope.buildfile.ignore import IgnoreMatcher, compile_pattern, read_ignore_lines
-from layerscope.errors import BadReferenceError, UnsafeInputError
+from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
+from layerscope.readfile import CHUNK, open_regular, read_bytes
 
 FILE, DIR, SYMLINK, OTHER = "file", "dir", "symlink", "other"
 WILDCARDS = "*?["
@@ -24,6 +25,7 @@ class Entry:
     mode: int  # permission bits only
     size: int = 0
     link: str = ""  # symlink target as written
+    owner: str = ""  # "uid:gid" on the host, where known (buildah 1.28 hashes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,22 @@ def git_blob_digest(data: bytes) -> str:
 
 def sha256_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def hash_file(path: str, git: bool = False) -> str:
+    """sha256_digest or git_blob_digest of a file's content, read in chunks (a context may hold
+    files of gigabytes: never read whole)."""
+    fd = open_regular(path, "context file")
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            h = hashlib.sha1() if git else hashlib.sha256()
+            if git:
+                h.update(b"blob %d\0" % os.fstat(fd).st_size)
+            while chunk := fh.read(CHUNK):
+                h.update(chunk)
+    except OSError as err:
+        raise BadReferenceError(f"cannot read context file {path}: {err.strerror}") from None
+    return h.hexdigest()
 
 
 class ContextTree:
@@ -102,21 +120,23 @@ class ContextTree:
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 st = os.lstat(full)
+                owner = f"{st.st_uid}:{st.st_gid}"
                 if stat.S_ISLNK(st.st_mode):
-                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full))
+                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full), owner)
                 elif stat.S_ISDIR(st.st_mode):
-                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode), owner=owner)
                 elif stat.S_ISREG(st.st_mode):
-                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size)
+                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size, owner=owner)
                 else:
-                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode))
+                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
 
         def reader(path: str) -> bytes:
-            with open(os.path.join(root, path), "rb") as fh:
-                return fh.read()
+            return read_bytes(os.path.join(root, path), "context file")
 
-        hasher = git_blob_digest if scheme == "git" else sha256_digest
-        return cls(entries, reader, lambda p: hasher(reader(p)))
+        def digest(path: str) -> str:
+            return hash_file(os.path.join(root, path), git=scheme == "git")
+
+        return cls(entries, reader, digest)
 
     def with_files(self, files: dict[str, bytes]) -> ContextTree:
         """The same tree with some files' contents replaced or added (a rewritten Dockerfile, .dockerignore)."""
@@ -148,14 +168,18 @@ class ContextTree:
         return tree
 
 
-def load_ignore(tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None) -> None:
-    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root."""
+def load_ignore(
+    tree: ContextTree, dockerfile_rel: str | None, dockerfile_abs: str | None, per_dockerfile: bool = True
+) -> None:
+    """`<Dockerfile>.dockerignore` next to the Dockerfile beats `.dockerignore` at the context root (not for the
+    classic builder: `per_dockerfile=False`, observed on Docker 20.10)."""
     candidates: list[bytes | None] = []
-    if dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
+    if not per_dockerfile:
+        pass
+    elif dockerfile_rel is not None and dockerfile_rel + ".dockerignore" in tree.entries:
         candidates.append(tree.read(dockerfile_rel + ".dockerignore"))
-    elif dockerfile_abs is not None and os.path.isfile(dockerfile_abs + ".dockerignore"):
-        with open(dockerfile_abs + ".dockerignore", "rb") as fh:
-            candidates.append(fh.read())
+    elif dockerfile_abs is not None and os.path.lexists(dockerfile_abs + ".dockerignore"):
+        candidates.append(read_bytes(dockerfile_abs + ".dockerignore", ".dockerignore"))
     if not candidates and ".dockerignore" in tree.entries:
         candidates.append(tree.read(".dockerignore"))
     if candidates and candidates[0] is not None:
@@ -190,9 +214,9 @@ class Selection:
         h = hashlib.sha256()
         for name in sorted(self.files):
             f = self.files[name]
-            h.update(f"{name}\0{f.type}\0{f.mode:o}\0{f.content}\n".encode())
+            h.update(f"{name}\0{f.type}\0{f.mode:o}\0{f.content}\n".encode("utf-8", "surrogateescape"))
         for m in self.missing:
-            h.update(f"missing\0{m}\n".encode())
+            h.update(f"missing\0{m}\n".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
 
@@ -219,7 +243,10 @@ def select(
     for raw in sources:
         src = clean_source(raw, line)
         if any(c in src for c in WILDCARDS):
-            regex = compile_pattern(src)
+            try:
+                regex = compile_pattern(src)
+            except ValueError as err:  # Go's filepath.Match: ErrBadPattern fails the build
+                raise FormatError(f"Dockerfile line {line}: bad COPY/ADD source pattern {raw!r}: {err}") from None
             depth = src.count("/")
             matches = [p for p in tree.entries if p.count("/") == depth and regex.match(p) and visible(p)]
             if not matches:

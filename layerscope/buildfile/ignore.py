@@ -1,11 +1,12 @@
 """`.dockerignore` with Docker's matcher semantics (moby/patternmatcher), built on the docker SDK's port.
 
-`docker.utils.build` cleans patterns the way Docker does and translates `*`, `?`, `**` like Go. Where it
+`docker.utils.build` cleans patterns the way Docker does; `*`, `?`, `**` are read as its translate() does. Where it
 differs from moby/patternmatcher (checked against patternmatcher's own test cases in the tests), this module
 wraps it: matching is case-sensitive (the SDK lower-cases both sides), `[^...]` negates (the SDK takes `^`
 literally), a backslash escapes the next character, every parent directory is tried against every pattern
 (the SDK skips parents shorter than the pattern, so `**/dir` missed `dir/file`), and malformed patterns are
-an error instead of a literal match.
+an error instead of a literal match. Matching never backtracks (glob.py): moby's Go regexps run in
+linear time, and so do these.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from layerscope.buildfile.glob import ALL, CLASS, DIRS, LIT, ONE, STAR, Glob, Token, unbounded
 from layerscope.errors import FormatError
 
 
@@ -29,21 +31,17 @@ def read_ignore_lines(text: str) -> list[str]:
     return out
 
 
-def compile_pattern(cleaned: str) -> re.Pattern[str]:
-    """Regex for one cleaned pattern: the SDK translates `*`, `?`, `**`; escapes and classes are ours.
-
-    Each escape or class becomes a private-use placeholder character first (the SDK's translator keeps it
-    as is), and the placeholder is replaced by its regex afterwards.
-    """
-    pieces: list[str] = []
-    text: list[str] = []
+def pattern_tokens(cleaned: str) -> list[Token]:
+    """The tokens of one cleaned pattern, as the docker SDK's translate() reads `*`, `?` and `**`;
+    escapes and character classes are ours (Go's filepath.Match syntax, ValueError when malformed)."""
+    items: list[Token | str] = []  # a str is a character translate() would see; a Token is done
     i, n = 0, len(cleaned)
     while i < n:
         c = cleaned[i]
         if c == "\\":
             if i + 1 >= n:
                 raise ValueError("trailing backslash")
-            pieces.append(re.escape(cleaned[i + 1]))
+            items.append(Token(LIT, cleaned[i + 1]))
             i += 2
         elif c == "[":
             j = i + 1
@@ -65,19 +63,67 @@ def compile_pattern(cleaned: str) -> re.Pattern[str]:
                 or any(members[k] == "-" and members[k + 2 : k + 3] == ["-"] for k in range(len(members)))
             ):
                 raise ValueError("bad range in character class")
-            pieces.append("[" + ("^" if negate else "") + "".join(members) + "]")
+            cls = re.compile("[" + ("^" if negate else "") + "".join(members) + "]", re.DOTALL)
+            items.append(Token(CLASS, cls=cls))
             i = j + 1
         else:
-            text.append(c)
+            items.append(c)
             i += 1
-            continue
-        text.append(chr(0xE000 + len(pieces) - 1))
-    from docker.utils.fnmatch import translate  # the docker SDK: 75 ms of imports, only when a context is read
+    # translate(): `**` (eating one `/` after it) is `(.*/)?`, or `.*` at the end; `*` is `[^/]*`.
+    tokens: list[Token] = []
+    k = 0
+    while k < len(items):
+        item = items[k]
+        k += 1
+        if isinstance(item, Token):
+            tokens.append(item)
+        elif item == "*":
+            if k < len(items) and items[k] == "*":
+                k += 1
+                if k < len(items) and items[k] == "/":
+                    k += 1
+                tokens.append(Token(ALL if k >= len(items) else DIRS))
+            else:
+                tokens.append(Token(STAR))
+        elif item == "?":
+            tokens.append(Token(ONE))
+        else:
+            tokens.append(Token(LIT, item))
+    return tokens
 
-    regex = translate("".join(text))
-    for k, piece in enumerate(pieces):
-        regex = regex.replace(chr(0xE000 + k), piece)
-    return re.compile(regex, re.DOTALL)
+
+_REGEX = {ONE: "[^/]", STAR: "[^/]*", DIRS: "(?:.*/)?", ALL: ".*"}
+
+
+class _Regex:
+    """A pattern with at most one unbounded repetition: `re` cannot backtrack badly on it, and is fastest."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        body = "".join(
+            re.escape(t.char) if t.kind == LIT else (t.cls.pattern if t.cls is not None else _REGEX[t.kind])
+            for t in tokens
+        )
+        self._match = re.compile(body + r"\Z", re.DOTALL).match
+
+    def match(self, path: str) -> bool:
+        return self._match(path) is not None
+
+    def match_or_parent(self, path: str) -> bool:
+        if self._match(path) is not None:
+            return True
+        i = path.find("/")
+        while i >= 0:
+            if self._match(path, 0, i) is not None:
+                return True
+            i = path.find("/", i + 1)
+        return False
+
+
+def compile_pattern(cleaned: str) -> _Regex | Glob:
+    """A matcher for one cleaned pattern: match(path), match_or_parent(path); linear in the path
+    whatever the pattern (a pattern `re` could backtrack on runs as a DFA: see glob.py)."""
+    tokens = pattern_tokens(cleaned)
+    return _Regex(tokens) if unbounded(tokens) <= 1 else Glob(tokens)
 
 
 class _Rule:
@@ -90,12 +136,12 @@ class _Rule:
         if not self.cleaned and self.exclusion:
             raise FormatError(f"illegal exclusion pattern {line!r}")
         try:
-            self.regex = compile_pattern(self.cleaned)
+            self.matcher = compile_pattern(self.cleaned)
         except (ValueError, re.error) as err:
             raise FormatError(f"bad .dockerignore pattern {line!r}: {err}") from None
 
     def matches(self, path: str) -> bool:
-        return self.regex.match(path) is not None
+        return self.matcher.match(path)
 
 
 class IgnoreMatcher:
@@ -111,12 +157,9 @@ class IgnoreMatcher:
         path = path.rstrip("/") or path  # "dir/" is "dir"; "/" stays (patternmatcher matches "**" there)
         if not path or path == ".":
             return False
-        parts = path.split("/")
-        prefixes = ["/".join(parts[: k + 1]) for k in range(len(parts) - 1)]
         matched = False
         for rule in self.rules:
-            hit = rule.matches(path) or any(rule.matches(p) for p in prefixes)
-            if hit:
+            if rule.matcher.match_or_parent(path):  # the path itself or any parent directory
                 matched = not rule.exclusion
         return matched
 

@@ -1,5 +1,9 @@
 """Parse a Dockerfile into instructions with BuildKit's own parser (the `dockerfile` package), then check
 what BuildKit's instruction parser would reject: unknown instructions, unknown flags, missing arguments.
+
+The parser takes time quadratic in a heredoc's lines and in a continued instruction's bytes (a 1M-line
+heredoc or a 200k-line continuation runs for minutes), so a Dockerfile is refused beyond MAX_BYTES or
+MAX_LINES, far above real ones, where one parse stays within a second or two.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ KEYWORDS = frozenset(
     ]
 )
 _MIN_ARGS = {"FROM": 1, "RUN": 1, "COPY": 2, "ADD": 2, "WORKDIR": 1, "USER": 1, "ENV": 1, "LABEL": 1, "ARG": 1}
+MAX_BYTES = 1 << 20
+MAX_LINES = 20_000
+_LOCATE_BYTES = 256 << 10  # above this, a parse error is reported without its line (finding it reparses)
 _MIN_ARGS |= {"SHELL": 1, "EXPOSE": 1, "VOLUME": 1, "STOPSIGNAL": 1, "MAINTAINER": 1, "ONBUILD": 1}
 
 
@@ -99,8 +106,10 @@ def _split_flags(raw: tuple[str, ...], keyword: str, line: int) -> tuple[tuple[s
 
 
 def _convert(cmd: dockerfile.Command, escape: str) -> Instruction:
-    keyword = cmd.cmd.upper()
     line = cmd.start_line
+    if not cmd.cmd:  # the parser's node for a continuation that runs into the end of the file
+        raise FormatError(f"Dockerfile line {line}: an empty instruction (a line continued into nothing)")
+    keyword = cmd.cmd.upper()
     if keyword not in KEYWORDS:
         raise FormatError(f"Dockerfile line {line}: unknown instruction: {cmd.cmd}")
     trigger = None
@@ -147,6 +156,8 @@ def _parse_commands(text: str) -> tuple[dockerfile.Command, ...]:
     try:
         return tuple(dockerfile.parse_string(text))
     except dockerfile.GoParseError as err:
+        if len(text) > _LOCATE_BYTES:
+            raise FormatError(f"Dockerfile: {err}") from None
         raise FormatError(f"Dockerfile line {_error_line(text)}: {err}") from None
 
 
@@ -175,6 +186,11 @@ def _error_line(text: str) -> int:
 
 def parse_dockerfile(text: str) -> ParsedFile:
     """Every instruction of a Dockerfile, or a FormatError naming the line."""
+    if len(text) > MAX_BYTES:
+        raise FormatError(f"the Dockerfile is too large to parse: {len(text)} characters (the limit is {MAX_BYTES})")
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        raise FormatError(f"the Dockerfile is too long to parse: {lines} lines (the limit is {MAX_LINES})")
     directives = read_directives(text)
     escape = directives.get("escape", "\\")
     if not text.strip():

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from layerscope.buildfile.expand import expand
+from layerscope.buildfile.expand import ExpansionBudget, expand
 from layerscope.buildfile.instructions import Instruction, ParsedFile, parse_dockerfile
 from layerscope.errors import FormatError, UsageError
 
@@ -41,6 +41,8 @@ class Dockerfile:
     parsed: ParsedFile
     global_args: tuple[Instruction, ...]
     stages: tuple[Stage, ...]
+    # What its variable expansions may still produce, over every simulation of it.
+    budget: ExpansionBudget = field(default_factory=ExpansionBudget, compare=False, repr=False)
 
     @property
     def escape(self) -> str:
@@ -70,7 +72,7 @@ def global_arg_values(df: Dockerfile, build_args: Mapping[str, str]) -> dict[str
     """Values of the ARGs declared before the first FROM (defaults, overridden by --build-arg)."""
     values: dict[str, str] = dict(PLATFORM_ARGS)
     for ins in df.global_args:
-        for name, default in arg_declarations(ins, values, df.escape):
+        for name, default in arg_declarations(ins, values, df.escape, df.budget):
             if name in build_args:
                 values[name] = build_args[name]
             elif default is not None:
@@ -78,17 +80,19 @@ def global_arg_values(df: Dockerfile, build_args: Mapping[str, str]) -> dict[str
     return values
 
 
-def arg_declarations(ins: Instruction, env: Mapping[str, str], escape: str) -> list[tuple[str, str | None]]:
+def arg_declarations(
+    ins: Instruction, env: Mapping[str, str], escape: str, budget: ExpansionBudget | None = None
+) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for item in ins.args:
         name, eq, default = item.partition("=")
-        out.append((name, expand(default, env, escape) if eq else None))
+        out.append((name, expand(default, env, escape, budget) if eq else None))
     return out
 
 
 def stage_base(df: Dockerfile, stage: Stage, build_args: Mapping[str, str]) -> str:
     """The FROM image after global ARG expansion."""
-    return expand(stage.base, global_arg_values(df, build_args), df.escape)
+    return expand(stage.base, global_arg_values(df, build_args), df.escape, df.budget)
 
 
 def is_image_ref(value: str) -> bool:
@@ -96,18 +100,106 @@ def is_image_ref(value: str) -> bool:
     return any(c in value for c in "/:@.")
 
 
-def from_target(df: Dockerfile, stage: Stage, value: str, line: int, build_args: Mapping[str, str]) -> Stage | str:
-    """What COPY --from / RUN --mount from= names: an earlier stage, or an image."""
-    resolved = expand(value, global_arg_values(df, build_args), df.escape)
+def familiar_name(name: str) -> str:
+    """A name as BuildKit looks named contexts up (`reference.FamiliarString`, `:latest` dropped), so that
+    `docker.io/library/alpine:latest`, `library/alpine` and `alpine` are one name."""
+    first, slash, rest = name.partition("/")
+    if slash and (first in ("docker.io", "index.docker.io")):
+        name = rest
+    elif slash and ("." in first or ":" in first or first == "localhost"):
+        return name.removesuffix(":latest")  # another registry: kept whole
+    if name.startswith("library/") and "/" not in name[len("library/") :]:
+        name = name[len("library/") :]
+    return name.removesuffix(":latest")
+
+
+@dataclass(frozen=True, slots=True)
+class NamedRef:
+    """A FROM or --from name that resolves to a named build context (`--build-context NAME=...`)."""
+
+    name: str  # the context's name as given
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """How a builder resolves FROM, COPY --from and RUN --mount from= names, given the named build contexts.
+
+    BuildKit: a stage named like a context is replaced by it (none of its instructions run); otherwise an earlier
+    stage wins over a context of the same name, and names are compared as image references (`alpine` is
+    `docker.io/library/alpine:latest`). buildah (`context_first`): a context wins over a stage of the same name,
+    names compared as written.
+    """
+
+    contexts: tuple[str, ...] = ()  # the names given
+    context_first: bool = False
+
+    def context(self, name: str) -> str | None:
+        """The context a name refers to, if any."""
+        if name.lower() in ("scratch", "context"):  # reserved: never a named context in BuildKit
+            return None
+        if self.context_first:
+            return name if name in self.contexts else None
+        key = familiar_name(name)
+        return next((c for c in self.contexts if familiar_name(c) == key), None)
+
+    def replaced(self, stage: Stage) -> str | None:
+        """BuildKit: the context that replaces this whole stage (its name is a context's)."""
+        if self.context_first or stage.name is None:
+            return None
+        return self.context(stage.name)
+
+
+NO_CONTEXTS = Names()
+
+
+def resolve_name(df: Dockerfile, stage: Stage, resolved: str, names: Names) -> Stage | NamedRef | None:
+    """An already expanded FROM/--from name: an earlier stage (or the context replacing it), or a context."""
+    if names.context_first and names.context(resolved) is not None:
+        return NamedRef(names.context(resolved) or resolved)
     found = df.find_stage(resolved, before=stage.index)
     if found is not None:
+        replacing = names.replaced(found)
+        return NamedRef(replacing) if replacing is not None else found
+    context = names.context(resolved)
+    return NamedRef(context) if context is not None else None
+
+
+def stage_parent(
+    df: Dockerfile, stage: Stage, build_args: Mapping[str, str], names: Names = NO_CONTEXTS
+) -> Stage | NamedRef | None:
+    """What a stage is built FROM when it is not an image: an earlier stage or a named context."""
+    return resolve_name(df, stage, stage_base(df, stage, build_args), names)
+
+
+def from_target(
+    df: Dockerfile, stage: Stage, value: str, line: int, build_args: Mapping[str, str], names: Names = NO_CONTEXTS
+) -> Stage | NamedRef | str:
+    """What COPY --from / RUN --mount from= names: an earlier stage, a named build context, or an image."""
+    resolved = expand(value, global_arg_values(df, build_args), df.escape, df.budget)
+    found = resolve_name(df, stage, resolved, names)
+    if found is not None:
         return found
-    if resolved.isdigit() or not is_image_ref(resolved):
-        raise FormatError(
-            f"Dockerfile line {line}: --from={value}: no earlier stage named {resolved!r}"
-            " (named build contexts, docker buildx build --build-context, are not modelled)"
-        )
-    return resolved
+    if resolved.isdigit():
+        raise FormatError(f"Dockerfile line {line}: --from={value}: no earlier stage number {resolved}")
+    return resolved  # an image, as the builders take any other name (`wheels` is docker.io/library/wheels)
+
+
+def bare_names(df: Dockerfile, build_args: Mapping[str, str], names: Names = NO_CONTEXTS) -> list[tuple[int, str]]:
+    """(line, name) of every --from / from= name that is no stage, no named context and reads like no image
+    reference: the builders pull it as an image (`wheels` is docker.io/library/wheels), most likely a named
+    context the build passes that was not given here."""
+    out: list[tuple[int, str]] = []
+    for stage in df.stages:
+        for ins in stage.instructions:
+            refs = mount_from(ins) if ins.keyword == "RUN" else []
+            if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
+                refs.append(ins.flag("from") or "")
+            for ref in refs:
+                resolved = expand(ref, global_arg_values(df, build_args), df.escape, df.budget)
+                unknown = resolve_name(df, stage, resolved, names) is None and not is_image_ref(resolved)
+                if unknown and not resolved.isdigit() and (ins.line, resolved) not in out:
+                    out.append((ins.line, resolved))
+    return out
 
 
 def mount_from(ins: Instruction) -> list[str]:
@@ -120,27 +212,42 @@ def mount_from(ins: Instruction) -> list[str]:
     return out
 
 
-def stage_dependencies(df: Dockerfile, stage: Stage, build_args: Mapping[str, str]) -> list[Stage]:
-    """Stages this stage needs: its FROM parent, COPY --from, RUN --mount from=, ONBUILD triggers of the parent."""
+def stage_dependencies(
+    df: Dockerfile, stage: Stage, build_args: Mapping[str, str], names: Names = NO_CONTEXTS
+) -> list[Stage]:
+    """Stages this stage needs: its FROM parent, COPY --from, RUN --mount from=, ONBUILD triggers of the parent.
+    A stage a named context replaces needs nothing."""
+    if names.replaced(stage) is not None:
+        return []
     deps: list[Stage] = []
-    parent = df.find_stage(stage_base(df, stage, build_args), before=stage.index)
-    if parent is not None:
+    parent = stage_parent(df, stage, build_args, names)
+    if isinstance(parent, Stage):
         deps.append(parent)
+    elif isinstance(parent, NamedRef):  # FROM a stage the context replaces: that stage, built as the context
+        found = df.find_stage(stage_base(df, stage, build_args), before=stage.index)
+        if found is not None and names.replaced(found) == parent.name:
+            deps.append(found)
     instructions = list(stage.instructions)
-    if parent is not None:
+    if isinstance(parent, Stage):
         instructions += [i.trigger for i in parent.instructions if i.keyword == "ONBUILD" and i.trigger is not None]
     for ins in instructions:
         refs = mount_from(ins) if ins.keyword == "RUN" else []
         if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
             refs.append(ins.flag("from") or "")
         for ref in refs:
-            target = from_target(df, stage, ref, ins.line, build_args)
+            target = from_target(df, stage, ref, ins.line, build_args, names)
             if isinstance(target, Stage):
                 deps.append(target)
+            elif isinstance(target, NamedRef):  # a stage the context replaces is still "built": as the context
+                replaced = next((s for s in df.stages[: stage.index] if names.replaced(s) == target.name), None)
+                if replaced is not None:
+                    deps.append(replaced)
     return deps
 
 
-def reachable_stages(df: Dockerfile, target: Stage, build_args: Mapping[str, str]) -> set[int]:
+def reachable_stages(
+    df: Dockerfile, target: Stage, build_args: Mapping[str, str], names: Names = NO_CONTEXTS
+) -> set[int]:
     """Indexes of the stages BuildKit (and buildah) build for `target`."""
     seen: set[int] = set()
     todo = [target]
@@ -149,7 +256,7 @@ def reachable_stages(df: Dockerfile, target: Stage, build_args: Mapping[str, str
         if stage.index in seen:
             continue
         seen.add(stage.index)
-        todo.extend(stage_dependencies(df, stage, build_args))
+        todo.extend(stage_dependencies(df, stage, build_args, names))
     return seen
 
 

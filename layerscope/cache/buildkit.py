@@ -5,35 +5,58 @@ rebuild with identical files still hits downstream; `COPY --link` copies onto sc
 
 from __future__ import annotations
 
+import posixpath
+from dataclasses import replace
+
+from layerscope.buildfile.directives import read_directives
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Stage, from_target, reachable_stages
+from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import BASE, BUILD_ARG, INSTRUCTION, Component, PlannedStep, StageState, digest
-from layerscope.cache.sources import copy_words, heredoc_components, source_components, stage_content
+from layerscope.cache.plan import BASE, BUILD_ARG, FILE, INSTRUCTION, Component, PlannedStep, StageState, digest
+from layerscope.cache.sources import (
+    context_selection,
+    copy_words,
+    heredoc_components,
+    source_components,
+    stage_content,
+)
 from layerscope.cache.walk import Walker
+from layerscope.errors import FormatError, UnsupportedError
 
 CONFIG_ONLY = "config only: no cache step in BuildKit"
 
 
 class BuildKitWalker(Walker):
     builder = "buildkit"
+    session_keyed = True
 
     def stages_to_build(self, target: Stage) -> set[int]:
-        return reachable_stages(self.df, target, self.build.build_args)
+        return reachable_stages(self.df, target, self.build.build_args, self.names)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
         ins = stage.from_ins
         image = self.base_image(stage)
-        parent = self.parent_stage(stage)
-        if parent is not None:
+        parent = self.base_of(stage)
+        if isinstance(parent, Stage):
             return self.none(stage, state, ins, ins.original, f"continues stage {parent.label}: no vertex of its own")
+        if isinstance(parent, NamedRef):  # FROM a named context: its source is the stage's first vertex
+            base = self.context_root(state, parent.name, ins.line)
+            session = self.session_component(parent.name)
+            if session is not None:  # a directory: loaded again on every build, and so is all built on it
+                chain = state.chain
+                step = self.finish(stage, state, ins, ins.original, [base], parents=(chain,), path=None,
+                                   forced_miss=session)  # fmt: skip
+                return step
+            step = self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
+            return replace(step, base_image=self.build.contexts[parent.name].spec)
         if image == "scratch":
-            state.chain = state.output = "scratch"
+            state.chain = state.output = state.ochain = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
-        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape)
+        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape, self.df.budget)
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
         state.writes.append(("/", "base:" + base.value, 0))
+        state.owrites.append(("/", "base:" + base.value, 0))
         return self.finish(stage, state, ins, ins.original, [base], parents=(), path=None)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
@@ -62,18 +85,32 @@ class BuildKitWalker(Walker):
 
     def run_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         body = ins.args if ins.json else (" ".join(ins.args),)
-        comps = [self.definition(ins, repr((body, [h.content for h in ins.heredocs], ins.json)))]
-        if not ins.json:
-            comps.append(Component("shell", repr(state.shell), INSTRUCTION, "SHELL"))
+        docs = [h.content for h in ins.heredocs]
+        if not ins.json and len(ins.args) == 1 and len(ins.heredocs) == 1 and ins.args[0].startswith("<<"):
+            # `RUN <<EOF` alone: the body is the script (`/bin/sh -c <body>`), so the delimiter and its quoting
+            # are in no key (observed on 28.5); `<<-` strips the body's leading tabs first
+            chomp = ins.args[0].startswith("<<-")
+            docs = ["\n".join(x.lstrip("\t") for x in d.split("\n")) if chomp else d for d in docs]
+            body = ("<<heredoc",)
+        shell: tuple[str, ...] | None = None if ins.json else state.shell
+        if ins.json and len(ins.args) >= 2 and ins.args[-2] == "-c" and not docs:
+            # the ExecOp keys its argv: `RUN ["/bin/sh", "-c", "x"]` is `RUN x` (observed on 28.5)
+            shell, body = tuple(ins.args[:-1]), (ins.args[-1],)
+        comps = [self.definition(ins, repr((body, docs, shell is None)))]
+        if shell is not None:
+            comps.append(Component("shell", repr(shell), INSTRUCTION, "SHELL"))
         comps.append(self.definition(ins, repr((ins.flag("network"), ins.flag("security"))), "flags"))
         comps += [
-            Component("cwd", state.cwd, INSTRUCTION, "WORKDIR"),
+            # observed on 28.5: `WORKDIR /app/` hits the mkdir of `/app` but misses the RUNs after it
+            Component("cwd", state.cwd_as_set, INSTRUCTION, "WORKDIR"),
             Component("user", state.user, INSTRUCTION, "USER"),
         ]
-        comps += list(state.env.values()) + self.arg_components(state, inherited=True)
+        # the ExecOp's Env is ordered: ENV and valued ARGs in the order they entered it (moving one misses)
+        env = list(state.env.values()) + self.arg_components(state, inherited=True)
+        comps += sorted(env, key=lambda c: state.order.get(c.name[4:], len(state.order)))
         values = state.values()
         for m in parse_mounts(ins):
-            target = expand(m.target, values, self.df.escape)
+            target = expand(m.target, values, self.df.escape, self.df.budget)
             origin = m.get("from")
             if m.type == "cache":
                 cid, sharing = m.get("id") or target, m.get("sharing", "shared")
@@ -88,7 +125,7 @@ class BuildKitWalker(Walker):
                 )
                 comps.append(self.definition(ins, repr(("cache", *opts, origin)), f"mount:{target}"))
             elif m.type == "bind":
-                source = expand(m.get("source", "."), values, self.df.escape)
+                source = expand(m.get("source", "."), values, self.df.escape, self.df.budget)
                 comps.append(self.definition(ins, repr(("bind", target, m.readonly, origin)), f"mount:{target}"))
                 comps += self.bind_content(stage, ins, origin, source, target)
             elif m.type in ("secret", "ssh"):
@@ -102,22 +139,35 @@ class BuildKitWalker(Walker):
         if not origin:
             fake = Instruction("COPY", (source, "/"), (), ins.line, ins.end_line, ins.original)
             return source_components(self.build, stage, self.states, fake, [source], name=f"mount-files:{target}")
-        ref = from_target(self.df, stage, origin, ins.line, self.build.build_args)
+        ref = from_target(self.df, stage, origin, ins.line, self.build.build_args, self.names)
         if isinstance(ref, Stage):
             return [stage_content(ref.label, self.states[ref.index], [source])]
+        if isinstance(ref, NamedRef):
+            ctx = self.build.contexts[ref.name]
+            if ctx.tree is not None:  # read-only bind of a directory context: keyed by the mounted content
+                sel = context_selection(ctx, [source], ins.line)
+                return [Component(f"mount-files:{target}:{ctx.name}", sel.digest(), FILE, "", selection=sel)]
+            ident = digest(self.build.context_identity(ctx.name), source)
+            return [Component(f"mount-image:{target}", ident, BASE, ctx.spec)]
         return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]
 
     def copy_step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
-        srcs, dest = copy_words(ins, state, self.df.escape)
+        srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
         values = state.values()
-        excludes = tuple(expand(e, values, self.df.escape) for e in ins.flag_values("exclude"))
+        excludes = tuple(expand(e, values, self.df.escape, self.df.budget) for e in ins.flag_values("exclude"))
         chown, chmod = ins.flag("chown"), ins.flag("chmod")
         parents_flag = ins.has_flag("parents")
+        if parents_flag and "labs" not in read_directives(self.df.text).get("syntax", ""):
+            # observed on 28.5: the built-in frontend refuses it; only the labs frontend (`# syntax=...-labs`) has it
+            raise UnsupportedError(
+                f"Dockerfile line {ins.line}: COPY --parents needs the labs Dockerfile frontend "
+                "(# syntax=docker/dockerfile:1-labs); BuildKit's built-in frontend refuses it"
+            )
         # --chmod disables --link (convert_copy.go); the overlay2 store has no MergeOp at all
         link = ins.has_flag("link") and chmod is None and self.build.image_store == "containerd"
         definition = (
             ins.keyword,
-            [s for s in srcs if not s.startswith("<<")],
+            [_clean(s) for s in srcs if not s.startswith("<<")],
             dest,
             chown,
             chmod,
@@ -125,7 +175,24 @@ class BuildKitWalker(Walker):
             parents_flag,
         )
         comps = [*self.ref_components(state, ins), self.definition(ins, repr(definition))]
-        comps += source_components(self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag)
+        comps += source_components(
+            self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag, names=self.names
+        )
+        for c in comps:
+            # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory
+            # is not transferred when nothing under it matches (observed on 28.5: `lstat /src: no such file`)
+            deep = [w for w in c.selection.empty_wildcards if "/" in w.strip("/")] if c.selection else []
+            if deep:
+                folder = "/" + posixpath.dirname(posixpath.normpath(deep[0]).lstrip("/"))
+                raise FormatError(f"Dockerfile line {ins.line}: {deep[0]} matches nothing: the build fails "
+                                  f"(lstat {folder}: no such file or directory)")  # fmt: skip
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)
+
+
+def _clean(src: str) -> str:
+    """A source path as BuildKit keys it: `./a.txt` is `a.txt`, `src/` is `src` (observed on 28.5)."""
+    if "://" in src:
+        return src
+    return posixpath.normpath(src).lstrip("/") or "."

@@ -12,6 +12,7 @@ change the same input share one simulation, and one figure.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, replace
 
@@ -24,10 +25,11 @@ from layerscope.cache.model import CacheSummary, StepResult
 from layerscope.cache.pins import BASE, CHANGED, EDITED, REQUIREMENT_LIKE, Change, Pins
 from layerscope.cache.plan import BuildInput
 from layerscope.cache.rewrite import shell_commands
-from layerscope.cache.simulate import CacheRequest, plan_builds
+from layerscope.cache.simulate import CacheRequest, context_notes, mark_changed, plan_builds
 from layerscope.cache.whatif import WhatIf, dockerfile_path
-from layerscope.errors import BadReferenceError, LayerscopeError, UsageError
+from layerscope.errors import LayerscopeError, UsageError
 from layerscope.model import Analysis, HistoryEntry, Image, Package, PackageRebuild, PackageReport, SplitAdvice
+from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 HISTORY_ONLY = (
     "rebuild per package: from the image history alone (no --dockerfile): the step that made the package's layer "
@@ -80,18 +82,24 @@ class DockerfileBuild:
         req = self.request
         df = df or self.whatif.df
         tree = tree or self.whatif.tree
-        old_df, old_tree, generation = df, tree, {}
+        contexts = self.whatif.contexts
+        old_df, old_tree, old_contexts, generation = df, tree, contexts, {}
         if change.kind == EDITED:
             old_df = edit_lines(df, tuple(int(v) for v in change.values))
         elif change.kind == CHANGED:
+            in_main = tuple(v for v in change.values if not os.path.isabs(v))
             old_tree = tree.with_files({})
-            old_tree.changed.update(change.values)
-        elif change.kind == BASE:
-            generation = dict.fromkeys(change.values, "previous")
+            old_tree.changed.update(in_main)
+            named = tuple(v for v in change.values if os.path.isabs(v))  # files of directory contexts
+            if named:
+                old_tree, old_contexts = mark_changed(old_tree, contexts, named, req.context)
+        elif change.kind == BASE:  # an image, or an image --build-context (keyed "context:NAME")
+            keys = ["context:" + v if v in contexts else v for v in change.values]
+            generation = dict.fromkeys(keys, "previous")
         reproducible = frozenset(req.reproducible)
         args = dict(req.build_args)
-        old = BuildInput(old_df, old_tree, args, req.target, generation, req.image_store, reproducible)
-        new = BuildInput(df, tree, args, req.target, {}, req.image_store, reproducible)
+        old = BuildInput(old_df, old_tree, args, req.target, generation, req.image_store, reproducible, old_contexts)
+        new = BuildInput(df, tree, args, req.target, {}, req.image_store, reproducible, contexts)
         planned, results = plan_builds([old], new, req.builder)
         steps, summary, notes = apply_costs(self.model, new, results, planned)
         layers = tuple(sorted({n for i in rebuilt_indexes(steps) for n in steps[i].layers or ()}))
@@ -104,11 +112,7 @@ class DockerfileBuild:
 def _read(path: str | None) -> str | None:
     if path is None:
         return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read --timings {path}: {err.strerror}") from None
+    return read_text(path, "--timings", TIMINGS_LIMIT)
 
 
 def figure(priced: Priced, line: int | None, text: str, change: str, shared: tuple[str, ...]) -> PackageRebuild:
@@ -205,7 +209,8 @@ def from_dockerfile(build: DockerfileBuild, report: PackageReport) -> Found:
             priced = build.simulate(change)
             notes += [n for n in priced.notes if n not in notes]
             out[i], changes[i] = figure(priced, key[1], text, change.what, shared), change
-    return Found(out, changes, groups, [*build.model.notes, *notes])
+    named = context_notes(build.whatif.df, dict(build.request.build_args), build.whatif.names)
+    return Found(out, changes, groups, [*build.model.notes, *named, *notes])
 
 
 def package_costs(a: Analysis, request: CacheRequest | None = None) -> Analysis:

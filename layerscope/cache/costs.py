@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
 from layerscope.cache.history import Key, align, history_flavour, history_seconds, step_layers, target_chain
-from layerscope.cache.model import MISS, NONE, CacheSummary, StepResult
+from layerscope.cache.model import DEPENDS, MISS, NONE, CacheSummary, StepResult
 from layerscope.cache.plan import BASE, BuildInput, PlannedStep
 from layerscope.cache.timings import rawjson_seconds
 from layerscope.errors import UsageError
@@ -169,7 +169,11 @@ def apply_costs(
 ) -> tuple[list[StepResult], CacheSummary, list[str]]:
     """Steps with their costs, and the summary of what the missed ones cost."""
     missed = [s for s in steps if s.status == MISS]
-    summary = CacheSummary(first_miss=min((s.line for s in missed), default=None), missed_steps=len(missed))
+    summary = CacheSummary(
+        first_miss=min((s.line for s in missed), default=None),
+        missed_steps=len(missed),
+        depends_steps=sum(1 for s in steps if s.status == DEPENDS),
+    )
     if model is None:
         return steps, summary, []
     args = build.build_args

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from layerscope.buildfile.context import changed_names
-from layerscope.cache.model import HIT, MISS, Cause, StepResult
-from layerscope.cache.plan import BASE, BUILD_ARG, EARLIER, FILE, INSTRUCTION, Component, PlannedStep, Records
+from layerscope.cache.model import DEPENDS, HIT, MISS, Cause, StepResult
+from layerscope.cache.plan import (
+    BASE,
+    BUILD_ARG,
+    EARLIER,
+    FILE,
+    INSTRUCTION,
+    SESSION,
+    Component,
+    PlannedStep,
+    Records,
+)
 
 LINK_NOTE = "copy reused (same layer); only the merge onto the changed earlier steps re-runs"
+SESSION_NOTE = "a directory context is keyed by the build session in BuildKit: what builds on it runs on every build"
 
 
 def _component_reason(new: Component, old: Component | None) -> tuple[Cause, str]:
@@ -50,10 +61,13 @@ class Explainer:
         self.records = records
         self.owner: dict[str, PlannedStep] = {}
         self.causes: dict[int, Cause] = {}  # by id() of the owning step
+        self.last_depends: dict[str, int] = {}  # stage -> line of its latest `depends` step
 
     def why(self, step: PlannedStep) -> tuple[Cause, str]:
         if step.forced_miss is not None:
             c = step.forced_miss
+            if c.name == SESSION:
+                return Cause(c.cause_kind, c.cause_name), f"{SESSION_NOTE}: {c.cause_name} is loaded again"
             return Cause(c.cause_kind, c.cause_name), f"no lookup: {c.cause_name} executed in this build"
         for parent in step.parents:
             if self.records.has(parent):
@@ -61,6 +75,9 @@ class Explainer:
             owner = self.owner.get(parent)
             if owner is None:
                 break
+            if owner.forced_miss is not None and owner.forced_miss.name == SESSION:
+                c = owner.forced_miss
+                return Cause(c.cause_kind, c.cause_name), f"built on {c.cause_name}: {SESSION_NOTE}"
             if owner.base_image is not None:
                 return Cause(BASE, owner.base_image), f"base image {owner.base_image} changed"
             inherited = self.causes.get(id(owner))
@@ -90,6 +107,8 @@ class Explainer:
     def result(self, step: PlannedStep) -> StepResult:
         if step.key is not None:
             self.owner[step.key] = step
+        if step.optimistic_key is not None:
+            self.owner.setdefault(step.optimistic_key, step)
         if step.produces is not None:
             self.owner[step.produces] = step
         if step.kind != "step":
@@ -101,9 +120,41 @@ class Explainer:
             elif step.instruction not in ("COPY", "ADD"):
                 note = None
             return StepResult(step.stage, step.line, step.instruction, step.text, HIT, note, None)
+        if step.depends:
+            cause, reason = self.depends_on(step)
+            self.last_depends[step.stage] = step.line
+            self.causes[id(step)] = cause
+            return StepResult(step.stage, step.line, step.instruction, step.text, DEPENDS, reason, cause)
         cause, reason = self.why(step)
         self.causes[id(step)] = cause
         return StepResult(step.stage, step.line, step.instruction, step.text, MISS, reason, cause)
+
+    def depends_on(self, step: PlannedStep) -> tuple[Cause, str]:
+        """The condition of a `depends` step, in words."""
+        for c in step.components:
+            if c.optimistic is not None and c.optimistic != c.value and c.name == "url":
+                return Cause(INSTRUCTION, c.cause_name), (
+                    "hits only if the URL (or git ref) gives the same bytes as at the last build (the builder "
+                    "fetches it to compare); misses otherwise"
+                )
+            if c.optimistic is not None and c.optimistic != c.value:
+                where = c.name.split(":", 1)[1] if ":" in c.name else c.name
+                return Cause(EARLIER, c.cause_name), (
+                    f"hits only if {c.cause_name} of stage {where} re-runs to the same bytes as in the last build "
+                    "(the builder compares the files it reads from there); misses otherwise"
+                )
+        for parent in step.parents:
+            owner = self.owner.get(parent)
+            if owner is not None and owner.depends:
+                return Cause(
+                    EARLIER, f"line {owner.line}"
+                ), f"hits only if line {owner.line} hits (an outcome known only once the build runs)"
+        line = self.last_depends.get(step.stage)
+        if line is not None:  # chained through a COPY --link merge onto that step
+            return Cause(
+                EARLIER, f"line {line}"
+            ), f"hits only if line {line} hits (an outcome known only once the build runs)"
+        return Cause(EARLIER, step.instruction), "depends on the bytes a step re-run in this build writes"
 
 
 def explain(steps: list[PlannedStep], records: Records) -> list[StepResult]:

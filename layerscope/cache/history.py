@@ -5,7 +5,7 @@ BuildKit writes `RUN /bin/sh -c make # buildkit`, `COPY a b # buildkit`, `ENV A=
 `buildkit.dockerfile.v0`); the classic builder and buildah write `/bin/sh -c #(nop) COPY file:... in /app `
 for everything but RUN, and `/bin/sh -c make` (or `|1 V=2 /bin/sh -c make`) for RUN. The base image's
 history entries come first; the target stage's chain (FROM <stage> parents included) ends it, every entry
-without `empty_layer` owning the next layer (cache-rules.md §7, §8). So the chain is matched with the history
+without `empty_layer` owning the next layer (docs/cache-rules.md §7, §8). So the chain is matched with the history
 from the end, by keyword.
 """
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HIT, MISS, SKIPPED, NONE = "hit", "miss", "skipped", "none"
+# hits if the steps re-run in this build write the same bytes as before, misses otherwise (the condition is
+# in `reason`): the builder compares bytes that exist only once those steps have run
+DEPENDS = "depends"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class CacheSummary:
     rebuilt_compressed_bytes: int | None = None
     estimated_seconds: float | None = None
     seconds_source: str | None = None
+    depends_steps: int = 0  # steps whose outcome depends on bytes a re-run step writes (status `depends`)
 
 
 @dataclass(frozen=True, slots=True)

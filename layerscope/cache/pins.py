@@ -127,6 +127,17 @@ def files_read(whatif: WhatIf, stage: Stage, run: Instruction) -> list[str]:
     return out
 
 
+def copied_in(whatif: WhatIf, stage: Stage, paths: list[str]) -> tuple[Stage, Instruction] | None:
+    """The last COPY/ADD of the stage's chain whose destination holds one of `paths` (absolute image paths)."""
+    wanted = [posixpath.normpath("/" + p.strip("/")) for p in paths]
+    for owner in reversed(stage_chain(whatif, stage)):
+        for ins in reversed([i for i in owner.instructions if i.keyword in ("COPY", "ADD")]):
+            dest = posixpath.normpath("/" + ins.args[-1].strip("/")) if ins.args else ""
+            if dest.startswith("/") and any(w == dest or w.startswith(dest.rstrip("/") + "/") for w in wanted):
+                return owner, ins
+    return None
+
+
 class Pins:
     """Where the pins of many packages of one build live: what each RUN reads is worked out once."""
 
@@ -181,6 +192,10 @@ class Pins:
                     change = self.run_change(owner, run, name, strict=True)
                     if change is not None:
                         return change
+            # no RUN of it names the package: the COPY of that stage that brought the copied path in
+            writer = copied_in(whatif, found, [a for a in ins.args[:-1] if not a.startswith("--")])
+            if writer is not None and (writer[0].label, writer[1].line) != key:
+                return self.change((writer[0].label, writer[1].line), name)
         planned = whatif.step_change(stage.label, ins.line)
         req = planned.request
         if req.changed:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from layerscope.buildfile.context import ContextTree, Selection
 from layerscope.buildfile.expand import references
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Dockerfile, Stage
+from layerscope.buildfile.stages import Dockerfile, Names, Stage
 
 PROXY_ARGS = frozenset(
     n for p in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY") for n in (p, p.lower())
@@ -18,6 +18,21 @@ PROXY_ARGS = frozenset(
 
 # Cause kinds of the contract.
 FILE, BUILD_ARG, EARLIER, BASE, INSTRUCTION = "file", "build-arg", "earlier-step", "base-image", "instruction"
+SESSION = "session"  # the forced miss of a step on a directory context (BuildKit keys it by the build session)
+
+
+@dataclass(frozen=True)
+class ContextInput:
+    """A named build context of one build: a directory's entries, or an image (by reference)."""
+
+    name: str
+    kind: str  # "dir" | "docker-image" | "oci-layout" (layerscope/cache/contexts.py)
+    source: str
+    tree: ContextTree | None = None  # a directory's entries, its own .dockerignore loaded
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}={self.source}" if self.kind == "dir" else f"{self.name}={self.kind}://{self.source}"
 
 
 @dataclass(frozen=True)
@@ -31,9 +46,18 @@ class BuildInput:
     base_generation: dict[str, str] = field(default_factory=dict)  # image name -> identity suffix
     image_store: str = "containerd"
     reproducible: frozenset[str] = frozenset()  # stage names or line numbers whose outputs are reproducible
+    contexts: dict[str, ContextInput] = field(default_factory=dict)  # named build contexts by name
 
     def base_identity(self, image: str) -> str:
         return image + "#" + self.base_generation.get(image, "")
+
+    def names(self, context_first: bool = False) -> Names:
+        return Names(tuple(self.contexts), context_first)
+
+    def context_identity(self, name: str) -> str:
+        """An image-like context as a base: its reference and whether it was re-published (`context:NAME`)."""
+        ctx = self.contexts[name]
+        return ctx.spec + "#" + self.base_generation.get("context:" + name, "")
 
     def is_reproducible(self, stage: Stage, ins: Instruction | None) -> bool:
         return stage.label in self.reproducible or (ins is not None and str(ins.line) in self.reproducible)
@@ -48,6 +72,9 @@ class Component:
     cause_kind: str
     cause_name: str
     selection: Selection | None = None  # for file components: which names changed
+    # the value if every step re-run in this build writes the same bytes as before (content read from
+    # another stage's output); None when the value does not depend on re-run output
+    optimistic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +94,8 @@ class PlannedStep:
     hit: bool = False
     forced_miss: Component | None = None  # a miss not decided by the key (buildah skipping lookups)
     output: str = ""  # content identity of the state after this step
+    depends: bool = False  # a miss that hits if the re-run steps it reads write the same bytes as before
+    optimistic_key: str | None = None  # the key under that assumption
 
 
 def digest(*parts: object) -> str:
@@ -78,7 +107,10 @@ def digest(*parts: object) -> str:
 
 
 def step_key(parents: tuple[str, ...], components: tuple[Component, ...], kind: str) -> str:
-    return digest(kind, parents, tuple((c.name, c.value) for c in components))
+    # a stage's name is in no builder's key (renaming the stage a COPY --from reads hits): "from:<stage>" keys
+    # as "from:"
+    return digest(kind, parents, tuple((c.name.split(":")[0] if c.name.startswith("from:") else c.name, c.value)
+                                       for c in components))  # fmt: skip
 
 
 class Records:
@@ -88,6 +120,14 @@ class Records:
         self.outputs: dict[str, str] = {}
         self.by_parents: dict[tuple[str, ...], list[PlannedStep]] = {}
         self.producers: dict[str, PlannedStep] = {}
+        self.by_slot: dict[str, str] = {}  # the output of the newest record of each slot
+        # records under their optimistic keys too (a URL fetch taken to give what it gave then): only for
+        # telling `depends` from `miss`, never a hit
+        self.optimistic: dict[str, str] = {}
+
+    def output_if_same(self, key: str) -> str | None:
+        """The output of a record with this key, counting records under their optimistic keys."""
+        return self.outputs.get(key, self.optimistic.get(key))
 
     def has(self, key: str | None) -> bool:
         return key is not None and key in self.outputs
@@ -97,6 +137,9 @@ class Records:
             if s.key is not None and s.kind == "step":
                 self.outputs[s.key] = s.output
                 self.by_parents.setdefault(s.parents, []).insert(0, s)
+                self.by_slot[s.slot] = s.output
+                if s.optimistic_key is not None:
+                    self.optimistic[s.optimistic_key] = s.output
             if s.produces is not None:
                 self.outputs.setdefault(s.produces, s.output)
 
@@ -107,9 +150,13 @@ class StageState:
 
     label: str
     env: dict[str, Component] = field(default_factory=dict)  # ENV values and valued ARGs, in insertion order
+    order: dict[str, int] = field(default_factory=dict)  # where each ENV / valued ARG name entered the environment
     args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage (None: no value)
     inherited_args: dict[str, str | None] = field(default_factory=dict)  # from a FROM <stage> parent
     cwd: str = "/"
+    cwd_as_set: str = (
+        "/"  # BuildKit: a RUN's Cwd as WORKDIR set it (an absolute path is not cleaned: /app/ is not /app)
+    )
     user: str = ""
     shell: tuple[str, ...] = ("/bin/sh", "-c")
     config: list[str] = field(default_factory=list)  # classic: the image config so far
@@ -117,6 +164,9 @@ class StageState:
     output: str = ""  # content identity of the current state
     output_line: int = 0  # last step that changed the output non-reproducibly
     writes: list[tuple[str, str, int]] = field(default_factory=list)  # (path, content token, line) per step
+    # the same, if every step re-run in this build wrote the same bytes as before (see `DEPENDS`)
+    ochain: str = ""
+    owrites: list[tuple[str, str, int]] = field(default_factory=list)
     ran: bool = False  # buildah: whether the stage executed anything in this build
     onbuild: list[Instruction] = field(default_factory=list)
     ordinals: dict[str, int] = field(default_factory=dict)
@@ -155,14 +205,16 @@ def overlaps(a: str, b: str) -> bool:
     return a == "/" or b == "/" or a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def read_paths(state: StageState, paths: list[str]) -> tuple[str, int]:
+def read_paths(state: StageState, paths: list[str], optimistic: bool = False) -> tuple[str, int]:
     """Content identity of `paths` in a stage's filesystem: the tokens of every step that wrote there.
 
     A RUN writes anywhere ("/"); a COPY writes its destination. Returns the identity and the line of the last
-    non-reproducible step among those writers (what to blame when it differs).
+    non-reproducible step among those writers (what to blame when it differs). `optimistic`: as if every
+    step re-run in this build wrote the same bytes as before.
     """
     wild = [p.split("*")[0].split("?")[0].split("[")[0] for p in paths]
-    hits = [(tok, line) for path, tok, line in state.writes if any(overlaps(path, w) for w in wild)]
+    writes = state.owrites if optimistic else state.writes
+    hits = [(tok, line) for path, tok, line in writes if any(overlaps(path, w) for w in wild)]
     blame = max((line for tok, line in hits if tok.startswith("run:")), default=0)
     return digest(paths, [t for t, _ in hits]), blame
 

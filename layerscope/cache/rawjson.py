@@ -61,6 +61,8 @@ def read_rawjson(text: str) -> list[Vertex]:
             doc = json.loads(line)
         except json.JSONDecodeError as err:
             raise FormatError(f"rawjson line {number}: not JSON ({err.msg})") from None
+        except RecursionError:
+            raise FormatError(f"rawjson line {number}: JSON nested too deeply") from None
         for v in doc.get("vertexes") or []:
             d = str(v.get("digest"))
             if d not in merged:

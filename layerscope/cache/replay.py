@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from layerscope.buildfile.context import ContextTree, load_ignore
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
@@ -25,8 +25,8 @@ from layerscope.cache.model import (
     ReplayTotals,
     StepResult,
 )
-from layerscope.cache.plan import BuildInput, PlannedStep, Records
-from layerscope.cache.simulate import WALKERS, CacheRequest, _inside, _read, load_costs
+from layerscope.cache.plan import BuildInput, ContextInput, PlannedStep, Records
+from layerscope.cache.simulate import WALKERS, CacheRequest, _inside, _notes, _read, load_context, load_costs
 from layerscope.errors import LayerscopeError, UsageError
 
 # (tree, Dockerfile text) of a commit -> the ones to build instead (the advice's rewrite)
@@ -55,10 +55,11 @@ class ReplayInput:
     image_store: str
     reproducible: frozenset[str]
     parent_only: bool
+    contexts: dict[str, ContextInput] = field(default_factory=dict)  # read from disk once: the same every commit
 
 
 def replay_input(req: CacheRequest, count: int) -> ReplayInput:
-    if req.against or req.git or req.changed or req.old_build_args or req.base_changed:
+    if req.against or req.git or req.changed or req.old_build_args or req.base_changed or req.old_build_contexts:
         raise UsageError("--git-log replays commits: give no other change (--against, --git, --changed, ...)")
     if count < 1:
         raise UsageError("--git-log N: N must be at least 1")
@@ -69,6 +70,7 @@ def replay_input(req: CacheRequest, count: int) -> ReplayInput:
     return ReplayInput(
         req.context, rel, _read(df_path) if rel is None else "", list(reversed(log)), req.builder, req.target,
         dict(req.build_args), req.image_store, frozenset(req.reproducible), req.parent_only,
+        {c.name: load_context(c) for c in req.build_contexts},
     )  # fmt: skip
 
 
@@ -82,9 +84,9 @@ def commit_build(ri: ReplayInput, commit: str, transform: Transform | None = Non
         raise UsageError(f"no {ri.rel} in this commit")
     if transform is not None:
         tree, text = transform(tree, text)
-    load_ignore(tree, ri.rel, None)
+    load_ignore(tree, ri.rel, None, ri.builder != "classic")
     df = load_dockerfile(text)
-    return BuildInput(df, tree, dict(ri.build_args), ri.target, {}, ri.image_store, ri.reproducible)
+    return BuildInput(df, tree, dict(ri.build_args), ri.target, {}, ri.image_store, ri.reproducible, ri.contexts)
 
 
 def _walk(ri: ReplayInput, build: BuildInput, records: Records, build_id: str) -> list[PlannedStep]:
@@ -209,7 +211,7 @@ def simulate_replay(req: CacheRequest) -> CacheSimulation:
         steps=last.steps,
         summary=last.summary,
         image_store=req.image_store if req.builder == "buildkit" else None,
-        notes=(*(model.notes if model else ()), *replay.notes),
+        notes=(*(model.notes if model else ()), *replay.notes, *_notes(req)),
         commits=tuple(replay.commits),
         totals=replay.totals,
         advice=advice,

@@ -8,17 +8,28 @@ import os
 from dataclasses import dataclass, field
 
 from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
-from layerscope.buildfile.stages import Dockerfile, load_dockerfile, stage_base
+from layerscope.buildfile.stages import (
+    Dockerfile,
+    Names,
+    bare_names,
+    from_target,
+    load_dockerfile,
+    mount_from,
+    stage_base,
+)
 from layerscope.cache import edits, gitsrc
 from layerscope.cache.buildah import BuildahWalker
 from layerscope.cache.buildkit import BuildKitWalker
 from layerscope.cache.classic import ClassicWalker
+from layerscope.cache.contexts import DIR as DIR_CONTEXT
+from layerscope.cache.contexts import NamedContext
 from layerscope.cache.costs import CostModel, apply_costs, cost_model
 from layerscope.cache.explain import explain
 from layerscope.cache.model import CacheSimulation, StepResult
-from layerscope.cache.plan import BuildInput, PlannedStep, Records
+from layerscope.cache.plan import BuildInput, ContextInput, PlannedStep, Records
 from layerscope.cache.walk import Walker
-from layerscope.errors import BadReferenceError, LayerscopeError, UnsafeInputError, UsageError
+from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
+from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 WALKERS: dict[str, type[Walker]] = {"buildkit": BuildKitWalker, "classic": ClassicWalker, "buildah": BuildahWalker}
 
@@ -28,6 +39,7 @@ class CacheRequest:
     context: str = "."
     dockerfile: str | None = None  # default: CONTEXT/Dockerfile
     target: str | None = None
+    old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
     builder: str = "buildkit"
     build_args: dict[str, str] = field(default_factory=dict)
     image_store: str = "containerd"
@@ -43,6 +55,8 @@ class CacheRequest:
     git_log: int | None = None  # replay the last N commits
     parent_only: bool = False  # replay: each commit against its parent's build alone
     advise: bool = False  # replay: propose a rewrite and replay it too
+    build_contexts: tuple[NamedContext, ...] = ()  # --build-context NAME=...
+    old_build_contexts: tuple[NamedContext, ...] = ()  # a named context as it was at the last build
 
 
 def _inside(path: str, root: str) -> str | None:
@@ -51,11 +65,7 @@ def _inside(path: str, root: str) -> str | None:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as err:
-        raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+    return read_text(path, "Dockerfile")
 
 
 def _dockerfile_text(tree: ContextTree, rel: str | None, fallback: str) -> str:
@@ -67,6 +77,7 @@ def _dockerfile_text(tree: ContextTree, rel: str | None, fallback: str) -> str:
 def _mark_changed(new: ContextTree, paths: tuple[str, ...], context: str) -> ContextTree:
     """The earlier context for `--changed`: the same tree, the listed paths with unknown (other) content."""
     old = ContextTree(dict(new.entries), new.read, new.digest)
+    old.ignore = new.ignore
     for raw in paths:
         rel = _inside(raw if os.path.isabs(raw) else os.path.join(context, raw), context)
         if rel is None:
@@ -91,9 +102,70 @@ def _matches_image(given: str, image: str) -> bool:
     return g == i or (":" not in g and "@" not in g and i.split("@")[0].rsplit(":", 1)[0] == g)
 
 
-def _base_images(df: Dockerfile, args: dict[str, str]) -> set[str]:
-    names = {stage_base(df, s, args) for s in df.stages}
-    return {n for n in names if n != "scratch" and df.find_stage(n) is None}
+def _base_images(df: Dockerfile, args: dict[str, str], contexts: Names) -> set[str]:
+    """Images the build reads: FROM bases, and images COPY --from or RUN --mount from= take files from."""
+    names = {stage_base(df, s, args) for s in df.stages if contexts.replaced(s) is None}
+    out = {n for n in names if n != "scratch" and df.find_stage(n) is None and contexts.context(n) is None}
+    for stage in df.stages:
+        for ins in stage.instructions:
+            refs = mount_from(ins) if ins.keyword == "RUN" else []
+            if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
+                refs.append(ins.flag("from") or "")
+            for ref in refs:
+                target = from_target(df, stage, ref, ins.line, args, contexts)
+                if isinstance(target, str):
+                    out.add(target)
+    return out
+
+
+def load_context(ctx: NamedContext) -> ContextInput:
+    """A named context of a build: a directory is read (with its own .dockerignore) like the main context."""
+    if ctx.kind != DIR_CONTEXT:
+        return ContextInput(ctx.name, ctx.kind, ctx.source)
+    tree = ContextTree.from_dir(ctx.source)
+    load_ignore(tree, None, None)
+    return ContextInput(ctx.name, ctx.kind, ctx.source, tree)
+
+
+def context_inputs(req: CacheRequest) -> tuple[dict[str, ContextInput], dict[str, ContextInput]]:
+    """The named contexts of the earlier and of the current build (`--old-build-context` replaces some)."""
+    new = {c.name: load_context(c) for c in req.build_contexts}
+    old = dict(new)
+    for c in req.old_build_contexts:
+        if c.name not in new:
+            raise UsageError(f"--old-build-context {c.name}: no --build-context {c.name} for this build")
+        old[c.name] = load_context(c)
+    return old, new
+
+
+def mark_changed(
+    tree: ContextTree, contexts: dict[str, ContextInput], paths: tuple[str, ...], context: str
+) -> tuple[ContextTree, dict[str, ContextInput]]:
+    """The earlier main tree and named contexts when `paths` changed: a path marks the main context and every
+    directory context that holds it (a path in none of them is refused)."""
+    old_contexts = dict(contexts)
+    in_main = []
+    for raw in paths:
+        path = raw if os.path.isabs(raw) else os.path.join(context, raw)
+        held = _mark_context_changed(old_contexts, path)
+        if _inside(path, context) is not None or not held:
+            in_main.append(raw)
+    return (_mark_changed(tree, tuple(in_main), context) if in_main else tree), old_contexts
+
+
+def _mark_context_changed(old: dict[str, ContextInput], path: str) -> bool:
+    """`--changed PATH` in directory contexts: marked in each that holds it. Whether one did."""
+    held = False
+    for name, ctx in old.items():
+        if ctx.tree is None:
+            continue
+        rel = _inside(path, ctx.source)
+        if rel is None:
+            continue
+        tree = _mark_changed(ctx.tree, (os.path.abspath(path),), ctx.source)
+        old[name] = ContextInput(ctx.name, ctx.kind, ctx.source, tree)
+        held = True
+    return held
 
 
 def _trees(req: CacheRequest, rel: str | None) -> tuple[ContextTree, ContextTree, str]:
@@ -118,12 +190,17 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
     old_tree, new_tree, change = _trees(req, rel)
     disk_text = _read(df_path) if req.git is None or ".." not in req.git or rel is None else ""
     new_text = _dockerfile_text(new_tree, rel, disk_text) if new_tree is not old_tree else disk_text
+    old_contexts, new_contexts = context_inputs(req)
+    if req.old_build_contexts:
+        said = " ".join(c.spec for c in req.old_build_contexts)
+        change = ", ".join(filter(None, [change, "named contexts at the last build: " + said]))
     if req.changed:
-        old_tree = _mark_changed(new_tree if old_tree is new_tree else old_tree, req.changed, req.context)
+        base = new_tree if old_tree is new_tree else old_tree
+        old_tree, old_contexts = mark_changed(base, old_contexts, req.changed, req.context)
         change = ", ".join(filter(None, [change, "changed: " + " ".join(req.changed)]))
     old_text = _dockerfile_text(old_tree, rel, new_text) if req.against or req.git else new_text
     for tree in (old_tree, new_tree):
-        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path))
+        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), req.builder != "classic")
     new_df = load_dockerfile(new_text)
     try:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df
@@ -142,18 +219,33 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         change = ", ".join(filter(None, [change, "build args: " + " ".join(sorted(req.old_build_args))]))
     generation: dict[str, str] = {}
     if req.base_changed:
-        images = _base_images(old_df, old_args) | _base_images(new_df, req.build_args)
+        names = Names(tuple(new_contexts))
+        images = _base_images(old_df, old_args, names) | _base_images(new_df, req.build_args, names)
+        image_contexts = [n for n, c in new_contexts.items() if c.tree is None]
         for given in req.base_changed:
             hits = [i for i in images if given == "*" or _matches_image(given, i)]
+            hits += ["context:" + n for n in image_contexts if given in ("*", n)]
+            if not hits and given in new_contexts:
+                raise UsageError(f"--base-changed {given}: a directory context: say which of its files changed"
+                                 f" with --changed PATH, or give --old-build-context {given}=DIR")  # fmt: skip
             if not hits:
-                raise UsageError(f"--base-changed {given}: no stage of the Dockerfile is built FROM that image")
+                raise UsageError(
+                    f"--base-changed {given}: no step of the Dockerfile reads that image (FROM, COPY --from,"
+                    " RUN --mount from=), and no --build-context of that name is an image"
+                )
             generation.update(dict.fromkeys(hits, "previous"))
-        change = ", ".join(filter(None, [change, "base image: " + " ".join(sorted(generation))]))
+        republished = sorted(g.removeprefix("context:") for g in generation)
+        change = ", ".join(filter(None, [change, "base image: " + " ".join(republished)]))
     if not change:
-        raise UsageError("nothing changed: give --against, --git, --changed, --old-build-arg or --base-changed")
-    common = {"target": req.target, "image_store": req.image_store, "reproducible": frozenset(req.reproducible)}
-    old = BuildInput(old_df, old_tree, old_args, base_generation=generation, **common)  # type: ignore[arg-type]
-    new = BuildInput(new_df, new_tree, dict(req.build_args), **common)  # type: ignore[arg-type]
+        raise UsageError(
+            "nothing changed: give --against, --git, --changed, --old-build-arg, --old-build-context or --base-changed"
+        )
+    store, reproducible = req.image_store, frozenset(req.reproducible)
+    old_target = req.target if req.old_target is None else req.old_target
+    old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, image_store=store,
+                     reproducible=reproducible, contexts=old_contexts)  # fmt: skip
+    new = BuildInput(new_df, new_tree, dict(req.build_args), req.target, image_store=store,
+                     reproducible=reproducible, contexts=new_contexts)  # fmt: skip
     return old, new, change
 
 
@@ -189,11 +281,7 @@ def load_costs(req: CacheRequest, candidates: list[Dockerfile], args: dict[str, 
         image = open_image(req.image)
     timings = None
     if req.timings is not None:
-        try:
-            with open(req.timings, encoding="utf-8") as fh:
-                timings = fh.read()
-        except OSError as err:
-            raise BadReferenceError(f"cannot read --timings {req.timings}: {err.strerror}") from None
+        timings = read_text(req.timings, "--timings", TIMINGS_LIMIT)
     return cost_model(candidates, req.target, args, image, timings)
 
 
@@ -207,6 +295,7 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
     model = load_costs(req, [old.dockerfile, new.dockerfile], old.build_args)
     steps, summary, cost_notes = apply_costs(model, new, results, planned)
     target = new.dockerfile.target_stage(req.target).label
+    named = context_notes(new.dockerfile, new.build_args, new.names(req.builder == "buildah"))
     return CacheSimulation(
         builder=req.builder,
         target=target,
@@ -216,14 +305,30 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
         steps=tuple(steps),
         summary=summary,
         image_store=req.image_store if req.builder == "buildkit" else None,
-        notes=(*_notes(req), *(model.notes if model else ()), *cost_notes),
+        notes=(*_notes(req), *named, *(model.notes if model else ()), *cost_notes),
     )
+
+
+def context_notes(df: Dockerfile, build_args: dict[str, str], names: Names) -> list[str]:
+    """Names the builders would pull as images although they read like named contexts (no --build-context)."""
+    found = bare_names(df, build_args, names)
+    if not found:
+        return []
+    said = ", ".join(f"--from={name} (line {line})" for line, name in found)
+    verb = "names" if len(found) == 1 else "name"
+    return [
+        f"{said} {verb} no stage and no --build-context: taken as images, as the builders do; if the build passes"
+        " them as --build-context NAME=..., give them here too"
+    ]
 
 
 def _notes(req: CacheRequest) -> tuple[str, ...]:
     notes = []
     if req.git is not None:
         notes.append(".git itself is not compared (it changes with every commit; ignore it in .dockerignore)")
+    if (req.git is not None or req.git_log is not None) and any(not c.image_like for c in req.build_contexts):
+        notes.append("named directory contexts are read from disk, the same for every build compared (git gives"
+                     " only the main context at each revision)")  # fmt: skip
     if req.changed:
         notes.append("--changed: the listed paths are taken to differ; their earlier content is unknown")
     if req.edited:

@@ -70,8 +70,10 @@ def place_vertices(
         instructions = vertex_instructions(df, stage, args)
         i, n = int(m.group("i")), int(m.group("n"))
         ins: Instruction | None = None
-        if len(instructions) == n and text.split(" ", 1)[0].upper() == instructions[i - 1].keyword:
-            ins = instructions[i - 1]  # by position: the text has its variables expanded
+        # `WORKDIR /` counts in n but makes no vertex, so it takes no number i (observed on 28.5)
+        numbered = [x for x in instructions if not (x.keyword == "WORKDIR" and x.args[:1] == ("/",))]
+        if len(instructions) == n and i <= len(numbered) and text.split(" ", 1)[0].upper() == numbered[i - 1].keyword:
+            ins = numbered[i - 1]  # by position: the text has its variables expanded
         else:
             ins = next((x for x in instructions if _norm(x.original) == _norm(text)), None)
             if ins is None:

@@ -14,10 +14,22 @@ from dataclasses import dataclass, replace
 from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Selection, load_ignore, select
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Dockerfile, Stage, global_arg_values, load_dockerfile, stage_base
-from layerscope.cache.simulate import CacheRequest
-from layerscope.cache.sources import is_url
-from layerscope.errors import BadReferenceError, UsageError
+from layerscope.buildfile.stages import (
+    Dockerfile,
+    NamedRef,
+    Names,
+    Stage,
+    from_target,
+    global_arg_values,
+    load_dockerfile,
+    stage_base,
+    stage_parent,
+)
+from layerscope.cache.plan import ContextInput
+from layerscope.cache.simulate import CacheRequest, load_context
+from layerscope.cache.sources import context_selection, is_url
+from layerscope.errors import UsageError
+from layerscope.readfile import read_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,23 +58,22 @@ class WhatIf:
     def __init__(self, base: CacheRequest) -> None:
         self.base = base
         path = dockerfile_path(base)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as err:
-            raise BadReferenceError(f"cannot read Dockerfile {path}: {err.strerror}") from None
+        text = read_text(path, "Dockerfile")
         self.df: Dockerfile = load_dockerfile(text)
         self.df.target_stage(base.target)  # an unknown --target fails here, not at the first simulation
         self.tree = ContextTree.from_dir(base.context)
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base.context)).replace(os.sep, "/")
         inside = rel != ".." and not rel.startswith("../")
         load_ignore(self.tree, rel if inside else None, None if inside else os.path.abspath(path))
+        self.contexts: dict[str, ContextInput] = {c.name: load_context(c) for c in base.build_contexts}
+        self.names = Names(tuple(self.contexts), context_first=base.builder == "buildah")
         self.values = {**global_arg_values(self.df, base.build_args), **base.build_args}
         self.steps: tuple[ListedStep, ...] = tuple(self._listed())
         self._found: dict[tuple[str, int], tuple[Stage, Instruction]] = {}
 
     def _parent(self, stage: Stage) -> Stage | None:
-        return self.df.find_stage(stage_base(self.df, stage, self.base.build_args), before=stage.index)
+        parent = stage_parent(self.df, stage, self.base.build_args, self.names)
+        return parent if isinstance(parent, Stage) else None
 
     def _walk(self) -> list[tuple[Stage, Instruction, str]]:
         out = []
@@ -99,7 +110,17 @@ class WhatIf:
                 raise UsageError(f"FROM {parent.label} (line {line}) continues a stage: choose one of its steps")
             if image == "scratch":
                 raise UsageError(f"FROM scratch (line {line}) has no inputs to change")
+            named = stage_parent(self.df, st, self.base.build_args, self.names)
+            if isinstance(named, NamedRef):
+                return self.context_change(named.name, ["."], f"FROM (line {line})")
             return PlannedChange(replace(self.base, base_changed=(image,)), f"base image {image} re-published")
+        if kw in ("COPY", "ADD") and ins.flag("from"):
+            source = from_target(self.df, st, ins.flag("from") or "", ins.line, self.base.build_args, self.names)
+            srcs = [expand(a, self.values, self.df.escape, self.df.budget) for a in ins.args[:-1]]
+            if isinstance(source, NamedRef):
+                return self.context_change(source.name, srcs, f"{kw} (line {line})")
+            if isinstance(source, str):
+                return PlannedChange(replace(self.base, base_changed=(source,)), f"image {source} re-published")
         if kw in ("COPY", "ADD") and not ins.flag("from"):
             files = self.copied_files(ins)
             if files:
@@ -109,13 +130,41 @@ class WhatIf:
                 return PlannedChange(replace(self.base, changed=tuple(files)), what)
         return PlannedChange(replace(self.base, edited=(ins.line,)), f"{kw} (line {ins.line}) edited")
 
+    def context_change(self, name: str, srcs: list[str], where: str) -> PlannedChange:
+        """A named context changed: an image one re-published, or the files a step takes from a directory one."""
+        ctx = self.contexts[name]
+        if ctx.tree is None:
+            what = f"the image of context {ctx.spec} re-published"
+            return PlannedChange(replace(self.base, base_changed=(name,)), what)
+        sel = context_selection(ctx, srcs, 0)
+        entries = ctx.tree.entries
+        picked = {v.removeprefix(name + ":") for v in (sel.origins or {}).values()}
+        files = sorted(p for p in picked if p in entries and entries[p].type != DIR)
+        paths = tuple(os.path.join(os.path.abspath(ctx.source), p) for p in files)
+        what = f"the {len(paths)} files {where} takes from the named context {name} changed"
+        return PlannedChange(replace(self.base, changed=paths), what)
+
     def path_change(self, path: str) -> PlannedChange:
         """A context path changed (relative to the context, or absolute inside it)."""
         rel = self.context_path(path)
         if rel is None or rel not in self.tree.entries:
+            held = self.named_context_path(path)
+            if held is not None:
+                return PlannedChange(replace(self.base, changed=(held[1],)), f"{held[0]}:{held[2]} changed")
             raise UsageError(f"{path}: not in the context {self.base.context}")
         kind = "directory" if self.tree.entries[rel].type == DIR else ""
         return PlannedChange(replace(self.base, changed=(rel,)), f"{rel}{'/' if kind else ''} changed")
+
+    def named_context_path(self, path: str) -> tuple[str, str, str] | None:
+        """(context name, absolute path, path in it) of a path inside a directory --build-context."""
+        full = os.path.abspath(path.strip())
+        for name, ctx in self.contexts.items():
+            if ctx.tree is None:
+                continue
+            rel = os.path.relpath(full, os.path.abspath(ctx.source)).replace(os.sep, "/")
+            if rel != "." and rel != ".." and not rel.startswith("../") and rel in ctx.tree.entries:
+                return name, full, rel
+        return None
 
     def context_path(self, path: str) -> str | None:
         path = path.strip()
@@ -129,11 +178,11 @@ class WhatIf:
         """The context entries a COPY/ADD of the context selects (None for --from, URLs and heredocs)."""
         if ins.keyword not in ("COPY", "ADD") or ins.flag("from"):
             return None
-        srcs = [expand(a, self.values, self.df.escape) for a in ins.args[:-1] if not a.startswith("<<")]
+        srcs = [expand(a, self.values, self.df.escape, self.df.budget) for a in ins.args[:-1] if not a.startswith("<<")]
         srcs = [s for s in srcs if not is_url(s)]
         if not srcs:
             return None
-        excludes = tuple(expand(e, self.values, self.df.escape) for e in ins.flag_values("exclude"))
+        excludes = tuple(expand(e, self.values, self.df.escape, self.df.budget) for e in ins.flag_values("exclude"))
         return select(self.tree, srcs, ins.line, excludes=excludes, parents=ins.has_flag("parents"))
 
     def copied_files(self, ins: Instruction) -> list[str]:

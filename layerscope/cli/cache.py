@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from layerscope.cache.contexts import parse_contexts
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cli.cache_output import render_text, to_json
-from layerscope.cli.common import build_args, emit_json, key_values
+from layerscope.cli.common import add_build_context_flag, build_args, emit_json, key_values
 from layerscope.errors import UsageError
 
 
@@ -20,18 +21,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--image-store", choices=("containerd", "overlay2"), default="containerd",
                    help="Docker's image store (BuildKit: COPY --link is a plain COPY on overlay2)")  # fmt: skip
     p.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of this build")
+    add_build_context_flag(p)
     change = p.add_argument_group("the change (at least one)")
     change.add_argument("--against", metavar="DIR", help="the context as it was at the last build")
     change.add_argument(
         "--git", metavar="REV[..REV2]", help="the context at REV against the working tree, or REV..REV2"
     )
-    change.add_argument(
-        "--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the last build"
-    )
+    change.add_argument("--changed", nargs="+", default=[], metavar="PATH",
+                        help="context paths changed since the last build (a path in a directory --build-context:"
+                        " that context's file)")  # fmt: skip
     change.add_argument("--old-build-arg", action="append", default=[], metavar="K[=V]",
                         help="a build arg's value at the last build (K alone: it was not set)")  # fmt: skip
     change.add_argument("--base-changed", action="append", nargs="?", const="*", default=[], metavar="IMAGE",
-                        help="a base image was re-published (all of them without IMAGE)")  # fmt: skip
+                        help="a base image, or an image --build-context NAME, was re-published (all of them without"
+                        " IMAGE)")  # fmt: skip
+    change.add_argument("--old-build-context", action="append", default=[], metavar="NAME=VALUE",
+                        help="a --build-context as it was at the last build (its earlier DIR or image)")  # fmt: skip
     p.add_argument("--reproducible", action="append", default=[], metavar="STAGE|LINE",
                    help="a stage or step whose output is byte-identical for identical inputs")  # fmt: skip
     costs = p.add_argument_group("costs")
@@ -69,6 +74,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         git_log=args.git_log,
         parent_only=args.parent_only,
         advise=args.advise,
+        build_contexts=parse_contexts(args.build_context),
+        old_build_contexts=parse_contexts(args.old_build_context, "--old-build-context"),
     )
     if (args.parent_only or args.advise) and args.git_log is None:
         raise UsageError("--parent-only and --advise go with --git-log N")

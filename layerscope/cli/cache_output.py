@@ -33,6 +33,7 @@ def _summary(s: CacheSummary) -> dict[str, Any]:
     return {
         "first_miss": s.first_miss,
         "missed_steps": s.missed_steps,
+        "depends_steps": s.depends_steps,
         "rebuilt_layers": s.rebuilt_layers,
         "rebuilt_bytes": s.rebuilt_bytes,
         "rebuilt_compressed_bytes": s.rebuilt_compressed_bytes,
@@ -126,7 +127,7 @@ def _cost_line(s: CacheSummary) -> list[str]:
 def _step_line(st: StepResult) -> str:
     first = st.text.splitlines()[0] if st.text else ""
     first = first if len(first) <= 60 else first[:57] + "..."
-    why = f"  ({st.reason})" if st.reason and st.status in ("miss", "hit") else ""
+    why = f"  ({st.reason})" if st.reason and st.status in ("miss", "hit", "depends") else ""
     cost = []
     if st.status == "miss" and st.bytes is not None:
         cost.append(fmt_size(st.bytes))
@@ -165,7 +166,8 @@ def render_text(sim: CacheSimulation, out: Out) -> None:
             out(_step_line(st))
         s = sim.summary
         first_miss = "none" if s.first_miss is None else f"line {s.first_miss}"
-        out(f"{s.missed_steps} step(s) miss; first miss: {first_miss}")
+        depends = f"; {s.depends_steps} step(s) depend on bytes re-run steps write" if s.depends_steps else ""
+        out(f"{s.missed_steps} step(s) miss; first miss: {first_miss}{depends}")
         for line in _cost_line(s):
             out(line)
     for a in sim.advice or ():

@@ -11,8 +11,10 @@ from layerscope.api import analyze
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.registry.secret import Secret
+from layerscope.textsafe import json_dumps
 from layerscope.units import fmt_size
 
+MAX_PASSWORD = 64 << 10  # registry tokens are a few kB
 REF_HELP = (
     "image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
     "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
@@ -72,7 +74,10 @@ def read_password(args: argparse.Namespace) -> Secret | None:
         return None
     if not args.username:
         raise UsageError("--password-stdin needs --username")
-    password = sys.stdin.read().rstrip("\r\n")
+    password = sys.stdin.read(MAX_PASSWORD + 1)  # bounded: stdin may be /dev/zero
+    if len(password) > MAX_PASSWORD:
+        raise UsageError(f"--password-stdin: more than {MAX_PASSWORD} characters on standard input")
+    password = password.rstrip("\r\n")
     if not password:
         raise UsageError("--password-stdin: standard input was empty")
     return Secret(password)
@@ -108,8 +113,8 @@ def load_analysis(
 
 
 def emit_json(doc: dict[str, Any]) -> None:
-    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Exact strings, valid UTF-8: see textsafe.json_dumps for names that are not UTF-8."""
+    sys.stdout.write(json_dumps(doc) + "\n")
 
 
 def save_analysis(path: str, analysis: Analysis) -> None:
@@ -132,6 +137,17 @@ def key_values(items: list[str], flag: str, allow_bare: bool = False) -> dict[st
             raise UsageError(f"{flag} {item!r}: expected K=V")
         out[key] = value if eq else None
     return out
+
+
+BUILD_CONTEXT_HELP = (
+    "a named build context of the build, as docker buildx build and buildah take it; modelled forms: NAME=DIR, "
+    "NAME=docker-image://REF, NAME=oci-layout://DIR[:TAG] (an image: say it changed with --base-changed NAME); "
+    "not git or HTTP sources"
+)
+
+
+def add_build_context_flag(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--build-context", action="append", default=[], metavar="NAME=VALUE", help=BUILD_CONTEXT_HELP)
 
 
 def build_args(items: list[str]) -> dict[str, str]:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
-from layerscope.cli.common import build_args
+from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
     from layerscope.cache.simulate import CacheRequest
@@ -41,6 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
     cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
     cache.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
+    add_build_context_flag(cache)
     cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit rawjson log (Packages: seconds)")
     p.set_defaults(func=run)
 
@@ -48,10 +50,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
     if not args.dockerfile:
-        for flag in ("context", "target", "timings"):
+        for flag in ("context", "target", "timings", "build_context"):
             if getattr(args, flag):
+                flag = flag.replace("_", "-")
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
+    from layerscope.cache.contexts import parse_contexts
     from layerscope.cache.simulate import CacheRequest
 
     args_of_build = build_args(args.build_arg)
@@ -63,7 +67,8 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, timings=args.timings)  # fmt: skip
+                        build_args=args_of_build, timings=args.timings,
+                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:
@@ -93,5 +98,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
-        sys.stderr.write(f"layerscope: {app.failure}\n")
+        sys.stderr.write(f"layerscope: {visible(app.failure)}\n")
     return int(app.return_code or 0)

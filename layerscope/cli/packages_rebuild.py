@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from layerscope.cli.common import build_args
+from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
@@ -27,13 +27,14 @@ def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--image-store", choices=("containerd", "overlay2"), default="containerd",
                    help="Docker's image store (BuildKit: COPY --link is a plain COPY on overlay2)")  # fmt: skip
     g.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
+    add_build_context_flag(g)
     g.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
 
 
 def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     """The build to simulate bumps on, or None: the image history alone."""
     if not args.dockerfile and not args.context:
-        given = [f for f in ("timings", "target", "build_arg") if getattr(args, f)]
+        given = [f for f in ("timings", "target", "build_arg", "build_context") if getattr(args, f)]
         if given:
             flag = "--" + given[0].replace("_", "-")
             raise UsageError(f"{flag} describes the build of --dockerfile: give --dockerfile (or --context) too")
@@ -47,10 +48,12 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     args_of_build = build_args(args.build_arg)
+    from layerscope.cache.contexts import parse_contexts
     from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
 
     return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, image_store=args.image_store, timings=args.timings)  # fmt: skip
+                        build_args=args_of_build, image_store=args.image_store, timings=args.timings,
+                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def cost_key(r: PackageRebuild) -> tuple[float, int]:

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from layerscope.cli.common import add_image_flags, emit_json, load_analysis, registry_args
+from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError, UsageError
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the build")
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
     cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
+    add_build_context_flag(cache)
     cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
     p.set_defaults(func=run)
 
@@ -42,12 +44,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     """The simulation to price with the image, or None without --dockerfile."""
     if not args.dockerfile:
-        given = [f for f in ("context", "changed", "target", "timings") if getattr(args, f)]
+        given = [f for f in ("context", "changed", "target", "timings", "build_context") if getattr(args, f)]
         if given:
-            raise UsageError(f"--{given[0]} describes a change to the build of --dockerfile: give --dockerfile too")
+            flag = given[0].replace("_", "-")
+            raise UsageError(f"--{flag} describes a change to the build of --dockerfile: give --dockerfile too")
         return None
     if not args.changed:
         raise UsageError("--dockerfile needs --changed PATH... (the context paths changed since the image was built)")
+    from layerscope.cache.contexts import parse_contexts
     from layerscope.cache.simulate import CacheRequest
 
     return CacheRequest(
@@ -57,10 +61,27 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         builder=args.builder,
         changed=tuple(args.changed),
         timings=args.timings,
+        build_contexts=parse_contexts(args.build_context),
     )
 
 
+def _matplotlib_config_dir() -> None:
+    """matplotlib writes its font cache under ~/.cache or ~/.config on first use: point it
+    into layerscope's cache dir, the one place a run writes unasked (unless the user chose one)."""
+    if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
+        return
+    from layerscope.layers.cache import cache_root
+
+    path = os.path.join(cache_root(), "matplotlib")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return  # matplotlib then picks its own place, as without layerscope
+    os.environ["MPLCONFIGDIR"] = path
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    _matplotlib_config_dir()
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -95,5 +116,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.json:
         emit_json({"schema": SCHEMA, "output": args.output, "format": fmt, "bytes": size})
     elif not args.quiet:
-        sys.stderr.write(f"wrote {args.output} ({fmt}, {fmt_size(size)})\n")
+        sys.stderr.write(f"wrote {visible(args.output)} ({fmt}, {fmt_size(size)})\n")
     return 0

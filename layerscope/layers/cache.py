@@ -4,9 +4,11 @@ A record is trusted only as far as the bytes it was read from were checked when 
 written (docs/cache-keys.md): entries shared between images are keyed by a blob digest
 the read hashed the bytes to; a layer read without hashing (an uncompressed docker save's
 fast path) is keyed by the identity of the file it came from, and serves that file only.
-Writes go to a temp file and are renamed into place, so two processes can fill the cache
-at once; an unreadable entry is a miss and is rewritten. `LAYERSCOPE_CACHE_DIR` or
-`$XDG_CACHE_HOME/layerscope` (default ~/.cache).
+Both live under a directory named by the schema version and a stamp of the capture rules
+of layers/capture.py (what a record captured depends on them). Writes go to a temp file
+and are renamed into place, so two processes can fill the cache at once; an unreadable
+entry is a miss and is rewritten. `LAYERSCOPE_CACHE_DIR` or `$XDG_CACHE_HOME/layerscope`
+(default ~/.cache).
 
 Layer entries are columns (paths, types, sizes, ...) in `marshal` format, zstd-framed with
 a checksum: ~10x faster to write and read than JSON and a quarter of its size. marshal is
@@ -34,6 +36,7 @@ from typing import Any
 
 import zstandard
 
+from layerscope.layers.capture import rules_stamp
 from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
@@ -224,6 +227,8 @@ class LayerCache:
 
     def __init__(self, root: str | None = None, read: bool = True) -> None:
         self.root = root or cache_root()
+        # The capture rules' stamp: which files a record captured depends on them, not on the bytes.
+        self.directory = os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}-c{rules_stamp()}")
         self.read_enabled = read
         self.hits = 0
         self.misses = 0
@@ -232,11 +237,11 @@ class LayerCache:
         alg, _, hexpart = digest.partition(":")
         if alg not in ("sha256", "sha512") or not hexpart or hexpart.strip("0123456789abcdef"):
             alg, hexpart = "invalid", "-"  # a manifest's claim no read hashes to: no entry, not a path
-        return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", alg, hexpart[:2], hexpart + ".zst")
+        return os.path.join(self.directory, alg, hexpart[:2], hexpart + ".zst")
 
     def _local_path(self, identity: str) -> str:
         key = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
-        return os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}", "local", key[:2], key + ".zst")
+        return os.path.join(self.directory, "local", key[:2], key + ".zst")
 
     def has_blob(self, digest: str) -> bool:
         """Whether an entry for this blob digest exists (a stat; get_blob may still miss)."""

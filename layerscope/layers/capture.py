@@ -1,10 +1,12 @@
 """Which small files a layer walk keeps the contents of: package databases and metadata.
 
 Captured during the one pass over a layer so that package attribution never reads the
-layer twice (image-formats.md §10).
+layer twice (docs/image-formats.md §10).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 MAX_CAPTURE = 8 << 20
 MAX_CAPTURE_RPMDB = 256 << 20
@@ -60,3 +62,32 @@ def capture_limit(path: str) -> int | None:
     if name in _RPM_NAMES and path.startswith(_RPM_DIRS):
         return MAX_CAPTURE_RPMDB
     return None
+
+
+def rules_stamp() -> str:
+    """A short hash of the rules above: the per-layer cache key holds it (layers/cache.py), so
+    a change that captures other files never meets warm entries that lack them.
+
+    The data, plus the literals of capture_limit (a new condition brings new ones); only plain
+    values are hashed, whose repr is the same in every process and on every Python.
+    """
+    code = capture_limit.__code__
+    literals = [
+        c for c in code.co_consts if isinstance(c, str | int | tuple | frozenset) and c != capture_limit.__doc__
+    ]
+    data = (
+        MAX_CAPTURE,
+        MAX_CAPTURE_RPMDB,
+        MAX_CAPTURE_CONF,
+        _DIST_INFO,
+        _EGG_INFO,
+        _EXACT,
+        _RPM_DIRS,
+        _RPM_NAMES,
+        _NAMES,
+        _DIRS,
+        _SUFFIXES,
+        literals,
+    )
+    canonical = repr([sorted(x) if isinstance(x, frozenset) else x for x in data])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]

@@ -33,7 +33,7 @@ _TYPES = {
 }
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
-# Names eStargz writers put into the tar next to the payload (image-formats.md §4).
+# Names eStargz writers put into the tar next to the payload (docs/image-formats.md §4).
 ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 MAX_ENTRIES = 5_000_000
 

@@ -133,15 +133,6 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
-def decoder_name() -> str:
-    try:
-        import isal  # noqa: F401
-
-        return "isal"
-    except ImportError:  # pragma: no cover - the stdlib fallback
-        return "zlib"
-
-
 def open_decompressed(stream: Readable, compression: str) -> Readable:
     if compression == "gzip":
         try:

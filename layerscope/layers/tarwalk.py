@@ -1,6 +1,6 @@
 """A streaming tar header walker: ustar, GNU long names/links, PAX, base-256 numbers.
 
-Our own because tarfile costs ~10x more per entry in stream mode (performance.md §3) and
+Our own because tarfile costs ~10x more per entry in stream mode (docs/performance.md §3) and
 we never extract: the walker reads headers, skips data by length, and hands over the data
 of an entry only when the caller asks for it (package metadata files).
 """

@@ -5,14 +5,14 @@ CI run as it is."""
 from __future__ import annotations
 
 import base64
-from html import escape
 from typing import TYPE_CHECKING
 
-from layerscope import __version__
+from layerscope._version import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.report import tables
 from layerscope.report.style import image_name
+from layerscope.textsafe import html_text as escape
 
 if TYPE_CHECKING:
     from layerscope.cache.imagemap import RebuildCost

@@ -209,7 +209,7 @@ def _is_json(data: bytes) -> bool:
         return False
     try:
         json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

@@ -1,7 +1,7 @@
 """`docker save` archives: the legacy layout, Docker 25+'s OCI-in-save, the containerd
 store's save (nested index, attestations, compressed blobs) and podman/skopeo's.
 
-Truth is manifest.json's Layers plus the config's diff_ids (image-formats.md §6); an OCI
+Truth is manifest.json's Layers plus the config's diff_ids (docs/image-formats.md §6); an OCI
 index, when present, only adds the manifest digest and the layers' media types.
 """
 
@@ -74,7 +74,7 @@ class DockerArchiveHandle:
         raw = self.store.read("manifest.json", "manifest.json")
         try:
             entries = json.loads(raw)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: nested thousands deep
             raise FormatError(f"manifest.json in {label} is not valid JSON: {err}") from None
         if not isinstance(entries, list):
             raise FormatError(f"manifest.json in {label} is not a list of images")

@@ -44,7 +44,7 @@ Fetch = Callable[[Descriptor, str], bytes]
 def parse_json(raw: bytes, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: arrays nested thousands deep
         raise FormatError(f"{what} is not valid JSON: {err}") from None
     if not isinstance(doc, dict):
         raise FormatError(f"{what} is not a JSON object")

@@ -20,6 +20,7 @@ from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError, 
 from layerscope.layers.streams import sniff
 from layerscope.layers.tarheader import BLOCK
 from layerscope.layers.tarwalk import TarWalker
+from layerscope.readfile import open_regular
 
 MAX_SMALL = 64 << 20  # JSON documents (manifests, configs, indexes) larger than this are refused
 MAX_LINK_HOPS = 40
@@ -118,6 +119,7 @@ class DirStore:
         if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
             os.close(fd)
             raise UnsafeInputError(f"{name} in {self.label} changed while it was being opened")
+        os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
 
     def size(self, name: str) -> int:
@@ -169,11 +171,8 @@ class TarStore:
         self.path = path
         self.label = path
         self.members: dict[str, _Member] = {}
-        try:
-            f = open(path, "rb")  # noqa: SIM115 - closed by the with below
-        except OSError as err:
-            raise BadReferenceError(f"cannot open {path}: {err.strerror}") from None
-        with f:
+        # Only a regular file: /dev/zero would be walked forever, a FIFO would block.
+        with os.fdopen(open_regular(path, "image archive"), "rb") as f:
             head = f.read(BLOCK)
             if not head:
                 raise FormatError(f"{path} is empty, not an image archive")

@@ -1,4 +1,4 @@
-"""Real builders for the integration tests: Docker 28.5 (BuildKit, both image stores; environment.md §12),
+"""Real builders for the integration tests: Docker 28.5 (BuildKit, both image stores; docs/environment.md §12),
 Docker 20.10 (its BuildKit and the classic builder), all on the session's engines (tests/engines.py, which
 starts one dockerd at a time under the engine lock and stops it by PID), and buildah 1.28 (no daemon).
 """
@@ -73,22 +73,28 @@ class Engine:
 
     def stop(self) -> None: ...
 
-    def set_base(self, variant: int) -> None:
+    def set_base(self, variant: int, tag: str = BASE_TAG) -> None:
         raise NotImplementedError
 
     def reset(self) -> None:
         raise NotImplementedError
 
-    def build(self, ctx: Path, tag: str, args: dict[str, str], target: str | None) -> str:
+    def build(
+        self, ctx: Path, tag: str, args: dict[str, str], target: str | None, contexts: dict[str, str] | None = None
+    ) -> str:
         raise NotImplementedError
 
 
-def _build_flags(tag: str, args: dict[str, str], target: str | None) -> list[str]:
+def _build_flags(
+    tag: str, args: dict[str, str], target: str | None, contexts: dict[str, str] | None = None
+) -> list[str]:
     flags = ["-t", tag]
     for k, v in args.items():
         flags += ["--build-arg", f"{k}={v}"]
     if target:
         flags += ["--target", target]
+    for name, value in (contexts or {}).items():
+        flags += ["--build-context", f"{name}={value}"]
     return flags
 
 
@@ -109,8 +115,8 @@ class DaemonBuilder(Engine):
         env = {**self.engine.client_env(), "DOCKER_BUILDKIT": "1" if self.buildkit else "0"}
         return _run([self.engine.cli, *args], env, stdin=stdin)
 
-    def set_base(self, variant: int) -> None:
-        self.client("import", "-c", 'CMD ["/bin/sh"]', "-", BASE_TAG, stdin=base_tar(variant))
+    def set_base(self, variant: int, tag: str = BASE_TAG) -> None:
+        self.client("import", "-c", 'CMD ["/bin/sh"]', "-", tag, stdin=base_tar(variant))
 
     _based: ClassVar[set[int]] = set()  # pids of the engines the base image was imported into
 
@@ -124,11 +130,14 @@ class DaemonBuilder(Engine):
             self.set_base(1)
             DaemonBuilder._based.add(self.engine.pid)
 
-    def build(self, ctx: Path, tag: str, args: dict[str, str], target: str | None) -> str:
+    def build(
+        self, ctx: Path, tag: str, args: dict[str, str], target: str | None, contexts: dict[str, str] | None = None
+    ) -> str:
+        flags = _build_flags(tag, args, target, contexts)
         if self.modern:
-            return self.client("buildx", "build", "--progress=rawjson", *_build_flags(tag, args, target), str(ctx))
+            return self.client("buildx", "build", "--progress=rawjson", *flags, str(ctx))
         plain = ["--progress=plain"] if self.buildkit else []
-        return self.client("build", *plain, *_build_flags(tag, args, target), str(ctx))
+        return self.client("build", *plain, *flags, str(ctx))
 
 
 class Buildah(Engine):
@@ -149,21 +158,28 @@ class Buildah(Engine):
     def buildah(self, *args: str) -> str:
         return _run(["buildah", *args], self.env)
 
-    def set_base(self, variant: int) -> None:
+    def set_base(self, variant: int, tag: str = BASE_TAG) -> None:
         tar = self.root / f"base-{variant}.tar"
         tar.write_bytes(base_tar(variant))
         ctr = self.buildah("from", "scratch").strip().splitlines()[-1]
         self.buildah("add", ctr, str(tar), "/")
         self.buildah("config", "--cmd", "/bin/sh", ctr)
-        self.buildah("commit", "-q", ctr, BASE_TAG)
+        self.buildah("commit", "-q", ctr, tag)
         self.buildah("rm", ctr)
 
     def reset(self) -> None:
-        self.buildah("rmi", "-a", "-f")
+        self.clean()
         self.set_base(1)
 
-    def build(self, ctx: Path, tag: str, args: dict[str, str], target: str | None) -> str:
-        flags = _build_flags(tag, args, target)
+    def clean(self) -> None:
+        """Working containers a failed build left (mounted) and every image."""
+        self.buildah("rm", "-a")
+        self.buildah("rmi", "-a", "-f")
+
+    def build(
+        self, ctx: Path, tag: str, args: dict[str, str], target: str | None, contexts: dict[str, str] | None = None
+    ) -> str:
+        flags = _build_flags(tag, args, target, contexts)
         return self.buildah(
             "bud",
             "--layers",

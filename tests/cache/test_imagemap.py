@@ -1,5 +1,5 @@
 """Steps of a Dockerfile matched with the layers of the image it built, and the bytes a simulation's missed
-steps would make again. Images are made in the test with the history each builder writes (cache-rules.md §8)."""
+steps would make again. Images are made in the test with the history each builder writes (docs/cache-rules.md §8)."""
 
 from __future__ import annotations
 

@@ -5,16 +5,17 @@ records for that engine, with its reason).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.cache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache import buildlogs
 from tests.cache.engines import ON_ENGINE, Buildah, BuildFailed, DaemonBuilder, Engine
-from tests.cache.scenario import Scenario, load_all
+from tests.cache.scenario import Scenario, cache_request, load_all
 from tests.support.dockerd import Engine as SessionEngine
 
 SCENARIOS = load_all()
@@ -40,22 +41,14 @@ def _statuses(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dic
     return buildlogs.from_buildah(log, df, sc.target)
 
 
-def _predicted(sc: Scenario, engine: str, before: Path, after: Path) -> dict[int, str] | str:
+def _predicted(sc: Scenario, engine: str, root: Path) -> dict[int, str] | str:
     builder, store = MODEL[engine]
-    args_before, args_after = sc.args_before(), sc.args_after()
-    old_args: dict[str, str | None] = {k: v for k, v in args_before.items() if args_after.get(k) != v}
-    old_args.update({k: None for k in args_after if k not in args_before})
-    req = CacheRequest(
-        context=str(after), against=str(before), target=sc.target, builder=builder, image_store=store,
-        build_args=args_after, old_build_args=old_args, base_changed=("*",) if sc.change.get("base_changed") else (),
-        reproducible=tuple(sc.options.get("reproducible", ())),
-    )  # fmt: skip
     try:
-        sim = simulate_cache(req)
+        sim = simulate_cache(cache_request(sc, builder, store, root))
     except LayerscopeError as err:
         return str(err)
     # FROM is compared through the steps built on it: its vertex's `cached` flag is no cache verdict
-    return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss") and s.instruction != "FROM"}
+    return {s.line: s.status for s in sim.steps if s.status in ("hit", "miss", "depends") and s.instruction != "FROM"}
 
 
 def _slow(name: str) -> list[pytest.MarkDecorator]:
@@ -75,12 +68,13 @@ def test_real_build_matches_prediction(builder_name: str, sc: Scenario, engine: 
 
 
 @pytest.fixture(scope="module")
-def buildah(tmp_path_factory: pytest.TempPathFactory) -> Buildah:
+def buildah(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buildah]:
     b = Buildah(tmp_path_factory.mktemp("buildah"))
     why_not = b.available()
     if why_not:
         pytest.skip(f"buildah: {why_not}")
-    return b
+    yield b
+    b.clean()  # no mounted working container outlives the module
 
 
 @pytest.mark.parametrize("sc", BUILDAH_CASES)
@@ -94,12 +88,14 @@ def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
     if skip:
         pytest.skip(f"{engine_name}: {skip}")
     before, after = tmp_path / "before", tmp_path / "after"
-    sc.write_before(before)
-    sc.write_after(after)
-    predicted = _predicted(sc, engine_name, before, after)
+    predicted = _predicted(sc, engine_name, tmp_path)
+    ctx_before = sc.write_contexts(tmp_path / "contexts-before", after=False)
+    ctx_after = sc.write_contexts(tmp_path / "contexts-after", after=True)
     engine.reset()
+    for tag in sc.context_images().values():  # image contexts: the test base under their own tag
+        engine.set_base(1, tag)
     try:
-        engine.build(before, "scenario:before", sc.args_before(), sc.target)
+        engine.build(before, "scenario:before", sc.args_before(), sc.target, ctx_before)
     except BuildFailed as err:
         if isinstance(predicted, str):  # the model says this builder refuses the Dockerfile: so does the build
             return
@@ -107,8 +103,10 @@ def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
     assert not isinstance(predicted, str), f"the model refuses ({predicted}) but {engine_name} built it"
     if sc.change.get("base_changed"):
         engine.set_base(2)
+    for name in sc.republished():
+        engine.set_base(2, sc.context_images()[name])
     try:
-        log = engine.build(after, "scenario:after", sc.args_after(), sc.target)
+        log = engine.build(after, "scenario:after", sc.args_after(), sc.target, ctx_after)
     finally:
         if sc.change.get("base_changed"):
             engine.set_base(1)
@@ -126,6 +124,6 @@ def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
     assert not missing, f"steps {missing} predicted but not seen in the {engine_name} log:\n{log[-3000:]}"
     extra = sorted(set(real) - set(predicted))
     assert not extra, f"steps {extra} seen in the {engine_name} log but predicted as none/skipped"
-    assert real == predicted, "\n".join(
-        f"line {n}: real {real[n]}, predicted {predicted[n]}" for n in sorted(real) if real[n] != predicted[n]
-    )
+    # `depends`: the builder decides on bytes a re-run step writes; either outcome is right
+    wrong = [n for n in sorted(real) if real[n] != predicted[n] and predicted[n] != "depends"]
+    assert not wrong, "\n".join(f"line {n}: real {real[n]}, predicted {predicted[n]}" for n in wrong)

@@ -201,3 +201,68 @@ def test_no_file_identity_entry_for_a_file_that_changed_while_it_was_read(tmp_pa
     steady = open_handle(str(tmp_path / "img.tar"))
     builder.build_image(steady, cache=cache, workers=1)
     assert cache.stats().entries == 2
+
+
+def _rule_names() -> list[str]:
+    """Every module-level value of capture.py that is data (the rules): anything but modules,
+    functions and the __future__ import, so a rule added later is covered without this test
+    being told about it."""
+    import __future__
+
+    import types
+
+    from layerscope.layers import capture
+
+    return [
+        n
+        for n, v in vars(capture).items()
+        if not n.startswith("__") and not isinstance(v, types.ModuleType | __future__._Feature) and not callable(v)
+    ]
+
+
+def test_every_capture_rule_is_in_the_layer_cache_key(monkeypatch):
+    """Changing any capture rule (a pattern, a prefix, a size cap) moves the cache directory."""
+    from layerscope.layers import capture
+
+    names = _rule_names()
+    assert {"_EXACT", "_RPM_DIRS", "_SUFFIXES", "_DIRS", "MAX_CAPTURE"} <= set(names)
+    before = LayerCache("/nonexistent").directory
+    assert os.path.basename(before).endswith("-c" + capture.rules_stamp())
+    for name in names:
+        old = getattr(capture, name)
+        assert isinstance(old, int | tuple | frozenset), f"capture.{name}: teach rules_stamp and this test its type"
+        new = old + 1 if isinstance(old, int) else old | {"x/new"} if isinstance(old, frozenset) else (*old, "x/")
+        monkeypatch.setattr(capture, name, new)
+        assert LayerCache("/nonexistent").directory != before, f"capture.{name} is not in the cache key"
+        monkeypatch.setattr(capture, name, old)
+    assert LayerCache("/nonexistent").directory == before
+
+
+def test_a_new_capture_condition_changes_the_key():
+    """A rule written as code in capture_limit (a new literal) counts too."""
+    from layerscope.layers import capture
+
+    def patched(path: str) -> int | None:  # the same function with one more condition
+        return capture.MAX_CAPTURE if path == "etc/new-manager/db" else capture.capture_limit(path)
+
+    stamp = capture.rules_stamp()
+    original = capture.capture_limit
+    try:
+        capture.capture_limit = patched  # type: ignore[assignment]
+        assert capture.rules_stamp() != stamp
+    finally:
+        capture.capture_limit = original
+    assert capture.rules_stamp() == stamp
+
+
+def test_entries_cached_under_other_capture_rules_are_misses(tmp_path, monkeypatch):
+    """A warm cache written before a rule change is not served after it: the layer is read again."""
+    from layerscope.layers import capture
+
+    layer = open_image(_image().oci_archive(str(tmp_path / "i.tar")), use_cache=False).layers[0]
+    assert layer.record is not None
+    assert layer.digest is not None
+    LayerCache(str(tmp_path)).put_blob(layer.record)
+    assert LayerCache(str(tmp_path)).get_blob(layer.digest) == layer.record
+    monkeypatch.setattr(capture, "_EXACT", capture._EXACT | {"etc/new-manager/db"})
+    assert LayerCache(str(tmp_path)).get_blob(layer.digest) is None

@@ -2,7 +2,7 @@
 and images built on it, kept between runs in pytest's cache directory (`.pytest_cache/d/`,
 inside the repository) so a second run needs no mirror and no rebuild.
 
-Nothing here is ever committed: the rootfs names the apt mirror (environment.md §5).
+Nothing here is ever committed: the rootfs names the apt mirror (docs/environment.md §5).
 """
 
 from __future__ import annotations

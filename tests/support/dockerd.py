@@ -1,7 +1,7 @@
 """Running a Docker engine for tests: start by PID, wait until it answers, stop by PID.
 
 Debian's 20.10 runs straight from /usr/sbin/dockerd; Docker 28.5 runs from the forky chroot
-of scripts/modern-engine.sh (environment.md §2, §11, §12). Each daemon keeps its data root,
+of scripts/modern-engine.sh (docs/environment.md §2, §11, §12). Each daemon keeps its data root,
 exec root, socket and log under its own temp dir (a short path: socket paths are limited).
 """
 

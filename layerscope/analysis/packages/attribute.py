@@ -1,5 +1,5 @@
 """Bytes of the final filesystem per package, per layer and per category; dead bytes per
-package version (image-formats.md §10 rules 3-7).
+package version (docs/image-formats.md §10 rules 3-7).
 
 Each visible regular file is charged once: a hardlink group (or a path reached through
 `/bin` and `/usr/bin`, which resolve to one tree path) to the owner of its first owned
@@ -23,7 +23,7 @@ from layerscope.model import FILE, HARDLINK, Package, RemovedPackage
 from layerscope.units import fmt_size
 
 # A CPython built from source into /usr/local (the official python:* images): no package
-# database lists it, so it gets a pseudo-owner (image-formats.md §10 rule 10).
+# database lists it, so it gets a pseudo-owner (docs/image-formats.md §10 rule 10).
 _CPYTHON = re.compile(
     r"^usr/local/(lib/python(?P<v>\d+\.\d+)/(?!site-packages/|dist-packages/)|lib/libpython\d|bin/(python|pydoc|idle|2to3)"
     r"|include/python\d)"

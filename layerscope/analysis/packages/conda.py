@@ -20,7 +20,7 @@ def find(view: Captured) -> tuple[list[Found], list[str]]:
         prefix = posixpath.dirname(posixpath.dirname(path))
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             notes.append(f"/{path}: not JSON; skipped")
             continue
         if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):

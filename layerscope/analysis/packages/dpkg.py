@@ -1,5 +1,5 @@
 """dpkg: `var/lib/dpkg/status` (or distroless `status.d/*`), file lists in
-`info/<pkg>[:<arch>].list` (or `.md5sums`), and `diversions` (image-formats.md §10).
+`info/<pkg>[:<arch>].list` (or `.md5sums`), and `diversions` (docs/image-formats.md §10).
 
 Only `... ok installed` stanzas count; a status.d stanza has no Status field and counts
 when it has a Version (name-only stubs follow some real entries), unless a Status says otherwise.

@@ -1,7 +1,7 @@
 """Who owns a path: the claims of package file lists, resolved onto the final tree.
 
 Several packages may list one path; the best claim wins: an OS package before conda
-before a Python dist (image-formats.md §10 rule 7), then the later install. A path a file
+before a Python dist (docs/image-formats.md §10 rule 7), then the later install. A path a file
 list (or a dist's own metadata directory) names is owned as listed. Every other claim is an
 inference, said as such (`Inferred`): in order, the owner of the `.py` a `.pyc` was compiled
 from (`pkg/__pycache__/mod.<tag>.pyc` -> `pkg/mod.py`: Debian's py3compile, bytecode

@@ -1,5 +1,5 @@
 """Python distributions: `*.dist-info` (RECORD), `*.egg-info` (installed-files.txt) and
-single-file `.egg-info`, wherever they sit (image-formats.md §10); an editable install's
+single-file `.egg-info`, wherever they sit (docs/image-formats.md §10); an editable install's
 project directory from its direct_url.json.
 
 The site directory is the parent of the metadata directory; RECORD paths are relative to
@@ -108,7 +108,7 @@ def _editable_project(raw: bytes) -> str:
     code stays in DIR, where nothing else would own it."""
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return ""
     if not isinstance(doc, dict):
         return ""

@@ -23,6 +23,9 @@ from layerscope.layers.cache import cache_root
 DIRS = ("var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/rpm/")
 SQLITE = "rpmdb.sqlite"
 _SKIPPED = "its rpm packages are not listed and their files count as in no package"
+MAX_BLOB = 64 << 20  # sqlite's longest string or blob here: an rpm header is at most a few MB
+MAX_STEPS = 50_000_000  # sqlite VM steps per database (a real rpmdb needs a few per row)
+_STEP = 10_000  # steps between two calls of the progress handler
 
 
 def is_rpm_meta(path: str) -> bool:
@@ -76,13 +79,51 @@ def read_sqlite(db: bytes, wal: bytes = b"") -> list[bytes]:
     con = sqlite3.connect(":memory:")
     try:
         con.deserialize(bytes(patched))
-        return _blobs(con)
+        return _blobs(con, len(db))
     finally:
         con.close()
 
 
-def _blobs(con: sqlite3.Connection) -> list[bytes]:
-    return [bytes(row[0]) for row in con.execute("SELECT blob FROM Packages") if row[0] is not None]
+def _blobs(con: sqlite3.Connection, size: int) -> list[bytes]:
+    """The blobs of the real table `Packages`, with work and memory bounded by the file's size.
+
+    A hostile database can make `Packages` a view over an endless recursive query, or give
+    it a generated column that computes huge blobs: views, virtual tables and generated
+    columns are refused, functions in the schema are untrusted, the VM is stopped after a
+    budget of steps, and the blobs may not add up to more bytes than the file holds.
+    """
+    con.execute("PRAGMA trusted_schema = OFF")
+    con.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(size, MAX_BLOB) + 1024)
+    steps = 0
+
+    def budget() -> int:
+        nonlocal steps
+        steps += 1
+        return 1 if steps > MAX_STEPS // _STEP else 0  # non-zero aborts the statement
+
+    con.set_progress_handler(budget, _STEP)
+    kinds = con.execute(
+        "SELECT type, sql FROM sqlite_master WHERE name = 'Packages' COLLATE NOCASE AND type IN ('table', 'view')"
+    ).fetchall()
+    if not kinds:
+        raise sqlite3.DatabaseError("no Packages table")
+    kind, sql = kinds[0]
+    if kind != "table" or str(sql or "").lstrip().upper().startswith("CREATE VIRTUAL"):
+        raise sqlite3.DatabaseError(f"Packages is a {'virtual table' if kind == 'table' else kind}, not a table")
+    columns = {row[1].lower(): row[6] for row in con.execute("PRAGMA table_xinfo(Packages)")}
+    if columns.get("blob", 0) != 0:
+        raise sqlite3.DatabaseError("Packages.blob is a generated column")
+    out: list[bytes] = []
+    total = 0
+    for (blob,) in con.execute("SELECT blob FROM main.Packages"):
+        if blob is None:
+            continue
+        data = bytes(blob)
+        total += len(data)
+        if total > size:
+            raise sqlite3.DatabaseError(f"its Packages rows hold more bytes than the {size}-byte file")
+        out.append(data)
+    return out
 
 
 def _cache_dir() -> str:
@@ -100,6 +141,6 @@ def _read_from_files(db: bytes, wal: bytes) -> list[bytes]:
             f.write(wal)
         con = sqlite3.connect(main)
         try:
-            return _blobs(con)
+            return _blobs(con, len(db) + len(wal))
         finally:
             con.close()

@@ -1,5 +1,5 @@
 """An rpm header blob as the rpmdb stores it: big-endian `il`, `dl`, `il` index entries of
-16 bytes `{tag, type, offset, count}`, then `dl` bytes of data (image-formats.md §10)."""
+16 bytes `{tag, type, offset, count}`, then `dl` bytes of data (docs/image-formats.md §10)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,10 @@
   block a 16-byte blob header (magic "BlbS", package index, checksum, length) and the blob.
 
 Both are read from memory and bounds-checked: a damaged database is an RpmStoreError, never
-a hang (overflow chains are followed at most once per page).
+a hang. Work and memory are bounded by the file's size: every overflow page is assembled at
+most once per database (a real one never shares a page between two values, while a hostile
+one can point every value at one long chain), and the blobs together never exceed the bytes
+the file holds (NDB slots pointing at one large blob).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def read_bdb(db: bytes) -> list[bytes]:
         raise RpmStoreError("not a BerkeleyDB hash database (page 0 is no hash metadata page)")
     pages = min(u32(db, 32)[0] + 1, len(db) // page_size)
     blobs: list[bytes] = []
+    seen: set[int] = set()  # overflow pages assembled so far, in any value
     for number in range(1, pages):
         base = number * page_size
         if db[base + 25] not in (_HASH, _HASH_UNSORTED):
@@ -72,23 +76,30 @@ def read_bdb(db: bytes) -> list[bytes]:
             if db[item] == _OFFPAGE:  # other values (small H_KEYDATA) are not package headers
                 if item + 12 > base + page_size:
                     raise RpmStoreError(f"BerkeleyDB page {number}: an item outside the page")
-                blobs.append(_overflow(db, u32(db, item + 4)[0], u32(db, item + 8)[0], page_size, u16, u32))
+                blobs.append(_overflow(db, u32(db, item + 4)[0], u32(db, item + 8)[0], page_size, u16, u32, seen))
     return blobs
 
 
-def _overflow(db: bytes, first: int, length: int, page_size: int, u16: Unpack, u32: Unpack) -> bytes:
+def _overflow(db: bytes, first: int, length: int, page_size: int, u16: Unpack, u32: Unpack, seen: set[int]) -> bytes:
+    if length > len(db):
+        raise RpmStoreError(f"BerkeleyDB value of {length} bytes in a file of {len(db)}")
     parts: list[bytes] = []
-    seen: set[int] = set()
+    got = 0
     number = first
     while number:
         base = number * page_size
-        if number in seen or base + page_size > len(db):
+        if number in seen:
+            raise RpmStoreError(f"BerkeleyDB overflow page {number} is used twice (a loop or a shared chain)")
+        if base + page_size > len(db):
             raise RpmStoreError(f"BerkeleyDB overflow chain broken at page {number}")
         seen.add(number)
         if db[base + 25] != _OVERFLOW:
             raise RpmStoreError(f"BerkeleyDB page {number} is not an overflow page")
         used = u16(db, base + 22)[0]
         parts.append(db[base + _HEADER : base + _HEADER + min(used, page_size - _HEADER)])
+        got += len(parts[-1])
+        if got >= length:
+            break  # the value is complete: whatever follows is not its concern
         number = u32(db, base + 16)[0]
     data = b"".join(parts)
     if len(data) < length:
@@ -106,6 +117,7 @@ def read_ndb(db: bytes) -> list[bytes]:
     if slot_pages > _NDB_MAX_PAGES or slot_pages * _NDB_PAGE > len(db):
         raise RpmStoreError(f"NDB database claims {slot_pages} slot pages")
     blobs: list[bytes] = []
+    total = 0
     for offset in range(32, slot_pages * _NDB_PAGE, 16):  # the first two slots are the header
         slot_magic, index, block, _count = struct.unpack_from("<4I", db, offset)
         if slot_magic != _SLOT_MAGIC:
@@ -121,5 +133,8 @@ def read_ndb(db: bytes) -> list[bytes]:
         blob = db[start + 16 : start + 16 + length]
         if len(blob) < length:
             raise RpmStoreError(f"NDB package {index}: the blob is cut off")
+        total += length
+        if total > len(db):  # slots sharing blobs: more bytes than the file holds
+            raise RpmStoreError(f"NDB packages claim more bytes than the {len(db)}-byte file holds")
         blobs.append(blob)
     return blobs

@@ -45,6 +45,8 @@ def basic_header(username: str, password: Secret) -> str:
 
 
 def repository_scope(repository: str, actions: str = "pull") -> str:
+    if ":" in repository:  # already a whole scope (registry:catalog:*): repository names never hold ':'
+        return repository
     return f"repository:{repository}:{actions}"
 
 

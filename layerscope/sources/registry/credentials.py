@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layerscope.errors import LayerscopeError
+from layerscope.readfile import read_bytes
 from layerscope.sources.registry.reference import DOCKER_HUB, DOCKER_HUB_AUTH_KEY, HUB_ALIASES
 from layerscope.sources.registry.secret import Secret
+
+CONFIG_LIMIT = 16 << 20  # ~/.docker/config.json and auth.json are a few kB
 
 IDENTITY_TOKEN_USER = "<token>"
 HELPER_TIMEOUT = 30.0
@@ -111,16 +115,16 @@ class CredentialStore:
 
 
 def _read_config(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except OSError as err:
-        problems.append(f"cannot read {path}: {err.strerror}")
+    try:
+        raw = read_bytes(str(path), "registry credentials", CONFIG_LIMIT)
+    except LayerscopeError as err:
+        problems.append(str(err))
         return None
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         problems.append(f"{path} is not valid JSON")
         return None
     if not isinstance(doc, dict):
@@ -207,7 +211,7 @@ def run_helper(name: str, server: str, problems: list[str]) -> Credentials | Non
         username, secret = doc["Username"], doc["Secret"]
         if not isinstance(username, str) or not isinstance(secret, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError):
         problems.append(f"credential helper {program} answered something that is not its JSON format")
         return None
     if not secret:

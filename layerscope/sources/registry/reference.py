@@ -45,10 +45,6 @@ class RegistryName:
         return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
 
     @property
-    def is_hub(self) -> bool:
-        return self.registry == DOCKER_HUB
-
-    @property
     def reference(self) -> str:
         """What goes after /manifests/: the digest when pinned, else the tag."""
         return self.digest or self.tag or "latest"

@@ -4,7 +4,7 @@ wheels (an upgrade in a later layer, an uninstall, a namespace package, console 
 
 Checked against the truth inside a running container (`dpkg -L`, importlib.metadata,
 stat) and against syft's package list for the same archive. Nothing built here is ever
-committed: the rootfs names the apt mirror (environment.md §5).
+committed: the rootfs names the apt mirror (docs/environment.md §5).
 """
 
 from __future__ import annotations

@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.sources.registry.images import push_archive, push_multi, push_oci, sample_spec
-from tests.sources.registry.servers import Registry, tool_missing
 from tests.sources.registry.tokens import TokenIssuer
 from tests.support.factory import ImageSpec
+from tests.support.registry import Registry, registry_dir
 
 USER = "alice"
 # Random per run, so that a leak test can look for the exact strings.
 PASSWORD = "pw-" + secrets.token_hex(12)
 REFRESH_TOKEN = "refresh-" + secrets.token_hex(12)
+__all__ = ["registry_dir"]  # the session fixture, shared with tests/fleet (tests/support/registry.py)
 
 
 @dataclass
@@ -48,14 +49,6 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("LAYERSCOPE_REGISTRY_TIMEOUT", "LAYERSCOPE_REGISTRY_RETRIES"):
         monkeypatch.delenv(name, raising=False)
     return config
-
-
-@pytest.fixture(scope="session")
-def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    why = tool_missing()
-    if why:
-        pytest.skip(f"registry tests need the real docker-registry: {why}")
-    return tmp_path_factory.mktemp("registries")
 
 
 @pytest.fixture(scope="session")

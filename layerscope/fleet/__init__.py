@@ -1,0 +1,30 @@
+"""`layerscope fleet`: many images at once on Dask, one task per unique layer blob.
+
+catalog.py lists a registry's repositories and tags, targets.py gathers the references,
+graph.py builds and drains the task graph (tasks.py runs on the workers), tables.py turns
+the summaries into DataFrames, parquet.py / report.py / text.py / document.py write them,
+progress.py draws the bar, engine.py finds or starts the cluster.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
+
+
+class _FleetModule(types.ModuleType):
+    """`layerscope.fleet(...)` is the API call (api.fleet) and `layerscope.fleet` this
+    package: importing a submodule binds the package to that name, so the package is
+    what gets called."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> FleetTables:
+        from layerscope.api import fleet
+
+        return fleet(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _FleetModule

@@ -1,0 +1,55 @@
+"""An image behind credentials: a row saying so without them; read with them (the
+credentials travel to the workers with the run's settings)."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import layerscope
+from tests.support.daskcluster import DaskCluster
+from tests.support.fleetimages import OCI_MANIFEST, Fleet, app_layer, read_sample, variant
+from tests.support.pushimage import push
+from tests.support.registry import Registry
+
+pytestmark = pytest.mark.registry
+USER, PASSWORD = "fleet", "pw-" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="module")
+def private_registry(registry_dir: Path) -> Iterator[Registry]:
+    work = registry_dir / "fleet-basic"
+    work.mkdir()
+    line = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, check=True).stdout
+    (work / "htpasswd").write_bytes(line)
+    registry = Registry(work, {"htpasswd": {"realm": "fleet", "path": str(work / "htpasswd")}})
+    blobs, manifest = variant(read_sample("pip"), [app_layer("private")], "COPY app /srv/app")
+    push(registry.host, "team/private", "1", blobs, manifest, OCI_MANIFEST, auth=(USER, PASSWORD))
+    yield registry
+    registry.stop()
+
+
+def test_unauthorised_image_is_a_row_and_credentials_reach_the_workers(
+    fleet: Fleet, private_registry: Registry, dask_cluster: DaskCluster
+) -> None:
+    private = f"docker://{private_registry.host}/team/private:1"
+    public = fleet.images[0].ref(fleet.host)
+    anonymous = layerscope.fleet([private, public], scheduler=dask_cluster.address, use_cache=False)
+    rows = anonymous.images.set_index("reference")
+    assert "requires authentication" in rows.loc[private]["error"]
+    assert pd_isna(rows.loc[public]["error"])
+    signed = layerscope.fleet([private], scheduler=dask_cluster.address, username=USER, password=PASSWORD)
+    assert signed.totals.failed_images == 0
+    single = layerscope.analyze(private, username=USER, password=PASSWORD)
+    assert int(signed.images.iloc[0]["size"]) == single.totals.size
+    assert PASSWORD not in repr(signed.images) and PASSWORD not in str(anonymous.images["error"].tolist())
+
+
+def pd_isna(value: object) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -1,0 +1,311 @@
+"""Real processes and servers for the registry and fleet tests, all on loopback.
+
+- `Registry`: Debian's docker-registry (distribution 2.8.2), started and stopped by PID.
+- `FaultProxy`: an HTTP server in front of a registry that forwards requests and, by
+  rule, answers 429/503 with Retry-After, cuts a body short, stalls, or redirects blob
+  GETs to another server.
+- `BlobServer`: that other server (a different origin): serves blobs it fetches from
+  the registry with its own credentials and records the headers it was sent.
+- `SilentServer`: accepts connections and never answers.
+- `write_helper`: a real docker-credential-NAME program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Registry:
+    """`docker-registry serve CONFIG` on 127.0.0.1:PORT with its own storage directory."""
+
+    def __init__(self, workdir: Path, auth: dict[str, Any] | None = None) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.storage = workdir / "data"
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        config: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
+            "http": {"addr": self.host},
+        }
+        if auth:
+            config["auth"] = auth
+        path = workdir / "registry.yml"
+        path.write_text(json.dumps(config))  # JSON is YAML
+        self.log = workdir / "registry.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(["docker-registry", "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://{self.host}/v2/", timeout=1)
+                return
+            except httpx.TransportError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"docker-registry did not start: {self.log.read_text()[-2000:]}") from None
+                time.sleep(0.05)
+
+    def blob_path(self, digest: str) -> Path:
+        hexpart = digest.split(":", 1)[1]
+        return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class Rule:
+    """What the proxy does to requests whose path contains `match` (and method, if given)."""
+
+    match: str
+    action: str  # "status" | "drop" (no answer at all) | "cut" | "stall" (mid-body) | "redirect"
+    times: int | None = 1  # how many requests it applies to; None = all
+    status: int = 503
+    retry_after: str | None = None
+    after: int = 0  # bytes of the body sent before a cut/stall
+    method: str | None = None
+    target: str = ""  # redirect base URL
+    hits: int = 0
+
+    def applies(self, method: str, path: str) -> bool:
+        if self.match not in path or (self.method and self.method != method):
+            return False
+        return self.times is None or self.hits < self.times
+
+
+@dataclass
+class _Seen:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server:
+    def __init__(self, bind: str = "127.0.0.1") -> None:
+        self.requests: list[_Seen] = []
+        self._server = ThreadingHTTPServer((bind, 0), self._handler())
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self.host = f"127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _forward(handler: BaseHTTPRequestHandler, status: int, headers: httpx.Headers, body: bytes) -> None:
+    handler.send_response(status)
+    for k, v in headers.multi_items():
+        if k.lower() not in HOP_BY_HOP:
+            handler.send_header(k, v)
+    handler.send_header("Content-Length", headers.get("content-length", str(len(body))))
+    handler.end_headers()
+
+
+class FaultProxy(_Server):
+    def __init__(self, upstream: str, bind: str = "127.0.0.1") -> None:
+        self.upstream = upstream
+        self.rules: list[Rule] = []
+        self._client = httpx.Client(timeout=10)
+        super().__init__(bind)
+
+    def add(self, rule: Rule) -> Rule:
+        self.rules.append(rule)
+        return rule
+
+    def reset(self) -> None:
+        self.rules.clear()
+        self.requests.clear()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                proxy.requests.append(_Seen(self.command, self.path, dict(self.headers.items())))
+                rule = next((r for r in proxy.rules if r.applies(self.command, self.path)), None)
+                if rule is not None:
+                    rule.hits += 1
+                if rule is not None and rule.action == "status":
+                    body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
+                    self.send_response(rule.status)
+                    if rule.retry_after is not None:
+                        self.send_header("Retry-After", rule.retry_after)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if rule is not None and rule.action == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if rule is not None and rule.action == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", f"{rule.target}{self.path}?X-Signature=s3cr3t-signature")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                up = proxy._client.request(self.command, proxy.upstream + self.path, headers=headers)
+                body = up.content
+                _forward(self, up.status_code, up.headers, body)
+                if self.command == "HEAD":
+                    return
+                if rule is not None and rule.action in ("cut", "stall"):
+                    self.wfile.write(body[: rule.after])
+                    self.wfile.flush()
+                    if rule.action == "stall":
+                        proxy._stop.wait(60)
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(body)
+
+            do_GET = _serve
+            do_HEAD = _serve
+
+        return Handler
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+
+class BlobServer(_Server):
+    """Another origin serving the registry's blobs (as a CDN would), recording what it got."""
+
+    def __init__(self, upstream: str, auth: tuple[str, str] | None = None) -> None:
+        self.upstream = upstream
+        self._client = httpx.Client(timeout=10, auth=auth)
+        super().__init__()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        blobs = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                blobs.requests.append(_Seen("GET", self.path, dict(self.headers.items())))
+                up = blobs._client.get(blobs.upstream + self.path.split("?", 1)[0])
+                _forward(self, up.status_code, up.headers, up.content)
+                self.wfile.write(up.content)
+
+        return Handler
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never says a word."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.host = f"127.0.0.1:{self._sock.getsockname()[1]}"
+        self._conns: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        self._sock.close()
+        for c in self._conns:
+            c.close()
+
+
+def write_helper(bin_dir: Path, name: str, server: str, username: str, secret: str) -> Path:
+    """A real docker-credential-NAME program: answers `get` for one server URL only."""
+    bin_dir.mkdir(exist_ok=True)
+    log = bin_dir / f"{name}.log"
+    script = bin_dir / f"docker-credential-{name}"
+    answer = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    script.write_text(
+        "#!/bin/sh\n"
+        f'read -r server\necho "$1 $server" >> {log}\n'
+        f'if [ "$1" = get ] && [ "$server" = "{server}" ]; then\n'
+        f"  printf '%s' '{answer}'\n"
+        "else\n  echo 'credentials not found in native keychain'\n  exit 1\nfi\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return log
+
+
+def tool_missing() -> str | None:
+    """Why the registry tests cannot run here, or None."""
+    from shutil import which
+
+    for tool, package in (("docker-registry", "docker-registry"), ("skopeo", "skopeo"), ("htpasswd", "apache2-utils")):
+        if which(tool) is None:
+            return f"{tool} not installed (apt-get install {package})"
+    return None
+
+
+def skopeo_env(workdir: Path) -> dict[str, str]:
+    """skopeo with its own HOME: no blob-info cache shared with other runs (docs/environment.md §8)."""
+    home = workdir / "skopeo-home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "HOME": str(home), "REGISTRY_AUTH_FILE": str(home / "auth.json"), "XDG_RUNTIME_DIR": ""}
+
+
+def registry_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session's directory for registries, or a skip saying which tool is missing."""
+    why = tool_missing()
+    if why:
+        pytest.skip(f"registry tests need the real docker-registry: {why}")
+    return tmp_path_factory.mktemp("registries")
+
+
+@pytest.fixture(scope="session")
+def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return registry_workdir(tmp_path_factory)
