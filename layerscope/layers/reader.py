@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import replace
 
-from layerscope.errors import DigestError, FormatError, UnsafeInputError
+from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
 from layerscope.layers import secrets as secret_scan
 from layerscope.layers.capture import capture_limit
 from layerscope.layers.streams import (
@@ -68,7 +68,7 @@ def normalize(name: str, what: str = "path") -> str:
     if clean == ".":
         return ""
     if clean == ".." or clean.startswith("../"):
-        raise UnsafeInputError(f"unsafe {what} in layer: {name!r} escapes the root")
+        raise UnsafeInputError(f"unsafe {what} in layer: {quote(name)} escapes the root")
     return clean
 
 
@@ -165,6 +165,26 @@ def _close(decoder: Readable) -> None:
     close = getattr(decoder, "close", None)
     if close is not None:
         close()
+
+
+def blob_matches(blob: Readable, digest: str, *, verify: bool = False, what: str = "layer") -> bool:
+    """Hash a blob on disk against the digest that names it, without decoding or walking it:
+    True when it matches (then the cache's entry for that digest describes these bytes),
+    False when it was not hashed (the stream is not seekable, or an uncompressed blob
+    without --verify: its walk costs about what its hash would). A mismatch is an error.
+    The blob is left at its start."""
+    if not _seekable(blob):
+        return False
+    head = blob.read(4)
+    blob.seek(0)  # type: ignore[attr-defined]
+    if sniff(head) == "none" and not verify:
+        return False
+    stored = HashingReader(blob, True, "sha512" if digest.startswith("sha512:") else "sha256")
+    stored.drain()
+    blob.seek(0)  # type: ignore[attr-defined]
+    if stored.digest != digest:
+        raise DigestError(f"digest mismatch in {what}: expected {digest}, blob hashes to {stored.digest}")
+    return True
 
 
 def _seekable(blob: Readable) -> bool:
@@ -272,10 +292,10 @@ def _whiteout(name: str, parent: str, base: str, whiteouts: list[str], opaque: l
     elif base.startswith(".wh..wh."):
         pass  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
     elif base == WHITEOUT_PREFIX:
-        raise FormatError(f"invalid whiteout entry {name!r} (nothing after '.wh.')")
+        raise FormatError(f"invalid whiteout entry {quote(name)} (nothing after '.wh.')")
     else:
         # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
         target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
         if not target:
-            raise FormatError(f"invalid whiteout entry {name!r} (it names the root)")
+            raise FormatError(f"invalid whiteout entry {quote(name)} (it names the root)")
         whiteouts.append(target)
