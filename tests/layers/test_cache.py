@@ -189,7 +189,7 @@ def test_no_file_identity_entry_for_a_file_that_changed_while_it_was_read(tmp_pa
     import itertools
 
     from layerscope.sources import builder
-    from layerscope.sources.references import open_image as open_handle
+    from layerscope.sources.references import open_handle
 
     handle = open_handle(_image().docker_archive(str(tmp_path / "img.tar")))
     real = handle.layer_identity  # type: ignore[attr-defined]
