@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.factory import ImageSpec, d, f, layer_tar, sha
-from tests.support.hostilecli import Sandbox, accepted, refused
+from tests.support.hostile import DATA, Sandbox, assert_accepted, assert_refused
 from tests.support.layouts import Member, write_members
 
 BASE = layer_tar([d("app"), f("app/base.txt", b"b" * 300)])
@@ -29,9 +29,7 @@ BUDGET = '[images.app]\nmax-size = "50 kB"\n'  # the genuine image (60.3 kB) fai
 
 @pytest.fixture
 def box(tmp_path: Path) -> Sandbox:
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    return Sandbox(tmp_path / "run", watch=[inputs])
+    return Sandbox(tmp_path / "run", limit=DATA)
 
 
 def _docker25(spec: ImageSpec, path: Path) -> str:
@@ -53,40 +51,37 @@ def _figures(out: str) -> tuple[object, ...]:
 
 
 @pytest.mark.parametrize("layout", ["legacy", "docker25"])
-def test_a_swapped_uncompressed_layer_does_not_poison_the_genuine_image(box: Sandbox, tmp_path: Path, layout: str):
-    inputs = tmp_path / "inputs"
+def test_a_swapped_uncompressed_layer_does_not_poison_the_genuine_image(box: Sandbox, layout: str):
+    inputs = box.inputs
     if layout == "legacy":
         genuine = GENUINE_SPEC.docker_archive(str(inputs / "genuine.tar"))
         forged = FORGED_SPEC.docker_archive(str(inputs / "forged.tar"))
     else:
         genuine = _docker25(GENUINE_SPEC, inputs / "genuine.tar")
         forged = _docker25(FORGED_SPEC, inputs / "forged.tar")
-    truth = _figures(accepted(box.run("inspect", "--json", "--no-cache", genuine, no_cache_dir=True)))
-    packages = json.loads(accepted(box.run("packages", "--json", "--no-cache", genuine, no_cache_dir=True)))
+    truth = _figures(assert_accepted(box.run("inspect", "--json", "--no-cache", genuine, own_cache=True)))
+    packages = json.loads(assert_accepted(box.run("packages", "--json", "--no-cache", genuine, own_cache=True)))
     # Not hashed without --verify: the forgery reads, with its own bytes' figures...
-    fake = json.loads(accepted(box.run("inspect", "--json", forged)))
+    fake = json.loads(assert_accepted(box.run("inspect", "--json", forged)))
     assert fake["totals"]["size"] == 300 + 4
     # ... and teaches the cache nothing about the layers it claims to have
-    assert _figures(accepted(box.run("inspect", "--json", genuine))) == truth
-    assert json.loads(accepted(box.run("packages", "--json", genuine))) == packages
-    again = json.loads(accepted(box.run("inspect", "--json", genuine)))
+    assert _figures(assert_accepted(box.run("inspect", "--json", genuine))) == truth
+    assert json.loads(assert_accepted(box.run("packages", "--json", genuine))) == packages
+    again = json.loads(assert_accepted(box.run("inspect", "--json", genuine)))
     assert again["totals"]["size"] == 300 + 60_000
     # --verify says what the forgery is, cache or not
-    refused(box.run("inspect", "--verify", forged), "mismatch in layer 1")  # diff_id, or the digest naming it
+    assert_refused(box.run("inspect", "--verify", forged), "mismatch in layer 1")  # diff_id, or the digest naming it
 
 
-def test_a_budget_that_fails_still_fails_after_the_forgery(box: Sandbox, tmp_path: Path):
-    inputs = tmp_path / "inputs"
-    genuine = GENUINE_SPEC.docker_archive(str(inputs / "genuine.tar"))
-    forged = FORGED_SPEC.docker_archive(str(inputs / "forged.tar"))
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / ".layerscope.toml").write_text(BUDGET)
-    cold = box.run("check", "--no-cache", genuine, "--image", "app", cwd=work, no_cache_dir=True)
+def test_a_budget_that_fails_still_fails_after_the_forgery(box: Sandbox):
+    genuine = GENUINE_SPEC.docker_archive(str(box.inputs / "genuine.tar"))
+    forged = FORGED_SPEC.docker_archive(str(box.inputs / "forged.tar"))
+    (box.work / ".layerscope.toml").write_text(BUDGET)  # runs start in box.work
+    cold = box.run("check", "--no-cache", genuine, "--image", "app", own_cache=True)
     assert cold.code == 1 and not cold.written, (cold.code, cold.err)
-    assert box.run("check", forged, "--image", "app", cwd=work).code == 0  # what it claims to be passes
+    assert box.run("check", forged, "--image", "app").code == 0  # what it claims to be passes
     for _ in range(2):  # cold for this archive, then warm
-        warm = box.run("check", genuine, "--image", "app", cwd=work)
+        warm = box.run("check", genuine, "--image", "app")
         assert warm.code == 1, (warm.out, warm.err)
         assert not warm.written
 
@@ -104,11 +99,11 @@ def _swap_blob(root: Path, digest: str) -> None:
 
 
 @pytest.mark.parametrize("order", ["genuine first", "forged first"])
-def test_a_compressed_blob_that_is_not_its_digest_is_an_error_cached_or_not(box: Sandbox, tmp_path: Path, order: str):
-    genuine, digest = _oci(GENUINE_SPEC, tmp_path / "inputs" / "genuine")
-    forged, _ = _oci(GENUINE_SPEC, tmp_path / "inputs" / "forged")
+def test_a_compressed_blob_that_is_not_its_digest_is_an_error_cached_or_not(box: Sandbox, order: str):
+    genuine, digest = _oci(GENUINE_SPEC, box.inputs / "genuine")
+    forged, _ = _oci(GENUINE_SPEC, box.inputs / "forged")
     _swap_blob(forged, digest)
-    truth = _figures(accepted(box.run("inspect", "--json", "--no-cache", f"oci:{genuine}", no_cache_dir=True)))
+    truth = _figures(assert_accepted(box.run("inspect", "--json", "--no-cache", f"oci:{genuine}", own_cache=True)))
     runs = [("genuine", genuine), ("forged", forged)]
     if order == "forged first":
         runs.reverse()
@@ -116,18 +111,18 @@ def test_a_compressed_blob_that_is_not_its_digest_is_an_error_cached_or_not(box:
         for name, root in runs:
             r = box.run("inspect", "--json", f"oci:{root}")
             if name == "forged":
-                refused(r, f"digest mismatch in layer 1 ({digest})")
+                assert_refused(r, f"digest mismatch in layer 1 ({digest})")
             else:
-                assert _figures(accepted(r)) == truth
+                assert _figures(assert_accepted(r)) == truth
 
 
-def test_a_blob_rewritten_after_a_good_read_is_noticed(box: Sandbox, tmp_path: Path):
+def test_a_blob_rewritten_after_a_good_read_is_noticed(box: Sandbox):
     """The same layout read again after a blob changed under its name: the file-identity
     entry and the image summary no longer apply, and the blob's digest entry is not used
     for bytes that do not hash to it."""
-    root, digest = _oci(GENUINE_SPEC, tmp_path / "inputs" / "oci")
-    assert accepted(box.run("inspect", "--json", f"oci:{root}"))
-    assert accepted(box.run("packages", "--json", f"oci:{root}"))
+    root, digest = _oci(GENUINE_SPEC, box.inputs / "oci")
+    assert assert_accepted(box.run("inspect", "--json", f"oci:{root}"))
+    assert assert_accepted(box.run("packages", "--json", f"oci:{root}"))
     _swap_blob(root, digest)
-    refused(box.run("inspect", "--json", f"oci:{root}"), f"digest mismatch in layer 1 ({digest})")
-    refused(box.run("packages", "--json", f"oci:{root}"), f"digest mismatch in layer 1 ({digest})")
+    assert_refused(box.run("inspect", "--json", f"oci:{root}"), f"digest mismatch in layer 1 ({digest})")
+    assert_refused(box.run("packages", "--json", f"oci:{root}"), f"digest mismatch in layer 1 ({digest})")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from layerscope.errors import QUOTE_LIMIT, FormatError, quote
 from tests.support.factory import ImageSpec
-from tests.support.hostilecli import Sandbox, refused
+from tests.support.hostile import DATA, Sandbox, assert_refused
 from tests.support.tarcraft import end, entry, pax
 
 BIG = 3_000_000  # the 15 MB PAX value, smaller: the cut is what is tested
@@ -32,11 +32,9 @@ def test_an_error_message_never_grows_past_a_line():
 
 
 def _run(tmp_path: Path, layer: bytes) -> str:
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    path = ImageSpec([layer]).docker_archive(str(inputs / "img.tar"))
-    box = Sandbox(tmp_path / "run", watch=[inputs])
-    return refused(box.run("inspect", path), "")
+    box = Sandbox(tmp_path, limit=DATA)
+    path = ImageSpec([layer]).docker_archive(str(box.inputs / "img.tar"))
+    return assert_refused(box.run("inspect", path), "")
 
 
 def test_a_huge_pax_number_is_quoted_cut(tmp_path):

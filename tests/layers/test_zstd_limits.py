@@ -15,7 +15,7 @@ from layerscope.errors import FormatError, UnsafeInputError
 from layerscope.layers import streams
 from layerscope.layers.reader import read_layer
 from tests.support.factory import ImageSpec, d, f, layer_tar
-from tests.support.hostilecli import Sandbox, accepted, refused
+from tests.support.hostile import DATA, Sandbox, assert_accepted, assert_refused
 from tests.support.layouts import OciLayout
 from tests.support.tarcraft import skippable_frame, zstd_frames, zstd_rle_bomb
 
@@ -85,14 +85,14 @@ def _zstd_layout(root: Path, blob: bytes) -> str:
 
 
 def test_the_cli_refuses_a_zstd_bomb_in_bounded_memory(tmp_path: Path):
-    inputs = tmp_path / "inputs"
-    box = Sandbox(tmp_path / "run", watch=[inputs])
-    path = _zstd_layout(inputs / "oci", zstd_rle_bomb(8192))  # 1 GiB of zeros in 32 KiB
-    refused(box.run("inspect", f"oci:{path}", memory=384 << 20), "decompression bomb")
+    box = Sandbox(tmp_path, limit=DATA)
+    path = _zstd_layout(box.inputs / "oci", zstd_rle_bomb(8192))  # 1 GiB of zeros in 32 KiB
+    assert_refused(box.run("inspect", f"oci:{path}", memory=384 << 20), "decompression bomb")
 
 
 def test_the_cli_refuses_a_huge_window_and_reads_a_normal_one(tmp_path: Path):
-    inputs = tmp_path / "inputs"
-    box = Sandbox(tmp_path / "run", watch=[inputs])
-    refused(box.run("inspect", f"oci:{_zstd_layout(inputs / 'big', _window_frame(30))}"), "window over 128 MiB")
-    assert accepted(box.run("inspect", f"oci:{_zstd_layout(inputs / 'ok', _window_frame(23))}"))
+    box = Sandbox(tmp_path, limit=DATA)
+    huge = _zstd_layout(box.inputs / "big", _window_frame(30))
+    normal = _zstd_layout(box.inputs / "ok", _window_frame(23))
+    assert_refused(box.run("inspect", f"oci:{huge}"), "window over 128 MiB")
+    assert assert_accepted(box.run("inspect", f"oci:{normal}"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.factory import ImageSpec, d, f, layer_tar
-from tests.support.hostilecli import Sandbox, accepted, refused
+from tests.support.hostile import DATA, Sandbox, assert_accepted, assert_refused
 
 SPEC = ImageSpec([layer_tar([d("app"), f("app/a", b"a" * 500)]), layer_tar([f("app/b", b"b" * 70)])])
 
@@ -19,7 +19,8 @@ SPEC = ImageSpec([layer_tar([d("app"), f("app/a", b"a" * 500)]), layer_tar([f("a
 @pytest.fixture
 def layout(tmp_path: Path) -> tuple[Sandbox, Path, dict[str, str]]:
     """A sandbox, an OCI layout directory, and its blobs' digests by role."""
-    root = tmp_path / "inputs" / "oci"
+    box = Sandbox(tmp_path / "run", limit=DATA)
+    root = box.inputs / "oci"
     SPEC.oci_dir(str(root))
     index = json.loads((root / "index.json").read_text())
     mdigest = index["manifests"][0]["digest"]
@@ -30,7 +31,7 @@ def layout(tmp_path: Path) -> tuple[Sandbox, Path, dict[str, str]]:
         "layer0": manifest["layers"][0]["digest"],
         "layer1": manifest["layers"][1]["digest"],
     }
-    return Sandbox(tmp_path / "run", watch=[tmp_path / "inputs"]), root, digests
+    return box, root, digests
 
 
 def _blob(root: Path, digest: str) -> Path:
@@ -38,7 +39,7 @@ def _blob(root: Path, digest: str) -> Path:
 
 
 def _inspect(box: Sandbox, root: Path) -> dict[str, object]:
-    return json.loads(accepted(box.run("inspect", "--json", f"oci:{root}")))
+    return json.loads(assert_accepted(box.run("inspect", "--json", f"oci:{root}")))
 
 
 # -- the summary cache of a layout directory ------------------------------------------------
@@ -52,8 +53,8 @@ def test_a_deleted_blob_is_noticed_after_a_good_read(layout, role):
     path = _blob(root, digests[role])
     saved = path.read_bytes()
     path.unlink()
-    refused(box.run("inspect", "--json", f"oci:{root}"), "which is missing")
-    refused(box.run("inspect", "--json", str(root)), "which is missing")  # a bare path too
+    assert_refused(box.run("inspect", "--json", f"oci:{root}"), "which is missing")
+    assert_refused(box.run("inspect", "--json", str(root)), "which is missing")  # a bare path too
     path.write_bytes(saved)
     assert _inspect(box, root) == first
 
@@ -69,7 +70,7 @@ def test_a_blob_corrupted_in_place_is_noticed_even_with_its_times_put_back(layou
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    refused(box.run("inspect", "--json", f"oci:{root}"), "digest mismatch")
+    assert_refused(box.run("inspect", "--json", f"oci:{root}"), "digest mismatch")
 
 
 def test_an_unrelated_new_file_only_costs_a_read(layout):
@@ -83,27 +84,27 @@ def test_an_unrelated_new_file_only_costs_a_read(layout):
 
 
 @pytest.mark.parametrize("role", ["layer1", "config"])
-def test_a_blob_symlink_out_of_the_layout_is_refused(layout, tmp_path, role):
+def test_a_blob_symlink_out_of_the_layout_is_refused(layout, role):
     """The target holds the very bytes the digest names: it would read fine, from outside."""
     box, root, digests = layout
     path = _blob(root, digests[role])
-    outside = tmp_path / "inputs" / "elsewhere.bin"
+    outside = box.inputs / "elsewhere.bin"
     outside.write_bytes(path.read_bytes())
     path.unlink()
     os.symlink(outside, path)
-    line = refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
+    line = assert_refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
     assert digests[role].split(":")[1] in line
     path.unlink()
     os.symlink(os.path.relpath(outside, path.parent), path)  # relative, through ..
-    refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
+    assert_refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
 
 
-def test_index_json_symlinked_out_of_the_layout_is_refused(layout, tmp_path):
+def test_index_json_symlinked_out_of_the_layout_is_refused(layout):
     box, root, _ = layout
-    outside = tmp_path / "inputs" / "index.json"
+    outside = box.inputs / "index.json"
     (root / "index.json").rename(outside)
     os.symlink(outside, root / "index.json")
-    refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
+    assert_refused(box.run("inspect", f"oci:{root}"), "resolves outside it")
 
 
 def test_a_blob_symlink_to_a_device_is_refused(layout):
@@ -111,7 +112,7 @@ def test_a_blob_symlink_to_a_device_is_refused(layout):
     path = _blob(root, digests["layer0"])
     path.unlink()
     os.symlink("/dev/zero", path)
-    refused(box.run("inspect", f"oci:{root}", timeout=60), "resolves outside it")
+    assert_refused(box.run("inspect", f"oci:{root}", timeout=60), "resolves outside it")
 
 
 def test_a_fifo_blob_is_refused_without_waiting_for_a_writer(layout):
@@ -119,16 +120,16 @@ def test_a_fifo_blob_is_refused_without_waiting_for_a_writer(layout):
     path = _blob(root, digests["layer1"])
     path.unlink()
     os.mkfifo(path)
-    refused(box.run("inspect", f"oci:{root}", timeout=60), "not a regular file (a FIFO)")
+    assert_refused(box.run("inspect", f"oci:{root}", timeout=60), "not a regular file (a FIFO)")
 
 
 def test_symlinks_inside_the_layout_still_read(layout):
     box, root, digests = layout
-    first = json.loads(accepted(box.run("inspect", "--json", "--no-cache", f"oci:{root}")))
+    first = json.loads(assert_accepted(box.run("inspect", "--json", "--no-cache", f"oci:{root}")))
     path = _blob(root, digests["layer1"])
     keep = root / "blobs" / "store" / "layer1"
     keep.parent.mkdir()
     path.rename(keep)
     os.symlink(os.path.relpath(keep, path.parent), path)
-    again = json.loads(accepted(box.run("inspect", "--json", "--no-cache", f"oci:{root}")))
+    again = json.loads(assert_accepted(box.run("inspect", "--json", "--no-cache", f"oci:{root}")))
     assert again["totals"] == first["totals"]
