@@ -46,7 +46,7 @@ def open_image(
     from layerscope.layers.cache import LayerCache
     from layerscope.sources.builder import build_image
     from layerscope.sources.platforms import Platform
-    from layerscope.sources.references import open_image as open_handle
+    from layerscope.sources.references import open_handle
     from layerscope.sources.registry.options import RegistryOptions
 
     options = RegistryOptions.create(username, password, insecure)

@@ -105,7 +105,7 @@ def _size(layer: Layer) -> int | None:
     return layer.size
 
 
-def align(a: tuple[Layer, ...], b: tuple[Layer, ...]) -> tuple[int, list[LayerPair]]:
+def pair_layers(a: tuple[Layer, ...], b: tuple[Layer, ...]) -> tuple[int, list[LayerPair]]:
     """The shared base (leading equal diff_ids), then the tails aligned as a diff would:
     a layer found in both tails (same diff_id) is matched; every other layer stands alone
     (A's, then B's), since layers that differ are not "the same step" by position."""
@@ -168,7 +168,7 @@ def saving(ta: Totals, tb: Totals) -> SizeSaving:
 
 
 def compare_analyses(a: Analysis, b: Analysis) -> Comparison:
-    shared, rows = align(a.image.layers, b.image.layers)
+    shared, rows = pair_layers(a.image.layers, b.image.layers)
     shared_bytes = sum(layer.size or 0 for layer in a.image.layers[:shared])
     ra, rb = report_of(a), report_of(b)
     return Comparison(

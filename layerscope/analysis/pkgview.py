@@ -21,7 +21,7 @@ from layerscope.analysis.packages import package_report
 from layerscope.analysis.packages.attribute import attribute
 from layerscope.analysis.packages.categories import NAMES, Classifier
 from layerscope.analysis.packages.common import CONDA
-from layerscope.analysis.packages.history import build
+from layerscope.analysis.packages.installs import build
 from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_size
 

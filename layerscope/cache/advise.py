@@ -14,15 +14,15 @@ import fnmatch
 import posixpath
 from dataclasses import dataclass
 
-from layerscope.buildfile.context import ContextTree
+from layerscope.buildfile.context import FILE, ContextTree
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage
 from layerscope.cache.costs import CostModel
 from layerscope.cache.model import MISS, Advice
-from layerscope.cache.plan import FILE, StageState
+from layerscope.cache.plan import StageState
 from layerscope.cache.replay import Replay, ReplayInput, Walked, cost_replay, walk_replay
 from layerscope.cache.rewrite import Copied, find, needed_files, split_copy
-from layerscope.cache.sources import copy_words
+from layerscope.cache.source_keys import copy_words
 
 UNUSED_DIRS = frozenset({"docs", "doc", ".github", ".gitlab", ".circleci", ".vscode", ".idea", ".devcontainer"})
 UNUSED_FILES = ("*.md", "*.rst", "LICENSE*", "CHANGELOG*", ".gitignore", ".editorconfig", ".pre-commit-config.yaml")

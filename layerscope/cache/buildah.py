@@ -18,8 +18,8 @@ from layerscope.buildfile.context import Fingerprint, Selection
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import BASE, EARLIER, FILE, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.sources import context_selection, copy_words, source_components, stage_content
+from layerscope.cache.plan import BASE, EARLIER, FILE_CONTENTS, PROXY_ARGS, Component, PlannedStep, StageState
+from layerscope.cache.source_keys import context_selection, copy_words, source_components, stage_content
 from layerscope.cache.walk import Walker
 from layerscope.errors import UnsupportedError
 
@@ -88,7 +88,7 @@ class BuildahWalker(Walker):
         """The copied files as buildah hashes them: the top directory's own mode left out, each file with its
         owner (--chown's, else the host's: observed on 1.28); ADD of a local archive: the extracted members."""
         sel = comp.selection
-        if comp.cause_kind != FILE or sel is None:
+        if comp.cause_kind != FILE_CONTENTS or sel is None:
             return comp
         entries = self.build.context.entries
         files: dict[str, Fingerprint] = {}
@@ -125,7 +125,9 @@ class BuildahWalker(Walker):
                 ctx = self.build.contexts[ref.name]
                 if ctx.tree is not None:
                     sel = context_selection(ctx, [m.get("source", ".")], ins.line, apply_ignore=False)
-                    comps.append(Component(f"mount-files:{m.target}:{ctx.name}", sel.digest(), FILE, "", selection=sel))
+                    comps.append(
+                        Component(f"mount-files:{m.target}:{ctx.name}", sel.digest(), FILE_CONTENTS, "", selection=sel)
+                    )
                 else:
                     comps.append(Component(f"mount-image:{m.target}", self.build.context_identity(ctx.name), BASE,
                                            ctx.spec))  # fmt: skip

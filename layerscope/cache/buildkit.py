@@ -13,8 +13,17 @@ from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
 from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import BASE, BUILD_ARG, FILE, INSTRUCTION, Component, PlannedStep, StageState, digest
-from layerscope.cache.sources import (
+from layerscope.cache.plan import (
+    BASE,
+    BUILD_ARG,
+    FILE_CONTENTS,
+    INSTRUCTION,
+    Component,
+    PlannedStep,
+    StageState,
+    digest,
+)
+from layerscope.cache.source_keys import (
     context_selection,
     copy_words,
     heredoc_components,
@@ -146,7 +155,7 @@ class BuildKitWalker(Walker):
             ctx = self.build.contexts[ref.name]
             if ctx.tree is not None:  # read-only bind of a directory context: keyed by the mounted content
                 sel = context_selection(ctx, [source], ins.line)
-                return [Component(f"mount-files:{target}:{ctx.name}", sel.digest(), FILE, "", selection=sel)]
+                return [Component(f"mount-files:{target}:{ctx.name}", sel.digest(), FILE_CONTENTS, "", selection=sel)]
             ident = digest(self.build.context_identity(ctx.name), source)
             return [Component(f"mount-image:{target}", ident, BASE, ctx.spec)]
         return [Component(f"mount-image:{target}", digest(self.build.base_identity(ref), source), BASE, ref)]

@@ -20,7 +20,7 @@ from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.stages import Dockerfile
 from layerscope.cache.costs import CostModel, apply_costs, cost_model, rebuilt_indexes
 from layerscope.cache.edits import edit_lines
-from layerscope.cache.history import Key, align, layer_sizes, parse_created_by, target_chain
+from layerscope.cache.history import Key, align_chain, layer_sizes, parse_created_by, target_chain
 from layerscope.cache.model import CacheSummary, StepResult
 from layerscope.cache.pins import BASE, CHANGED, EDITED, REQUIREMENT_LIKE, Change, Pins
 from layerscope.cache.plan import BuildInput
@@ -63,7 +63,7 @@ class DockerfileBuild:
         args = dict(request.build_args)
         if not image.history_aligned:
             raise UsageError(f"{image.reference}: its history and layers do not match one to one")
-        if align(image.history, target_chain(self.whatif.df, request.target, args)) is None:
+        if align_chain(image.history, target_chain(self.whatif.df, request.target, args)) is None:
             raise UsageError(
                 f"--dockerfile {dockerfile_path(request)}: the image's history does not end with the steps of its "
                 f"target stage: is {image.reference} this Dockerfile's last build?"
@@ -183,7 +183,7 @@ def from_history(a: Analysis, report: PackageReport) -> dict[int, PackageRebuild
 
 
 @dataclass(frozen=True, slots=True)
-class Found:
+class PackageRebuilds:
     """Per package index: its figure, and the change simulated for it."""
 
     rebuilds: dict[int, PackageRebuild]
@@ -192,7 +192,7 @@ class Found:
     notes: list[str]
 
 
-def from_dockerfile(build: DockerfileBuild, report: PackageReport) -> Found:
+def from_dockerfile(build: DockerfileBuild, report: PackageReport) -> PackageRebuilds:
     out: dict[int, PackageRebuild] = {}
     changes: dict[int, Change] = {}
     groups: dict[Key, list[int]] = {}
@@ -210,7 +210,7 @@ def from_dockerfile(build: DockerfileBuild, report: PackageReport) -> Found:
             notes += [n for n in priced.notes if n not in notes]
             out[i], changes[i] = figure(priced, key[1], text, change.what, shared), change
     named = context_notes(build.whatif.df, dict(build.request.build_args), build.whatif.names)
-    return Found(out, changes, groups, [*build.model.notes, *named, *notes])
+    return PackageRebuilds(out, changes, groups, [*build.model.notes, *named, *notes])
 
 
 def package_costs(a: Analysis, request: CacheRequest | None = None) -> Analysis:

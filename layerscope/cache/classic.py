@@ -9,7 +9,7 @@ from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage
 from layerscope.cache.plan import BUILD_ARG, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.sources import copy_words, source_components
+from layerscope.cache.source_keys import copy_words, source_components
 from layerscope.cache.walk import Walker, unquote_pairs
 from layerscope.errors import UnsupportedError
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
-from layerscope.cache.history import Key, align, history_flavour, history_seconds, step_layers, target_chain
+from layerscope.cache.history import Key, align_chain, history_flavour, history_seconds, step_layers, target_chain
 from layerscope.cache.model import DEPENDS, MISS, NONE, CacheSummary, StepResult
 from layerscope.cache.plan import BASE, BuildInput, PlannedStep
 from layerscope.cache.timings import rawjson_seconds
@@ -45,7 +45,7 @@ def _layer_costs(
     image: Image, df: Dockerfile, target: str | None, args: dict[str, str]
 ) -> tuple[dict[Key, StepCost], int] | None:
     """Each step's layers (the chain's first FROM brings the base image's), and how many RUN texts agree."""
-    al = align(image.history, target_chain(df, target, args))
+    al = align_chain(image.history, target_chain(df, target, args))
     if al is None:
         return None
     return {key: StepCost(layers) for key, layers in step_layers(image, al).items()}, al.text_matches
@@ -87,7 +87,7 @@ def cost_model(
         if problems:
             notes.append(f"--timings: {problems} step vertex(es) of the log match no step of the Dockerfile")
     elif image is not None and history_flavour(image.history) == "nop" and not _buildah(image):
-        al = align(image.history, target_chain(chosen, target, args))
+        al = align_chain(image.history, target_chain(chosen, target, args))
         if al is not None:
             seconds, source = history_seconds(image.history, al), HISTORY_ESTIMATE
     costs: dict[Key, StepCost] = dict(layer_costs or {})

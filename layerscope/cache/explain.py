@@ -8,7 +8,7 @@ from layerscope.cache.plan import (
     BASE,
     BUILD_ARG,
     EARLIER,
-    FILE,
+    FILE_CONTENTS,
     INSTRUCTION,
     SESSION,
     Component,
@@ -22,15 +22,17 @@ SESSION_NOTE = "a directory context is keyed by the build session in BuildKit: w
 
 def _component_reason(new: Component, old: Component | None) -> tuple[Cause, str]:
     kind = new.cause_kind
-    if kind == FILE:
+    if kind == FILE_CONTENTS:
         if new.selection is not None and new.selection.missing:
             missing = ", ".join(new.selection.missing)
-            return Cause(FILE, new.selection.missing[0]), f"source {missing} not found in the context: the build fails"
+            return Cause(
+                FILE_CONTENTS, new.selection.missing[0]
+            ), f"source {missing} not found in the context: the build fails"
         names = changed_names(old.selection, new.selection) if old and old.selection and new.selection else []
         if not names:
-            return Cause(FILE, "."), "the selected files changed"
+            return Cause(FILE_CONTENTS, "."), "the selected files changed"
         more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-        return Cause(FILE, names[0]), f"{names[0]} changed{more}"
+        return Cause(FILE_CONTENTS, names[0]), f"{names[0]} changed{more}"
     if kind == BUILD_ARG:
         before = repr(old.value) if old is not None else "unset"
         return Cause(BUILD_ARG, new.cause_name), f"build arg {new.cause_name} changed ({before} -> {new.value!r})"

@@ -171,7 +171,7 @@ def listed_chain(steps: Sequence[StepLike], stages: tuple[str, ...]) -> list[Cha
                    if s.stage in stages and s.instruction != "FROM"]  # fmt: skip
 
 
-def align_partial(history: tuple[HistoryEntry, ...], chain: list[ChainStep]) -> Alignment:
+def align_chain_partial(history: tuple[HistoryEntry, ...], chain: list[ChainStep]) -> Alignment:
     """Match the chain to the end of the history by keyword, newest first, as far as they agree.
 
     An ONBUILD registration has no entry in BuildKit's history (it has one in classic's): it may be skipped. A
@@ -199,9 +199,9 @@ def align_partial(history: tuple[HistoryEntry, ...], chain: list[ChainStep]) -> 
     return Alignment(out, i + 1, root, matches, tuple(steps[: j + 1]))
 
 
-def align(history: tuple[HistoryEntry, ...], chain: list[ChainStep]) -> Alignment | None:
+def align_chain(history: tuple[HistoryEntry, ...], chain: list[ChainStep]) -> Alignment | None:
     """The whole chain matched with the end of the history; None when they disagree."""
-    al = align_partial(history, chain)
+    al = align_chain_partial(history, chain)
     return al if al.complete else None
 
 

@@ -16,7 +16,7 @@ from layerscope import renderhooks
 from layerscope.cache.history import (
     NO_ENTRY,
     StepLike,
-    align_partial,
+    align_chain_partial,
     final_stages,
     layer_sizes,
     listed_chain,
@@ -68,7 +68,7 @@ def history_keyword(created_by: str | None) -> str | None:
 def map_steps(steps: Sequence[StepLike], target: str | None, image: Image) -> StepMap:
     """Match the final stages' steps with `image`'s history entries, from the last one up."""
     chain = final_stages(steps, target)
-    al = align_partial(image.history, listed_chain(steps, chain))
+    al = align_chain_partial(image.history, listed_chain(steps, chain))
     layers = step_layers(image, al, base=False)
     matched = []
     for (stage, line), index in sorted(al.entries.items(), key=lambda kv: kv[1]):

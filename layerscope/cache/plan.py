@@ -17,7 +17,7 @@ PROXY_ARGS = frozenset(
 )
 
 # Cause kinds of the contract.
-FILE, BUILD_ARG, EARLIER, BASE, INSTRUCTION = "file", "build-arg", "earlier-step", "base-image", "instruction"
+FILE_CONTENTS, BUILD_ARG, EARLIER, BASE, INSTRUCTION = "file", "build-arg", "earlier-step", "base-image", "instruction"
 SESSION = "session"  # the forced miss of a step on a directory context (BuildKit keys it by the build session)
 
 

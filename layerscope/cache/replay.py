@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from layerscope.buildfile.context import ContextTree, load_ignore
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 from layerscope.cache import gitsrc
+from layerscope.cache.builders import builder_model
 from layerscope.cache.costs import CostModel, apply_costs
 from layerscope.cache.explain import explain
 from layerscope.cache.model import (
@@ -26,7 +27,7 @@ from layerscope.cache.model import (
     StepResult,
 )
 from layerscope.cache.plan import BuildInput, ContextInput, PlannedStep, Records
-from layerscope.cache.simulate import WALKERS, CacheRequest, _inside, _notes, _read, load_context, load_costs
+from layerscope.cache.simulate import CacheRequest, _inside, _notes, _read, load_context, load_costs
 from layerscope.errors import LayerscopeError, UsageError
 
 # (tree, Dockerfile text) of a commit -> the ones to build instead (the advice's rewrite)
@@ -90,9 +91,7 @@ def commit_build(ri: ReplayInput, commit: str, transform: Transform | None = Non
 
 
 def _walk(ri: ReplayInput, build: BuildInput, records: Records, build_id: str) -> list[PlannedStep]:
-    walker = WALKERS.get(ri.builder)
-    if walker is None:
-        raise UsageError(f"unknown builder {ri.builder!r} (buildkit, classic, buildah)")
+    walker = builder_model(ri.builder).walker()
     return walker(build, records, build_id).run()
 
 

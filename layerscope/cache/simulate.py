@@ -18,9 +18,7 @@ from layerscope.buildfile.stages import (
     stage_base,
 )
 from layerscope.cache import edits, gitsrc
-from layerscope.cache.buildah import BuildahWalker
-from layerscope.cache.buildkit import BuildKitWalker
-from layerscope.cache.classic import ClassicWalker
+from layerscope.cache.builders import BUILDERS, builder_model
 from layerscope.cache.contexts import DIR as DIR_CONTEXT
 from layerscope.cache.contexts import NamedContext
 from layerscope.cache.costs import CostModel, apply_costs, cost_model
@@ -31,7 +29,7 @@ from layerscope.cache.walk import Walker
 from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
 from layerscope.readfile import TIMINGS_LIMIT, read_text
 
-WALKERS: dict[str, type[Walker]] = {"buildkit": BuildKitWalker, "classic": ClassicWalker, "buildah": BuildahWalker}
+WALKERS: dict[str, type[Walker]] = {b.name: b.walker() for b in BUILDERS}  # from cache/builders.py
 
 
 @dataclass(frozen=True)
@@ -253,9 +251,7 @@ def plan_builds(
     old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit", records: Records | None = None
 ) -> tuple[list[PlannedStep], list[StepResult]]:
     """Walk earlier builds into the cache records, then the new build: its planned and explained steps."""
-    walker = WALKERS.get(builder)
-    if walker is None:
-        raise UsageError(f"unknown builder {builder!r} (buildkit, classic, buildah)")
+    walker = builder_model(builder).walker()
     records = Records() if records is None else records
     for number, build in enumerate(old_builds):
         try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
-from layerscope.cache.bump import DockerfileBuild, Found, Priced, figure
+from layerscope.cache.bump import DockerfileBuild, PackageRebuilds, Priced, figure
 from layerscope.cache.history import Key, layer_sizes
 from layerscope.cache.model import MISS
 from layerscope.cache.pins import CHANGED, Change, normalize, requirement_lines
@@ -105,7 +105,7 @@ def _less(priced: Priced, run_key: Key, heavy: int, size: int, stored: int | Non
     return nbytes, comp
 
 
-def split_advice(build: DockerfileBuild, report: PackageReport, found: Found) -> list[SplitAdvice]:
+def split_advice(build: DockerfileBuild, report: PackageReport, found: PackageRebuilds) -> list[SplitAdvice]:
     out = []
     for key, members in found.groups.items():
         _, run = build.whatif.find(*key)

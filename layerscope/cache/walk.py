@@ -12,7 +12,7 @@ from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import NamedRef, Stage, arg_declarations, global_arg_values, stage_base, stage_parent
 from layerscope.cache.plan import (
     BASE,
-    FILE,
+    FILE_CONTENTS,
     INSTRUCTION,
     SESSION,
     BuildInput,
@@ -26,7 +26,7 @@ from layerscope.cache.plan import (
     resolve_arg,
     step_key,
 )
-from layerscope.cache.sources import context_selection
+from layerscope.cache.source_keys import context_selection
 
 
 def unquote_pairs(ins: Instruction) -> list[tuple[str, str]]:
@@ -139,7 +139,7 @@ class Walker:
             comp = Component("base", self.build.context_identity(name), BASE, ctx.spec)
         else:
             sel = context_selection(ctx, ["."], line)
-            comp = Component(f"base:{name}", sel.digest(), FILE, "", selection=sel)
+            comp = Component(f"base:{name}", sel.digest(), FILE_CONTENTS, "", selection=sel)
         state.chain = state.output = digest("context", name, comp.value)
         state.writes.append(("/", "base:" + state.chain, 0))
         state.owrites.append(("/", "base:" + state.chain, 0))

@@ -27,7 +27,7 @@ from layerscope.buildfile.stages import (
 )
 from layerscope.cache.plan import ContextInput
 from layerscope.cache.simulate import CacheRequest, load_context
-from layerscope.cache.sources import context_selection, is_url
+from layerscope.cache.source_keys import context_selection, is_url
 from layerscope.errors import UsageError
 from layerscope.readfile import read_text
 

@@ -10,16 +10,13 @@ from typing import Any
 from layerscope.api import analyze
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis, LayerRecord
+from layerscope.sources.references import reference_help
 from layerscope.sources.registry.secret import Secret
 from layerscope.textsafe import json_dumps
 from layerscope.units import fmt_size
 
 MAX_PASSWORD = 64 << 10  # registry tokens are a few kB
-REF_HELP = (
-    "image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-    "docker-daemon:NAME[:TAG], docker://HOST/REPO[:TAG|@DIGEST], analysis:FILE, a bare path "
-    "or a bare image name (the Docker engine first, then the registry)"
-)
+REF_HELP = reference_help()  # from the sources table (sources/references.py)
 
 
 def add_image_flags(p: argparse.ArgumentParser) -> None:

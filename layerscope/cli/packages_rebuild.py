@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
+from layerscope.cache.builders import BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
@@ -23,7 +24,7 @@ def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
                    help="the Dockerfile of the image (with --context alone: CONTEXT/Dockerfile)")  # fmt: skip
     g.add_argument("--context", metavar="DIR", help="its build context (default: .)")
     g.add_argument("--target", help="the stage the image is (default: the last one)")
-    g.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
+    g.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER)
     g.add_argument("--image-store", choices=("containerd", "overlay2"), default="containerd",
                    help="Docker's image store (BuildKit: COPY --link is a plain COPY on overlay2)")  # fmt: skip
     g.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")

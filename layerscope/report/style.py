@@ -14,6 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from layerscope.model import Analysis
+from layerscope.sources.references import LOCAL_PREFIXES
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
@@ -107,7 +108,7 @@ def image_name(a: Analysis) -> str:
     """What a title calls the image: a local archive's file name, else the reference."""
     ref = a.image.reference
     local = os.path.exists(ref)
-    for prefix in ("analysis:", "docker-archive:", "oci-archive:", "oci:"):
+    for prefix in LOCAL_PREFIXES:
         if ref.startswith(prefix):
             ref, local = ref[len(prefix) :], True
             break

@@ -22,11 +22,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerscope.model import LayerRecord
+from layerscope.sources.references import FORK_TRANSPORTS
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-FORK_TRANSPORTS = frozenset({"docker-archive", "oci", "oci-archive"})
 FORK_MIN_BYTES = 64 << 20  # below this a fork costs more than it saves
 
 ReadOne = Callable[[int], LayerRecord]

@@ -4,6 +4,7 @@ paths sniffed, bare names sent to the Docker engine and then to the registry."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,12 +15,10 @@ if TYPE_CHECKING:
     from layerscope.sources.registry.options import RegistryOptions
     from layerscope.sources.stores import TarStore
 
-TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker", "analysis")
-
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    transport: str  # one of TRANSPORTS, or "" for a bare name
+    transport: str  # one of TRANSPORTS, "path" for a bare path, or "" for a bare name
     location: str  # path, image name or registry reference
     selector: str | None = None  # tag inside an archive/layout
     text: str = ""
@@ -28,16 +27,15 @@ class Reference:
 def parse(text: str) -> Reference:
     if not text:
         raise BadReferenceError("empty image reference")
-    if text.startswith("docker://"):
-        return Reference("docker", text[len("docker://") :], None, text)
-    scheme, sep, rest = text.partition(":")
-    if sep and scheme in TRANSPORTS and scheme != "docker":
-        if not rest:
-            raise BadReferenceError(f"{text!r}: nothing after '{scheme}:'")
-        if scheme in ("docker-archive", "oci-archive", "oci"):
-            path, selector = _split_selector(rest)
-            return Reference(scheme, path, selector, text)
-        return Reference(scheme, rest, None, text)
+    for source in SOURCES:
+        if source.prefix and text.startswith(source.prefix):
+            rest = text[len(source.prefix) :]
+            if not rest and source.prefix.endswith(":"):  # docker:// is left to the registry to refuse
+                raise BadReferenceError(f"{text!r}: nothing after '{source.prefix}'")
+            if source.selector:
+                path, selector = _split_selector(rest)
+                return Reference(source.scheme, path, selector, text)
+            return Reference(source.scheme, rest, None, text)
     if os.path.exists(text) or text.startswith(("/", "./", "../")) or text.endswith((".tar", ".json")):
         return Reference("path", text, None, text)
     return Reference("", text, None, text)
@@ -94,49 +92,81 @@ def _open_layout_dir(path: str, ref: Reference) -> ImageHandle:
     raise FormatError(f"{path} is a directory but not an OCI image layout (no index.json)")
 
 
-def open_image(
+@dataclass(frozen=True, slots=True)
+class OpenOptions:
+    """What open_handle() passes every opener; each uses the parts its source needs."""
+
+    verify: bool = False
+    registry: RegistryOptions | None = None
+    scan_secrets: bool = False
+
+
+def open_handle(
     text: str, *, verify: bool = False, registry: RegistryOptions | None = None, scan_secrets: bool = False
 ) -> ImageHandle:
     """``scan_secrets`` matters to the engine's handle only, which reads its layers itself
     (every other handle reads them through the builder's reader)."""
+    ref = parse(text)
+    source = SOURCE_BY_SCHEME.get(ref.transport)
+    if source is None or source.opener is None:
+        raise BadReferenceError(f"unknown reference {text!r}")
+    return source.opener(ref, OpenOptions(verify, registry, scan_secrets))
+
+
+def _open_docker_archive(ref: Reference, _opts: OpenOptions) -> ImageHandle:
     from layerscope.sources.docker_archive import DockerArchiveHandle
     from layerscope.sources.layout import LayoutHandle
-    from layerscope.sources.stores import DirStore, TarStore
+    from layerscope.sources.stores import TarStore
 
-    ref = parse(text)
-    if ref.transport == "docker-archive":
-        if os.path.isdir(ref.location):
-            return _open_layout_dir(ref.location, ref)
-        if not os.path.exists(ref.location):
-            raise BadReferenceError(f"no such file: {ref.location}")
-        store = TarStore(ref.location)
-        if store.exists("manifest.json"):
-            return DockerArchiveHandle(store, ref.text, ref.selector)
-        if store.exists("index.json"):  # an OCI archive under the wrong name still reads
-            return LayoutHandle(store, "docker-archive", ref.text, ref.selector)
-        raise FormatError(_not_an_image(ref.location, store))
-    if ref.transport == "oci-archive":
-        if not os.path.isfile(ref.location):
-            raise BadReferenceError(f"no such file: {ref.location}")
-        store = TarStore(ref.location)
-        if not store.exists("index.json"):
-            raise FormatError(f"{ref.location} is not an OCI archive: no index.json")
-        return LayoutHandle(store, "oci-archive", ref.text, ref.selector)
-    if ref.transport == "oci":
-        if not os.path.isdir(ref.location):
-            raise BadReferenceError(f"no such directory: {ref.location}")
-        return LayoutHandle(DirStore(ref.location), "oci", ref.text, ref.selector)
-    if ref.transport == "path":
-        return open_path(ref.location, ref)
-    if ref.transport == "docker-daemon":
-        from layerscope.sources.daemon import DaemonHandle
+    if os.path.isdir(ref.location):
+        return _open_layout_dir(ref.location, ref)
+    if not os.path.exists(ref.location):
+        raise BadReferenceError(f"no such file: {ref.location}")
+    store = TarStore(ref.location)
+    if store.exists("manifest.json"):
+        return DockerArchiveHandle(store, ref.text, ref.selector)
+    if store.exists("index.json"):  # an OCI archive under the wrong name still reads
+        return LayoutHandle(store, "docker-archive", ref.text, ref.selector)
+    raise FormatError(_not_an_image(ref.location, store))
 
-        return DaemonHandle(ref.location, ref.text, verify=verify, scan_secrets=scan_secrets)
-    if ref.transport == "docker":
-        return _registry_handle(ref, registry)
-    if ref.transport == "":
-        return _bare_name(ref, verify, registry, scan_secrets)
-    raise BadReferenceError(f"unknown reference {text!r}")
+
+def _open_oci_archive(ref: Reference, _opts: OpenOptions) -> ImageHandle:
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import TarStore
+
+    if not os.path.isfile(ref.location):
+        raise BadReferenceError(f"no such file: {ref.location}")
+    store = TarStore(ref.location)
+    if not store.exists("index.json"):
+        raise FormatError(f"{ref.location} is not an OCI archive: no index.json")
+    return LayoutHandle(store, "oci-archive", ref.text, ref.selector)
+
+
+def _open_oci_dir(ref: Reference, _opts: OpenOptions) -> ImageHandle:
+    from layerscope.sources.layout import LayoutHandle
+    from layerscope.sources.stores import DirStore
+
+    if not os.path.isdir(ref.location):
+        raise BadReferenceError(f"no such directory: {ref.location}")
+    return LayoutHandle(DirStore(ref.location), "oci", ref.text, ref.selector)
+
+
+def _open_bare_path(ref: Reference, _opts: OpenOptions) -> ImageHandle:
+    return open_path(ref.location, ref)
+
+
+def _open_daemon(ref: Reference, opts: OpenOptions) -> ImageHandle:
+    from layerscope.sources.daemon import DaemonHandle
+
+    return DaemonHandle(ref.location, ref.text, verify=opts.verify, scan_secrets=opts.scan_secrets)
+
+
+def _open_registry(ref: Reference, opts: OpenOptions) -> ImageHandle:
+    return _registry_handle(ref, opts.registry)
+
+
+def _open_bare_name(ref: Reference, opts: OpenOptions) -> ImageHandle:
+    return _bare_name(ref, opts.verify, opts.registry, opts.scan_secrets)
 
 
 def _registry_handle(ref: Reference, options: RegistryOptions | None) -> ImageHandle:
@@ -155,3 +185,43 @@ def _bare_name(ref: Reference, verify: bool, options: RegistryOptions | None, sc
         lambda: DaemonHandle(ref.location, ref.text, verify=verify, scan_secrets=scan_secrets),
         lambda: _registry_handle(ref, options),
     )
+
+
+Opener = Callable[[Reference, OpenOptions], "ImageHandle"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One way to name an image: every consumer (parse, open_handle, the fork decision, the
+    CLI's reference help, what a title calls a local file) reads this table."""
+
+    scheme: str  # Reference.transport (and ImageHandle.transport where the handle keeps it)
+    prefix: str | None  # how a reference starts; None: recognised without one (a bare path or name)
+    help: str  # how the CLI's help spells it
+    opener: Opener | None  # None: not an ImageHandle (analysis: is read by api.load)
+    local: bool  # a file or directory here: no engine, no network
+    forkable: bool  # its layers may be read in forked worker processes (parallel.can_fork)
+    selector: bool = False  # PATH[:TAG] (the tag inside an archive or layout)
+
+
+# The order is the CLI help's; a prefix that is a prefix of another must come after it.
+SOURCES: tuple[Source, ...] = (
+    Source("docker-archive", "docker-archive:", "docker-archive:PATH", _open_docker_archive, True, True, True),
+    Source("oci", "oci:", "oci:DIR[:TAG]", _open_oci_dir, True, True, True),
+    Source("oci-archive", "oci-archive:", "oci-archive:PATH", _open_oci_archive, True, True, True),
+    Source("docker-daemon", "docker-daemon:", "docker-daemon:NAME[:TAG]", _open_daemon, False, False),
+    Source("docker", "docker://", "docker://HOST/REPO[:TAG|@DIGEST]", _open_registry, False, False),
+    Source("analysis", "analysis:", "analysis:FILE", None, True, False),
+    Source("path", None, "a bare path", _open_bare_path, True, False),
+    Source("", None, "a bare image name (the Docker engine first, then the registry)", _open_bare_name, False, False),
+)
+SOURCE_BY_SCHEME = {s.scheme: s for s in SOURCES}
+TRANSPORTS = tuple(s.scheme for s in SOURCES if s.prefix)  # the schemes a reference spells out
+LOCAL_PREFIXES = tuple(s.prefix for s in SOURCES if s.prefix and s.local)
+FORK_TRANSPORTS = frozenset(s.scheme for s in SOURCES if s.forkable)
+
+
+def reference_help() -> str:
+    """The CLI's help for an image reference, from SOURCES."""
+    spellings = [s.help for s in SOURCES]
+    return "image reference: " + ", ".join(spellings[:-1]) + " or " + spellings[-1]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.history import align, history_seconds, parse_created_by, run_text_agrees, target_chain
+from layerscope.cache.history import align_chain, history_seconds, parse_created_by, run_text_agrees, target_chain
 from layerscope.cache.rawjson import read_rawjson
 from layerscope.model import HistoryEntry
 from tests.cache.realbuild import (
@@ -81,11 +81,11 @@ def test_history_alignment_and_estimate() -> None:
         h(3, "/bin/sh -c y", "04.25"),
         h(4, "/bin/sh -c #(nop)  ENV E=1", "04.5", empty=True),
     )
-    al = align(history, chain)
+    al = align_chain(history, chain)
     assert al is not None and al.base_end == 1 and al.root == ("a", 1) and al.text_matches == 2
     assert al.entries == {("stage-1", 2): 1, ("stage-1", 4): 2, ("stage-1", 5): 3, ("stage-1", 6): 4}
     assert history_seconds(history, al) == {("stage-1", 4): 0.5, ("stage-1", 5): 2.25, ("stage-1", 6): 0.25}
-    assert align(history[:3], chain) is None  # fewer entries than steps: not this Dockerfile's image
+    assert align_chain(history[:3], chain) is None  # fewer entries than steps: not this Dockerfile's image
 
 
 DF = f"""\

@@ -1,14 +1,14 @@
 """Running the CLI on hostile input, as a user would, under limits.
 
 `Sandbox` gives a run its own HOME, XDG_CACHE_HOME, TMPDIR and working directory, all in a
-test's tmp dir; `run()` starts `python -m layerscope ...` there with a timeout and an
-address-space limit (RLIMIT_AS, so a memory bomb fails instead of swapping the machine) and
+test's tmp dir; `run()` starts `python -m layerscope ...` there with a timeout and a
+memory ceiling (so a memory bomb fails instead of swapping the machine; see `MemoryLimit`) and
 records every path that appeared or changed in the sandbox and the repository, and, through
 an audit hook (tests/support/audit_boot.py), every write the process attempted anywhere,
 /tmp included, even of a temp file deleted before it ended. Only the cache dir
 (`XDG_CACHE_HOME/layerscope`) and the outputs a run names may be written.
-`assert_refused()` checks the bad-input contract: exit 2, exactly one line on stderr
-starting `layerscope: `, no traceback.
+`assert_refused()` checks the bad-input contract: exit 2, exactly one short line on stderr
+starting `layerscope: `, no traceback; `assert_accepted()` a good (or tolerated) input.
 """
 
 from __future__ import annotations
@@ -25,11 +25,35 @@ from pathlib import Path
 from types import FrameType
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_MEMORY = 1536 << 20  # address space: the CLI with its imports and reader threads fits well within
 DEFAULT_TIMEOUT = 120.0  # a hang fails the test, well before a CI job's own timeout
 _SKIP = {".git", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache"}
 # Variables that would point the run at the user's real directories (or change where it writes).
-_DROPPED = ("LAYERSCOPE_CACHE_DIR", "MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+_DROPPED = (
+    "LAYERSCOPE_CACHE_DIR",
+    "MPLCONFIGDIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "DOCKER_CONFIG",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",  # a test that wants the summary names it (run's `env`) as an output
+)
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    """A run's memory ceiling: `kind` is resource.RLIMIT_AS (all address space, the default)
+    or resource.RLIMIT_DATA (heap and private writable mappings, forked readers included).
+    RLIMIT_DATA is for ceilings below what the interpreter maps anyway (a bomb refused within
+    384 MiB), and for runs that load the `dockerfile` package, whose Go runtime reserves
+    gigabytes of address space it never uses."""
+
+    kind: int
+    size: int
+
+
+ADDRESS_SPACE = MemoryLimit(resource.RLIMIT_AS, 1536 << 20)  # the CLI with its imports and threads fits well within
+DATA = MemoryLimit(resource.RLIMIT_DATA, 512 << 20)  # a read needs well under 100 MB of it
 
 
 @dataclass(frozen=True)
@@ -60,8 +84,9 @@ def _listing(root: Path) -> dict[str, tuple[int, int, int]]:
 class Sandbox:
     """Directories for one hostile run: `inputs` for the test's files, `work` as the cwd."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limit: MemoryLimit = ADDRESS_SPACE) -> None:
         self.root = root
+        self.limit = limit  # each run's memory ceiling (`run(memory=)` changes its size)
         self.home = root / "home"
         self.xdg_cache = root / "xdg-cache"
         self.tmp = root / "tmp"
@@ -93,21 +118,33 @@ class Sandbox:
         outputs: Iterable[Path] = (),
         stdin: bytes | int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        memory: int = DEFAULT_MEMORY,
+        memory: int | None = None,
         env: dict[str, str] | None = None,
+        own_cache: bool = False,
     ) -> HostileResult:
         """Run `python -m layerscope ARGS`; `stdin` is bytes, or a file descriptor to read from;
-        `env`: variables set for this run (e.g. GITHUB_STEP_SUMMARY, naming an output)."""
+        `memory`: the ceiling's size for this run (the sandbox's `limit` by default);
+        `env`: variables set for this run (e.g. GITHUB_STEP_SUMMARY, naming an output);
+        `own_cache`: a new, empty cache dir for this run alone (a cold read), kept apart from
+        the sandbox's."""
+        run_env = {**self.env(), **(env or {})}
+        cache_dir = self.cache
+        if own_cache:
+            xdg = self.root / f"xdg-cache-{len(list(self.root.glob('xdg-cache-*')))}"
+            xdg.mkdir()
+            run_env["XDG_CACHE_HOME"] = str(xdg)
+            cache_dir = xdg / "layerscope"
         before_box, before_repo = _listing(self.root), _listing(REPO)
         self.audit.mkdir(exist_ok=True)
         log = self.audit / f"run-{len(os.listdir(self.audit))}.log"
         allowed = [str(Path(o).resolve()) for o in outputs]
-        run_env = {**self.env(), **(env or {})}
         run_env["LAYERSCOPE_AUDIT_LOG"] = str(log)
-        run_env["LAYERSCOPE_AUDIT_ALLOW"] = os.pathsep.join([str(self.cache), *allowed])
+        run_env["LAYERSCOPE_AUDIT_ALLOW"] = os.pathsep.join([str(cache_dir), *allowed])
+        kind, size = self.limit.kind, self.limit.size if memory is None else memory
 
         def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(kind, (size, size))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file behind
 
         p = subprocess.run(
             [sys.executable, "-m", "tests.support.audit_boot", *args],
@@ -119,7 +156,7 @@ class Sandbox:
             stdin=stdin if isinstance(stdin, int) else (None if isinstance(stdin, bytes) else subprocess.DEVNULL),
             preexec_fn=limit,
         )
-        cache = str(self.cache.resolve())
+        cache = str(cache_dir.resolve())
 
         def changed(before: dict[str, tuple[int, int, int]], root: Path) -> list[str]:
             after = _listing(root)
@@ -150,15 +187,25 @@ class Sandbox:
 
 
 def assert_refused(r: HostileResult, expect: str = "") -> str:
-    """Exit 2, one line on stderr starting `layerscope: ` (containing `expect`), no traceback, nothing written."""
+    """Exit 2, one short line on stderr starting `layerscope: ` (containing `expect`), no
+    traceback, nothing written; returns the line."""
     lines = r.err.splitlines()
     assert r.code == 2, (r.code, r.err[-2000:])
     assert len(lines) == 1, r.err[-2000:]
     assert lines[0].startswith("layerscope: "), lines[0]
     assert "Traceback" not in r.err and "internal error" not in r.err, r.err[-2000:]
     assert expect.lower() in lines[0].lower(), lines[0]
+    assert len(lines[0]) < 1000, f"{len(lines[0])} characters"  # values quoted from the input are cut
     assert not r.written, r.written
     return lines[0]
+
+
+def assert_accepted(r: HostileResult) -> str:
+    """A good (or tolerated) input: exit 0, no traceback, nothing written; returns stdout."""
+    assert r.code == 0, (r.code, r.err[-2000:])
+    assert "Traceback" not in r.err and "internal error" not in r.err, r.err[-2000:]
+    assert not r.written, r.written
+    return r.out
 
 
 def assert_clean(r: HostileResult) -> None:

@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 
 from layerscope.model import Analysis
 from layerscope.tui.app import ExploreApp
-from layerscope.tui.widgets.filetree import FileTree, Node
+from layerscope.tui.widgets.filetree import FileTreeView, Node
 from tests.tui.sample import sample_analysis, sample_spec, write_build
 
 
@@ -63,7 +63,7 @@ async def settle(pilot: Pilot[None]) -> None:
             return
 
 
-def shown(tree: FileTree) -> list[str]:
+def shown(tree: FileTreeView) -> list[str]:
     """Paths on the tree's lines, top to bottom (what a person sees when scrolling)."""
     out: list[str] = []
 
@@ -78,7 +78,7 @@ def shown(tree: FileTree) -> list[str]:
     return out
 
 
-def node_for(tree: FileTree, path: str) -> Node:
+def node_for(tree: FileTreeView, path: str) -> Node:
     stack = list(tree.root.children)
     while stack:
         node = stack.pop()

@@ -16,7 +16,7 @@ from layerscope.model import Analysis
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp
 from layerscope.tui.widgets.cache import CachePane, CacheTable
-from layerscope.tui.widgets.filetree import FileTree
+from layerscope.tui.widgets.filetree import FileTreeView
 from layerscope.units import fmt_size
 from tests.tui.conftest import node_for, settle
 from tests.tui.sample import SITE
@@ -132,7 +132,7 @@ async def test_r_on_a_file_simulates_the_context_file_it_came_from(
 ) -> None:
     async with explore(sample, build_dir, monkeypatch) as (app, pilot):
         await press(pilot, "down", "down", "down", "tab")  # L3, the files up to it
-        tree = app.screen.query_one(FileTree)
+        tree = app.screen.query_one(FileTreeView)
         assert "r" in [b.binding.key for b in app.screen.active_bindings.values() if b.enabled]
         tree.move_cursor(node_for(tree, "app"))
         await press(pilot, "enter")
@@ -157,7 +157,7 @@ async def test_r_without_a_dockerfile_does_nothing(sample: Analysis) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "tab")
-        assert isinstance(app.focused, FileTree)
+        assert isinstance(app.focused, FileTreeView)
         assert "r" not in [b.binding.key for b in app.screen.active_bindings.values() if b.enabled]
         await press(pilot, "r")
         assert app.screen.query_one(TabbedContent).active == "layers-tab"

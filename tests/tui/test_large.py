@@ -18,7 +18,7 @@ from layerscope.analysis.serialize import saved_document
 from layerscope.tui import make_app
 from layerscope.tui.screens.main import MainScreen
 from layerscope.tui.widgets.files import FilesPane
-from layerscope.tui.widgets.filetree import PAGE, FileTree
+from layerscope.tui.widgets.filetree import PAGE, FileTreeView
 from tests.support.factory import ImageSpec, f, layer_tar, wh
 from tests.tui.conftest import node_for, settle, shown
 
@@ -54,7 +54,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def tree_of(app: object) -> FileTree:
+def tree_of(app: object) -> FileTreeView:
     screen = app.screen  # type: ignore[attr-defined]
     assert isinstance(screen, MainScreen)
     return screen.query_one(FilesPane).file_tree

@@ -15,7 +15,7 @@ from layerscope.tui.app import ExploreApp
 from layerscope.tui.screens.help import HelpScreen
 from layerscope.tui.screens.main import MainScreen
 from layerscope.tui.widgets.files import FilesPane
-from layerscope.tui.widgets.filetree import FileTree
+from layerscope.tui.widgets.filetree import FileTreeView
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.waste import WasteTable
 from tests.tui.conftest import node_for, settle, shown
@@ -33,7 +33,7 @@ async def explore(sample: Analysis, size: tuple[int, int] = (80, 24)) -> AsyncIt
         yield app, pilot
 
 
-def tree_of(app: ExploreApp) -> FileTree:
+def tree_of(app: ExploreApp) -> FileTreeView:
     return app.screen.query_one(FilesPane).file_tree
 
 
@@ -218,7 +218,7 @@ class TestKeys:
         async with explore(sample) as (app, pilot):
             assert isinstance(app.focused, LayersTable)
             await press(pilot, "tab")
-            assert isinstance(app.focused, FileTree)
+            assert isinstance(app.focused, FileTreeView)
             await press(pilot, "shift+tab")
             assert isinstance(app.focused, LayersTable)
 

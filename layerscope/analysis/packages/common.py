@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 PYTHON, CONDA, DEB, APK, RPM, SOURCE = "python", "conda", "deb", "apk", "rpm", "source"
-# Precedence when several packages list one file (docs/image-formats.md §10 rule 7):
-# an OS package beats conda, conda beats a Python dist.
-RANK = {DEB: 0, APK: 0, RPM: 0, CONDA: 1, PYTHON: 2, SOURCE: 3}
+# Each ecosystem's rank (which owner wins a file) is in ecosystems.py's table.
 
 Captured = dict[str, tuple[int, bytes]]  # root-relative path -> (layer, contents)
 

@@ -16,8 +16,9 @@ import posixpath
 import re
 from collections.abc import Sequence
 
-from layerscope.analysis.packages.common import CONDA, PYTHON, RANK
-from layerscope.analysis.packages.history import Install
+from layerscope.analysis.packages.common import CONDA, PYTHON
+from layerscope.analysis.packages.ecosystems import RANK
+from layerscope.analysis.packages.installs import Install
 from layerscope.analysis.packages.resolve import Resolver
 
 # Why a path was owned without a file list naming it (None: listed).

@@ -10,7 +10,7 @@ from layerscope.analysis.packages import categories as c
 from layerscope.analysis.packages.attribute import Attribution, attribute
 from layerscope.analysis.packages.closure import apk_graph, closure, deb_graph, settle
 from layerscope.analysis.packages.common import APK, CONDA, DEB, RPM
-from layerscope.analysis.packages.history import History, build
+from layerscope.analysis.packages.installs import History, build
 from layerscope.analysis.packages.savings import savings
 from layerscope.model import FILE, BuildOnly, CategoryBytes, LayerRecord, Package, PackageReport
 

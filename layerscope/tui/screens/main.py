@@ -26,7 +26,7 @@ from layerscope.tui.screens.help import HelpScreen
 from layerscope.tui.views import extra_views
 from layerscope.tui.widgets.details import Details, file_text, layer_text
 from layerscope.tui.widgets.files import FilesPane, FilesState
-from layerscope.tui.widgets.filetree import FileTree, NodeRef
+from layerscope.tui.widgets.filetree import FileTreeView, NodeRef
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.waste import WasteTable
 from layerscope.units import fmt_pct, fmt_size
@@ -272,7 +272,7 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rebuild_file":  # a file of the Files pane, when a Dockerfile was given
-            return any(v.tab_id == "cache-tab" for v in self.extras) and isinstance(self.focused, FileTree)
+            return any(v.tab_id == "cache-tab" for v in self.extras) and isinstance(self.focused, FileTreeView)
         if action in FILE_ACTIONS:  # the Files keys only where the Files pane is
             tabs = self.query(TabbedContent)
             return not tabs or tabs.first().active == "layers-tab"

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 
 from layerscope.tui.format import plain
 from layerscope.tui.fsview import BY_NAME, BY_SIZE, CHANGES
-from layerscope.tui.widgets.filetree import FileTree
+from layerscope.tui.widgets.filetree import FileTreeView
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +47,14 @@ class FilesPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Files", id="files-bar")
         yield Input(placeholder="filter paths (Enter: to tree, Esc: clear)", id="filter")
-        yield FileTree(id="tree")
+        yield FileTreeView(id="tree")
 
     def show_state(self, state: FilesState, note: str = "") -> None:
         self.query_one("#files-bar", Static).update(plain(f"Files: {state.describe()}{note}"))
 
     @property
-    def file_tree(self) -> FileTree:
-        return self.query_one(FileTree)
+    def file_tree(self) -> FileTreeView:
+        return self.query_one(FileTreeView)
 
     @property
     def filter_input(self) -> Input:

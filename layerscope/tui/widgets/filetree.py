@@ -38,7 +38,7 @@ class NodeRef:
 Node = TreeNode[NodeRef]
 
 
-class FileTree(Tree[NodeRef]):
+class FileTreeView(Tree[NodeRef]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "filetree--added",
         "filetree--modified",

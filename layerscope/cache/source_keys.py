@@ -11,7 +11,7 @@ from layerscope.buildfile.stages import NamedRef, Names, Stage, from_target
 from layerscope.cache.plan import (
     BASE,
     EARLIER,
-    FILE,
+    FILE_CONTENTS,
     INSTRUCTION,
     BuildInput,
     Component,
@@ -89,7 +89,7 @@ def source_components(
             if ctx.tree is None:  # an image-like context: keyed like an image (--base-changed NAME)
                 return [*out, Component("from-image", digest(build.context_identity(ctx.name), local), BASE, ctx.spec)]
             sel = context_selection(ctx, local, ins.line, excludes, parents, apply_ignore, empty_ok, chmod)
-            return [*out, Component(f"{name}:{ctx.name}", sel.digest(), FILE, "", selection=sel)]
+            return [*out, Component(f"{name}:{ctx.name}", sel.digest(), FILE_CONTENTS, "", selection=sel)]
         return [*out, Component("from-image", digest(build.base_identity(target), local), BASE, target)]
     urls = [s for s in local if is_url(s)]
     if urls:
@@ -105,7 +105,7 @@ def source_components(
         local = [s for s in local if not is_url(s)]
     if local:
         sel = files_selection(build.context, local, ins.line, excludes, parents, apply_ignore, empty_ok, chmod)
-        out.append(Component(name, sel.digest(), FILE, "", selection=sel))
+        out.append(Component(name, sel.digest(), FILE_CONTENTS, "", selection=sel))
     return out
 
 

@@ -14,12 +14,9 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from layerscope.analysis.packages import apk, conda, dpkg, python, rpm
 from layerscope.analysis.packages.common import Captured, Found
+from layerscope.analysis.packages.ecosystems import ECOSYSTEM_BY_NAME, ECOSYSTEMS, Finder, ecosystem_of
 from layerscope.model import LayerRecord
-
-_KEY_PREFIX = {"python": "python:", "conda": "conda:", "dpkg": "deb:", "apk": "apk:", "rpm": "rpm:"}
-Finder = Callable[[Captured], tuple[list[Found], list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +35,8 @@ class History:
     views: dict[str, Captured] = field(default_factory=dict)  # final captured files by ecosystem
 
 
-def ecosystem_of(path: str) -> str | None:
-    if python.is_python_meta(path):
-        return "python"
-    if conda.is_conda_meta(path):
-        return "conda"
-    if dpkg.is_dpkg_meta(path):
-        return "dpkg"
-    if apk.is_apk_meta(path):
-        return "apk"
-    if rpm.is_rpm_meta(path):
-        return "rpm"
-    return None
-
-
 def _finders() -> dict[str, Finder]:
-    memo: python.Memo = {}
-    return {
-        "python": lambda view: python.find(view, memo),
-        "conda": conda.find,
-        "dpkg": dpkg.find,
-        "apk": apk.find,
-        "rpm": rpm.find,
-    }
+    return {e.name: e.new_finder() for e in ECOSYSTEMS}
 
 
 def _gone(path: str, whiteouts: set[str], opaque: set[str]) -> bool:
@@ -109,7 +85,7 @@ def build(records: list[LayerRecord], visible: Callable[[str, int], bool]) -> Hi
                     hist.installs.append(latest[f.key])
                 else:  # same install, maybe a re-read database: keep its layer
                     latest[f.key] = Install(f, latest[f.key].layer)
-            for k in [k for k in last if k.startswith(_KEY_PREFIX[eco]) and k not in keys]:
+            for k in [k for k in last if k.startswith(ECOSYSTEM_BY_NAME[eco].key_prefix) and k not in keys]:
                 del last[k]  # removed: installing it again later is a new install
                 latest.pop(k, None)
             seen_notes.update(notes)
@@ -119,7 +95,7 @@ def build(records: list[LayerRecord], visible: Callable[[str, int], bool]) -> Hi
             found, notes = finders[eco](view)
             seen_notes.update(notes)
             present = {f.key for f in found}
-            for k in [k for k in latest if k.startswith(_KEY_PREFIX[eco]) and k not in present]:
+            for k in [k for k in latest if k.startswith(ECOSYSTEM_BY_NAME[eco].key_prefix) and k not in present]:
                 del latest[k]
             for f in found:
                 if f.key not in latest or latest[f.key].found.version != f.version:

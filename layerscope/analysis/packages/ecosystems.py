@@ -1,0 +1,66 @@
+"""The package ecosystems: one table, read by the layer-by-layer install history (installs.py) (which files belong
+to which database, how each is parsed, which installs a rewrite replaces) and by attribution
+(which owner wins a file several packages list).
+
+What a layer walk captures is decided one floor down, in layers/capture.py (which cannot
+import this package); each entry's `captures` names files the walk must keep, and the tests
+check both tables agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from layerscope.analysis.packages import apk, conda, dpkg, python, rpm
+from layerscope.analysis.packages.common import APK, CONDA, DEB, PYTHON, RPM, SOURCE, Captured, Found
+
+Finder = Callable[[Captured], tuple[list[Found], list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Ecosystem:
+    name: str  # the database: installs.py's view of its captured files
+    package_ecosystem: str  # Found.ecosystem, the JSON's packages[].ecosystem
+    is_meta: Callable[[str], bool]  # is this captured path one of its database's files?
+    new_finder: Callable[[], Finder]  # a parser for one history build (python keeps a memo across layers)
+    rank: int  # which owner wins a file several packages list: the lowest (docs/image-formats.md §10 rule 7)
+    captures: tuple[str, ...]  # examples of files layers/capture.py must keep for it
+
+    @property
+    def key_prefix(self) -> str:
+        """How its Found.key values start."""
+        return self.package_ecosystem + ":"
+
+
+def _python_finder() -> Finder:
+    memo: python.Memo = {}
+    return lambda view: python.find(view, memo)
+
+
+# The order is the order paths are tried in (ecosystem_of): a path is the first one's that claims it.
+ECOSYSTEMS: tuple[Ecosystem, ...] = (
+    Ecosystem(
+        "python",
+        PYTHON,
+        python.is_python_meta,
+        _python_finder,
+        2,
+        ("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",),
+    ),
+    Ecosystem("conda", CONDA, conda.is_conda_meta, lambda: conda.find, 1, ("opt/conda/conda-meta/zlib-1.2.13-0.json",)),
+    Ecosystem("dpkg", DEB, dpkg.is_dpkg_meta, lambda: dpkg.find, 0, ("var/lib/dpkg/status",)),
+    Ecosystem("apk", APK, apk.is_apk_meta, lambda: apk.find, 0, ("lib/apk/db/installed",)),
+    Ecosystem("rpm", RPM, rpm.is_rpm_meta, lambda: rpm.find, 0, ("var/lib/rpm/rpmdb.sqlite",)),
+)
+ECOSYSTEM_BY_NAME = {e.name: e for e in ECOSYSTEMS}
+# Precedence when several packages list one file: an OS package beats conda, conda beats a
+# Python dist; a file attributed from source (no database) loses to all.
+RANK = {e.package_ecosystem: e.rank for e in ECOSYSTEMS} | {SOURCE: 3}
+
+
+def ecosystem_of(path: str) -> str | None:
+    """The database a captured file belongs to, if any."""
+    for e in ECOSYSTEMS:
+        if e.is_meta(path):
+            return e.name
+    return None

@@ -1,0 +1,36 @@
+"""The ecosystem table (analysis/packages/ecosystems.py) agrees with the capture rules one
+floor down, and gives every parser's results their rank and key prefix."""
+
+from __future__ import annotations
+
+import pytest
+
+from layerscope.analysis.packages.common import SOURCE
+from layerscope.analysis.packages.ecosystems import ECOSYSTEMS, RANK, Ecosystem, ecosystem_of
+from layerscope.layers.capture import capture_limit
+
+DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\nArchitecture: amd64\n\n"
+
+
+@pytest.mark.parametrize("eco", ECOSYSTEMS, ids=lambda e: e.name)
+def test_its_files_are_captured_and_claimed_by_it(eco: Ecosystem) -> None:
+    assert eco.captures
+    for path in eco.captures:
+        assert capture_limit(path) is not None, f"layers/capture.py does not keep {path}"
+        assert ecosystem_of(path) == eco.name
+
+
+def test_ranks() -> None:
+    assert set(RANK) == {e.package_ecosystem for e in ECOSYSTEMS} | {SOURCE}
+    assert RANK == {"deb": 0, "apk": 0, "rpm": 0, "conda": 1, "python": 2, "source": 3}
+
+
+def test_a_finder_keys_its_packages_with_the_prefix() -> None:
+    (dpkg,) = (e for e in ECOSYSTEMS if e.name == "dpkg")
+    found, _ = dpkg.new_finder()({"var/lib/dpkg/status": (0, DPKG_STATUS)})
+    assert [f.name for f in found] == ["zlib1g"]
+    assert all(f.key.startswith(dpkg.key_prefix) and f.ecosystem == dpkg.package_ecosystem for f in found)
+
+
+def test_a_path_no_database_owns() -> None:
+    assert ecosystem_of("usr/bin/python3") is None
