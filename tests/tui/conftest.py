@@ -55,12 +55,20 @@ async def settle(pilot: Pilot[None]) -> None:
         if app.load_done.is_set():
             break
         await pilot.pause(0.01)
-    for _ in range(20):
+    # Quiet means no worker running on several looks in a row, a little time apart: under load a
+    # message that starts the next worker (a view's simulation) may not have been handled yet.
+    quiet = 0
+    for _ in range(200):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers):
+        if any(w.is_running for w in pilot.app.workers):
+            quiet = 0
+            continue
+        quiet += 1
+        if quiet >= 3:
             return
+        await pilot.pause(0.02)
 
 
 def shown(tree: FileTreeView) -> list[str]:
