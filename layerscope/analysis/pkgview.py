@@ -18,11 +18,9 @@ from typing import Any
 
 from layerscope.analysis.breakdown import records_of, tree_of
 from layerscope.analysis.packages import package_report
-from layerscope.analysis.packages.attribute import attribute
 from layerscope.analysis.packages.categories import NAMES, Classifier
-from layerscope.analysis.packages.common import CONDA
-from layerscope.analysis.packages.history import build
-from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
+from layerscope.analysis.packages.report import attribution
+from layerscope.model import Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_size
 
 CATEGORIES = NAMES  # the contract's category names (docs/CONTRACT.md, `packages --json`), in its order
@@ -73,17 +71,7 @@ def _split(a: Analysis) -> Split | None:
     if records is None or tree is None:
         return None
 
-    def visible(path: str, layer: int) -> bool:
-        node = tree.nodes.get(path)
-        return node is not None and node.layer == layer and node.record.type == FILE
-
-    # the steps of analysis/packages/report.py, with the classifier recorded
-    hist = build(records, visible)
-    conda = {i.found.location.lstrip("/") for i in hist.final if i.found.ecosystem == CONDA}
-    inner = a.image.config.get("config") if isinstance(a.image.config.get("config"), dict) else {}
-    workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
-    recorder = _Recorder(conda, workdir if isinstance(workdir, str) else "")
-    attribute(tree, hist, recorder)
+    _hist, _att, recorder = attribution(records, tree, a.image.config, _Recorder)
     split: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for path, category in recorder.seen.items():
         node = tree.nodes.get(path)
