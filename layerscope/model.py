@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -208,6 +209,21 @@ class _Notebook:
         return renderhooks.html("analysis_html", self)
 
 
+class Derived:
+    """What is worked out from an Analysis's layer records once and then shared by every
+    consumer: the stacked tree and the package attribution (analysis/state.py puts them
+    in `state`). Not part of the data: never serialised, compared or pickled."""
+
+    __slots__ = ("lock", "state")
+
+    def __init__(self, state: object = None) -> None:
+        self.lock = threading.Lock()
+        self.state = state
+
+    def __reduce__(self) -> tuple[type[Derived], tuple[()]]:
+        return Derived, ()  # a copy works the state out again (a lock does not pickle)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Analysis(_Notebook):
     image: Image
@@ -217,6 +233,9 @@ class Analysis(_Notebook):
     notes: tuple[str, ...] = field(default=())
     packages: PackageReport | None = None  # None with --manifest-only
     exposure: Exposure | None = None  # None with --manifest-only and in older saved analyses
+    # The stacked state (analysis/state.py): shared with `dataclasses.replace` copies, which
+    # each check that it was worked out for their image.
+    derived: Derived = field(default_factory=Derived, compare=False, repr=False)
 
 
 # -- packages (analysis/packages/) -------------------------------------------------------

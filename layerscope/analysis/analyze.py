@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from layerscope.analysis import exposure
 from layerscope.analysis.feed import LayerFeed
+from layerscope.analysis.state import Stacked
 from layerscope.analysis.unknown import MANIFEST_ONLY_NOTE
-from layerscope.model import Analysis, Image, LayerRecord, Totals
+from layerscope.model import Analysis, Derived, Image, LayerRecord, Totals
 
 MAX_WASTE_ROWS = 200
 
@@ -46,11 +47,8 @@ def analyze_image(
         files=tree.final_files,
     )
     waste = sorted(tree.dead, key=lambda w: (-w.bytes, w.path, w.layer))[:MAX_WASTE_ROWS]
-    report = None
-    if packages:
-        from layerscope.analysis.packages import package_report  # 20 ms of imports inspect never needs
-
-        report = package_report(records, tree, image.config)
+    stacked = Stacked(image, records, tree)  # kept with the analysis: its consumers never stack again
+    report = stacked.package_report() if packages else None
     figures = feed.dive.figures()
     found = exposure.find(image, tree, forbid_paths, secrets)
-    return Analysis(image, totals, tuple(waste), figures, packages=report, exposure=found)
+    return Analysis(image, totals, tuple(waste), figures, packages=report, exposure=found, derived=Derived(stacked))

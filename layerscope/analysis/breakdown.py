@@ -1,42 +1,13 @@
 """Where each layer's bytes ended up: still visible in the final filesystem, or hidden by a
-later layer. Built from the stacked file tree, which is kept for the last few analyses
-asked about, so that several frames and figures of one analysis stack its layers once.
+later layer. Built from the analysis's stacked file tree (analysis/state.py).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
-from layerscope.analysis.filetree import FileTree, stack
-from layerscope.model import Analysis, LayerRecord, WasteEntry
-
-_KEEP = 2
-# id(analysis) -> (analysis, tree); the analysis is held so that its id cannot be reused.
-_TREES: OrderedDict[int, tuple[Analysis, FileTree]] = OrderedDict()
-
-
-def records_of(a: Analysis) -> list[LayerRecord] | None:
-    """Every layer's record, or None when any is missing (--manifest-only, summaries)."""
-    records = [layer.record for layer in a.image.layers]
-    if a.image.manifest_only or any(r is None for r in records):
-        return None
-    return [r for r in records if r is not None]
-
-
-def tree_of(a: Analysis) -> FileTree | None:
-    hit = _TREES.get(id(a))
-    if hit is not None and hit[0] is a:
-        _TREES.move_to_end(id(a))
-        return hit[1]
-    records = records_of(a)
-    if records is None:
-        return None
-    tree = stack(records)
-    _TREES[id(a)] = (a, tree)
-    while len(_TREES) > _KEEP:
-        _TREES.popitem(last=False)
-    return tree
+from layerscope.analysis.state import tree_of
+from layerscope.model import Analysis, WasteEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,109 +6,38 @@ None when no attribution is possible, and every consumer then says "package attr
 unavailable" rather than guessing.
 
 The per-layer split of categories is not in the package report (its categories describe
-the final filesystem). It is recovered by running the same attribution with a classifier
-that records the category of every visible file, so that the per-layer bars always add
-up to the report's own category totals.
+the final filesystem): analysis/state.py recovers it from the same attribution. Both are
+worked out once per analysis and kept with it.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
-from typing import Any
-
-from layerscope.analysis.breakdown import records_of, tree_of
-from layerscope.analysis.packages import package_report
-from layerscope.analysis.packages.attribute import attribute
-from layerscope.analysis.packages.categories import NAMES, Classifier
-from layerscope.analysis.packages.common import CONDA
-from layerscope.analysis.packages.installs import build
-from layerscope.model import FILE, Analysis, PackageRebuild, PackageReport
+from layerscope.analysis.packages.categories import NAMES
+from layerscope.analysis.state import state_of
+from layerscope.model import Analysis, PackageRebuild, PackageReport
 from layerscope.units import fmt_size
 
 CATEGORIES = NAMES  # the contract's category names (docs/CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
 
-_KEEP = 2
-_REPORTS: OrderedDict[int, tuple[Analysis, Any]] = OrderedDict()
-_SPLITS: OrderedDict[int, tuple[Analysis, Any]] = OrderedDict()
-
-
-def _remember(cache: OrderedDict[int, tuple[Analysis, Any]], a: Analysis, value: Any) -> Any:
-    cache[id(a)] = (a, value)
-    while len(cache) > _KEEP:
-        cache.popitem(last=False)
-    return value
-
 
 def report_of(a: Analysis) -> PackageReport | None:
     if a.packages is not None:
         return a.packages
-    hit = _REPORTS.get(id(a))
-    if hit is not None and hit[0] is a:
-        return hit[1]  # type: ignore[no-any-return]
-    records, tree = records_of(a), tree_of(a)
-    if records is None or tree is None:
-        return None
-    return _remember(_REPORTS, a, package_report(records, tree, a.image.config))  # type: ignore[no-any-return]
-
-
-class _Recorder(Classifier):
-    """The attribution's classifier, noting the category of each file it is asked about."""
-
-    def __init__(self, conda_prefixes: set[str], workdir: str) -> None:
-        super().__init__(conda_prefixes, workdir)
-        self.seen: dict[str, str] = {}
-
-    def classify(self, path: str, size: int, owner_category: str | None, owner_rank: int | None) -> tuple[str, str]:
-        category, anchor = super().classify(path, size, owner_category, owner_rank)
-        self.seen[path] = category
-        return category, anchor
-
-
-Split = tuple[dict[int, dict[str, int]], dict[str, str]]
-
-
-def _split(a: Analysis) -> Split | None:
-    records, tree = records_of(a), tree_of(a)
-    if records is None or tree is None:
-        return None
-
-    def visible(path: str, layer: int) -> bool:
-        node = tree.nodes.get(path)
-        return node is not None and node.layer == layer and node.record.type == FILE
-
-    # the steps of analysis/packages/report.py, with the classifier recorded
-    hist = build(records, visible)
-    conda = {i.found.location.lstrip("/") for i in hist.final if i.found.ecosystem == CONDA}
-    inner = a.image.config.get("config") if isinstance(a.image.config.get("config"), dict) else {}
-    workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
-    recorder = _Recorder(conda, workdir if isinstance(workdir, str) else "")
-    attribute(tree, hist, recorder)
-    split: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for path, category in recorder.seen.items():
-        node = tree.nodes.get(path)
-        if node is not None and node.inode is not None:
-            split[node.inode[0]][category] += tree.inode_size[node.inode]
-    return {layer: dict(cats) for layer, cats in split.items()}, recorder.seen
-
-
-def _splits(a: Analysis) -> Split | None:
-    hit = _SPLITS.get(id(a))
-    if hit is not None and hit[0] is a:
-        return hit[1]  # type: ignore[no-any-return]
-    return _remember(_SPLITS, a, _split(a))  # type: ignore[no-any-return]
+    state = state_of(a)
+    return None if state is None else state.package_report()
 
 
 def layer_categories(a: Analysis) -> dict[int, dict[str, int]] | None:
     """Layer index -> category -> bytes of that layer still visible at the top."""
-    split = _splits(a)
-    return None if split is None else split[0]
+    state = state_of(a)
+    return None if state is None else state.split()[0]
 
 
 def file_categories(a: Analysis) -> dict[str, str] | None:
     """Path -> category of every visible file (one name per hardlink group)."""
-    split = _splits(a)
-    return None if split is None else split[1]
+    state = state_of(a)
+    return None if state is None else state.split()[1]
 
 
 def rebuild_text(r: PackageRebuild) -> str:

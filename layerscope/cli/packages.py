@@ -6,8 +6,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import replace
 
-from layerscope.analysis.filetree import stack
-from layerscope.analysis.packages import package_report
+from layerscope.analysis.state import state_of
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
 from layerscope.cli.packages_rebuild import add_rebuild_flags, rebuild_request, render_rebuild
 from layerscope.model import Analysis, PackageReport
@@ -30,10 +29,8 @@ def with_packages(a: Analysis) -> Analysis:
     """A saved analysis from before packages were part of it: compute them from its records."""
     if a.packages is not None or a.image.manifest_only:
         return a
-    records = [layer.record for layer in a.image.layers if layer.record is not None]
-    if len(records) != len(a.image.layers):
-        return a
-    return replace(a, packages=package_report(records, stack(records), a.image.config))
+    state = state_of(a)  # None when a layer's record is missing
+    return a if state is None else replace(a, packages=state.package_report())
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:

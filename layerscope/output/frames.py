@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from layerscope.analysis.breakdown import all_waste, per_layer, tree_of
+from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.pkgview import CATEGORIES, layer_categories, report_of
+from layerscope.analysis.state import tree_of
 from layerscope.model import Analysis
 
 if TYPE_CHECKING:

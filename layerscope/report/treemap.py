@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure, FigureBase
 from matplotlib.patches import Patch, Rectangle
 
-from layerscope.analysis.breakdown import tree_of
 from layerscope.analysis.pkgview import CATEGORIES, UNAVAILABLE, file_categories, report_of
+from layerscope.analysis.state import tree_of
 from layerscope.errors import UsageError
 from layerscope.model import Analysis
 from layerscope.report import style

@@ -202,6 +202,20 @@ class Classifier:
         return any(c == ".cache" and n in _WEIGHT_CACHES for c, n in pairwise(parts))
 
 
+class RecordingClassifier(Classifier):
+    """A classifier that notes the category of each file it is asked about (the per-layer
+    split of categories is recovered from it: analysis/state.py)."""
+
+    def __init__(self, conda_prefixes: set[str], workdir: str) -> None:
+        super().__init__(conda_prefixes, workdir)
+        self.seen: dict[str, str] = {}
+
+    def classify(self, path: str, size: int, owner_category: str | None, owner_rank: int | None) -> tuple[str, str]:
+        category, anchor = super().classify(path, size, owner_category, owner_rank)
+        self.seen[path] = category
+        return category, anchor
+
+
 def _tests_docs(path: str, parts: list[str]) -> str | None:
     if path.startswith(_DOCS_PREFIXES):
         for root in _DOCS:

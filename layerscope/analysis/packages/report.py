@@ -3,7 +3,8 @@ and savings, from the layer records and the stacked final tree (no second pass o
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages import categories as c
@@ -17,7 +18,18 @@ from layerscope.model import FILE, BuildOnly, CategoryBytes, LayerRecord, Packag
 CATEGORY_PATHS = 10
 
 
-def _attribution(records: list[LayerRecord], tree: FileTree, config: dict[str, Any]) -> tuple[History, Attribution]:
+C = TypeVar("C", bound=c.Classifier)
+
+
+def attribution(
+    records: list[LayerRecord],
+    tree: FileTree,
+    config: dict[str, Any],
+    make: Callable[[set[str], str], C],
+) -> tuple[History, Attribution, C]:
+    """The one attribution of an image's files to packages and categories; `make(conda
+    prefixes, workdir)` gives its classifier (a subclass may note what it is asked)."""
+
     def visible(path: str, layer: int) -> bool:
         node = tree.nodes.get(path)
         return node is not None and node.layer == layer and node.record.type == FILE
@@ -26,8 +38,8 @@ def _attribution(records: list[LayerRecord], tree: FileTree, config: dict[str, A
     conda_prefixes = {i.found.location.lstrip("/") for i in hist.final if i.found.ecosystem == CONDA}
     inner = config.get("config") if isinstance(config.get("config"), dict) else {}
     workdir = inner.get("WorkingDir") if isinstance(inner, dict) else None
-    classifier = c.Classifier(conda_prefixes, workdir if isinstance(workdir, str) else "")
-    return hist, attribute(tree, hist, classifier)
+    classifier = make(conda_prefixes, workdir if isinstance(workdir, str) else "")
+    return hist, attribute(tree, hist, classifier), classifier
 
 
 Held = dict[tuple[str, str], tuple[str, ...]]
@@ -76,11 +88,16 @@ def package_files(
 ) -> dict[tuple[str, str, str, str], list[str]]:
     """The final-filesystem paths each package owns, keyed (ecosystem, name, version,
     location): the same ownership package_report counts (explore highlights them)."""
-    return _attribution(records, tree, config)[1].files
+    return attribution(records, tree, config, c.Classifier)[1].files
 
 
 def package_report(records: list[LayerRecord], tree: FileTree, config: dict[str, Any]) -> PackageReport:
-    hist, att = _attribution(records, tree, config)
+    hist, att, _classifier = attribution(records, tree, config, c.Classifier)
+    return report_from(hist, att)
+
+
+def report_from(hist: History, att: Attribution) -> PackageReport:
+    """The package report of an attribution (`attribution` above)."""
     cats = tuple(
         CategoryBytes(
             name,

@@ -4,7 +4,6 @@ its files in the layer that installed it. The Bump column is what bumping its pi
 
 from __future__ import annotations
 
-import threading
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,10 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.analysis.filetree import stack
-from layerscope.analysis.packages.report import package_files
 from layerscope.analysis.pkgview import rebuild_text
-from layerscope.model import Analysis, LayerRecord, Package
+from layerscope.analysis.state import state_of
+from layerscope.model import Analysis, Package
 from layerscope.textsafe import visible
 from layerscope.tui.format import plain
 from layerscope.tui.messages import ShowPackage
@@ -136,8 +134,6 @@ class PackagesPane(Vertical):
         self.packages = list(analysis.packages.packages)
         self.sort_column = "size"
         self.text = ""
-        self._files: dict[PackageKey, list[str]] | None = None
-        self._files_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="packages-bar")
@@ -203,11 +199,9 @@ class PackagesPane(Vertical):
 
     @work(thread=True, group="package-files")
     def find_files(self, package: Package) -> None:
-        # The ownership of every path, worked out once (as `packages` does) and kept.
-        with self._files_lock:
-            if self._files is None:
-                records: list[LayerRecord] = [la.record for la in self.analysis.image.layers if la.record is not None]
-                self._files = package_files(records, stack(records), self.analysis.image.config)
-            paths = self._files.get(key_of(package), [])
+        # The ownership of every path: the attribution the report counts, worked out once
+        # per analysis and kept with it (analysis/state.py).
+        state = state_of(self.analysis)
+        paths = [] if state is None else state.package_files().get(key_of(package), [])
         label = f"{package.name} {package.version}"
         self.post_message(ShowPackage(package.layer, label, frozenset(paths)))
