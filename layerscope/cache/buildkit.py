@@ -30,6 +30,8 @@ CONFIG_ONLY = "config only: no cache step in BuildKit"
 class BuildKitWalker(Walker):
     builder = "buildkit"
     session_keyed = True
+    cache_ids_keyed = False  # v0.13+ blanks explicit cache mount ids and sharing out of the key
+    epoch_stamped = True  # v0.11+ stamps SOURCE_DATE_EPOCH into WORKDIR's mkdir
 
     def stages_to_build(self, target: Stage) -> set[int]:
         return reachable_stages(self.df, target, self.build.build_args, self.names)
@@ -74,7 +76,7 @@ class BuildKitWalker(Walker):
                 self.definition(ins, path),
                 Component("user", state.user, INSTRUCTION, "USER"),
             ]
-            if "SOURCE_DATE_EPOCH" in self.build.build_args:  # stamped into the mkdir op
+            if self.epoch_stamped and "SOURCE_DATE_EPOCH" in self.build.build_args:  # stamped into the mkdir op
                 comps.append(
                     Component("epoch", self.build.build_args["SOURCE_DATE_EPOCH"], BUILD_ARG, "SOURCE_DATE_EPOCH")
                 )
@@ -114,7 +116,7 @@ class BuildKitWalker(Walker):
             origin = m.get("from")
             if m.type == "cache":
                 cid, sharing = m.get("id") or target, m.get("sharing", "shared")
-                blank = not (cid == target and sharing == "shared")  # v0.13+: explicit ids are not keyed
+                blank = not self.cache_ids_keyed and not (cid == target and sharing == "shared")
                 opts = (
                     target,
                     "" if blank else cid,
@@ -189,6 +191,37 @@ class BuildKitWalker(Walker):
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)
+
+
+class BuildKit20Walker(BuildKitWalker):
+    """The BuildKit built into Docker 20.10 (v0.8 line) with its built-in Dockerfile frontend: `docker build`
+    has no --build-context; the frontend knows no heredocs and no COPY --link, --exclude or --parents; the
+    solver keys cache mount ids (before v0.13) and does not stamp WORKDIR with SOURCE_DATE_EPOCH (before v0.11)."""
+
+    builder = "buildkit-20.10"
+    cache_ids_keyed = True
+    epoch_stamped = False
+
+    def stages_to_build(self, target: Stage) -> set[int]:
+        if self.build.contexts:
+            names = ", ".join(sorted(self.build.contexts))
+            raise UnsupportedError(
+                f"Docker 20.10's docker build has no --build-context ({names}): named contexts came with buildx"
+            )
+        return super().stages_to_build(target)
+
+    def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        if ins.heredocs:
+            raise too_new(ins, "heredocs")
+        if ins.keyword in ("COPY", "ADD"):
+            for flag in ("link", "exclude", "parents"):
+                if ins.has_flag(flag):
+                    raise too_new(ins, f"{ins.keyword} --{flag}")
+        return super().step(stage, state, ins, text)
+
+
+def too_new(ins: Instruction, what: str) -> UnsupportedError:
+    return UnsupportedError(f"Dockerfile line {ins.line}: Docker 20.10's BuildKit does not support {what}")
 
 
 def _clean(src: str) -> str:

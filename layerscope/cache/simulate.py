@@ -19,7 +19,8 @@ from layerscope.buildfile.stages import (
 )
 from layerscope.cache import edits, gitsrc
 from layerscope.cache.buildah import BuildahWalker
-from layerscope.cache.buildkit import BuildKitWalker
+from layerscope.cache.builders import BUILDERS, image_store
+from layerscope.cache.buildkit import BuildKit20Walker, BuildKitWalker
 from layerscope.cache.classic import ClassicWalker
 from layerscope.cache.contexts import DIR as DIR_CONTEXT
 from layerscope.cache.contexts import NamedContext
@@ -31,7 +32,13 @@ from layerscope.cache.walk import Walker
 from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
 from layerscope.readfile import TIMINGS_LIMIT, read_text
 
-WALKERS: dict[str, type[Walker]] = {"buildkit": BuildKitWalker, "classic": ClassicWalker, "buildah": BuildahWalker}
+# the model of each builder of the table (builders.py)
+WALKERS: dict[str, type[Walker]] = {
+    "buildkit": BuildKitWalker,
+    "buildkit-20.10": BuildKit20Walker,
+    "classic": ClassicWalker,
+    "buildah": BuildahWalker,
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class CacheRequest:
     old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
     builder: str = "buildkit"
     build_args: dict[str, str] = field(default_factory=dict)
-    image_store: str = "containerd"
+    image_store: str | None = None  # Docker's image store (default: the builder's first, builders.py)
     against: str | None = None  # the context as it was at the last build
     git: str | None = None  # REV (against the working tree) or REV1..REV2
     changed: tuple[str, ...] = ()
@@ -240,7 +247,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         raise UsageError(
             "nothing changed: give --against, --git, --changed, --old-build-arg, --old-build-context or --base-changed"
         )
-    store, reproducible = req.image_store, frozenset(req.reproducible)
+    store, reproducible = image_store(req.builder, req.image_store) or "containerd", frozenset(req.reproducible)
     old_target = req.target if req.old_target is None else req.old_target
     old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, image_store=store,
                      reproducible=reproducible, contexts=old_contexts)  # fmt: skip
@@ -255,7 +262,7 @@ def plan_builds(
     """Walk earlier builds into the cache records, then the new build: its planned and explained steps."""
     walker = WALKERS.get(builder)
     if walker is None:
-        raise UsageError(f"unknown builder {builder!r} (buildkit, classic, buildah)")
+        raise UsageError(f"unknown builder {builder!r} ({', '.join(BUILDERS)})")
     records = Records() if records is None else records
     for number, build in enumerate(old_builds):
         try:
@@ -304,7 +311,7 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
         change=change,
         steps=tuple(steps),
         summary=summary,
-        image_store=req.image_store if req.builder == "buildkit" else None,
+        image_store=image_store(req.builder, req.image_store),
         notes=(*_notes(req), *named, *(model.notes if model else ()), *cost_notes),
     )
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from layerscope.cache.builders import BUILDER_HELP, BUILDERS
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError, UsageError
 from layerscope.units import fmt_size
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--context", metavar="DIR", help="its build context (default: .)")
     cache.add_argument("--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the build")
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
-    cache.add_argument("--builder", choices=("buildkit", "classic", "buildah"), default="buildkit")
+    cache.add_argument("--builder", choices=tuple(BUILDERS), default="buildkit", help=BUILDER_HELP)
     add_build_context_flag(cache)
     cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
     p.set_defaults(func=run)
