@@ -193,6 +193,12 @@ class BuildKitWalker(Walker):
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)
 
 
+# the RUN --mount options of the v0.8 frontend (runmount.go), aliases folded as mounts.py does
+MOUNT_KEYS_20 = frozenset(
+    {"from", "source", "target", "readonly", "rw", "id", "sharing", "required", "mode", "uid", "gid"}
+)
+
+
 class BuildKit20Walker(BuildKitWalker):
     """The BuildKit built into Docker 20.10 (v0.8 line) with its built-in Dockerfile frontend: `docker build`
     has no --build-context; the frontend knows no heredocs and no COPY --link, --exclude or --parents; the
@@ -213,6 +219,10 @@ class BuildKit20Walker(BuildKitWalker):
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         if ins.heredocs:
             raise too_new(ins, "heredocs")
+        for m in parse_mounts(ins) if ins.keyword == "RUN" else []:
+            unknown = sorted({k for k, _ in m.options} - MOUNT_KEYS_20)
+            if unknown:  # observed: `unexpected key 'size' in 'size=1m'` (tmpfs size came with dockerfile 1.4)
+                raise too_new(ins, f"the --mount option {unknown[0]}")
         if ins.keyword in ("COPY", "ADD"):
             for flag in ("link", "exclude", "parents"):
                 if ins.has_flag(flag):
