@@ -32,6 +32,7 @@ class BuildKitWalker(Walker):
     session_keyed = True
     cache_ids_keyed = False  # v0.13+ blanks explicit cache mount ids and sharing out of the key
     epoch_stamped = True  # v0.11+ stamps SOURCE_DATE_EPOCH into WORKDIR's mkdir
+    empty_subdir_fails = True  # an empty wildcard in a subdirectory fails the COPY (28.5; 20.10 copies nothing)
 
     def stages_to_build(self, target: Stage) -> set[int]:
         return reachable_stages(self.df, target, self.build.build_args, self.names)
@@ -184,6 +185,7 @@ class BuildKitWalker(Walker):
             # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory
             # is not transferred when nothing under it matches (observed on 28.5: `lstat /src: no such file`)
             deep = [w for w in c.selection.empty_wildcards if "/" in w.strip("/")] if c.selection else []
+            deep = deep if self.empty_subdir_fails else []
             if deep:
                 folder = "/" + posixpath.dirname(posixpath.normpath(deep[0]).lstrip("/"))
                 raise FormatError(f"Dockerfile line {ins.line}: {deep[0]} matches nothing: the build fails "
@@ -207,6 +209,7 @@ class BuildKit20Walker(BuildKitWalker):
     builder = "buildkit-20.10"
     cache_ids_keyed = True
     epoch_stamped = False
+    empty_subdir_fails = False  # observed: `COPY src/*.none ...` copies nothing; the build goes on
 
     def stages_to_build(self, target: Stage) -> set[int]:
         if self.build.contexts:

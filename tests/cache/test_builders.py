@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from layerscope.cache.builders import BUILDERS, image_store
-from layerscope.cache.simulate import WALKERS
-from layerscope.errors import UsageError
+from layerscope.cache.simulate import WALKERS, CacheRequest, simulate_cache
+from layerscope.errors import LayerscopeError, UsageError
+from tests.cache.scenario import write_tree
 
 
 def test_every_builder_of_the_table_has_a_model_and_no_model_is_unlisted() -> None:
@@ -23,3 +26,12 @@ def test_image_store_per_builder() -> None:
         image_store("buildkit-20.10", "containerd")
     with pytest.raises(UsageError, match="unknown builder 'kaniko'"):
         image_store("kaniko", None)
+
+
+def test_empty_wildcard_in_a_subdirectory_fails_on_28_5_only(tmp_path: Path) -> None:
+    """Recorded (corpus app-wildcard-empty): 28.5 fails the COPY (lstat), 20.10 copies nothing and goes on."""
+    write_tree(tmp_path, {"src/a.txt": "a\n"}, "FROM sample/busybox:base\nCOPY src/*.none /s/\nRUN ls /s\n")
+    req = CacheRequest(context=str(tmp_path), changed=("src/a.txt",), builder="buildkit-20.10")
+    assert [s.status for s in simulate_cache(req).steps] == ["hit", "hit", "hit"]
+    with pytest.raises(LayerscopeError, match="matches nothing: the build fails"):
+        simulate_cache(CacheRequest(context=str(tmp_path), changed=("src/a.txt",), builder="buildkit"))
