@@ -11,9 +11,16 @@ are that large) with skopeo, then times, median of --runs runs each:
   full read       the CLI with --no-cache (every layer downloaded, decoded and walked)
 
 and prints the table plus how many blobs each mode fetched (through a counting proxy:
-manifest-only fetches the config alone). Usage:
+manifest-only fetches the config alone).
+
+With --oci-archive PATH (e.g. the gzip oci-archive read_benchmark.py writes), that image is
+pushed as it is (skopeo --preserve-digests: the same gzip blobs) and, round after round,
+`inspect --no-cache` of docker:// on the loopback registry is timed against the same
+image read from the oci-archive: the issue's "docker:// <= 1.1 x the OCI layout" ratio,
+with wall and CPU seconds of both. Usage:
 
   python benchmarks/registry_benchmark.py [--layers 4] [--layer-mb 25] [--runs 5]
+  python benchmarks/registry_benchmark.py --oci-archive PATH [--runs 5]
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from layerscope import api  # noqa: E402
-from tests.sources.registry.images import push_archive  # noqa: E402
+from tests.sources.registry.images import push_archive, skopeo_copy  # noqa: E402
 from tests.sources.registry.servers import FaultProxy, Registry, tool_missing  # noqa: E402
 from tests.support.factory import ImageSpec, f, layer_tar  # noqa: E402
 
@@ -68,10 +75,14 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--layer-mb", type=int, default=25)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--oci-archive", default=None, help="push this gzip oci-archive; time docker:// against it")
     args = parser.parse_args()
     why = tool_missing()
     if why:
         raise SystemExit(why)
+    if args.oci_archive:
+        against_layout(Path(args.oci_archive).resolve(), args.runs)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         os.environ["LAYERSCOPE_CACHE_DIR"] = str(work / "cache")
@@ -106,6 +117,51 @@ def main() -> None:
             print(json.dumps({name: round(seconds, 3) for name, seconds, _, _ in rows}))
         finally:
             proxy.close()
+            registry.stop()
+
+
+def against_layout(archive: Path, runs: int) -> None:
+    """docker:// from a loopback registry vs the same image's oci-archive, interleaved rounds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["LAYERSCOPE_CACHE_DIR"] = str(work / "cache")
+        registry = Registry(work / "registry")
+        try:
+            skopeo_copy(
+                f"oci-archive:{archive}",
+                f"docker://{registry.host}/bench/oci:1",
+                work,
+                "--format",
+                "oci",
+                "--preserve-digests",
+            )
+            plan = {
+                "docker:// (loopback registry)": f"docker://{registry.host}/bench/oci:1",
+                "oci-archive": f"oci-archive:{archive}",
+            }
+            wall: dict[str, list[float]] = {k: [] for k in plan}
+            cpu: dict[str, list[float]] = {k: [] for k in plan}
+            for n in range(runs):
+                print(f"round {n + 1}/{runs}", file=sys.stderr)
+                for name, ref in plan.items():
+                    wall[name].append(cli("inspect", "--json", "--quiet", "--no-cache", ref))
+                    cpu[name].append(CPU.pop())
+            print(
+                f"image: {archive.name}, {archive.stat().st_size / 1e6:.0f} MB; {runs} rounds; "
+                f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            )
+            print(f"{'run':<32} {'median s':>9} {'CPU s':>7}")
+            for name in plan:
+                print(f"{name:<32} {statistics.median(wall[name]):>9.2f} {statistics.median(cpu[name]):>7.2f}")
+            reg, lay = wall["docker:// (loopback registry)"], wall["oci-archive"]
+            per_round = sorted(a / b for a, b in zip(reg, lay, strict=True))
+            ratio = statistics.median(reg) / statistics.median(lay)
+            verdict = "met" if ratio <= 1.1 else "missed"
+            print(
+                f"docker:// / oci-archive: {ratio:.2f} (per round {per_round[0]:.2f}-{per_round[-1]:.2f}; "
+                f"target <= 1.1) {verdict}"
+            )
+        finally:
             registry.stop()
 
 

@@ -1,10 +1,24 @@
 """Errors users see: each one is a single clear line and an exit code.
 
-The CLI prints ``str(err)`` and exits with ``err.exit_code``; a traceback is shown only
-with ``--debug``.
+The CLI prints the message (and its details, one per line) with image text escaped
+(layerscope.textsafe) and exits with ``err.exit_code``; a traceback is shown only with
+``--debug``.
 """
 
 from __future__ import annotations
+
+QUOTE_LIMIT = 200
+MESSAGE_LIMIT = 2000
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value from the input as an error message quotes it: repr'd, and cut after `limit`
+    characters with its full length (a 15 MB PAX value is not an error line)."""
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        unit = "characters" if isinstance(value, str) else "bytes"
+        return f"{value[:limit]!r}… ({len(value)} {unit})"
+    text = repr(value)
+    return text if len(text) <= limit + 2 else f"{text[:limit]}… ({len(text)} characters)"
 
 
 class LayerscopeError(Exception):
@@ -13,12 +27,15 @@ class LayerscopeError(Exception):
     exit_code = 2
     kind = "error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: tuple[str, ...] = ()) -> None:
+        if len(message) > MESSAGE_LIMIT:  # a value quoted without quote(): the line stays a line
+            message = f"{message[:MESSAGE_LIMIT]}… ({len(message)} characters)"
         super().__init__(message)
         self.message = message
+        self.details = details  # lines printed under the message, indented (e.g. each config error)
 
     def __str__(self) -> str:
-        return self.message
+        return "\n  ".join((self.message, *self.details))
 
 
 class UsageError(LayerscopeError):

@@ -26,6 +26,7 @@ from typing import Any
 from layerscope.analysis.filetree import FileTree
 from layerscope.layers.secrets import scan_text
 from layerscope.model import DIR, Exposure, Finding, Image
+from layerscope.textsafe import visible
 
 # inspect's default: names that are a leak wherever they are. Not `*.pem` or `*.key`: CA
 # bundles and distribution packages (ca-certificates, ssl-cert) put those in most images.
@@ -314,12 +315,9 @@ def exposure_from(doc: Any) -> Exposure | None:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def shown(text: str) -> str:
-    """Image text (a path, a variable name) for a human: control characters escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Image text (a path, a variable name) for a human: escaped as everywhere (textsafe)."""
+    return visible(text)
 
 
 def describe(f: Finding) -> str:

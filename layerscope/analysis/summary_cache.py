@@ -1,9 +1,12 @@
 """The warm path: a whole image's summary (the analysis without file records), keyed by
-the local archive or layout it came from (real path, size, mtime, inode) and the options.
+the local archive or layout it came from and the options.
 
-Re-reading an unchanged archive then costs one stat and one small read; anything that
-needs file records (packages details, the TUI, check's file rules) takes the per-layer
-cache path instead. Registry and engine references are never keyed here: a tag can move.
+An archive is known by its real path, device, inode, size, mtime and ctime; a layout
+directory by the same facts of every file in it (index.json and every blob), so a blob
+deleted, replaced or rewritten in place is a miss. Re-reading an unchanged archive then
+costs one stat and one small read (a layout, a stat per file); anything that needs file
+records (packages details, the TUI, check's file rules) takes the per-layer cache path
+instead. Registry and engine references are never keyed here: a tag can move.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 
 from layerscope.layers.cache import cache_root, read_entry, write_entry
 
-SCHEMA = 4  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
-# 4: exposure findings
+SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
+# 4: exposure findings; 5: a layout is keyed by all its files
 LOCAL = ("docker-archive", "oci-archive", "oci", "path")
+MAX_LAYOUT_FILES = 100_000  # a directory with more files is not keyed (read every time)
 
 
 def _code_stamp() -> int:
@@ -43,14 +47,53 @@ def local_key(ref_text: str, platform: str | None, manifest_only: bool, options:
     if ref.transport not in LOCAL:
         return None
     path = os.path.realpath(ref.location)
-    target = os.path.join(path, "index.json") if os.path.isdir(path) else path
-    try:
-        st = os.stat(target)
-    except OSError:
-        return None
-    material = [SCHEMA, __version__, ref.transport, path, ref.selector, st.st_size, st.st_mtime_ns, st.st_ino,
-                platform, manifest_only, _code_stamp(), options]  # fmt: skip
+    if os.path.isdir(path):
+        files = _layout_files(path)
+        if files is None:
+            return None
+        facts: list[Any] = files
+    else:
+        try:
+            facts = _facts(os.stat(path))
+        except OSError:
+            return None
+    material = [
+        SCHEMA,
+        __version__,
+        ref.transport,
+        path,
+        ref.selector,
+        facts,
+        platform,
+        manifest_only,
+        _code_stamp(),
+        options,
+    ]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def _facts(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _layout_files(root: str) -> list[Any] | None:
+    """(relative path, stat facts) of every file under a layout directory, symlinks
+    followed to what they name; None when index.json is missing or there are too many."""
+    if not os.path.isfile(os.path.join(root, "index.json")):
+        return None
+    out: list[Any] = []
+    for dirpath, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            p = os.path.join(dirpath, name)
+            try:
+                facts: list[int] | None = _facts(os.stat(p))
+            except OSError:
+                facts = None  # a dangling link: its appearance later is a change too
+            out.append([os.path.relpath(p, root), facts])
+            if len(out) > MAX_LAYOUT_FILES:
+                return None
+    return out
 
 
 def _path(key: str) -> str:

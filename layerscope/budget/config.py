@@ -62,7 +62,7 @@ def find_config(start: str) -> str | None:
                 try:
                     if "layerscope" not in tomllib.loads(read_text(path, "config", CONFIG_LIMIT)).get("tool", {}):
                         continue
-                except (LayerscopeError, tomllib.TOMLDecodeError):
+                except (LayerscopeError, tomllib.TOMLDecodeError, RecursionError):  # not a config: keep looking
                     continue
             return path
         parent = os.path.dirname(here)
@@ -79,9 +79,12 @@ def load_config(path: str) -> BudgetConfig:
         doc = tomllib.loads(read_text(path, "config", CONFIG_LIMIT))
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
     base = os.path.basename(path)
     if base == "pyproject.toml":
-        table = doc.get("tool", {}).get("layerscope", {})
+        tool = doc.get("tool", {})
+        table = tool.get("layerscope", {}) if isinstance(tool, dict) else None
         prefix = "tool.layerscope"
     else:
         table = doc
@@ -90,6 +93,9 @@ def load_config(path: str) -> BudgetConfig:
 
     def where(k: str) -> str:
         return f"{base} [{prefix}.{k}]" if prefix else f"{base} [{k}]"
+
+    if not isinstance(table, dict):
+        return BudgetConfig(path, (), (f"{base} [{prefix}]: must be a table",))
 
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -106,9 +112,8 @@ def load_config(path: str) -> BudgetConfig:
     if not images_t:
         images_t = {"default": {}}
     for name, body in images_t.items():
-        src = (
-            where(f"images.{name}") if name != "default" or "default" in table.get("images", {}) else where("defaults")
-        )
+        listed = isinstance(table.get("images"), dict) and "default" in table["images"]
+        src = where(f"images.{name}") if name != "default" or listed else where("defaults")
         if not isinstance(body, dict):
             errors.append(f"{src}: must be a table")
             continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from layerscope.analysis.exposure import describe, finding_json, shown
+from layerscope.analysis.exposure import describe, finding_json
 from layerscope.budget.verdict import Result
 from layerscope.model import Analysis, Finding
+from layerscope.textsafe import gh_message, gh_property, md_code, md_text, xml_text
 from layerscope.units import fmt_size
 
 SCHEMA = "layerscope.check/1"
@@ -66,25 +67,27 @@ def text(results: list[Result], refs: dict[str, str]) -> list[str]:
 
 
 def junit(results: list[Result]) -> bytes:
+    """JUnit XML; image text escaped (textsafe), so no character XML forbids reaches it."""
     suites = ET.Element("testsuites", name="layerscope check")
     for image in dict.fromkeys(r.image for r in results):
         mine = [r for r in results if r.image == image]
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=image,
+            name=xml_text(image),
             tests=str(len(mine)),
             failures=str(sum(1 for r in mine if r.status == "fail")),
             errors="0",
             skipped=str(sum(1 for r in mine if r.status == "skip")),
         )
         for r in mine:
-            case = ET.SubElement(suite, "testcase", classname=f"layerscope.{image}", name=r.rule)
-            body = "\n".join([r.message, *_listed(r.findings)])
+            message = xml_text(r.message)
+            case = ET.SubElement(suite, "testcase", classname=xml_text(f"layerscope.{image}"), name=xml_text(r.rule))
+            body = "\n".join([message, *(xml_text(line) for line in _listed(r.findings))])
             if r.status == "fail":
-                ET.SubElement(case, "failure", message=r.message, type="budget").text = body
+                ET.SubElement(case, "failure", message=message, type="budget").text = body
             elif r.status == "skip":
-                ET.SubElement(case, "skipped", message=r.message)
+                ET.SubElement(case, "skipped", message=message)
             elif r.status == "warn":
                 ET.SubElement(case, "system-out").text = f"WARNING: {body}"
     suites.set("tests", str(len(results)))
@@ -92,50 +95,34 @@ def junit(results: list[Result]) -> bytes:
     return bytes(ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def github_annotations(results: list[Result]) -> list[str]:
+    """Workflow commands, one line each: image text escaped, then GitHub's %-escapes."""
     out = []
     for r in results:
         if r.status not in ("fail", "warn"):
             continue
         kind = "error" if r.status == "fail" else "warning"
-        title = f"layerscope {r.image} {r.rule}"
+        title = gh_property(f"layerscope {r.image} {r.rule}")
         if not r.findings:
-            out.append(f"::{kind} title={_prop(title)}::{_escape(r.message)}")
+            out.append(f"::{kind} title={title}::{gh_message(r.message)}")
             continue
         for f in r.findings[:MAX_ANNOTATIONS]:  # one per finding: each is something to remove
-            out.append(f"::{kind} title={_prop(title)}::{_escape(describe(f))}")
+            out.append(f"::{kind} title={title}::{gh_message(describe(f))}")
         if len(r.findings) > MAX_ANNOTATIONS:
             rest = len(r.findings) - MAX_ANNOTATIONS
-            out.append(f"::{kind} title={_prop(title)}::{rest} more (see the job summary or check --json)")
-    return out
-
-
-def _prop(text: str) -> str:
-    """An annotation property value: ':' and ',' end it, so they are escaped too."""
-    return _escape(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _cell(text: str) -> str:
-    """Image text in a Markdown table cell: escaped, never markup."""
-    out = shown(text)
-    for c in "\\`*_[]<>|#!~":
-        out = out.replace(c, "\\" + c)
+            out.append(f"::{kind} title={title}::{rest} more (see the job summary or check --json)")
     return out
 
 
 def _finding_row(f: Finding) -> str:
     if f.kind in ("path", "file"):
-        where = _cell("/" + (f.path or ""))
-        found = _cell(f"glob {f.detector}" if f.kind == "path" else f.detector)
+        where = md_text("/" + (f.path or ""))
+        found = md_text(f"glob {f.detector}" if f.kind == "path" else f.detector)
     else:
-        where = _cell(
+        where = md_text(
             f"config Env {f.name}" if f.kind == "env" else f"history #{f.history_index} {f.name or ''}".strip()
         )
-        found = _cell("secret-looking name set to a literal" if f.detector == "secret-name" else f.detector)
+        found = md_text("secret-looking name set to a literal" if f.detector == "secret-name" else f.detector)
     layer = "" if f.layer is None else str(f.layer)
     hidden = ""
     if f.hidden is not None:
@@ -144,12 +131,14 @@ def _finding_row(f: Finding) -> str:
 
 
 def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5) -> str:
+    """A PR comment / job summary: names, paths and commands as code spans, messages with
+    Markdown's punctuation backslashed (textsafe), so image text stays text."""
     failed = any(r.status == "fail" for r in results)
     lines = [f"## layerscope check: {'❌ budget exceeded' if failed else '✅ within budget'}", ""]
     for image, a in analyses.items():
         t = a.totals
         lines += [
-            f"### {image} — `{a.image.reference}`",
+            f"### {md_text(image)} — {md_code(a.image.reference)}",
             "",
             f"Uncompressed {fmt_size(t.size)}, compressed {fmt_size(t.compressed_size)}, "
             f"{len(a.image.layers)} layers, wasted {fmt_size(t.wasted_bytes)}",
@@ -158,11 +147,11 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
             "|---|---|---|",
         ]
         for r in (x for x in results if x.image == image):
-            lines.append(f"| {_MARK[r.status]} | `{r.rule}` | {r.message.replace('|', '/')} |")
+            lines.append(f"| {_MARK[r.status]} | {md_code(r.rule)} | {md_text(r.message)} |")
         for r in (x for x in results if x.image == image and x.findings):
             lines += [
                 "",
-                f"**{_MARK[r.status]} `{r.rule}`**",
+                f"**{_MARK[r.status]} {md_code(r.rule)}**",
                 "",
                 "| Where | Found | Layer | Hidden by a later layer |",
             ]
@@ -175,8 +164,8 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
         if sized:
             lines += ["", "**Largest layers**", "", "| # | Size | Created by |", "|---|---|---|"]
             for x in sized:
-                cb = (x.created_by or "-").replace("|", "/")[:80]
-                lines.append(f"| {x.index} | {fmt_size(x.size)} | `{cb}` |")
+                cb = (x.created_by or "-")[:80]
+                lines.append(f"| {x.index} | {fmt_size(x.size)} | {md_code(cb)} |")
         if a.waste:
             lines += [
                 "",
@@ -186,12 +175,17 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
                 "|---|---|---|",
             ]
             for w in a.waste[:top]:
-                lines.append(f"| {fmt_size(w.bytes)} | `/{w.path}` | {w.layer} / {w.hidden_by} ({w.reason}) |")
+                lines.append(
+                    f"| {fmt_size(w.bytes)} | {md_code('/' + w.path)} | {w.layer} / {w.hidden_by} ({w.reason}) |"
+                )
         pkgs = getattr(a, "packages", None)
         if pkgs is not None:
             biggest = sorted(pkgs.packages, key=lambda p: -p.size)[:top]
             if biggest:
                 lines += ["", "**Largest packages**", "", "| Package | Version | Size |", "|---|---|---|"]
-                lines += [f"| {p.ecosystem}:{p.name} | {p.version} | {fmt_size(p.size)} |" for p in biggest]
+                lines += [
+                    f"| {md_code(f'{p.ecosystem}:{p.name}')} | {md_code(p.version)} | {fmt_size(p.size)} |"
+                    for p in biggest
+                ]
         lines.append("")
     return "\n".join(lines)

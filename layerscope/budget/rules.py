@@ -128,7 +128,7 @@ def _detectors(v: Any) -> tuple[str, ...]:
 def _percent(v: Any) -> float:
     text = str(v).strip().rstrip("%")
     x = float(text)
-    if x < 0:
+    if not 0 <= x < float("inf"):  # NaN and infinity too
         raise UsageError(f"expected a percentage, got {v!r}")
     return x
 

@@ -214,9 +214,9 @@ class Selection:
         h = hashlib.sha256()
         for name in sorted(self.files):
             f = self.files[name]
-            h.update(f"{name}\0{f.type}\0{f.mode:o}\0{f.content}\n".encode())
+            h.update(f"{name}\0{f.type}\0{f.mode:o}\0{f.content}\n".encode("utf-8", "surrogateescape"))
         for m in self.missing:
-            h.update(f"missing\0{m}\n".encode())
+            h.update(f"missing\0{m}\n".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
 

@@ -175,7 +175,7 @@ def apply_plan(ri: ReplayInput, plan: Plan, tree: ContextTree, text: str) -> tup
         sep = "" if not old or old.endswith("\n") else "\n"
         ignore_text = old + sep + "# added by layerscope cache --advise: no build step uses these\n"
         ignore_text += "".join(p + "\n" for p in plan.ignore)
-        files[path] = ignore_text.encode()
+        files[path] = ignore_text.encode("utf-8", "surrogateescape")
     if ri.rel is not None:
         files[ri.rel] = text.encode()
     return tree.with_files(files), text, ignore_text

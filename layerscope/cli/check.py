@@ -17,6 +17,7 @@ from layerscope.cli.common import Progress, add_image_flags, emit_json, registry
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
 from layerscope.readfile import read_bytes
+from layerscope.units import MAX_SIZE
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,8 +53,10 @@ def _load(args: argparse.Namespace) -> BudgetConfig:
     if not os.path.exists(path):  # a FIFO or a device exists: read_text refuses it with its reason
         raise BadReferenceError(f"no such config file: {path}")
     cfg = load_dive_ci(path) if os.path.basename(path).startswith(".dive-ci") else load_config(path)
+    if len(cfg.errors) == 1:  # it names the file and the table itself
+        raise UsageError(cfg.errors[0])
     if cfg.errors:
-        raise UsageError(f"{len(cfg.errors)} error(s) in {path}:\n  " + "\n  ".join(cfg.errors))
+        raise UsageError(f"{len(cfg.errors)} error(s) in {path}:", tuple(cfg.errors))
     return cfg
 
 
@@ -101,7 +104,23 @@ def _baseline(path: str | None) -> dict[str, Any] | None:
         ("layerscope.inspect/", "layerscope.analysis/")
     ):
         raise BadReferenceError(f"{path} is not a layerscope inspect --json document")
+    totals = doc.get("totals")
+    if totals is not None and not isinstance(totals, dict):
+        raise BadReferenceError(f"baseline {path}: totals must be an object")
+    for key in ("size", "compressed_size"):
+        value = (totals or {}).get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SIZE):
+            raise BadReferenceError(f"baseline {path}: totals.{key} must be a number of bytes, not {value!r:.60}")
     return doc
+
+
+def _write(path: str, what: str, data: bytes, mode: str = "wb") -> None:
+    """An output file the user named: a directory or a missing parent is a usage error."""
+    try:
+        with open(path, mode) as fh:
+            fh.write(data)
+    except OSError as err:
+        raise UsageError(f"{what}: cannot write {path}: {err.strerror or err}") from None
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
@@ -127,19 +146,15 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         refs[budget.name] = ref
         results += evaluate(a, budget, baseline)
         if args.update_baseline:
-            with open(args.baseline, "w", encoding="utf-8") as fh:
-                json.dump(inspect_document(a), fh, indent=2)
+            _write(args.baseline, "--baseline", (json.dumps(inspect_document(a), indent=2) + "\n").encode())
     if args.junit:
-        with open(args.junit, "wb") as fh:
-            fh.write(outputs.junit(results))
+        _write(args.junit, "--junit", outputs.junit(results))
     summary = outputs.markdown(results, analyses)
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as fh:
-            fh.write(summary)
+        _write(args.markdown, "--markdown", summary.encode())
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(summary + "\n")
+        _write(step_summary, "$GITHUB_STEP_SUMMARY", (summary + "\n").encode(), mode="ab")
     if args.json:
         emit_json(outputs.document(results))
     else:

@@ -11,6 +11,7 @@ from layerscope.api import analyze
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.registry.secret import Secret
+from layerscope.textsafe import json_dumps
 from layerscope.units import fmt_size
 
 MAX_PASSWORD = 64 << 10  # registry tokens are a few kB
@@ -112,8 +113,8 @@ def load_analysis(
 
 
 def emit_json(doc: dict[str, Any]) -> None:
-    json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Exact strings, valid UTF-8: see textsafe.json_dumps for names that are not UTF-8."""
+    sys.stdout.write(json_dumps(doc) + "\n")
 
 
 def save_analysis(path: str, analysis: Analysis) -> None:

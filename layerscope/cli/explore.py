@@ -13,6 +13,7 @@ from layerscope.api import ANALYSIS_PREFIX
 from layerscope.cache.builders import BUILDER_HELP, BUILDERS
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
     from layerscope.cache.simulate import CacheRequest
@@ -98,5 +99,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
-        sys.stderr.write(f"layerscope: {app.failure}\n")
+        sys.stderr.write(f"layerscope: {visible(app.failure)}\n")
     return int(app.return_code or 0)

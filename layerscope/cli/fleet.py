@@ -78,7 +78,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         for line in text.lines(result):
             out(line)
         if args.output:
-            out(f"\nWrote {len(result.items())} Parquet tables and report.html to {text.safe(args.output)}")
+            out("")  # each line goes through the CLI's escaping: a "\n" inside one would show as `\n`
+            out(f"Wrote {len(result.items())} Parquet tables and report.html to {args.output}")
     totals = result.totals
     if totals.images and totals.failed_images == totals.images:
         return 2

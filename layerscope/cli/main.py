@@ -13,11 +13,12 @@ from typing import NoReturn
 from layerscope import oneshot
 from layerscope._version import __version__
 from layerscope.errors import LayerscopeError
+from layerscope.textsafe import visible
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
-        sys.stderr.write(f"layerscope: {message}\n")
+        _error(message)
         raise SystemExit(2)
 
 
@@ -50,7 +51,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _print(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    """Every line of human-readable output: image text in it reaches the terminal escaped."""
+    sys.stdout.write(visible(line) + "\n")
+
+
+def _error(message: str, details: Sequence[str] = ()) -> None:
+    """`layerscope: MESSAGE` on stderr, escaped (a message quotes names, paths, image text)."""
+    sys.stderr.write("".join([f"layerscope: {visible(message)}\n", *(f"  {visible(d)}\n" for d in details)]))
 
 
 def run() -> NoReturn:
@@ -88,15 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LayerscopeError as err:
         if debug:
             raise
-        sys.stderr.write(f"layerscope: {err}\n")
+        _error(err.message, err.details)
         return err.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("layerscope: interrupted\n")
+        _error("interrupted")
         return 130
     except BrokenPipeError:
         return 0
     except Exception as err:  # a bug: still one line unless --debug
         if debug:
             raise
-        sys.stderr.write(f"layerscope: internal error: {type(err).__name__}: {err} (run with --debug for details)\n")
+        _error(f"internal error: {type(err).__name__}: {err} (run with --debug for details)")
         return 3

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from layerscope.cache.builders import BUILDER_HELP, BUILDERS
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError, UsageError
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
@@ -116,5 +117,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.json:
         emit_json({"schema": SCHEMA, "output": args.output, "format": fmt, "bytes": size})
     elif not args.quiet:
-        sys.stderr.write(f"wrote {args.output} ({fmt}, {fmt_size(size)})\n")
+        sys.stderr.write(f"wrote {visible(args.output)} ({fmt}, {fmt_size(size)})\n")
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from html import escape
 from typing import Any
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -18,6 +18,7 @@ from layerscope.fleet.tables import FleetTables, Totals
 from layerscope.fleet.text import short_digest
 from layerscope.report.render import svg_bytes
 from layerscope.report.style import BLUE, GREY, LABEL_SIZE, SMALL, clip, new_figure, size_axis
+from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_size
 
 WIDTH = 11.0
@@ -103,6 +104,12 @@ def _text(v: Any) -> str:
 
 
 def page(t: FleetTables, title: str = "layerscope fleet") -> str:
+    # Image text (references, package names) is never mathtext, as in `layerscope report`.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _page(t, title)
+
+
+def _page(t: FleetTables, title: str) -> str:
     shared = rollup.shared_layers(t)
     bases = rollup.base_images(t)
     heavy = rollup.heavy_packages(t)

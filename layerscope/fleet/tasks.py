@@ -129,8 +129,10 @@ def read_blob(source: LayerSource, descriptor: Descriptor, settings: Settings) -
     with the record the single-image path makes, and written to the cache for it."""
     start = time.perf_counter()
     cache = LayerCache(read=settings.use_cache)
-    if not settings.verify:  # --verify hashes these bytes: a cached entry says nothing about them
-        cached = cache.get(source.diff_id, descriptor.digest, need_verified=False)
+    # Only a registry blob is answered by its digest unread (docs/cache-keys.md): a local
+    # file is read, and its bytes decide.
+    if descriptor.digest and _remote(source.reference):
+        cached = cache.get_blob(descriptor.digest, source.diff_id if settings.verify else None)
         if cached is not None:
             return LayerResult(source.key, cached, False, time.perf_counter() - start, None)
     try:
@@ -138,8 +140,17 @@ def read_blob(source: LayerSource, descriptor: Descriptor, settings: Settings) -
             record = handle.layer_record(descriptor, source.index, _walker(settings, source))
     except LayerscopeError as err:
         return LayerResult(source.key, None, True, time.perf_counter() - start, one_line(str(err)))
-    cache.put(source.diff_id, record, descriptor.digest, verified=settings.verify)
+    cache.put_blob(record)  # only under a digest this read hashed the bytes to
     return LayerResult(source.key, record, True, time.perf_counter() - start, None)
+
+
+def _remote(reference: str) -> bool:
+    from layerscope.sources.references import parse
+
+    try:
+        return parse(reference).transport == "docker"
+    except LayerscopeError:
+        return False
 
 
 def _walker(settings: Settings, source: LayerSource) -> Callable[[Readable, Descriptor, int], LayerRecord]:

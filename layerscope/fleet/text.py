@@ -3,27 +3,15 @@ errors) is data: control characters are shown escaped, never sent to the termina
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 
 import pandas as pd
 
 from layerscope.fleet.tables import FleetTables
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 ROWS = 15
-
-
-def safe(text: str) -> str:
-    """Control and format characters (ESC, CR, bidi overrides, ...) as \\xNN / \\uNNNN."""
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def short_digest(digest: str | None, n: int = 12) -> str:
@@ -63,7 +51,7 @@ def lines(t: FleetTables, rows: int = ROWS) -> Iterator[str]:
         for _, r in ok.head(rows).iterrows():
             yield (
                 f"{_size(r['size']):>10} {_size(r['final_size']):>10} {_size(r['wasted_bytes']):>10} "
-                f"{_size(r['savings_bytes']):>10} {int(r['layers']):>6}  {_clip(safe(str(r['reference'])), 90)}"
+                f"{_size(r['savings_bytes']):>10} {int(r['layers']):>6}  {_clip(visible(str(r['reference'])), 90)}"
             )
         if len(ok) > rows:
             yield f"(… {len(ok) - rows} more images: --output DIR writes them all)"
@@ -73,7 +61,7 @@ def lines(t: FleetTables, rows: int = ROWS) -> Iterator[str]:
         yield ""
         yield "Could not read:"
         for _, r in failed.head(rows).iterrows():
-            yield f"  {_clip(safe(str(r['reference'])), 70)}: {_clip(safe(str(r['error'])), 160)}"
+            yield f"  {_clip(visible(str(r['reference'])), 70)}: {_clip(visible(str(r['error'])), 160)}"
         if len(failed) > rows:
             yield f"  (… {len(failed) - rows} more)"
     fails = t.budget[t.budget["status"] == "fail"]
@@ -81,6 +69,6 @@ def lines(t: FleetTables, rows: int = ROWS) -> Iterator[str]:
         yield ""
         yield f"Budget failures ({fails['reference'].nunique()} images):"
         for _, r in fails.head(rows).iterrows():
-            yield f"  {_clip(safe(str(r['reference'])), 70)}: {r['rule']}: {_clip(safe(str(r['message'])), 120)}"
+            yield f"  {_clip(visible(str(r['reference'])), 70)}: {r['rule']}: {_clip(visible(str(r['message'])), 120)}"
         if len(fails) > rows:
             yield f"  (… {len(fails) - rows} more)"

@@ -1,12 +1,14 @@
-"""The per-layer result cache: one zstd-compressed record per diff_id.
+"""The per-layer result cache: one zstd-compressed record per layer blob.
 
-Layer records depend only on the layer's bytes, so they are keyed by diff_id (plus the
-schema version of the record and a stamp of the capture rules of layers/capture.py: what
-a record captured depends on them) and shared by every image with that layer. A record also
-lists the blob digests it was read from: a registry or OCI blob is served from the cache
-only under a digest we have read ourselves. Writes go to a temp file and are renamed into
-place, so two processes can fill the cache at once; an unreadable entry is a miss and is
-rewritten. `LAYERSCOPE_CACHE_DIR` or `$XDG_CACHE_HOME/layerscope` (default ~/.cache).
+A record is trusted only as far as the bytes it was read from were checked when it was
+written (docs/cache-keys.md): entries shared between images are keyed by a blob digest
+the read hashed the bytes to; a layer read without hashing (an uncompressed docker save's
+fast path) is keyed by the identity of the file it came from, and serves that file only.
+Both live under a directory named by the schema version and a stamp of the capture rules
+of layers/capture.py (what a record captured depends on them). Writes go to a temp file
+and are renamed into place, so two processes can fill the cache at once; an unreadable
+entry is a miss and is rewritten. `LAYERSCOPE_CACHE_DIR` or `$XDG_CACHE_HOME/layerscope`
+(default ~/.cache).
 
 Layer entries are columns (paths, types, sizes, ...) in `marshal` format, zstd-framed with
 a checksum: ~10x faster to write and read than JSON and a quarter of its size. marshal is
@@ -22,6 +24,7 @@ and a reader that needs them (``need_secrets``) takes it as a miss and reads the
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import marshal
 import os
@@ -37,8 +40,8 @@ from layerscope.layers.capture import rules_stamp
 from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 4  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
-# 4: secret findings (with their detectors' stamp)
+SCHEMA = 5  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
+# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 DEFAULT_MAX_BYTES = 2 * 1000**3
@@ -198,15 +201,6 @@ def read_entry(path: str) -> dict[str, Any] | None:
     return doc
 
 
-def _scanned(body: bytes) -> bool:
-    """Whether a cached record body holds secret findings of the current detectors."""
-    try:
-        scanned = marshal.loads(body)[-1]
-        return scanned is not None and scanned[0] == SECRETS_STAMP
-    except (TypeError, ValueError, EOFError, IndexError):
-        return False
-
-
 @dataclass(frozen=True, slots=True)
 class CacheStats:
     root: str
@@ -214,8 +208,22 @@ class CacheStats:
     bytes: int
 
 
+# (compression, stored bytes, stored digest): how the blob a record was read from was stored.
+Variant = tuple[str, int, str | None]
+
+
 class LayerCache:
-    """Reads are skipped with ``read=False`` (--no-cache); writes always happen."""
+    """Two kinds of layer entries (docs/cache-keys.md); reads are skipped with ``read=False``
+    (--no-cache), writes always happen.
+
+    * by blob digest (content-addressed, shared by every image and source): written only
+      from a read that hashed the blob's stored bytes to that digest. The record's diff_id is
+      set only when the uncompressed stream was hashed too (the digest -> diff_id alias).
+    * by file identity (``local``): a layer read from a file we did not hash (the fast path
+      of an uncompressed docker save), keyed by the file's path, device, inode, size, mtime,
+      ctime and the member's offset and length, and the digests the image claimed for it.
+      Another file, or this one changed, never finds it.
+    """
 
     def __init__(self, root: str | None = None, read: bool = True) -> None:
         self.root = root or cache_root()
@@ -225,50 +233,59 @@ class LayerCache:
         self.hits = 0
         self.misses = 0
 
-    def _path(self, diff_id: str) -> str:
-        alg, _, hexpart = diff_id.partition(":")
+    def _blob_path(self, digest: str) -> str:
+        alg, _, hexpart = digest.partition(":")
+        if alg not in ("sha256", "sha512") or not hexpart or hexpart.strip("0123456789abcdef"):
+            alg, hexpart = "invalid", "-"  # a manifest's claim no read hashes to: no entry, not a path
         return os.path.join(self.directory, alg, hexpart[:2], hexpart + ".zst")
 
-    def get(
-        self, diff_id: str, blob_digest: str | None, need_verified: bool, need_secrets: bool = False
-    ) -> LayerRecord | None:
-        """The record for this diff_id as read from this blob.
+    def _local_path(self, identity: str) -> str:
+        key = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+        return os.path.join(self.directory, "local", key[:2], key + ".zst")
 
-        What the walk found depends only on the diff_id; how the blob was stored
-        (compression, stored bytes and digest) is kept per blob ("variants"), so a layer
-        read from a gzip blob is not reported as gzip when it comes from an uncompressed
-        docker save. A blob never read before is a miss: we read it (and then know it).
-        """
+    def has_blob(self, digest: str) -> bool:
+        """Whether an entry for this blob digest exists (a stat; get_blob may still miss)."""
+        return self.read_enabled and os.path.exists(self._blob_path(digest))
+
+    def get_blob(self, digest: str, diff_id: str | None = None, need_secrets: bool = False) -> LayerRecord | None:
+        """The record of the blob whose stored bytes hash to ``digest``; with ``diff_id``
+        (--verify), only when its uncompressed stream was hashed to that diff_id as well;
+        with ``need_secrets``, only when the read scanned it with the current detectors."""
         if not self.read_enabled:
             return None
-        entry = self._load(diff_id)
-        variant = None if entry is None else entry[1].get(blob_digest or "")
-        if entry is None or variant is None or (need_verified and not entry[0]):
-            self.misses += 1
+        return self._wanted(self._get(self._blob_path(digest), digest), diff_id, need_secrets)
+
+    def get_local(self, identity: str, diff_id: str | None = None, need_secrets: bool = False) -> LayerRecord | None:
+        """The record last read from this very file (see the class docstring); ``diff_id``
+        and ``need_secrets`` as for get_blob."""
+        if not self.read_enabled:
             return None
-        try:
-            record = _record_from_columns(marshal.loads(entry[2]), variant)
-        except (TypeError, ValueError, EOFError, IndexError):
-            self.misses += 1
-            return None
-        if need_secrets and record.secrets is None:
-            self.misses += 1
-            return None
-        self.hits += 1
+        return self._wanted(self._get(self._local_path(identity), identity), diff_id, need_secrets)
+
+    def _wanted(self, record: LayerRecord | None, diff_id: str | None, need_secrets: bool) -> LayerRecord | None:
+        if record is not None and diff_id is not None and record.diff_id != diff_id:
+            record = None
+        if record is not None and need_secrets and record.secrets is None:
+            record = None
+        self._count(record)
         return record
 
-    def knows(self, diff_id: str, blob_digest: str | None, need_secrets: bool = False) -> bool:
-        """Whether get() would hit, without building the record (a registry skips the download)."""
-        if not self.read_enabled:
-            return False
-        entry = self._load(diff_id)
-        if entry is None or (blob_digest or "") not in entry[1]:
-            return False
-        return not need_secrets or _scanned(entry[2])
+    def put_blob(self, record: LayerRecord) -> None:
+        """Cached under the digest its stored bytes were hashed to; nothing if they were not."""
+        if record.stored_digest is None:
+            return
+        self._put(self._blob_path(record.stored_digest), record.stored_digest, record)
 
-    def _load(self, diff_id: str) -> tuple[bool, dict[str, tuple[str, int, str | None]], bytes] | None:
-        """(verified, variants by blob digest, the record's marshal bytes), or None."""
-        path = self._path(diff_id)
+    def put_local(self, identity: str, record: LayerRecord) -> None:
+        self._put(self._local_path(identity), identity, record)
+
+    def _count(self, record: LayerRecord | None) -> None:
+        if record is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+
+    def _get(self, path: str, key: str) -> LayerRecord | None:
         try:
             with open(path, "rb") as fh:
                 raw = fh.read()
@@ -276,29 +293,30 @@ class LayerCache:
             return None
         try:
             head = marshal.loads(zstandard.ZstdDecompressor().decompress(raw))  # one per call: not thread-safe
-            schema, key, verified, variants, body = head
-            if schema != SCHEMA or key != diff_id or not isinstance(variants, dict) or not isinstance(body, bytes):
+            schema, stored_key, variant, body = head
+            if schema != SCHEMA or stored_key != key or not isinstance(body, bytes):
                 raise ValueError("not this entry")
-        except (ValueError, TypeError, EOFError, zstandard.ZstdError):
+            record = _record_from_columns(marshal.loads(body), variant)
+        except (ValueError, TypeError, EOFError, IndexError, zstandard.ZstdError):
             with contextlib.suppress(OSError):
                 os.unlink(path)  # unreadable: a miss, rewritten after the read
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # the LRU clock of prune()
-        return bool(verified), variants, body
+        return record
 
-    def put(self, diff_id: str, record: LayerRecord, blob_digest: str | None, verified: bool) -> None:
-        old = self._load(diff_id)
-        variants: dict[str, tuple[str, int, str | None]] = dict(old[1]) if old else {}
-        variants[blob_digest or ""] = (record.compression, record.stored_bytes, record.stored_digest)
-        # The entry's record is the same whichever blob it came from, except for the secret
-        # findings: one with this detectors' findings wins over one without.
-        body = old[2] if old and (record.secrets is None or _scanned(old[2])) else _body(record)
-        doc = (SCHEMA, diff_id, verified or bool(old and old[0]), variants, body)
+    def _put(self, path: str, key: str, record: LayerRecord) -> None:
+        variant: Variant = (record.compression, record.stored_bytes, record.stored_digest)
+        body = _body(record)
+        if record.secrets is None:
+            # The same bytes (same key) read again without the secret scan: an entry that
+            # has this detectors' findings is kept.
+            old = self._get(path, key)
+            if old is not None and old.secrets is not None and old.diff_id == record.diff_id:
+                return
+        doc = (SCHEMA, key, variant, body)
         # Level 1: half the time of 3 for a few per cent more bytes, on the reading path.
-        _write_bytes(
-            self._path(diff_id), zstandard.ZstdCompressor(level=1, write_checksum=True).compress(marshal.dumps(doc))
-        )
+        _write_bytes(path, zstandard.ZstdCompressor(level=1, write_checksum=True).compress(marshal.dumps(doc)))
 
     def stats(self) -> CacheStats:
         entries = total = 0

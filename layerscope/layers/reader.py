@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import replace
 
-from layerscope.errors import DigestError, FormatError, UnsafeInputError
+from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
 from layerscope.layers import secrets as secret_scan
 from layerscope.layers.capture import capture_limit
 from layerscope.layers.streams import (
@@ -16,6 +16,7 @@ from layerscope.layers.streams import (
     Readable,
     open_decompressed,
     sniff,
+    usable_cores,
 )
 from layerscope.layers.tarwalk import TarWalker
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
@@ -36,6 +37,9 @@ OPAQUE = ".wh..wh..opq"
 # Names eStargz writers put into the tar next to the payload (docs/image-formats.md §4).
 ESTARGZ_NAMES = frozenset({"stargz.index.json", ".prefetch.landmark", ".no.prefetch.landmark"})
 MAX_ENTRIES = 5_000_000
+# With a second core, the blob is hashed and gzip decoded by threads of their own, while
+# this thread walks the tar: the three overlap instead of taking turns.
+OVERLAP = usable_cores() > 1
 
 
 def normalize(name: str, what: str = "path") -> str:
@@ -64,7 +68,7 @@ def normalize(name: str, what: str = "path") -> str:
     if clean == ".":
         return ""
     if clean == ".." or clean.startswith("../"):
-        raise UnsafeInputError(f"unsafe {what} in layer: {name!r} escapes the root")
+        raise UnsafeInputError(f"unsafe {what} in layer: {quote(name)} escapes the root")
     return clean
 
 
@@ -99,16 +103,30 @@ def read_layer(
             return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
     # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
     algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
-    stored = HashingReader(blob, True, algorithm)
+    stored = HashingReader(blob, True, algorithm, background=OVERLAP)
+    try:
+        return _read_stream(stored, verify, algorithm, expected_digest, expected_diff_id, what, scan_secrets)
+    finally:
+        stored.finish()  # the hashing thread ends on every path
+
+
+def _read_stream(
+    stored: HashingReader,
+    verify: bool,
+    algorithm: str,
+    expected_digest: str | None,
+    expected_diff_id: str | None,
+    what: str,
+    scan_secrets: bool,
+) -> LayerRecord:
     head = stored.read(4)
     compression = sniff(head)
     if compression == "none" and not verify:
         stored.stop_hashing()
     one_hash = compression == "none" and algorithm == "sha256"
     hash_uncompressed = verify and not one_hash
-    decoded = open_decompressed(PrefixedReader(head, stored), compression)
-    if compression != "none":
-        decoded = BombGuard(decoded, stored)
+    decoder = open_decompressed(PrefixedReader(head, stored), compression, threaded=OVERLAP)
+    decoded = decoder if compression == "none" else BombGuard(decoder, stored)
     plain = HashingReader(decoded, hash_uncompressed)
     try:
         record = _walk(plain, compression, scan_secrets)
@@ -116,6 +134,10 @@ def read_layer(
         raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
     except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
         raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+    finally:
+        # A threaded decoder reads `stored` ahead: it is stopped before the drain reads on.
+        if compression != "none":
+            _close(decoder)
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest
     diff_id = stored_digest if one_hash else plain.digest
@@ -137,6 +159,32 @@ def read_layer(
         notes=record.notes,
         secrets=record.secrets,
     )
+
+
+def _close(decoder: Readable) -> None:
+    close = getattr(decoder, "close", None)
+    if close is not None:
+        close()
+
+
+def blob_matches(blob: Readable, digest: str, *, verify: bool = False, what: str = "layer") -> bool:
+    """Hash a blob on disk against the digest that names it, without decoding or walking it:
+    True when it matches (then the cache's entry for that digest describes these bytes),
+    False when it was not hashed (the stream is not seekable, or an uncompressed blob
+    without --verify: its walk costs about what its hash would). A mismatch is an error.
+    The blob is left at its start."""
+    if not _seekable(blob):
+        return False
+    head = blob.read(4)
+    blob.seek(0)  # type: ignore[attr-defined]
+    if sniff(head) == "none" and not verify:
+        return False
+    stored = HashingReader(blob, True, "sha512" if digest.startswith("sha512:") else "sha256")
+    stored.drain()
+    blob.seek(0)  # type: ignore[attr-defined]
+    if stored.digest != digest:
+        raise DigestError(f"digest mismatch in {what}: expected {digest}, blob hashes to {stored.digest}")
+    return True
 
 
 def _seekable(blob: Readable) -> bool:
@@ -244,10 +292,10 @@ def _whiteout(name: str, parent: str, base: str, whiteouts: list[str], opaque: l
     elif base.startswith(".wh..wh."):
         pass  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
     elif base == WHITEOUT_PREFIX:
-        raise FormatError(f"invalid whiteout entry {name!r} (nothing after '.wh.')")
+        raise FormatError(f"invalid whiteout entry {quote(name)} (nothing after '.wh.')")
     else:
         # ".wh.." and ".wh..." name the parent and its parent: refuse the escape.
         target = normalize(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), "whiteout")
         if not target:
-            raise FormatError(f"invalid whiteout entry {name!r} (it names the root)")
+            raise FormatError(f"invalid whiteout entry {quote(name)} (it names the root)")
         whiteouts.append(target)

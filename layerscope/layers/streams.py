@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import queue
+import threading
 import zlib
 from typing import Protocol, cast
 
@@ -33,16 +37,33 @@ except ImportError:  # pragma: no cover - the stdlib fallback
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
 BOMB_MIN_BYTES = 256 << 20
 BOMB_RATIO = 200
+# Blocks handed over by the threaded gzip decoder (the tar walker reads 1 MiB at a time),
+# and how many wait, decoded, ahead of the walk.
+THREAD_BLOCK = 1 << 20
+THREAD_AHEAD = 4
+# Pieces of the blob (as the decoder reads them) queued for a background hash.
+HASH_QUEUE = 2
 
 
 class HashingReader(io.RawIOBase):
-    """Pass-through reader that counts and optionally sha256-hashes what flows through."""
+    """Pass-through reader that counts and optionally hashes what flows through.
 
-    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256") -> None:
+    With `background`, the hash is computed by a thread of its own (hashlib lets go of the
+    GIL), off the path of the decoder that reads through here; `digest` waits for it, and
+    `finish()` must be called in every case (it ends the thread).
+    """
+
+    def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256", background: bool = False) -> None:
         self._inner = inner
         self._algorithm = algorithm
         self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
+        self._pending: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if hash_it and background:
+            self._pending = queue.Queue(maxsize=HASH_QUEUE)
+            self._thread = threading.Thread(target=self._hash_pending, name="blob-hash", daemon=True)
+            self._thread.start()
 
     def readable(self) -> bool:
         return True
@@ -51,7 +72,9 @@ class HashingReader(io.RawIOBase):
         data = self._inner.read(size)
         if data:
             self.count += len(data)
-            if self._hash is not None:
+            if self._pending is not None:
+                self._pending.put(data)
+            elif self._hash is not None:
                 self._hash.update(data)
         return data
 
@@ -60,7 +83,21 @@ class HashingReader(io.RawIOBase):
         buf[: len(data)] = data
         return len(data)
 
+    def _hash_pending(self) -> None:
+        assert self._pending is not None and self._hash is not None
+        while (data := self._pending.get()) is not None:
+            self._hash.update(data)
+
+    def finish(self) -> None:
+        """Wait for the hashing thread to take in everything read so far, and end it."""
+        if self._thread is not None and self._pending is not None:
+            self._pending.put(None)
+            self._thread.join()
+            self._pending = None
+            self._thread = None
+
     def stop_hashing(self) -> None:
+        self.finish()
         self._hash = None
 
     def drain(self) -> None:
@@ -69,7 +106,82 @@ class HashingReader(io.RawIOBase):
 
     @property
     def digest(self) -> str | None:
+        self.finish()
         return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
+
+
+class DecodeAhead(io.RawIOBase):
+    """Reads `inner` (a decoder) in a thread of its own, THREAD_AHEAD blocks ahead.
+
+    A block is handed to a read that takes it whole as it is (no copy). An error of the
+    decoder (truncation, bad data) is raised here once the blocks before it are read.
+    close() stops and joins the thread; it must be called on every path.
+    """
+
+    def __init__(self, inner: Readable) -> None:
+        self._inner = inner
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=THREAD_AHEAD)
+        self._stop = threading.Event()
+        self._head = b""
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._decode, name="gzip-decode", daemon=True)
+        self._thread.start()
+
+    def readable(self) -> bool:
+        return True
+
+    def _decode(self) -> None:
+        item: bytes | BaseException
+        while not self._stop.is_set():
+            try:
+                item = self._inner.read(THREAD_BLOCK)
+            except BaseException as err:  # handed over to the reader, in stream order
+                item = err
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not isinstance(item, bytes) or not item:
+                return
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size >= 0 else 1 << 62
+        out: list[bytes] = []
+        have = 0
+        while have < want:
+            if self._pos >= len(self._head):
+                if self._eof:
+                    break
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    self._eof = True
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._head, self._pos = item, 0
+            head, pos = self._head, self._pos
+            take = min(want - have, len(head) - pos)
+            out.append(head if pos == 0 and take == len(head) else head[pos : pos + take])
+            self._pos = pos + take
+            have += take
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)  # unblock a decoder waiting on a full queue
+        self._thread.join()
+        super().close()
 
 
 class PrefixedReader(io.RawIOBase):
@@ -133,12 +245,25 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
-def open_decompressed(stream: Readable, compression: str) -> Readable:
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def open_decompressed(stream: Readable, compression: str, threaded: bool = False) -> Readable:
+    """A decoder over `stream`; the caller closes it (a threaded one owns a thread).
+
+    `threaded` (gzip with isal, which lets go of the GIL): a thread reads and decodes the
+    blob a few MiB ahead (DecodeAhead) while the caller walks the tar.
+    """
     if compression == "gzip":
         try:
             from isal import igzip
 
-            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
+            decoder = igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
+            return DecodeAhead(decoder) if threaded else decoder
         except ImportError:  # pragma: no cover - the stdlib fallback
             import gzip
 
@@ -150,64 +275,128 @@ def open_decompressed(stream: Readable, compression: str) -> Readable:
     return stream
 
 
+# zstd's memory is its window (what a frame may refer back to) plus what one read returns.
+# 128 MiB is the largest window `zstd -d` accepts without --memory or --long; a frame that
+# asks for more is refused before anything is allocated for it.
+ZSTD_MAX_WINDOW = 1 << 27
+ZSTD_READ_MAX = 4 << 20  # output per read(): a few bytes of RLE blocks cannot become gigabytes at once
+
+
 class _ZstdReader(io.RawIOBase):
-    """zstd frames (skippable ones skipped), with truncation detected.
+    """zstd frames (skippable ones skipped), with truncation detected and memory bounded.
 
-    zstandard's stream_reader returns short data silently at a cut in the middle of a
-    frame, so decode with a decompressobj per frame and check that the last one ended.
-    Input is fed in small pieces so one call cannot expand into gigabytes (a zstd RLE
-    block turns a few bytes into 128 KiB).
+    zstandard's stream_reader returns at most what is asked for (however far a few input
+    bytes expand) but ends silently at a cut in the middle of a frame; so a _FrameScanner
+    follows the frame and block headers of the input as it is read, and says whether the
+    stream ended between frames.
     """
-
-    FEED = 8 << 10
 
     def __init__(self, stream: Readable, zstandard: object) -> None:
         self._error = zstandard.ZstdError  # type: ignore[attr-defined]
-        self._stream = stream
-        self._dctx = zstandard.ZstdDecompressor()  # type: ignore[attr-defined]
-        self._obj = self._dctx.decompressobj()
-        self._started = False
-        self._input = b""
-        self._in_pos = 0
-        self._out = bytearray()
-        self._out_pos = 0
-        self._done = False
+        self._frames = _FrameScanner()
+        dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)  # type: ignore[attr-defined]
+        self._reader = dctx.stream_reader(_Scanned(stream, self._frames), read_size=1 << 17, read_across_frames=True)
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        want = (1 << 20) if size < 0 else size
-        while len(self._out) - self._out_pos < want and not self._done:
-            if self._in_pos >= len(self._input):
-                self._input = self._stream.read(1 << 20)
-                self._in_pos = 0
-                if not self._input:
-                    if self._started and not self._obj.eof:
-                        raise FormatError("truncated zstd stream: the last frame ends early")
-                    self._done = True
-                    break
-            piece = self._input[self._in_pos : self._in_pos + self.FEED]
-            self._in_pos += len(piece)
-            self._feed(piece)
-        end = min(len(self._out), self._out_pos + want)
-        out = bytes(self._out[self._out_pos : end])
-        self._out_pos = end
-        if self._out_pos > (4 << 20):
-            del self._out[: self._out_pos]
-            self._out_pos = 0
-        return out
+        want = ZSTD_READ_MAX if size < 0 else min(size, ZSTD_READ_MAX)
+        try:
+            data: bytes = self._reader.read(want)
+        except self._error as err:
+            if "too much memory" in str(err) or "window" in str(err).lower():
+                raise UnsafeInputError(
+                    f"zstd frame needs a window over {ZSTD_MAX_WINDOW >> 20} MiB; refusing to decode it"
+                ) from None
+            raise FormatError(f"corrupt zstd stream: {err}") from None
+        if not data and want and not self._frames.between_frames():
+            raise FormatError("truncated zstd stream: the last frame ends early")
+        return data
 
-    def _feed(self, piece: bytes) -> None:
-        while piece:
-            try:
-                self._out += self._obj.decompress(piece)
-            except self._error as err:
-                raise FormatError(f"corrupt zstd stream: {err}") from None
-            self._started = True
-            if self._obj.eof:
-                piece = self._obj.unused_data
-                self._obj = self._dctx.decompressobj()
-                self._started = False
+
+class _Scanned:
+    """The compressed input, shown to a _FrameScanner as the decoder reads it."""
+
+    def __init__(self, stream: Readable, scanner: _FrameScanner) -> None:
+        self._stream = stream
+        self._scanner = scanner
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._scanner.feed(data)
+        return data
+
+
+_ZSTD_MAGIC = 0xFD2FB528
+_FCS_BYTES = (0, 2, 4, 8)
+_DICT_BYTES = (0, 1, 2, 4)
+
+
+class _FrameScanner:
+    """Follows zstd's frame format (RFC 8878) over the compressed bytes: frame headers,
+    block headers, checksums and skippable frames; block contents are skipped unread.
+    It only needs to know where frames end. Anything it cannot follow (not a frame) the
+    decoder reports as corrupt."""
+
+    def __init__(self) -> None:
+        self._pending = b""  # header bytes waiting for the rest of the header
+        self._need = 4  # header bytes the state below waits for
+        self._state = "magic"
+        self._skip = 0  # bytes of block contents (or a skippable frame) still to pass
+        self._checksum = False
+        self._lost = False  # not a zstd stream we can follow
+
+    def between_frames(self) -> bool:
+        return self._lost or (self._state == "magic" and not self._pending and not self._skip)
+
+    def feed(self, data: bytes) -> None:
+        pos, n = 0, len(data)
+        while pos < n and not self._lost:
+            if self._skip:
+                step = min(self._skip, n - pos)
+                self._skip -= step
+                pos += step
+                continue
+            take = min(self._need - len(self._pending), n - pos)
+            self._pending += data[pos : pos + take]
+            pos += take
+            if len(self._pending) == self._need:
+                head, self._pending = self._pending, b""
+                self._header(head)
+
+    def _header(self, head: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            magic = int.from_bytes(head, "little")
+            if magic == _ZSTD_MAGIC:
+                self._state, self._need = "fhd", 1
+            elif magic & 0xFFFFFFF0 == 0x184D2A50:
+                self._state, self._need = "skippable", 4
             else:
-                piece = b""
+                self._lost = True
+        elif state == "skippable":
+            self._skip = int.from_bytes(head, "little")
+            self._state, self._need = "magic", 4
+        elif state == "fhd":
+            fhd = head[0]
+            single = (fhd >> 5) & 1
+            fcs = _FCS_BYTES[fhd >> 6] if (fhd >> 6) or not single else 1
+            self._checksum = bool((fhd >> 2) & 1)
+            self._skip = (0 if single else 1) + _DICT_BYTES[fhd & 3] + fcs
+            self._state, self._need = "block", 3
+        elif state == "block":
+            h = int.from_bytes(head, "little")
+            last, kind, size = h & 1, (h >> 1) & 3, h >> 3
+            if kind == 3:
+                self._lost = True  # a reserved block type: the decoder says it is corrupt
+                return
+            self._skip = 1 if kind == 1 else size
+            if not last:
+                self._state, self._need = "block", 3
+            elif self._checksum:
+                self._state, self._need = "checksum", 4
+            else:
+                self._state, self._need = "magic", 4
+        else:  # the frame's checksum
+            self._state, self._need = "magic", 4

@@ -10,7 +10,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from layerscope.errors import FormatError
+from layerscope.errors import FormatError, quote
 
 BLOCK = 512
 _adler = zlib.adler32
@@ -61,7 +61,7 @@ def parse_number(field: bytes) -> int:
     try:
         return int(text, 8)
     except ValueError:
-        raise FormatError(f"corrupt tar header: bad number field {field!r}") from None
+        raise FormatError(f"corrupt tar header: bad number field {quote(field)}") from None
 
 
 def _num(block: bytes, start: int, end: int) -> int:
@@ -162,7 +162,7 @@ def _pax_int(value: str, key: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise FormatError(f"corrupt PAX header: {key}={value!r} is not a number") from None
+        raise FormatError(f"corrupt PAX header: {key}={quote(value)} is not a number") from None
 
 
 def _pax_time(value: str) -> int:
@@ -171,7 +171,7 @@ def _pax_time(value: str) -> int:
     if secs.isascii() and secs.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
         return int(secs)  # the usual form, without the regular expression
     if not _PAX_TIME.fullmatch(value):
-        raise FormatError(f"corrupt PAX header: mtime={value!r} is not a time")
+        raise FormatError(f"corrupt PAX header: mtime={quote(value)} is not a time")
     return int(value.partition(".")[0])
 
 

@@ -5,7 +5,6 @@ CI run as it is."""
 from __future__ import annotations
 
 import base64
-from html import escape
 from typing import TYPE_CHECKING
 
 from layerscope._version import __version__
@@ -13,6 +12,7 @@ from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.report import tables
 from layerscope.report.style import image_name
+from layerscope.textsafe import html_text as escape
 
 if TYPE_CHECKING:
     from layerscope.cache.imagemap import RebuildCost

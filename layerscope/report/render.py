@@ -100,6 +100,12 @@ def render_report(
     a: Analysis, fmt: str, comparison: Comparison | None = None, rebuild: RebuildCost | None = None
 ) -> bytes:
     """The report's bytes in `fmt` (png, svg, pdf, html); `rebuild` adds what a change rebuilds."""
+    # Image text is never mathtext: a history line with two `$` would be typeset (or fail to parse).
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _render(a, fmt, comparison, rebuild)
+
+
+def _render(a: Analysis, fmt: str, comparison: Comparison | None, rebuild: RebuildCost | None) -> bytes:
     ps = panels(a, comparison, rebuild)
     if fmt == "html":
         from layerscope.report.html import page

@@ -14,6 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from layerscope.model import Analysis
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 # Okabe & Ito (2008), "Color Universal Design"; plus Tol's wine for a tenth colour.
@@ -75,6 +76,8 @@ def size_axis(axis: Any) -> None:
 
 
 def clip(text: str, width: int) -> str:
+    """Image text for a figure: escaped (textsafe), then cut to `width`."""
+    text = visible(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -85,12 +88,12 @@ def pct(part: int | None, whole: int | None) -> str:
 def step_text(created_by: str | None, comment: str | None = None) -> str:
     """A history entry as the Dockerfile said it: `RUN ...`, `COPY ...`."""
     if not created_by:
-        return f"({comment})" if comment else "(no history)"
+        return visible(f"({comment})") if comment else "(no history)"
     text = " ".join(created_by.replace("/bin/sh -c #(nop) ", "").split())
     if text.startswith("/bin/sh -c "):
         text = "RUN " + text[len("/bin/sh -c ") :]
     text = text.replace("RUN /bin/sh -c ", "RUN ", 1)
-    return text.removesuffix(" # buildkit")
+    return visible(text.removesuffix(" # buildkit"))
 
 
 def layer_label(a: Analysis, index: int, width: int = 44) -> str:
@@ -108,7 +111,7 @@ def image_name(a: Analysis) -> str:
         if ref.startswith(prefix):
             ref, local = ref[len(prefix) :], True
             break
-    return (os.path.basename(ref.rstrip("/")) or ref) if local else ref
+    return visible((os.path.basename(ref.rstrip("/")) or ref) if local else ref)
 
 
 def empty_note(ax: Any, text: str) -> None:

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import TYPE_CHECKING
 
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
 from layerscope.analysis.pkgview import UNAVAILABLE, rebuild_text, report_of
 from layerscope.model import Analysis, PackageRebuild, PackageReport
+from layerscope.textsafe import html_lines
+from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def _advice(report: PackageReport) -> str:
             f"<p><strong>Split the install at line {x.step_line}</strong>: {escape(x.why)} Bumping any of the "
             f"{x.others} others: {escape(rebuild_text(x.before))} now; {escape(rebuild_text(x.after))} with the "
             f"split (seconds: at most). Bumping {escape(', '.join(x.heavy))}: {escape(rebuild_text(x.heavy_after))}."
-            f"</p><pre>{escape(x.dockerfile)}</pre>"
+            f"</p><pre>{html_lines(x.dockerfile)}</pre>"
         )
     return "".join(out)
 

@@ -19,6 +19,7 @@ from layerscope.analysis.pkgview import CATEGORIES, UNAVAILABLE, file_categories
 from layerscope.errors import UsageError
 from layerscope.model import Analysis
 from layerscope.report import style
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
@@ -75,13 +76,14 @@ def package_cells(a: Analysis) -> list[Cell] | None:
     report = report_of(a)
     if report is None:
         return None
-    cells = [Cell(f"{p.name} {p.version}", p.size, p.category) for p in report.packages if p.size > 0]
+    cells = [Cell(visible(f"{p.name} {p.version}"), p.size, p.category) for p in report.packages if p.size > 0]
     cells += [Cell(f"{d} (no package)", n, None) for d, n in report.unattributed if n > 0]
     return cells
 
 
 def _tail(path: str, width: int = 24) -> str:
     """A long directory by its end, where the name that tells is."""
+    path = visible(path)
     return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 

@@ -6,10 +6,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from layerscope.errors import DigestError, FormatError
+from layerscope.errors import DigestError, FormatError, LayerscopeError
 from layerscope.gcpause import paused_gc
 from layerscope.layers.cache import LayerCache
-from layerscope.layers.reader import read_layer
+from layerscope.layers.reader import blob_matches, read_layer
 from layerscope.layers.streams import Readable
 from layerscope.model import HistoryEntry, Image, Layer, LayerRecord
 from layerscope.sources import manifests
@@ -176,24 +176,58 @@ def _read_layers(
     on_layer: LayerFn | None = None,
     scan_secrets: bool = False,
 ) -> list[LayerRecord]:
+    # Which cache may answer (docs/cache-keys.md): a local layer, the file-identity entry of
+    # that very file, or the entry of its blob digest once the file has been hashed to it; a
+    # registry blob, the entry of its digest (the registry is asked for bytes by digest, and
+    # an entry is written only from bytes that hashed to it).
+    remote = handle.transport == "docker"
+    identity_of: Callable[[Descriptor, int], str | None] | None = getattr(handle, "layer_identity", None)
+    expect = [diff_ids[i] if verify else None for i in range(len(m.layers))]
+
+    def identity(i: int) -> str | None:
+        if cache is None or identity_of is None:
+            return None
+        try:
+            base = identity_of(m.layers[i], i)
+        except LayerscopeError:
+            return None  # the read reports it
+        # The claims are part of the key: a read checked the bytes against these only.
+        return None if base is None else f"{base}\0{m.layers[i].digest}\0{diff_ids[i]}"
+
+    confirmed: set[int] = set()  # answered from a blob entry after hashing (in this process)
+
     def read(i: int) -> LayerRecord:
         desc = m.layers[i]
 
         def walk(blob: Readable, d: Descriptor, idx: int) -> LayerRecord:
+            what = f"layer {idx} ({d.digest or d.location})"
+            known = cache is not None and not remote and d.digest is not None and cache.has_blob(d.digest)
+            if cache is not None and d.digest and known and blob_matches(blob, d.digest, verify=verify, what=what):
+                hit = cache.get_blob(d.digest, expect[idx], need_secrets=scan_secrets)
+                if hit is not None:
+                    confirmed.add(idx)
+                    return hit
             return read_layer(
                 blob,
                 verify=verify,
                 expected_digest=d.digest,
                 expected_diff_id=diff_ids[idx],
-                what=f"layer {idx} ({d.digest or d.location})",
+                what=what,
                 scan_secrets=scan_secrets,
             )
 
         return handle.layer_record(desc, i, walk)
 
+    keys: dict[int, str | None] = {}
+
     def store(i: int, record: LayerRecord) -> None:
-        if cache is not None:
-            cache.put(diff_ids[i], record, m.layers[i].digest, verified=verify)
+        if cache is None:
+            return
+        if i not in confirmed:
+            cache.put_blob(record)  # only under a digest this read hashed the bytes to
+        key = keys.get(i)
+        if key is not None and identity(i) == key:  # the file did not change while it was read
+            cache.put_local(key, record)
 
     # A layer listed twice (BuildKit's empty layer) is read once.
     first: dict[tuple[str | None, str | None, str], int] = {}
@@ -220,11 +254,14 @@ def _read_layers(
 
     todo: list[int] = []
     for i in unique:
-        # --verify hashes this image's bytes: an entry verified on another archive that
-        # claims the same diff_id says nothing about these bytes.
+        keys[i] = identity(i)
         cached = None
-        if cache is not None and not verify:
-            cached = cache.get(diff_ids[i], m.layers[i].digest, need_verified=False, need_secrets=scan_secrets)
+        if cache is not None:
+            ident, digest = keys[i], m.layers[i].digest
+            if ident is not None:
+                cached = cache.get_local(ident, expect[i], need_secrets=scan_secrets)
+            elif remote and digest:
+                cached = cache.get_blob(digest, expect[i], need_secrets=scan_secrets)
         if cached is not None:
             finished(i, cached)
         else:

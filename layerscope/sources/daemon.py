@@ -88,6 +88,9 @@ class _KeptStore:
         n = self._resolve(name)
         return self.sizes.get(n, len(self.docs.get(n, b"")))
 
+    def identity(self, name: str) -> str | None:
+        return None  # a stream: no file to know again
+
     def open(self, name: str) -> BinaryIO:
         raise FormatError(f"{name}: the engine's export is a stream and cannot be reopened")
 

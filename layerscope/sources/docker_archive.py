@@ -189,6 +189,10 @@ class DockerArchiveHandle:
         with self.store.open(descriptor.location) as blob:
             return read(blob, descriptor, index)
 
+    def layer_identity(self, descriptor: Descriptor, index: int) -> str | None:
+        """The file-identity cache key of this layer's bytes (None: not a file we can stat)."""
+        return None if descriptor.location is None else self.store.identity(descriptor.location)
+
     def close(self) -> None:
         pass
 

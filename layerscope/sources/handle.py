@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from layerscope.errors import FormatError
+from layerscope.errors import FormatError, quote
 from layerscope.layers.streams import Readable
 from layerscope.model import LayerRecord
 from layerscope.sources.platforms import Platform
@@ -31,9 +31,9 @@ class Descriptor:
         digest, size = d.get("digest"), d.get("size")
         annotations, urls = d.get("annotations") or {}, d.get("urls") or []
         if digest is not None and not isinstance(digest, str):
-            raise FormatError(f"malformed descriptor: digest {digest!r} is not a string")
+            raise FormatError(f"malformed descriptor: digest {quote(digest)} is not a string")
         if size is not None and (type(size) is not int or size < 0):
-            raise FormatError(f"malformed descriptor {digest}: size {size!r} is not a byte count")
+            raise FormatError(f"malformed descriptor {digest}: size {quote(size)} is not a byte count")
         if not isinstance(annotations, dict) or not isinstance(urls, list):
             raise FormatError(f"malformed descriptor {digest}: annotations or urls of the wrong type")
         return cls(

@@ -86,5 +86,11 @@ class LayoutHandle:
         with self.store.open(path) as blob:
             return read(blob, descriptor, index)
 
+    def layer_identity(self, descriptor: Descriptor, index: int) -> str | None:
+        """The file-identity cache key of this layer's bytes (None: not a file we can stat)."""
+        if descriptor.digest is None and descriptor.location is None:
+            return None
+        return self.store.identity(descriptor.location or blob_path(descriptor.digest or "", f"layer {index}"))
+
     def close(self) -> None:
         pass

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from layerscope.errors import DigestError, FormatError, PlatformError, UnsupportedError
+from layerscope.errors import DigestError, FormatError, PlatformError, UnsupportedError, quote
 from layerscope.sources.handle import Descriptor, ResolvedManifest
 from layerscope.sources.platforms import Platform, host, is_attestation, matches
 
@@ -54,12 +54,12 @@ def parse_json(raw: bytes, what: str) -> dict[str, Any]:
 def check_digest(digest: str, what: str) -> tuple[str, str]:
     """Validate a digest string; returns (algorithm, hex)."""
     if not isinstance(digest, str) or not _DIGEST.match(digest):
-        raise FormatError(f"{what} has an invalid digest {digest!r}")
+        raise FormatError(f"{what} has an invalid digest {quote(digest)}")
     alg, _, hexpart = digest.partition(":")
     if alg == "sha256" and not re.fullmatch(r"[a-f0-9]{64}", hexpart):
-        raise FormatError(f"{what} has an invalid sha256 digest {digest!r}")
+        raise FormatError(f"{what} has an invalid sha256 digest {quote(digest)}")
     if alg not in ("sha256", "sha512"):
-        raise UnsupportedError(f"{what} uses digest algorithm {alg!r}, which layerscope does not check")
+        raise UnsupportedError(f"{what} uses digest algorithm {quote(alg)}, which layerscope does not check")
     return alg, hexpart
 
 
@@ -109,7 +109,7 @@ def manifest_from_doc(
             raise FormatError(f"{what}: layer {i} is not a descriptor")
         d = Descriptor.from_json(layer)
         if d.media_type not in LAYER_TYPES:
-            raise UnsupportedError(f"unsupported layer type {d.media_type!r} (layer {i} of {what})")
+            raise UnsupportedError(f"unsupported layer type {quote(d.media_type)} (layer {i} of {what})")
         if d.digest is not None:
             check_digest(d.digest, f"layer {i} of {what}")
         descs.append(d)
@@ -135,7 +135,7 @@ def resolve_doc(
     if mt in MANIFEST_TYPES or ("config" in doc and "layers" in doc and mt not in INDEX_TYPES):
         return manifest_from_doc(doc, digest, mt, None, what)
     if mt not in INDEX_TYPES:
-        raise UnsupportedError(f"{what} has unsupported media type {mt!r}")
+        raise UnsupportedError(f"{what} has unsupported media type {quote(mt)}")
     candidates: list[tuple[Platform | None, Descriptor]] = []
     _collect(doc, fetch, what, candidates, depth=0)
     if not candidates:
@@ -162,7 +162,7 @@ def resolve_doc(
     mdoc = parse_json(mraw, f"manifest {desc.digest}")
     mmt = doc_media_type(mdoc, desc.media_type or None, f"manifest {desc.digest}")
     if mmt not in MANIFEST_TYPES:
-        raise UnsupportedError(f"manifest {desc.digest} has unsupported media type {mmt!r}")
+        raise UnsupportedError(f"manifest {desc.digest} has unsupported media type {quote(mmt)}")
     m = manifest_from_doc(mdoc, desc.digest, mmt, plat, f"manifest {desc.digest}")
     return ResolvedManifest(m.digest, m.media_type, m.config, m.layers, m.platform, tuple(notes))
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError
+from layerscope.errors import BadReferenceError, FormatError, UnsafeInputError, quote
 from layerscope.layers.streams import sniff
 from layerscope.layers.tarheader import BLOCK
 from layerscope.layers.tarwalk import TarWalker
@@ -29,10 +29,10 @@ MAX_LINK_HOPS = 40
 def clean_member(name: str, what: str) -> str:
     """A layout-relative name; refuses absolute names and '..' escapes."""
     if name.startswith("/"):
-        raise UnsafeInputError(f"unsafe path in image: {what} {name!r} is absolute")
+        raise UnsafeInputError(f"unsafe path in image: {what} {quote(name)} is absolute")
     clean = posixpath.normpath(name)
     if clean == ".." or clean.startswith("../"):
-        raise UnsafeInputError(f"unsafe path in image: {what} {name!r} escapes the archive")
+        raise UnsafeInputError(f"unsafe path in image: {what} {quote(name)} escapes the archive")
     return clean
 
 
@@ -49,24 +49,55 @@ class Store(Protocol):
 
     def names(self) -> list[str]: ...
 
+    def identity(self, name: str) -> str | None:
+        """What the bytes of `name` are, as far as the file system says (path, device,
+        inode, size, mtime, ctime, offset, length): the key of the file-identity cache."""
+        ...
+
+
+def _stat_identity(path: str, st: os.stat_result) -> str:
+    return f"{path}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
+
 
 class DirStore:
+    """A directory: names resolve inside it, symlinks included, and name regular files only."""
+
     def __init__(self, root: str) -> None:
         self.root = root
         self.label = root
+        self._real_root = os.path.realpath(root)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.root, clean_member(name, "file"))
 
-    def exists(self, name: str) -> bool:
+    def _checked(self, name: str) -> tuple[str, os.stat_result] | None:
+        """(real path, stat) of `name`; None when missing. A name that resolves outside the
+        directory (a symlink out of the layout) or to anything but a regular file is refused:
+        a FIFO would hang the read, a device never end, and /etc/shadow is not a blob."""
         path = self._path(name)
         try:
-            os.stat(path)
+            st = os.stat(path)
         except OSError as err:
             if err.errno == errno.ELOOP:  # a loop is hostile, not missing
                 raise _os_error(err, name, self.label) from None
-            return False
-        return os.path.isfile(path)
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise _os_error(err, name, self.label) from None
+        real = os.path.realpath(path)
+        if real != self._real_root and not real.startswith(self._real_root.rstrip(os.sep) + os.sep):
+            raise UnsafeInputError(f"unsafe symlink in {self.label}: {name} resolves outside it, to {quote(real)}")
+        if not stat.S_ISREG(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
+                return None  # a directory has no bytes to read: as good as missing
+            raise UnsafeInputError(f"{name} in {self.label} is not a regular file ({_kind(st.st_mode)})")
+        return real, st
+
+    def exists(self, name: str) -> bool:
+        return self._checked(name) is not None
+
+    def identity(self, name: str) -> str | None:
+        found = self._checked(name)
+        return None if found is None else "file\0" + _stat_identity(*found)
 
     def read(self, name: str, what: str = "file") -> bytes:
         if self.size(name) > MAX_SMALL:
@@ -75,22 +106,27 @@ class DirStore:
             return f.read()
 
     def open(self, name: str) -> BinaryIO:
-        path = self._path(name)
+        found = self._checked(name)
+        if found is None:
+            raise FormatError(f"{name} is missing from {self.label}")
+        real, st = found
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block the open
+            # O_NONBLOCK: a FIFO swapped in since the check must not hang the open.
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as err:
             raise _os_error(err, name, self.label) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # /dev/zero or a FIFO would never end
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
             os.close(fd)
-            raise FormatError(f"{name} in {self.label} is not a regular file")
+            raise UnsafeInputError(f"{name} in {self.label} changed while it was being opened")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
 
     def size(self, name: str) -> int:
-        try:
-            return os.stat(self._path(name)).st_size
-        except OSError as err:
-            raise _os_error(err, name, self.label) from None
+        found = self._checked(name)
+        if found is None:
+            raise FormatError(f"{name} is missing from {self.label}")
+        return found[1].st_size
 
     def names(self) -> list[str]:
         out = []
@@ -98,6 +134,18 @@ class DirStore:
             for f in files:
                 out.append(os.path.relpath(os.path.join(dirpath, f), self.root))
         return out
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "a special file")
 
 
 def _os_error(err: OSError, name: str, label: str) -> Exception:
@@ -171,6 +219,14 @@ class TarStore:
 
     def size(self, name: str) -> int:
         return self._resolve(name).size
+
+    def identity(self, name: str) -> str | None:
+        m = self._resolve(name)
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return f"tar\0{_stat_identity(os.path.realpath(self.path), st)}\0{m.offset}\0{m.size}"
 
     def read(self, name: str, what: str = "file") -> bytes:
         m = self._resolve(name)

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import stat
 
+from rich.console import JustifyMethod
+from rich.text import Text
+
 from layerscope.model import BLOCK, CHAR, DIR, FIFO, HARDLINK, SYMLINK
+from layerscope.textsafe import visible
 
 _TYPE_CHAR = {DIR: "d", SYMLINK: "l", HARDLINK: "h", CHAR: "c", BLOCK: "b", FIFO: "p"}
 _BAR = " ▏▎▍▌▋▊▉█"
 
 
+def plain(text: str, justify: JustifyMethod | None = None) -> Text:
+    """Image text for a widget: escaped (textsafe) and never read as markup or :emoji: codes
+    (a str cell or label is; `agent:x:10001` would show a cross mark)."""
+    return Text(visible(text), justify=justify)
+
+
 def short_command(text: str | None, width: int | None = None) -> str:
-    """A history `created_by` as a person reads it: no shell prefix, one line."""
+    """A history `created_by` as a person reads it: no shell prefix, one line, escaped."""
     if not text:
         return "-"
-    text = " ".join(text.replace("/bin/sh -c #(nop) ", "").split())
+    text = visible(" ".join(text.replace("/bin/sh -c #(nop) ", "").split()))
     if text.startswith("/bin/sh -c "):
         text = "RUN " + text[len("/bin/sh -c ") :]
     if width is not None and len(text) > width:

@@ -79,8 +79,8 @@ def test_workers_fill_the_layer_cache_and_a_second_run_reads_nothing(
     fleet: Fleet, fleet_run: FleetTables, dask_cluster: DaskCluster
 ) -> None:
     cache = LayerCache(str(dask_cluster.cache_dir))
-    for digest, diff_id in zip(fleet_run.layers["digest"], fleet_run.layers["diff_id"], strict=True):
-        assert cache.knows(diff_id, digest)
+    for digest in fleet_run.layers["digest"]:
+        assert cache.has_blob(digest)
     again = layerscope.fleet(fleet.refs(), scheduler=dask_cluster.address)
     assert again.totals.blobs_read == 0
     assert again.totals.failed_images == 0

@@ -1,4 +1,4 @@
-"""The per-layer cache: hits, aliases, corruption, concurrency, pruning."""
+"""The per-layer cache: hits, blob and file-identity entries, corruption, concurrency, pruning."""
 
 from __future__ import annotations
 
@@ -21,27 +21,44 @@ def test_second_read_is_served_from_cache_with_identical_records(tmp_path, monke
     path = _image().oci_archive(str(tmp_path / "img.oci.tar"))
     cold = open_image(path)
     cache = LayerCache()
-    assert cache.stats().entries == 2
+    assert cache.stats().entries == 4  # per layer: its blob digest's entry and this file's
     warm = open_image(path)
     assert [layer.record for layer in warm.layers] == [layer.record for layer in cold.layers]
-    # a miss-free warm read: every lookup hit
     probe = LayerCache()
     for layer in cold.layers:
-        assert probe.get(layer.diff_id, layer.digest, need_verified=False) is not None
+        assert layer.digest is not None and layer.record is not None
+        assert layer.record.stored_digest == layer.digest  # gzip blobs are always hashed
+        assert probe.get_blob(layer.digest) == layer.record
     assert probe.hits == 2
 
 
-def test_unknown_blob_digest_is_a_miss_until_read(tmp_path):
-    cache = LayerCache(str(tmp_path))
-    img = open_image(_image().oci_archive(str(tmp_path / "i.tar")), use_cache=False)
-    layer = img.layers[0]
-    assert layer.record is not None
-    cache.put(layer.diff_id, layer.record, "sha256:" + "0" * 64, verified=False)
-    assert cache.get(layer.diff_id, layer.digest, need_verified=False) is None
-    cache.put(layer.diff_id, layer.record, layer.digest, verified=False)
-    assert cache.get(layer.diff_id, layer.digest, need_verified=False) == layer.record
-    assert cache.get(layer.diff_id, "sha256:" + "0" * 64, need_verified=False) == layer.record
-    assert cache.get(layer.diff_id, layer.digest, need_verified=True) is None  # --verify needs a verified entry
+def test_blob_entries_only_under_a_digest_the_read_hashed(tmp_path):
+    cache = LayerCache(str(tmp_path / "cache"))
+    gz = open_image(_image().oci_archive(str(tmp_path / "i.tar")), use_cache=False).layers[0]
+    plain = open_image(_image().docker_archive(str(tmp_path / "d.tar")), use_cache=False).layers[0]
+    assert gz.record is not None and plain.record is not None and gz.digest is not None
+    assert plain.record.stored_digest is None  # the fast path hashes nothing
+    cache.put_blob(plain.record)
+    assert cache.stats().entries == 0
+    cache.put_blob(gz.record)
+    assert cache.get_blob(gz.digest) == gz.record
+    assert cache.get_blob("sha256:" + "0" * 64) is None
+    # --verify asks for the diff_id too: this read did not hash the uncompressed stream
+    assert gz.record.diff_id is None and cache.get_blob(gz.digest, gz.diff_id) is None
+    verified = open_image(str(tmp_path / "i.tar"), verify=True, use_cache=False).layers[0].record
+    assert verified is not None and verified.diff_id == gz.diff_id
+    cache.put_blob(verified)
+    assert cache.get_blob(gz.digest, gz.diff_id) == verified
+
+
+def test_file_identity_entries_serve_that_file_unchanged_only(tmp_path):
+    cache = LayerCache(str(tmp_path / "cache"))
+    record = open_image(_image().docker_archive(str(tmp_path / "d.tar")), use_cache=False).layers[0].record
+    assert record is not None
+    cache.put_local("the identity", record)
+    assert cache.get_local("the identity") == record
+    assert cache.get_local("another identity") is None
+    assert cache.get_local("the identity", "sha256:" + "1" * 64) is None  # --verify: not hashed then
 
 
 def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, monkeypatch):
@@ -55,8 +72,7 @@ def test_corrupt_entry_is_ignored_and_rewritten(tmp_path, monkeypatch):
             fh.write(b"not zstd at all")
     again = open_image(path)
     assert [x.record for x in again.layers] == [x.record for x in first.layers]
-    cache = LayerCache()
-    assert all(cache.get(x.diff_id, x.digest, need_verified=False) is not None for x in first.layers)
+    assert len([n for _, _, ns in os.walk(tmp_path / "cache") for n in ns]) == 2  # rewritten
 
 
 def test_no_cache_flag_reads_the_image_and_still_writes(tmp_path, run_cli):
@@ -81,7 +97,7 @@ def test_two_processes_fill_the_cache_at_once(tmp_path):
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         assert pool.map(_fill, [(cache_dir, path)] * 4) == [2] * 4
     names = [n for _, _, ns in os.walk(cache_dir) for n in ns]
-    assert len(names) == 2 and not any(n.startswith(".tmp-") for n in names)
+    assert len(names) == 4 and not any(n.startswith(".tmp-") for n in names)
 
 
 def test_prune_evicts_least_recently_used_first(tmp_path, run_cli):
@@ -140,7 +156,8 @@ def test_packages_after_inspect_are_not_taken_from_its_summary(tmp_path, run_cli
 
 
 def test_images_sharing_a_base_read_the_base_once(tmp_path, monkeypatch):
-    """B after A (same two base layers, as registries serve them): only B's own layer is read."""
+    """B after A (same two base layers, as registries serve them): only B's own layer is
+    read; its base blobs are hashed (not decoded nor walked) and answered from the cache."""
     from layerscope.sources import builder
     from layerscope.sources.references import open_image as open_handle
 
@@ -161,9 +178,29 @@ def test_images_sharing_a_base_read_the_base_once(tmp_path, monkeypatch):
     walked.clear()
     cache_b = LayerCache(str(tmp_path / "cache"))
     image_b = builder.build_image(open_handle(b), cache=cache_b)
-    assert (cache_b.hits, cache_b.misses) == (2, 1)
+    assert cache_b.hits == 2  # by blob digest, after hashing (every file-identity lookup missed)
     assert walked == [image_b.layers[2].diff_id]
     assert [x.record for x in image_b.layers[:2]] == [x.record for x in image_a.layers[:2]]
+
+
+def test_no_file_identity_entry_for_a_file_that_changed_while_it_was_read(tmp_path):
+    """The identity is taken before the read and again before the write: if they differ
+    (the archive was rewritten meanwhile), what was read is not filed under either."""
+    import itertools
+
+    from layerscope.sources import builder
+    from layerscope.sources.references import open_image as open_handle
+
+    handle = open_handle(_image().docker_archive(str(tmp_path / "img.tar")))
+    real = handle.layer_identity  # type: ignore[attr-defined]
+    ticks = itertools.count()
+    handle.layer_identity = lambda d, i: f"{real(d, i)}\0{next(ticks)}"  # type: ignore[attr-defined]
+    cache = LayerCache(str(tmp_path / "cache"))
+    builder.build_image(handle, cache=cache, workers=1)
+    assert cache.stats().entries == 0
+    steady = open_handle(str(tmp_path / "img.tar"))
+    builder.build_image(steady, cache=cache, workers=1)
+    assert cache.stats().entries == 2
 
 
 def _rule_names() -> list[str]:
@@ -224,7 +261,8 @@ def test_entries_cached_under_other_capture_rules_are_misses(tmp_path, monkeypat
 
     layer = open_image(_image().oci_archive(str(tmp_path / "i.tar")), use_cache=False).layers[0]
     assert layer.record is not None
-    LayerCache(str(tmp_path)).put(layer.diff_id, layer.record, layer.digest, verified=True)
-    assert LayerCache(str(tmp_path)).get(layer.diff_id, layer.digest, need_verified=True) == layer.record
+    assert layer.digest is not None
+    LayerCache(str(tmp_path)).put_blob(layer.record)
+    assert LayerCache(str(tmp_path)).get_blob(layer.digest) == layer.record
     monkeypatch.setattr(capture, "_EXACT", capture._EXACT | {"etc/new-manager/db"})
-    assert LayerCache(str(tmp_path)).get(layer.diff_id, layer.digest, need_verified=False) is None
+    assert LayerCache(str(tmp_path)).get_blob(layer.digest) is None

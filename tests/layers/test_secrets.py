@@ -15,7 +15,7 @@ from layerscope.layers import cache as layer_cache
 from layerscope.layers import secrets
 from layerscope.layers.cache import LayerCache, decode_record, encode_record
 from layerscope.layers.reader import read_layer
-from tests.support.factory import compress, f, layer_tar, sha
+from tests.support.factory import compress, f, layer_tar
 from tests.support.leaky import aws_key_id, github_token, private_key
 
 GCP = json.dumps(
@@ -100,24 +100,24 @@ def test_the_scan_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cache_keeps_findings_only_from_a_scan_by_these_detectors(monkeypatch: pytest.MonkeyPatch, tmp_path):
     layer = _layer(private_key())
-    diff_id = sha(layer)
     cache = LayerCache(str(tmp_path))
+    key = "a file's identity"
     plain = read_layer(io.BytesIO(layer))
-    cache.put(diff_id, plain, diff_id, verified=False)
-    assert cache.get(diff_id, diff_id, need_verified=False).secrets is None
-    assert cache.get(diff_id, diff_id, need_verified=False, need_secrets=True) is None  # unscanned: a miss
+    cache.put_local(key, plain)
+    assert cache.get_local(key).secrets is None
+    assert cache.get_local(key, need_secrets=True) is None  # unscanned: a miss
 
     scanned = read_layer(io.BytesIO(layer), scan_secrets=True)
-    cache.put(diff_id, scanned, diff_id, verified=False)
-    hit = cache.get(diff_id, diff_id, need_verified=False, need_secrets=True)
+    cache.put_local(key, scanned)
+    hit = cache.get_local(key, need_secrets=True)
     assert hit is not None and hit.secrets == scanned.secrets
-    cache.put(diff_id, plain, diff_id, verified=False)  # an unscanned read later does not lose them
-    assert cache.get(diff_id, diff_id, need_verified=False, need_secrets=True).secrets == scanned.secrets
+    cache.put_local(key, plain)  # an unscanned read later does not lose them
+    assert cache.get_local(key, need_secrets=True).secrets == scanned.secrets
 
     # Other detectors: the stored findings are not theirs. A miss for a scan, unknown otherwise.
     monkeypatch.setattr(layer_cache, "SECRETS_STAMP", "another-set")
-    assert cache.get(diff_id, diff_id, need_verified=False, need_secrets=True) is None
-    assert cache.get(diff_id, diff_id, need_verified=False).secrets is None
+    assert cache.get_local(key, need_secrets=True) is None
+    assert cache.get_local(key).secrets is None
 
 
 def test_records_cross_process_boundaries_with_their_findings() -> None:

@@ -38,6 +38,8 @@ class HostileResult:
     out: str
     err: str
     written: tuple[str, ...]  # paths (sandbox- or repo-relative) created or changed outside the allowed ones
+    raw_out: bytes = b""  # stdout and stderr as written (out/err decode them, lossily)
+    raw_err: bytes = b""
 
 
 def _listing(root: Path) -> dict[str, tuple[int, int, int]]:
@@ -92,15 +94,17 @@ class Sandbox:
         stdin: bytes | int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         memory: int = DEFAULT_MEMORY,
+        env: dict[str, str] | None = None,
     ) -> HostileResult:
-        """Run `python -m layerscope ARGS`; `stdin` is bytes, or a file descriptor to read from."""
+        """Run `python -m layerscope ARGS`; `stdin` is bytes, or a file descriptor to read from;
+        `env`: variables set for this run (e.g. GITHUB_STEP_SUMMARY, naming an output)."""
         before_box, before_repo = _listing(self.root), _listing(REPO)
         self.audit.mkdir(exist_ok=True)
         log = self.audit / f"run-{len(os.listdir(self.audit))}.log"
         allowed = [str(Path(o).resolve()) for o in outputs]
-        env = self.env()
-        env["LAYERSCOPE_AUDIT_LOG"] = str(log)
-        env["LAYERSCOPE_AUDIT_ALLOW"] = os.pathsep.join([str(self.cache), *allowed])
+        run_env = {**self.env(), **(env or {})}
+        run_env["LAYERSCOPE_AUDIT_LOG"] = str(log)
+        run_env["LAYERSCOPE_AUDIT_ALLOW"] = os.pathsep.join([str(self.cache), *allowed])
 
         def limit() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -108,7 +112,7 @@ class Sandbox:
         p = subprocess.run(
             [sys.executable, "-m", "tests.support.audit_boot", *args],
             capture_output=True,
-            env=env,
+            env=run_env,
             cwd=str(self.work),
             timeout=timeout,
             input=stdin if isinstance(stdin, bytes) else None,
@@ -136,7 +140,12 @@ class Sandbox:
         written = changed(before_box, self.root) + [f"<repo>/{p}" for p in changed(before_repo, REPO)]
         written += [f"<audit> {line}" for line in (log.read_text().splitlines() if log.exists() else [])]
         return HostileResult(
-            p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), tuple(written)
+            p.returncode,
+            p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"),
+            tuple(written),
+            p.stdout,
+            p.stderr,
         )
 
 

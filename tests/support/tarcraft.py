@@ -144,3 +144,19 @@ def zstd_bomb(total: int, chunk: int = 1 << 20) -> bytes:
     parts.append(obj.compress(end()))
     parts.append(obj.flush())
     return b"".join(parts)
+
+
+def zstd_rle_bomb(blocks: int, window_log: int = 17) -> bytes:
+    """A zstd frame written by hand: a tar header (a raw block) for a file of zeros, then
+    `blocks` RLE blocks of 128 KiB each (4 bytes apiece: 32768x), then the tar's end.
+    No content size in the header, so a decoder learns the size only by decoding."""
+    rle = 128 << 10
+    head = header("zeros", size=blocks * rle)
+
+    def block(kind: int, size: int, last: bool = False) -> bytes:
+        return ((size << 3) | (kind << 1) | int(last)).to_bytes(3, "little")
+
+    frame = struct.pack("<I", 0xFD2FB528) + bytes([0, (window_log - 10) << 3])  # FHD 0, window descriptor
+    frame += block(0, len(head)) + head
+    frame += (block(1, rle) + b"\0") * blocks
+    return frame + block(0, 2 * BLOCK, last=True) + end()

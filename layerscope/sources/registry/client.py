@@ -331,7 +331,7 @@ def registry_error(response: httpx.Response) -> str:
     try:
         body = read_limited(response, MAX_ERROR_BODY, "an error body") if not response.is_closed else b""
         doc = json.loads(body) if body else None
-    except (ValueError, FormatError, RegistryError):
+    except (ValueError, RecursionError, FormatError, RegistryError):
         return ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):

@@ -211,7 +211,7 @@ def run_helper(name: str, server: str, problems: list[str]) -> Credentials | Non
         username, secret = doc["Username"], doc["Secret"]
         if not isinstance(username, str) or not isinstance(secret, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError):
         problems.append(f"credential helper {program} answered something that is not its JSON format")
         return None
     if not secret:

@@ -7,6 +7,7 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from layerscope.textsafe import visible
 from layerscope.tui.format import fmt_duration
 from layerscope.tui.messages import LoadProgress
 from layerscope.units import fmt_size
@@ -19,7 +20,7 @@ class LoadingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="loading-box"):
-            yield Static(f"Reading {self.ref}", id="loading-title", markup=False)  # a ref may hold brackets
+            yield Static(visible(f"Reading {self.ref}"), id="loading-title", markup=False)  # a ref may hold brackets
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
             yield Static("opening…", id="loading-status")
         yield Footer(show_command_palette=False)
@@ -42,7 +43,7 @@ class ErrorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="error-box"):
-            yield Static(f"Cannot explore {self.ref}", id="error-title", markup=False)
-            yield Static(self.message, id="error-message", markup=False)
+            yield Static(visible(f"Cannot explore {self.ref}"), id="error-title", markup=False)
+            yield Static(visible(self.message), id="error-message", markup=False)
             yield Static("Press q to quit.", id="error-hint")
         yield Footer(show_command_palette=False)

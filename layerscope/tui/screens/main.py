@@ -17,6 +17,7 @@ from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane, Tree
 
+from layerscope import textsafe
 from layerscope.model import Analysis
 from layerscope.tui.fsmodel import FsModel
 from layerscope.tui.fsview import REMOVED, STACKED, visible_paths
@@ -74,7 +75,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="summary"):  # a long reference is cut with an ellipsis, the figures stay
-            yield Label(self.analysis.image.reference, id="summary-ref", markup=False)
+            yield Label(textsafe.visible(self.analysis.image.reference), id="summary-ref", markup=False)
             yield Label(figures(self.analysis), id="summary-figures", markup=False)
         with TabbedContent(id="tabs"):
             with TabPane("Layers", id="layers-tab"), Container(id="explore"):

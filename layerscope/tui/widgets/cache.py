@@ -26,6 +26,7 @@ from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cache.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis
+from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 FIXED = 43  # columns the table needs besides the step text (status, line, layer, two sizes, padding)
@@ -38,7 +39,7 @@ INTRO = (
 
 def compact(text: str) -> str:
     """A step on one line, without --mount specs (they fill the column and the details show them)."""
-    return " ".join(w for w in text.split() if not w.startswith("--mount="))
+    return visible(" ".join(w for w in text.split() if not w.startswith("--mount=")))
 
 
 @dataclass
@@ -132,7 +133,7 @@ class CachePane(Vertical):
     def describe(self) -> str:
         r = self.request
         target = f" · target {r.target}" if r.target else ""
-        return f"Cache: {dockerfile_path(r)} · context {r.context} · {r.builder}{target}"
+        return visible(f"Cache: {dockerfile_path(r)} · context {r.context} · {r.builder}{target}")
 
     def on_mount(self) -> None:
         self.load()
@@ -273,23 +274,23 @@ class CachePane(Vertical):
         error = self.table.style_of(MISS) + Style(bold=True)
         parts: list[str | Text | tuple[str, str | Style]] = []
         if self.whatif is None and self.error is not None:
-            return Text.assemble(("Cannot simulate: ", error), self.error)
+            return Text.assemble(("Cannot simulate: ", error), visible(self.error))
         if self.whatif is None:
             return Text("reading the Dockerfile and the context…")
         if self.busy:
-            parts += [("Change ", "dim"), self.what, "\nsimulating…"]
+            parts += [("Change ", "dim"), visible(self.what), "\nsimulating…"]
         elif self.error is not None:
-            parts += [(self.error, error)]
+            parts += [(visible(self.error), error)]
         elif self.cost is None:
             parts.append(INTRO)
         else:
-            parts += [("Change ", "dim"), self.what, "\n", self.headline(self.cost)]
+            parts += [("Change ", "dim"), visible(self.what), "\n", visible(self.headline(self.cost))]
         step = self.highlighted()
         if step is not None and not self.busy:
             parts += ["\n", step]
         note = self.steps.note if self.steps is not None else None
         if note and not self.busy:
-            parts += ["\n", (note, "dim")]
+            parts += ["\n", (visible(note), "dim")]
         text = Text.assemble(*parts)
         text.no_wrap = False
         return text
@@ -312,16 +313,16 @@ class CachePane(Vertical):
         if not 0 <= row < len(self.table.listed):
             return None
         r = self.table.listed[row]
-        parts: list[str | tuple[str, str]] = [(f"line {r.line} ", "bold"), (f"{r.stage} ", "dim")]
+        parts: list[str | tuple[str, str]] = [(f"line {r.line} ", "bold"), (visible(f"{r.stage} "), "dim")]
         result = None
         if self.cost is not None:
             result = next((c.step for c in self.cost.steps if (c.step.stage, c.step.line) == (r.stage, r.line)), None)
         if result is not None:
             parts.append((result.status, "bold"))
             if result.reason:
-                parts.append(f": {result.reason}")
+                parts.append(visible(f": {result.reason}"))
         else:
-            parts.append(" ".join(r.text.split()))
+            parts.append(visible(" ".join(r.text.split())))
         if self.steps is not None and r.stage not in self.steps.final_stages:
             parts.append(("  (a stage the image does not contain: no layer of its own here)", "dim"))
         return Text.assemble(*parts)

@@ -6,7 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from layerscope.model import DIR, HARDLINK, SYMLINK, Layer
-from layerscope.tui.format import mode_string, short_command
+from layerscope.textsafe import visible
+from layerscope.tui.format import mode_string, plain, short_command
 from layerscope.tui.fsmodel import Touch
 from layerscope.tui.fsview import FsView
 from layerscope.units import fmt_size
@@ -18,9 +19,9 @@ def layer_text(layer: Layer) -> Text:
         (f"Layer {layer.index}", "bold"),
         f"  {fmt_size(layer.size)} ({fmt_size(layer.compressed_size)} compressed), {files}\n",
         ("diff_id ", "dim"),
-        f"{layer.diff_id}\n",
+        visible(layer.diff_id) + "\n",
         ("created ", "dim"),
-        f"{layer.created or '-'}  ",
+        visible(f"{layer.created or '-'}  "),
         ("by ", "dim"),
         short_command(layer.created_by),
     )
@@ -31,14 +32,14 @@ def layer_text(layer: Layer) -> Text:
 def file_text(view: FsView, path: str, touches: list[Touch]) -> Text:
     entry = view.entries.get(path)
     if entry is None:
-        return Text("/" + path)
+        return plain("/" + path)
     rec = entry.record
     kind = "directory" if rec.type == DIR else rec.type
-    parts: list[str | tuple[str, str]] = [("/" + path, "bold")]
+    parts: list[str | tuple[str, str]] = [(visible("/" + path), "bold")]
     if rec.type == SYMLINK:
-        parts += [" → ", rec.linkname]
+        parts += [" → ", visible(rec.linkname)]
     elif rec.type == HARDLINK:
-        parts += [" ⇒ /", rec.linkname, (" (hard link)", "dim")]
+        parts += [" ⇒ /", visible(rec.linkname), (" (hard link)", "dim")]
     parts += ["\n", f"{mode_string(rec.type, rec.mode)}  {rec.uid}:{rec.gid}  {fmt_size(view.size(path))}  {kind}"]
     if entry.status:
         parts.append(f"  {entry.status} in L{view.layer}")

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from layerscope.tui.format import plain
 from layerscope.tui.fsview import BY_NAME, BY_SIZE, CHANGES
 from layerscope.tui.widgets.filetree import FileTree
 
@@ -49,7 +50,7 @@ class FilesPane(Vertical):
         yield FileTree(id="tree")
 
     def show_state(self, state: FilesState, note: str = "") -> None:
-        self.query_one("#files-bar", Static).update(f"Files: {state.describe()}{note}")
+        self.query_one("#files-bar", Static).update(plain(f"Files: {state.describe()}{note}"))
 
     @property
     def file_tree(self) -> FileTree:

@@ -16,6 +16,8 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from layerscope.model import HARDLINK, SYMLINK
+from layerscope.textsafe import visible
+from layerscope.tui.format import plain
 from layerscope.tui.fsview import ADDED, BY_NAME, MODIFIED, REMOVED, FsView
 from layerscope.units import fmt_size
 
@@ -108,7 +110,7 @@ class FileTree(Tree[NodeRef]):
         kids = self.kids(path)
         for kid in kids[start : start + PAGE]:
             self.nodes_by_path[kid] = node.add(
-                posixpath.basename(kid), NodeRef(kid), allow_expand=self.view.expandable(kid)
+                plain(posixpath.basename(kid)), NodeRef(kid), allow_expand=self.view.expandable(kid)
             )
         rest = len(kids) - start - PAGE
         if rest > 0:
@@ -222,7 +224,7 @@ class FileTree(Tree[NodeRef]):
         size = view.size(ref.path)
         text = Text.assemble(
             prefix,
-            (f"{mark} {name}", status_style),
+            (f"{mark} {visible(name)}", status_style),
             (f"  {fmt_size(size)}" if size else "", self.get_component_rich_style("filetree--size", partial=True)),
         )
         text.stylize(style)

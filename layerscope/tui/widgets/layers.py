@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from layerscope.model import Image
-from layerscope.tui.format import short_command, size_bar
+from layerscope.tui.format import plain, short_command, size_bar
 from layerscope.units import fmt_size
 
 BAR_WIDTH = 8
@@ -30,6 +30,6 @@ class LayersTable(DataTable[str | Text]):
                 Text(fmt_size(layer.size), justify="right"),
                 Text(fmt_size(layer.compressed_size), justify="right"),
                 size_bar(layer.size or 0, largest, BAR_WIDTH),
-                short_command(layer.created_by, 200),
+                plain(short_command(layer.created_by, 200)),
                 key=str(layer.index),
             )

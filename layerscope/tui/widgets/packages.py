@@ -18,6 +18,8 @@ from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages.report import package_files
 from layerscope.analysis.pkgview import rebuild_text
 from layerscope.model import Analysis, LayerRecord, Package
+from layerscope.textsafe import visible
+from layerscope.tui.format import plain
 from layerscope.tui.messages import ShowPackage
 from layerscope.units import fmt_size
 
@@ -54,21 +56,22 @@ def sort_value(p: Package, column: str) -> tuple[object, ...]:
 def package_text(p: Package) -> Text:
     layers = ", ".join(f"L{i} {fmt_size(b)}" for i, b in p.layers) or "-"
     parts: list[str | tuple[str, str]] = [
-        (f"{p.name} {p.version}", "bold"),
-        f"  {p.ecosystem} · {p.category} · {p.location}\n",
+        (visible(f"{p.name} {p.version}"), "bold"),
+        visible(f"  {p.ecosystem} · {p.category} · {p.location}") + "\n",
         ("bytes by layer ", "dim"),
         layers,
     ]
     if p.dead_bytes:
         parts += [("  hidden by later layers ", "dim"), fmt_size(p.dead_bytes)]
     if p.provided_by:
-        parts += [("  counted on ", "dim"), p.provided_by]
+        parts += [("  counted on ", "dim"), visible(p.provided_by)]
     r = p.rebuild
     if r is not None:
         step = f"line {r.step_line}: " if r.step_line is not None else ""
         text = " ".join(r.step_text.split())
         text = text if len(text) <= 60 else text[:59] + "…"
-        parts += ["\n", ("a bump rebuilds ", "dim"), rebuild_text(r), "\n", ("installed by ", "dim"), f"{step}{text}"]
+        parts += ["\n", ("a bump rebuilds ", "dim"), visible(rebuild_text(r)), "\n", ("installed by ", "dim")]
+        parts.append(visible(f"{step}{text}"))
         n = len(r.shared_with)
         if n:
             parts += [("  with ", "dim"), f"{n} other package{'s' if n != 1 else ''}"]
@@ -109,9 +112,9 @@ class PackagesTable(DataTable[str | Text]):
         self.clear()
         for p in packages:
             cells: list[str | Text] = [
-                p.ecosystem,
-                p.name,
-                p.version,
+                plain(p.ecosystem),
+                plain(p.name),
+                plain(p.version),
                 Text(fmt_size(p.size), justify="right"),
                 Text("-" if p.layer is None else f"L{p.layer}", justify="right"),
             ]
@@ -158,7 +161,7 @@ class PackagesPane(Vertical):
         total = sum(p.size for p in rows)
         narrowed = f" matching '{self.text}'" if self.text else ""
         self.query_one("#packages-bar", Static).update(
-            f"Packages: {len(rows)}{narrowed}, {fmt_size(total)} · by {self.sort_column}"
+            plain(f"Packages: {len(rows)}{narrowed}, {fmt_size(total)} · by {self.sort_column}")
         )
         self.show_details()
 

@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from layerscope.model import Analysis
+from layerscope.tui.format import plain
 from layerscope.tui.messages import JumpTo
 from layerscope.units import fmt_size
 
@@ -32,7 +33,7 @@ class WasteTable(DataTable[str | Text]):
                 Text(f"L{w.layer}", justify="right"),
                 Text(f"L{w.hidden_by}", justify="right"),
                 w.reason,
-                "/" + w.path,
+                plain("/" + w.path),
                 key=str(i),
             )
 

@@ -1,0 +1,153 @@
+"""Image text is data: the one place that makes it safe to show.
+
+File names, history, tags, labels and package metadata come from whoever built the image.
+Shown raw, an ESC sequence clears the screen or fakes a green verdict, OSC 8/52 makes links
+or writes the clipboard, `\\r` overwrites a line, a bidi override reorders what is read, and
+bytes that are not UTF-8 cannot even be written to a UTF-8 stream. `visible()` turns every
+such character into a visible escape; the other functions build each output's own escaping
+(Markdown, GitHub workflow commands, XML, JSON) on top of it.
+
+The escaped form, the same everywhere and close to Python's repr() (documented in
+docs/contract-extensions.md). Escaped: Unicode's controls, format characters (bidi controls,
+zero-width characters, BOM, tags), surrogates, private-use and unassigned code points, and
+the line and paragraph separators (categories Cc, Cf, Cs, Co, Cn, Zl, Zp):
+
+* `\\n`, `\\r`, `\\t`, and `\\xHH` for the other C0 controls and DEL (`\\x1b`);
+* `\\xHH` for a byte of a name that is not UTF-8 (read with surrogateescape: `\\xe9`);
+* `\\uHHHH` for the others in the BMP (`\\u009b` for C1's CSI, `\\u202e`), `\\UHHHHHHHH`
+  beyond it (`\\U000e0041`, a tag character).
+
+Everything else is left as it is, backslashes included: `printf 'a\\nb'` in a RUN line reads
+unchanged, and escaping is idempotent (a message that quotes a name with repr() reads the same
+as one that shows it escaped). A name that literally holds backslash-x-1-b therefore shows like
+one holding ESC; `--json` tells them apart (it is exact).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from typing import Any
+
+# What a terminal, a log viewer or a reader would act on or not show: Unicode's controls (Cc:
+# C0, DEL, C1), format characters (Cf: bidi controls, zero-width characters, BOM, tags),
+# surrogates (Cs: bytes that were not UTF-8), private-use and unassigned code points (Co, Cn)
+# and the line and paragraph separators (Zl, Zp). Spaces (Zs) are shown as they are.
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+_NOT_ASCII_TEXT = re.compile("[^\x20-\x7e]")  # the characters to look at one by one
+_JSON_NON_ASCII = re.compile("[^\x00-\x7e]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def hidden(ch: str) -> bool:
+    """Whether a character is one visible() escapes."""
+    return not ch.isprintable() and unicodedata.category(ch) in _HIDDEN
+
+
+def _escape(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    n = ord(ch)
+    if n < 0x80:
+        return f"\\x{n:02x}"
+    if 0xDC80 <= n <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{n - 0xDC00:02x}"
+    if n > 0xFFFF:
+        return f"\\U{n:08x}"
+    return f"\\u{n:04x}"
+
+
+def _visible_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _escape(ch) if hidden(ch) else ch
+
+
+def visible(text: str) -> str:
+    """`text` with every control, invisible or undecodable character as a visible escape."""
+    if text.isprintable():  # the common case: nothing to escape (isprintable is stricter)
+        return text
+    return _NOT_ASCII_TEXT.sub(_visible_char, text)
+
+
+def _json_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if not hidden(ch):
+        return ch
+    n = ord(ch)
+    if n > 0xFFFF:
+        n -= 0x10000
+        return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
+    return f"\\u{n:04x}"
+
+
+def json_dumps(doc: Any, indent: int | None = 2) -> str:
+    """JSON that keeps every string exact and is valid UTF-8 and safe on a terminal.
+
+    Non-ASCII text stays readable (ensure_ascii=False), but what a terminal would act on (DEL,
+    C1, bidi controls, ...) and the lone surrogates that stand for bytes of a name that is not
+    UTF-8 are written as \\uXXXX escapes: a JSON reader gets the exact same string back (in
+    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes).
+    """
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    # json.dumps escapes C0 itself: what is left is DEL and beyond (raw \n there is indentation)
+    return text if text.isascii() and "\x7f" not in text else _JSON_NON_ASCII.sub(_json_char, text)
+
+
+# -- Markdown (GitHub-flavoured) -----------------------------------------------------------
+
+# What makes inline Markdown out of text: code, emphasis, links and images, HTML, entities,
+# table cells, strikethrough, mentions, and (`:`, `www.`) GitHub's autolinks and :emoji: codes.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]<>!|~&@:])|(?<=www)(\.)", re.IGNORECASE)
+
+
+def md_text(text: str) -> str:
+    """Plain text in Markdown (a table cell, a heading): escaped, and every character that
+    would make inline Markdown of it backslashed, so image text stays text."""
+    return _MD_PUNCT.sub(lambda m: "\\" + m.group(), visible(text))
+
+
+def md_code(text: str) -> str:
+    """Text as an inline code span: as it is, whatever backticks it holds; `|` escaped so a
+    table cell does not end inside it (GitHub reads `\\|` in a table cell's code as `|`)."""
+    body = visible(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+# -- GitHub Actions workflow commands ------------------------------------------------------
+
+
+def gh_message(text: str) -> str:
+    """A workflow command's message: escaped, then GitHub's own %-escapes for %, \\r, \\n."""
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gh_property(text: str) -> str:
+    """A workflow command property value (title=...): also `:` and `,` %-escaped."""
+    return gh_message(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# -- XML -----------------------------------------------------------------------------------
+
+
+def xml_text(text: str) -> str:
+    """Text for an XML attribute or element: escaped, so that no character XML 1.0 forbids
+    (C0 controls, lone surrogates) is left; ElementTree does the &<>" escaping."""
+    return visible(text)
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+
+def html_text(text: str) -> str:
+    """Text in HTML (element or quoted attribute): escaped, then &<>"' as entities."""
+    return html.escape(visible(text))
+
+
+def html_lines(text: str) -> str:
+    """Multi-line text for a <pre>: each line as html_text, the line ends kept."""
+    return "\n".join(html_text(line) for line in text.split("\n"))
