@@ -222,6 +222,9 @@ class BuildKit20Walker(BuildKitWalker):
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
         if ins.heredocs:
             raise too_new(ins, "heredocs")
+        for flag in ("network", "security") if ins.keyword == "RUN" else ():  # observed: `Unknown flag: network`
+            if ins.has_flag(flag):
+                raise too_new(ins, f"RUN --{flag}")
         for m in parse_mounts(ins) if ins.keyword == "RUN" else []:
             unknown = sorted({k for k, _ in m.options} - MOUNT_KEYS_20)
             if unknown:  # observed: `unexpected key 'size' in 'size=1m'` (tmpfs size came with dockerfile 1.4)
