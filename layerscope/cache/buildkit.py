@@ -39,6 +39,9 @@ CONFIG_ONLY = "config only: no cache step in BuildKit"
 class BuildKitWalker(Walker):
     builder = "buildkit"
     session_keyed = True
+    cache_ids_keyed = False  # v0.13+ blanks explicit cache mount ids and sharing out of the key
+    epoch_stamped = True  # v0.11+ stamps SOURCE_DATE_EPOCH into WORKDIR's mkdir
+    empty_subdir_fails = True  # an empty wildcard in a subdirectory fails the COPY (28.5; 20.10 copies nothing)
 
     def stages_to_build(self, target: Stage) -> set[int]:
         return reachable_stages(self.df, target, self.build.build_args, self.names)
@@ -83,7 +86,7 @@ class BuildKitWalker(Walker):
                 self.definition(ins, path),
                 Component("user", state.user, INSTRUCTION, "USER"),
             ]
-            if "SOURCE_DATE_EPOCH" in self.build.build_args:  # stamped into the mkdir op
+            if self.epoch_stamped and "SOURCE_DATE_EPOCH" in self.build.build_args:  # stamped into the mkdir op
                 comps.append(
                     Component("epoch", self.build.build_args["SOURCE_DATE_EPOCH"], BUILD_ARG, "SOURCE_DATE_EPOCH")
                 )
@@ -123,7 +126,7 @@ class BuildKitWalker(Walker):
             origin = m.get("from")
             if m.type == "cache":
                 cid, sharing = m.get("id") or target, m.get("sharing", "shared")
-                blank = not (cid == target and sharing == "shared")  # v0.13+: explicit ids are not keyed
+                blank = not self.cache_ids_keyed and not (cid == target and sharing == "shared")
                 opts = (
                     target,
                     "" if blank else cid,
@@ -191,6 +194,7 @@ class BuildKitWalker(Walker):
             # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory
             # is not transferred when nothing under it matches (observed on 28.5: `lstat /src: no such file`)
             deep = [w for w in c.selection.empty_wildcards if "/" in w.strip("/")] if c.selection else []
+            deep = deep if self.empty_subdir_fails else []
             if deep:
                 folder = "/" + posixpath.dirname(posixpath.normpath(deep[0]).lstrip("/"))
                 raise FormatError(f"Dockerfile line {ins.line}: {deep[0]} matches nothing: the build fails "
@@ -198,6 +202,51 @@ class BuildKitWalker(Walker):
         if not any(c.name.startswith("heredoc:") for c in comps):
             comps += heredoc_components(ins, [])
         return self.finish(stage, state, ins, text, comps, parents=() if link else None, link=link, path=dest)
+
+
+# the RUN --mount options of the v0.8 frontend (runmount.go), aliases folded as mounts.py does
+MOUNT_KEYS_20 = frozenset(
+    {"from", "source", "target", "readonly", "rw", "id", "sharing", "required", "mode", "uid", "gid"}
+)
+
+
+class BuildKit20Walker(BuildKitWalker):
+    """The BuildKit built into Docker 20.10 (v0.8 line) with its built-in Dockerfile frontend: `docker build`
+    has no --build-context; the frontend knows no heredocs and no COPY --link, --exclude or --parents; the
+    solver keys cache mount ids (before v0.13) and does not stamp WORKDIR with SOURCE_DATE_EPOCH (before v0.11)."""
+
+    builder = "buildkit-20.10"
+    cache_ids_keyed = True
+    epoch_stamped = False
+    empty_subdir_fails = False  # observed: `COPY src/*.none ...` copies nothing; the build goes on
+
+    def stages_to_build(self, target: Stage) -> set[int]:
+        if self.build.contexts:
+            names = ", ".join(sorted(self.build.contexts))
+            raise UnsupportedError(
+                f"Docker 20.10's docker build has no --build-context ({names}): named contexts came with buildx"
+            )
+        return super().stages_to_build(target)
+
+    def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
+        if ins.heredocs:
+            raise too_new(ins, "heredocs")
+        for flag in ("network", "security") if ins.keyword == "RUN" else ():  # observed: `Unknown flag: network`
+            if ins.has_flag(flag):
+                raise too_new(ins, f"RUN --{flag}")
+        for m in parse_mounts(ins) if ins.keyword == "RUN" else []:
+            unknown = sorted({k for k, _ in m.options} - MOUNT_KEYS_20)
+            if unknown:  # observed: `unexpected key 'size' in 'size=1m'` (tmpfs size came with dockerfile 1.4)
+                raise too_new(ins, f"the --mount option {unknown[0]}")
+        if ins.keyword in ("COPY", "ADD"):
+            for flag in ("link", "exclude", "parents"):
+                if ins.has_flag(flag):
+                    raise too_new(ins, f"{ins.keyword} --{flag}")
+        return super().step(stage, state, ins, text)
+
+
+def too_new(ins: Instruction, what: str) -> UnsupportedError:
+    return UnsupportedError(f"Dockerfile line {ins.line}: Docker 20.10's BuildKit does not support {what}")
 
 
 def _clean(src: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.stages import Dockerfile
+from layerscope.cache.builders import image_store
 from layerscope.cache.costs import CostModel, apply_costs, cost_model, rebuilt_indexes
 from layerscope.cache.edits import edit_lines
 from layerscope.cache.history import Key, align_chain, layer_sizes, parse_created_by, target_chain
@@ -97,9 +98,9 @@ class DockerfileBuild:
             keys = ["context:" + v if v in contexts else v for v in change.values]
             generation = dict.fromkeys(keys, "previous")
         reproducible = frozenset(req.reproducible)
-        args = dict(req.build_args)
-        old = BuildInput(old_df, old_tree, args, req.target, generation, req.image_store, reproducible, old_contexts)
-        new = BuildInput(df, tree, args, req.target, {}, req.image_store, reproducible, contexts)
+        args, store = dict(req.build_args), image_store(req.builder, req.image_store) or "containerd"
+        old = BuildInput(old_df, old_tree, args, req.target, generation, store, reproducible, old_contexts)
+        new = BuildInput(df, tree, args, req.target, {}, store, reproducible, contexts)
         planned, results = plan_builds([old], new, req.builder)
         steps, summary, notes = apply_costs(self.model, new, results, planned)
         layers = tuple(sorted({n for i in rebuilt_indexes(steps) for n in steps[i].layers or ()}))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from layerscope.buildfile.context import ContextTree, load_ignore
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 from layerscope.cache import gitsrc
-from layerscope.cache.builders import builder_model
+from layerscope.cache.builders import builder_model, image_store
 from layerscope.cache.costs import CostModel, apply_costs
 from layerscope.cache.explain import explain
 from layerscope.cache.model import (
@@ -68,9 +68,10 @@ def replay_input(req: CacheRequest, count: int) -> ReplayInput:
     df_path = req.dockerfile or os.path.join(req.context, "Dockerfile")
     rel = _inside(df_path, req.context)
     log = gitsrc.first_parent_log(req.context, count + 1)
+    store = image_store(req.builder, req.image_store) or "containerd"
     return ReplayInput(
         req.context, rel, _read(df_path) if rel is None else "", list(reversed(log)), req.builder, req.target,
-        dict(req.build_args), req.image_store, frozenset(req.reproducible), req.parent_only,
+        dict(req.build_args), store, frozenset(req.reproducible), req.parent_only,
         {c.name: load_context(c) for c in req.build_contexts},
     )  # fmt: skip
 
@@ -209,7 +210,7 @@ def simulate_replay(req: CacheRequest) -> CacheSimulation:
         change=f"git log: {len(replay.commits)} commit(s) up to {ri.commits[-1][0][:12]}, {mode}",
         steps=last.steps,
         summary=last.summary,
-        image_store=req.image_store if req.builder == "buildkit" else None,
+        image_store=image_store(req.builder, req.image_store),
         notes=(*(model.notes if model else ()), *replay.notes, *_notes(req)),
         commits=tuple(replay.commits),
         totals=replay.totals,

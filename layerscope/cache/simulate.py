@@ -18,7 +18,7 @@ from layerscope.buildfile.stages import (
     stage_base,
 )
 from layerscope.cache import edits, gitsrc
-from layerscope.cache.builders import BUILDERS, builder_model
+from layerscope.cache.builders import BUILDERS, builder_model, image_store
 from layerscope.cache.contexts import DIR as DIR_CONTEXT
 from layerscope.cache.contexts import NamedContext
 from layerscope.cache.costs import CostModel, apply_costs, cost_model
@@ -40,7 +40,7 @@ class CacheRequest:
     old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
     builder: str = "buildkit"
     build_args: dict[str, str] = field(default_factory=dict)
-    image_store: str = "containerd"
+    image_store: str | None = None  # Docker's image store (default: the builder's first, builders.py)
     against: str | None = None  # the context as it was at the last build
     git: str | None = None  # REV (against the working tree) or REV1..REV2
     changed: tuple[str, ...] = ()
@@ -238,7 +238,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         raise UsageError(
             "nothing changed: give --against, --git, --changed, --old-build-arg, --old-build-context or --base-changed"
         )
-    store, reproducible = req.image_store, frozenset(req.reproducible)
+    store, reproducible = image_store(req.builder, req.image_store) or "containerd", frozenset(req.reproducible)
     old_target = req.target if req.old_target is None else req.old_target
     old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, image_store=store,
                      reproducible=reproducible, contexts=old_contexts)  # fmt: skip
@@ -300,7 +300,7 @@ def simulate_cache(req: CacheRequest) -> CacheSimulation:
         change=change,
         steps=tuple(steps),
         summary=summary,
-        image_store=req.image_store if req.builder == "buildkit" else None,
+        image_store=image_store(req.builder, req.image_store),
         notes=(*_notes(req), *named, *(model.notes if model else ()), *cost_notes),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from layerscope.cache.builders import BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cache.contexts import parse_contexts
 from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.cli.common import add_build_context_flag, build_args, emit_json, key_values
@@ -18,9 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--context", default=".", help="the build context directory (default: .)")
     p.add_argument("--file", "-f", dest="dockerfile", help="the Dockerfile (default: CONTEXT/Dockerfile)")
     p.add_argument("--target", help="the stage to build (default: the last one)")
-    p.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER)
-    p.add_argument("--image-store", choices=("containerd", "overlay2"), default="containerd",
-                   help="Docker's image store (BuildKit: COPY --link is a plain COPY on overlay2)")  # fmt: skip
+    p.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER, help=BUILDER_HELP)
+    p.add_argument("--image-store", choices=("containerd", "overlay2"), help=STORE_HELP)
     p.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of this build")
     add_build_context_flag(p)
     change = p.add_argument_group("the change (at least one)")
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         target=args.target,
         builder=args.builder,
         build_args=build_args(args.build_arg),
-        image_store=args.image_store,
+        image_store=image_store(args.builder, args.image_store),
         against=args.against,
         git=args.git,
         changed=tuple(args.changed),

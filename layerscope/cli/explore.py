@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
-from layerscope.cache.builders import BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.textsafe import visible
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
     cache.add_argument("--context", metavar="DIR", help="its build context (default: .)")
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
-    cache.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER)
+    cache.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER, help=BUILDER_HELP)
     cache.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
     add_build_context_flag(cache)
     cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit rawjson log (Packages: seconds)")

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
@@ -24,9 +24,8 @@ def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
                    help="the Dockerfile of the image (with --context alone: CONTEXT/Dockerfile)")  # fmt: skip
     g.add_argument("--context", metavar="DIR", help="its build context (default: .)")
     g.add_argument("--target", help="the stage the image is (default: the last one)")
-    g.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER)
-    g.add_argument("--image-store", choices=("containerd", "overlay2"), default="containerd",
-                   help="Docker's image store (BuildKit: COPY --link is a plain COPY on overlay2)")  # fmt: skip
+    g.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER, help=BUILDER_HELP)
+    g.add_argument("--image-store", choices=("containerd", "overlay2"), help=STORE_HELP)
     g.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="a build arg of the build")
     add_build_context_flag(g)
     g.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
@@ -52,8 +51,9 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     from layerscope.cache.contexts import parse_contexts
     from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
 
+    store = image_store(args.builder, args.image_store)
     return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, image_store=args.image_store, timings=args.timings,
+                        build_args=args_of_build, image_store=store, timings=args.timings,
                         build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError, UsageError
 from layerscope.textsafe import visible
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cache.add_argument("--context", metavar="DIR", help="its build context (default: .)")
     cache.add_argument("--changed", nargs="+", default=[], metavar="PATH", help="context paths changed since the build")
     cache.add_argument("--target", help="the stage the image is (default: the last one)")
-    cache.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER)
+    cache.add_argument("--builder", choices=BUILDER_NAMES, default=DEFAULT_BUILDER, help=BUILDER_HELP)
     add_build_context_flag(cache)
     cache.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
     p.set_defaults(func=run)

@@ -7,7 +7,8 @@ Each tests/cache/scenarios/*.toml holds one scenario:
               args_before / args (build args of the two builds), base_changed (bool), target
   [expect]    one letter per step of `layerscope cache` (h hit, m miss, n none, s skipped) for
               buildkit (containerd store), overlay2 (BuildKit on the overlay2 store; default: buildkit),
-              classic, buildah; or classic_error / buildah_error (a message the builder refuses with)
+              buildkit-20.10 (Docker 20.10's BuildKit; default: overlay2), classic, buildah; or classic_error /
+              buildah_error / buildkit-20.10_error (a message the builder refuses with)
   [causes]    "builder:line" = "kind:name" for a few steps whose cause the scenario pins
   [real]      where a real engine answers differently from the model: engine = letters (recorded, with
               the reason in `why_<engine>`); skip_<engine> = reason it cannot run there
@@ -52,7 +53,9 @@ class Scenario:
 
     def expected(self, builder: str) -> str | None:
         value = self.expect.get(builder)
-        if value is None and builder == "overlay2":
+        if value is None and builder == "buildkit-20.10":  # Docker 20.10 runs on overlay2 only
+            value = self.expect.get("overlay2")
+        if value is None and builder in ("overlay2", "buildkit-20.10"):
             value = self.expect.get("buildkit")
         return None if value is None else value.replace(" ", "")
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
-from layerscope.cache.builders import BUILDER_NAMES, BUILDERS, DEFAULT_BUILDER, builder_model
-from layerscope.cache.simulate import WALKERS
+from layerscope.cache.builders import BUILDER_NAMES, BUILDERS, DEFAULT_BUILDER, builder_model, image_store
+from layerscope.cache.simulate import WALKERS, CacheRequest, simulate_cache
 from layerscope.cache.walk import Walker
 from layerscope.cli.main import build_parser
-from layerscope.errors import UsageError
+from layerscope.errors import LayerscopeError, UsageError
+from tests.cache.scenario import write_tree
 
 
 def _builder_flags(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -33,12 +35,37 @@ def test_every_builder_flag_offers_the_table() -> None:
 
 
 def test_every_builder_has_a_walker() -> None:
-    assert BUILDER_NAMES == ("buildkit", "classic", "buildah")
+    assert BUILDER_NAMES == ("buildkit", "buildkit-20.10", "classic", "buildah")
     for b in BUILDERS:
         assert issubclass(b.walker(), Walker)
         assert WALKERS[b.name] is b.walker()
 
 
 def test_an_unknown_builder_names_the_known_ones() -> None:
-    with pytest.raises(UsageError, match=r"unknown builder 'kaniko' \(buildkit, classic, buildah\)"):
+    with pytest.raises(UsageError, match=r"unknown builder 'kaniko' \(buildkit, buildkit-20.10, classic, buildah\)"):
         builder_model("kaniko")
+
+
+def test_every_builder_of_the_table_has_a_model_and_no_model_is_unlisted() -> None:
+    assert set(WALKERS) == set(BUILDER_NAMES)
+    assert all(WALKERS[name].builder == name for name in BUILDER_NAMES)
+
+
+def test_image_store_per_builder() -> None:
+    assert image_store("buildkit", None) == "containerd"
+    assert image_store("buildkit", "overlay2") == "overlay2"
+    assert image_store("buildkit-20.10", None) == "overlay2"  # Docker 20.10 has no containerd image store
+    assert image_store("classic", "overlay2") is None and image_store("buildah", None) is None
+    with pytest.raises(UsageError, match="only the overlay2 store"):
+        image_store("buildkit-20.10", "containerd")
+    with pytest.raises(UsageError, match="unknown builder 'kaniko'"):
+        image_store("kaniko", None)
+
+
+def test_empty_wildcard_in_a_subdirectory_fails_on_28_5_only(tmp_path: Path) -> None:
+    """Recorded (corpus app-wildcard-empty): 28.5 fails the COPY (lstat), 20.10 copies nothing and goes on."""
+    write_tree(tmp_path, {"src/a.txt": "a\n"}, "FROM sample/busybox:base\nCOPY src/*.none /s/\nRUN ls /s\n")
+    req = CacheRequest(context=str(tmp_path), changed=("src/a.txt",), builder="buildkit-20.10")
+    assert [s.status for s in simulate_cache(req).steps] == ["hit", "hit", "hit"]
+    with pytest.raises(LayerscopeError, match="matches nothing: the build fails"):
+        simulate_cache(CacheRequest(context=str(tmp_path), changed=("src/a.txt",), builder="buildkit"))

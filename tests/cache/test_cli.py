@@ -94,6 +94,25 @@ def test_old_build_arg_and_classic(run_cli: Run, ctx: Path) -> None:
     assert doc["steps"][5]["cause"] == {"kind": "earlier-step", "name": "line 5"}
 
 
+def test_docker20_buildkit_builder(run_cli: Run, ctx: Path, tmp_path: Path) -> None:
+    """Docker 20.10's BuildKit: overlay2 is its only store, and its own rules (here: the cache mount id is keyed)."""
+    r = run_cli("cache", "--context", str(ctx), "--changed", "src/a.py", "--builder", "buildkit-20.10", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["builder"], doc["image_store"]) == ("buildkit-20.10", "overlay2")
+    assert statuses(doc)[6] == "miss" and statuses(doc)[5] == "hit"
+    mount = "FROM sample/busybox:base\nRUN --mount=type=cache,target=/c,id={} ls /c\n"
+    write_tree(tmp_path / "old", {}, mount.format("one"))
+    write_tree(tmp_path / "new", {}, mount.format("two"))
+    for builder, status in (("buildkit", "hit"), ("buildkit-20.10", "miss")):
+        r = run_cli("cache", "--context", str(tmp_path / "new"), "--against", str(tmp_path / "old"),
+                    "--builder", builder, "--json")  # fmt: skip
+        assert statuses(json.loads(r.out))[2] == status, builder
+    write_tree(tmp_path / "heredoc", {}, "FROM sample/busybox:base\nRUN <<EOF\necho hi\nEOF\n")
+    r = run_cli("cache", "--context", str(tmp_path / "heredoc"), "--base-changed", "--builder", "buildkit-20.10")
+    assert r.code == 2 and "Docker 20.10's BuildKit does not support heredocs" in r.err
+
+
 def test_base_changed_and_text_output(run_cli: Run, ctx: Path) -> None:
     r = run_cli("cache", "--context", str(ctx), "--base-changed", "sample/busybox", "--target", "build")
     assert r.code == 0, r.err
@@ -133,6 +152,11 @@ def test_git_revisions_without_checkout(run_cli: Run, ctx: Path) -> None:
         (["--target", "nope", "--changed", "src/a.py"], "unknown target stage 'nope'"),
         ([], "nothing changed"),
         (["--changed", "x", "--build-arg", "novalue"], "expected K=V"),
+        (
+            ["--changed", "src/a.py", "--builder", "buildkit-20.10", "--image-store", "containerd"],
+            "has only the overlay2 store",
+        ),
+        (["--changed", "src/a.py", "--builder", "buildkit-1"], "invalid choice: 'buildkit-1'"),
     ],
 )
 def test_bad_input_is_one_line(run_cli: Run, ctx: Path, args: list[str], message: str) -> None:

@@ -14,19 +14,13 @@ from layerscope.buildfile.stages import load_dockerfile
 from layerscope.cache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache import buildlogs
+from tests.cache.differential.corpus import MODEL  # engine -> (builder model, image store)
 from tests.cache.engines import ON_ENGINE, Buildah, BuildFailed, DaemonBuilder, Engine
 from tests.cache.scenario import Scenario, cache_request, load_all
 from tests.support.dockerd import Engine as SessionEngine
 
 SCENARIOS = load_all()
-MODEL = {  # engine -> (builder model, image store)
-    "modern-containerd": ("buildkit", "containerd"),
-    "modern-overlay2": ("buildkit", "overlay2"),
-    "docker20-buildkit": ("buildkit", "overlay2"),
-    "docker20-classic": ("classic", "containerd"),
-    "buildah": ("buildah", "containerd"),
-}
-EXPECT_KEY = {"modern-containerd": "buildkit", "modern-overlay2": "overlay2", "docker20-buildkit": "overlay2",
+EXPECT_KEY = {"modern-containerd": "buildkit", "modern-overlay2": "overlay2", "docker20-buildkit": "buildkit-20.10",
               "docker20-classic": "classic", "buildah": "buildah"}  # fmt: skip
 
 

@@ -11,12 +11,12 @@ from layerscope.errors import LayerscopeError
 from tests.cache.scenario import LETTER, Scenario, cache_request, load_all
 
 SCENARIOS = load_all()
-BUILDERS = ("buildkit", "overlay2", "classic", "buildah")
+BUILDERS = ("buildkit", "overlay2", "buildkit-20.10", "classic", "buildah")
 
 
 def simulate(sc: Scenario, builder: str, tmp: Path) -> str:
     model = "buildkit" if builder == "overlay2" else builder
-    req = cache_request(sc, model, "overlay2" if builder == "overlay2" else "containerd", tmp)
+    req = cache_request(sc, model, "overlay2" if builder in ("overlay2", "buildkit-20.10") else "containerd", tmp)
     sim = simulate_cache(req)
     return "".join(LETTER[s.status] for s in sim.steps), sim  # type: ignore[return-value]
 

@@ -20,7 +20,12 @@ from tests.cache.scenario import Scenario
 
 DEPENDS = "depends"
 # a command that failed when it ran: a build failure no cache model can foresee (not scored)
-RUNTIME_FAILURE = ("did not complete successfully", "returned a non-zero code", "exit status")
+RUNTIME_FAILURE = (
+    "did not complete successfully",
+    "returned a non-zero code",
+    "exit status",
+    "executor failed running",  # Docker 20.10's BuildKit
+)
 
 
 def runtime_failure(truth: dict[str, Any]) -> bool:

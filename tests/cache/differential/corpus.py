@@ -25,7 +25,7 @@ ENGINES = ("modern-containerd", "modern-overlay2", "docker20-buildkit", "docker2
 MODEL = {
     "modern-containerd": ("buildkit", "containerd"),
     "modern-overlay2": ("buildkit", "overlay2"),
-    "docker20-buildkit": ("buildkit", "overlay2"),
+    "docker20-buildkit": ("buildkit-20.10", "overlay2"),
     "docker20-classic": ("classic", "containerd"),
     "buildah": ("buildah", "containerd"),
 }
