@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from layerscope.buildfile.stages import load_dockerfile
 from layerscope.cache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
+from tests.cache import buildlogs
 from tests.cache.differential.corpus import MODEL  # engine -> (builder model, image store)
-from tests.cache.differential.record import read_log  # the same reading of each builder's log as the corpus
 from tests.cache.engines import ON_ENGINE, Buildah, BuildFailed, DaemonBuilder, Engine
 from tests.cache.scenario import Scenario, cache_request, load_all
 from tests.support.dockerd import Engine as SessionEngine
@@ -21,6 +22,17 @@ from tests.support.dockerd import Engine as SessionEngine
 SCENARIOS = load_all()
 EXPECT_KEY = {"modern-containerd": "buildkit", "modern-overlay2": "overlay2", "docker20-buildkit": "buildkit-20.10",
               "docker20-classic": "classic", "buildah": "buildah"}  # fmt: skip
+
+
+def _statuses(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dict[str, str]) -> dict[int, str]:
+    df = load_dockerfile(dockerfile)
+    if engine.name.startswith("modern"):
+        return buildlogs.from_rawjson(log, df, args, sc.target)
+    if engine.name == "docker20-buildkit":
+        return buildlogs.from_plain(log, df, args, sc.target)
+    if engine.name == "docker20-classic":
+        return buildlogs.from_classic(log, df, sc.target)
+    return buildlogs.from_buildah(log, df, sc.target)
 
 
 def _predicted(sc: Scenario, engine: str, root: Path) -> dict[int, str] | str:
@@ -93,7 +105,7 @@ def _check(engine: Engine, sc: Scenario, tmp_path: Path) -> None:
         if sc.change.get("base_changed"):
             engine.set_base(1)
     after_text = (after / "Dockerfile").read_text()
-    real = read_log(engine, log, sc, after_text, sc.args_after())
+    real = _statuses(engine, log, sc, after_text, sc.args_after())
     recorded = sc.real.get(engine_name)
     if recorded is not None:  # the builder disagrees with the model here: the scenario records how
         lines = sorted(real)
