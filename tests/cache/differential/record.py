@@ -84,7 +84,9 @@ def _observe_once(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
 
 class FastDaemonBuilder(DaemonBuilder):
     """The suite's daemon builder with a cheaper reset between scenarios: only the two tags a scenario made
-    and the build cache (the classic builder's cache is those tags' parent images, removed with them)."""
+    and the build cache (the classic builder's cache is those tags' parent images, removed with them, and the
+    untagged images of the stages before the target: without their prune, a stage an earlier scenario built
+    hit in a later one, as in multi-target-changed-build-to-final)."""
 
     dirty = False  # a failed build leaves intermediate images (classic) that a later build could hit
 
@@ -98,6 +100,8 @@ class FastDaemonBuilder(DaemonBuilder):
             self.client("builder", "prune", "-af")
         with contextlib.suppress(BuildFailed):  # a tag that does not exist (yet)
             self.client("rmi", "-f", "scenario:before", "scenario:after")
+        if not self.buildkit:  # the images of the classic builder's other stages stay, untagged, as its cache
+            self.client("image", "prune", "-f")
         if self.engine.pid not in DaemonBuilder._based:
             self.set_base(1)
             DaemonBuilder._based.add(self.engine.pid)
