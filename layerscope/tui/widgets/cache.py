@@ -66,7 +66,10 @@ class CacheTable(DataTable[str | Text]):
         self.listed: list[ListedStep] = []
 
     def on_mount(self) -> None:
-        for label, key in [("", "status"), ("Line", "line"), ("Step", "text"), ("Layer", "layer")]:
+        # The status column is as wide as its longest word from the start: a width measured from
+        # the cells would grow when the first simulation lands, and DataTable measures on idle.
+        self.add_column("", key="status", width=max(len(s) for s in STATUS.values()))
+        for label, key in [("Line", "line"), ("Step", "text"), ("Layer", "layer")]:
             self.add_column(label, key=key)
         self.add_column("Size", key="size")
         self.add_column("Compr.", key="compressed")
