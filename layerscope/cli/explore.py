@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import CacheRequest
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,8 +56,8 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
                 flag = flag.replace("_", "-")
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import CacheRequest
 
     args_of_build = build_args(args.build_arg)
     if not os.path.isfile(args.dockerfile):

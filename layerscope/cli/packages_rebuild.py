@@ -6,14 +6,14 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import CacheRequest
 
 TOP_STEPS = 8
 
@@ -48,8 +48,8 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     args_of_build = build_args(args.build_arg)
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import CacheRequest  # the builder models: imported when a build is given
 
     store = image_store(args.builder, args.image_store)
     return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,

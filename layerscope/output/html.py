@@ -16,7 +16,7 @@ from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.imagemap import RebuildCost
+    from layerscope.buildcache.pricing.imagemap import RebuildCost
 
 Cell = str | int | None
 

@@ -14,7 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from layerscope.api import analyze
-from layerscope.cache.bump import costs_or_history
+from layerscope.buildcache.features.bump import costs_or_history
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import ProgressFn
@@ -24,7 +24,7 @@ from layerscope.tui.screens.loading import ErrorScreen, LoadingScreen
 from layerscope.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import CacheRequest
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 INTERNAL_ERROR = 3  # the CLI's exit code for a bug

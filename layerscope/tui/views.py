@@ -14,7 +14,7 @@ from textual.widget import Widget
 from layerscope.model import Analysis
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import CacheRequest
 
 
 class ExtraView(Protocol):

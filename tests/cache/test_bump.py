@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from layerscope.api import analyze
-from layerscope.cache.bump import package_costs
-from layerscope.cache.pins import BASE, CHANGED, EDITED, Pins, mentions, requirement_lines
-from layerscope.cache.simulate import CacheRequest
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.features.bump import package_costs
+from layerscope.buildcache.features.pins import BASE, CHANGED, EDITED, Pins, mentions, requirement_lines
+from layerscope.buildcache.inputs.whatif import WhatIf
+from layerscope.buildcache.request import CacheRequest
 from tests.cache.bumpcase import PINS, SIZES, STEP_SECONDS, make
 from tests.conftest import CliResult
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from layerscope.buildcache.inputs.contexts import DIR, IMAGE, OCI_LAYOUT, parse_context, parse_contexts
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.buildfile.stages import NamedRef, Names, familiar_name, from_target, load_dockerfile
-from layerscope.cache.contexts import DIR, IMAGE, OCI_LAYOUT, parse_context, parse_contexts
-from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.errors import LayerscopeError, UnsupportedError, UsageError
 from tests.cache.scenario import write_files, write_tree
 
@@ -262,7 +263,7 @@ def test_base_changed_takes_an_image_copy_from_reads(tree: Path) -> None:
 
 
 def test_whatif_path_in_a_directory_context(tree: Path) -> None:
-    from layerscope.cache.whatif import WhatIf
+    from layerscope.buildcache.inputs.whatif import WhatIf
 
     contexts = parse_contexts([f"libs={tree / 'libs'}"])
     whatif = WhatIf(CacheRequest(context=str(tree / "ctx"), build_contexts=contexts))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.inputs.whatif import WhatIf
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import BadReferenceError, FormatError, UsageError
 from tests.cache.scenario import write_tree
 

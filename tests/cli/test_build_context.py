@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.cli import explore
 from tests.cache.scenario import write_files, write_tree
 from tests.conftest import REPO, CliResult
@@ -173,7 +173,7 @@ def test_explore_cache_view_changes_a_context(tmp_path: Path) -> None:
     assert req is not None and [c.spec for c in req.build_contexts] == [f"site-packages={site}"]
     change = WhatIf(req).step_change("stage-0", 21)
     assert change.what == "the 1 files COPY (line 21) takes from the named context site-packages changed"
-    from layerscope.cache.simulate import simulate_cache
+    from layerscope.buildcache.simulate import simulate_cache
 
     sim = simulate_cache(change.request)
     got = {s.line: s.status for s in sim.steps}

@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import CacheRequest
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp

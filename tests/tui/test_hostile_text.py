@@ -10,7 +10,7 @@ import pytest
 from textual.widget import Widget
 from textual.widgets import Static
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import CacheRequest
 from layerscope.tui import make_app
 from layerscope.tui.widgets.cache import CacheTable
 from layerscope.tui.widgets.details import Details

@@ -9,8 +9,8 @@ import pytest
 from textual.widgets import Input, Static, TabbedContent
 
 from layerscope.api import analyze
-from layerscope.cache.bump import package_costs
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.features.bump import package_costs
+from layerscope.buildcache.request import CacheRequest
 from layerscope.model import Analysis
 from layerscope.output.json import packages_document
 from layerscope.tui import make_app

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import CacheRequest
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from tests.tui.conftest import settle

@@ -16,12 +16,12 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from layerscope.buildcache.builders.mounts import parse_mounts
+from layerscope.buildcache.inputs.rewrite import run_command, shell_commands
+from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.buildfile.context import DIR
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, stage_base
-from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.rewrite import run_command, shell_commands
-from layerscope.cache.whatif import WhatIf
 
 EDITED, CHANGED, BASE = "edited", "changed", "base"
 REQUIREMENT_LIKE = re.compile(

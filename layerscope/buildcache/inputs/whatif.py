@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from layerscope.buildcache.builders.plan import ContextInput
+from layerscope.buildcache.builders.source_keys import context_selection, is_url
+from layerscope.buildcache.inputs.builds import load_context
+from layerscope.buildcache.request import CacheRequest
 from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Selection, load_ignore, select
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
@@ -25,9 +29,6 @@ from layerscope.buildfile.stages import (
     stage_base,
     stage_parent,
 )
-from layerscope.cache.plan import ContextInput
-from layerscope.cache.simulate import CacheRequest, load_context
-from layerscope.cache.source_keys import context_selection, is_url
 from layerscope.errors import UsageError
 from layerscope.readfile import read_text
 

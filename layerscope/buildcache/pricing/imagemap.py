@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layerscope import renderhooks
-from layerscope.cache.history import (
+from layerscope.buildcache.pricing.image_history import (
     NO_ENTRY,
     StepLike,
     align_chain_partial,
@@ -28,7 +28,7 @@ from layerscope.model import Analysis, Image
 if TYPE_CHECKING:
     import pandas as pd
 
-    from layerscope.cache.model import CacheSimulation, StepResult
+    from layerscope.buildcache.results import CacheSimulation, StepResult
 
 __all__ = ["RebuildCost", "StepLayers", "StepLike", "StepMap", "final_stages", "history_keyword", "map_steps",
            "rebuild_cost"]  # fmt: skip

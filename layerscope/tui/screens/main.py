@@ -32,7 +32,7 @@ from layerscope.tui.widgets.waste import WasteTable
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import CacheRequest
 
 
 def figures(a: Analysis) -> str:

@@ -20,10 +20,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.cache.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
-from layerscope.cache.model import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
+from layerscope.buildcache.inputs.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
+from layerscope.buildcache.pricing.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.results import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis
 from layerscope.textsafe import visible
