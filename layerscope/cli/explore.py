@@ -16,7 +16,7 @@ from layerscope.errors import UsageError
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
-    from layerscope.buildcache.request import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def cache_request(args: argparse.Namespace) -> CacheRequest | None:
+def cache_request(args: argparse.Namespace) -> BuildSpec | None:
     """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
     if not args.dockerfile:
         for flag in ("context", "target", "timings", "build_context"):
@@ -57,7 +57,7 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
     from layerscope.buildcache.inputs.contexts import parse_contexts
-    from layerscope.buildcache.request import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
     args_of_build = build_args(args.build_arg)
     if not os.path.isfile(args.dockerfile):
@@ -67,9 +67,9 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         raise UsageError(f"--context {context}: no such directory")
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
-    return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, timings=args.timings,
-                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
+    return BuildSpec(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
+                     build_args=args_of_build, timings=args.timings,
+                     build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class BuilderModel:
-    name: str  # the --builder value, CacheRequest.builder, the JSON's "builder"
+    name: str  # the --builder value, BuildSpec.builder, the JSON's "builder"
     module: str  # builders/<module>.py holds the walker, imported on first use (CLI start-up stays light)
     walker_class: str
     describes: str  # which real builder, in words (the --builder help)

@@ -26,7 +26,7 @@ from layerscope.buildcache.features.rebuilds import (
 from layerscope.buildcache.features.split import split_advice
 from layerscope.buildcache.inputs.rewrite import shell_commands
 from layerscope.buildcache.pricing.image_history import layer_sizes, parse_created_by
-from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.request import BuildSpec
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, HistoryEntry, PackageRebuild, PackageReport, SplitAdvice
 
@@ -83,7 +83,7 @@ def from_history(a: Analysis, report: PackageReport) -> dict[int, PackageRebuild
     return out
 
 
-def package_costs(a: Analysis, request: CacheRequest | None = None) -> Analysis:
+def package_costs(a: Analysis, request: BuildSpec | None = None) -> Analysis:
     """The analysis with every package's `rebuild` (and, with a Dockerfile, the installs worth splitting)."""
     report = a.packages
     if report is None:
@@ -101,7 +101,7 @@ def package_costs(a: Analysis, request: CacheRequest | None = None) -> Analysis:
     return replace(a, packages=new)
 
 
-def costs_or_history(a: Analysis, request: CacheRequest | None) -> Analysis:
+def costs_or_history(a: Analysis, request: BuildSpec | None) -> Analysis:
     """`package_costs` for views that show what they can (explore, report): through the image history alone
     when the Dockerfile does not fit the image, with a note saying why."""
     if request is None:

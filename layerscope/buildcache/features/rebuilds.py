@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from layerscope.buildcache.builders.plan import BuildInput
 from layerscope.buildcache.builders.run import plan_builds
 from layerscope.buildcache.builders.table import image_store
-from layerscope.buildcache.features.pins import BASE, CHANGED, EDITED, Change, Pins
+from layerscope.buildcache.features.pins import BASE_CHANGED, CHANGED, EDITED, Change, Pins
 from layerscope.buildcache.inputs.builds import context_notes, mark_changed
 from layerscope.buildcache.inputs.edits import edit_lines
-from layerscope.buildcache.inputs.whatif import WhatIf, dockerfile_path
+from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.buildcache.pricing.costs import CostModel, apply_costs, cost_model, rebuilt_indexes
 from layerscope.buildcache.pricing.image_history import Key, align_chain, target_chain
-from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.request import BuildSpec
 from layerscope.buildcache.results import CacheSummary, StepResult
 from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.stages import Dockerfile
@@ -43,7 +43,7 @@ class DockerfileBuild:
     """The Dockerfile and context the image was built from, read once, with the image's layers (and the timing
     log's durations) joined to its steps."""
 
-    def __init__(self, request: CacheRequest, image: Image) -> None:
+    def __init__(self, request: BuildSpec, image: Image) -> None:
         self.request = request
         self.image = image
         self.whatif = WhatIf(request)
@@ -53,7 +53,7 @@ class DockerfileBuild:
             raise UsageError(f"{image.reference}: its history and layers do not match one to one")
         if align_chain(image.history, target_chain(self.whatif.df, request.target, args)) is None:
             raise UsageError(
-                f"--dockerfile {dockerfile_path(request)}: the image's history does not end with the steps of its "
+                f"--dockerfile {request.dockerfile_path}: the image's history does not end with the steps of its "
                 f"target stage: is {image.reference} this Dockerfile's last build?"
             )
         model = cost_model([self.whatif.df], request.target, args, image, _read_timings(request.timings))
@@ -81,7 +81,7 @@ class DockerfileBuild:
             named = tuple(v for v in change.values if os.path.isabs(v))  # files of directory contexts
             if named:
                 old_tree, old_contexts = mark_changed(old_tree, contexts, named, req.context)
-        elif change.kind == BASE:  # an image, or an image --build-context (keyed "context:NAME")
+        elif change.kind == BASE_CHANGED:  # an image, or an image --build-context (keyed "context:NAME")
             keys = ["context:" + v if v in contexts else v for v in change.values]
             generation = dict.fromkeys(keys, "previous")
         reproducible = frozenset(req.reproducible)

@@ -10,8 +10,7 @@ import os
 from layerscope.buildcache.builders.plan import BuildInput, ContextInput
 from layerscope.buildcache.builders.table import image_store
 from layerscope.buildcache.inputs import edits, gitsrc
-from layerscope.buildcache.inputs.contexts import DIR as DIR_CONTEXT
-from layerscope.buildcache.inputs.contexts import NamedContext
+from layerscope.buildcache.inputs.contexts import DIR_CONTEXT, NamedContext
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
 from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
 from layerscope.buildfile.stages import (
