@@ -1,4 +1,5 @@
-"""`--git-log N`: replay the last N commits in order, as the builder's cache saw them.
+"""The replay engine of `--git-log N` (gitlog.py) and of `--advise` (advise.py): the last N commits in order,
+as the builder's cache saw them.
 
 Each commit's context comes straight from git objects. The cache keeps the records of every commit replayed
 before (a revert hits an older record), or, with `--parent-only`, only the parent's build (a CI runner
