@@ -20,10 +20,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.cache.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
-from layerscope.cache.model import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
+from layerscope.buildcache.features.change import simulate_change
+from layerscope.buildcache.inputs.whatif import ListedStep, PlannedChange, WhatIf
+from layerscope.buildcache.pricing.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
+from layerscope.buildcache.request import BuildSpec
+from layerscope.buildcache.results import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis
 from layerscope.textsafe import visible
@@ -112,7 +113,7 @@ class CacheTable(DataTable[str | Text]):
 
 
 class CachePane(Vertical):
-    def __init__(self, analysis: Analysis, request: CacheRequest, *, id: str | None = None) -> None:
+    def __init__(self, analysis: Analysis, request: BuildSpec, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.analysis = analysis
         self.request = request
@@ -136,7 +137,7 @@ class CachePane(Vertical):
     def describe(self) -> str:
         r = self.request
         target = f" · target {r.target}" if r.target else ""
-        return visible(f"Cache: {dockerfile_path(r)} · context {r.context} · {r.builder}{target}")
+        return visible(f"Cache: {r.dockerfile_path} · context {r.context} · {r.builder}{target}")
 
     def on_mount(self) -> None:
         self.load()
@@ -191,7 +192,7 @@ class CachePane(Vertical):
     @work(thread=True, exclusive=True, group="cache-sim")
     def run_simulation(self, generation: int, plan: PlannedChange) -> None:
         try:
-            cost = rebuild_cost(simulate_cache(plan.request), self.analysis.image)
+            cost = rebuild_cost(simulate_change(self.request, plan.change), self.analysis.image)
         except LayerscopeError as err:
             self.post_message(CacheSimulated(generation, plan.what, None, str(err)))
             return
