@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from layerscope.api import ANALYSIS_PREFIX
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def cache_request(args: argparse.Namespace) -> CacheRequest | None:
+def cache_request(args: argparse.Namespace) -> BuildSpec | None:
     """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
     if not args.dockerfile:
         for flag in ("context", "target", "timings", "build_context"):
@@ -56,8 +56,8 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
                 flag = flag.replace("_", "-")
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import BuildSpec
 
     args_of_build = build_args(args.build_arg)
     if not os.path.isfile(args.dockerfile):
@@ -67,9 +67,9 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         raise UsageError(f"--context {context}: no such directory")
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
-    return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, timings=args.timings,
-                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
+    return BuildSpec(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
+                     build_args=args_of_build, timings=args.timings,
+                     build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     analysis = with_packages(load_analysis(args, need_records=bool(args.save)))
     if args.save:
         save_analysis(args.save, analysis)
-    from layerscope.cache.bump import package_costs
+    from layerscope.buildcache.features.bump import package_costs
 
     analysis = package_costs(analysis, request)
     if args.json:

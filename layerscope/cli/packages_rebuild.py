@@ -6,14 +6,14 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 TOP_STEPS = 8
 
@@ -31,7 +31,7 @@ def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
 
 
-def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
+def rebuild_request(args: argparse.Namespace) -> BuildSpec | None:
     """The build to simulate bumps on, or None: the image history alone."""
     if not args.dockerfile and not args.context:
         given = [f for f in ("timings", "target", "build_arg", "build_context") if getattr(args, f)]
@@ -48,13 +48,13 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     args_of_build = build_args(args.build_arg)
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import BuildSpec  # the builder models: imported when a build is given
 
     store = image_store(args.builder, args.image_store)
-    return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, image_store=store, timings=args.timings,
-                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
+    return BuildSpec(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
+                     build_args=args_of_build, image_store=store, timings=args.timings,
+                     build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def cost_key(r: PackageRebuild) -> tuple[float, int]:

@@ -15,7 +15,7 @@ from layerscope.report.style import image_name
 from layerscope.textsafe import html_text as escape
 
 if TYPE_CHECKING:
-    from layerscope.cache.imagemap import RebuildCost
+    from layerscope.buildcache.pricing.imagemap import RebuildCost
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto;

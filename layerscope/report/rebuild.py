@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure, FigureBase
 from matplotlib.patches import Patch
 
-from layerscope.cache.imagemap import RebuildCost, rebuild_cost
-from layerscope.cache.model import CacheSimulation
+from layerscope.buildcache.pricing.imagemap import RebuildCost, rebuild_cost
+from layerscope.buildcache.results import CacheSimulation
 from layerscope.model import Analysis
 from layerscope.report import style
 from layerscope.units import fmt_size

@@ -28,7 +28,7 @@ from layerscope.report.treemap import draw_treemap
 from layerscope.report.waste import draw_waste, waste_height
 
 if TYPE_CHECKING:
-    from layerscope.cache.imagemap import RebuildCost
+    from layerscope.buildcache.pricing.imagemap import RebuildCost
 
 FORMATS = ("png", "svg", "pdf", "html")
 WIDTH = 12.0

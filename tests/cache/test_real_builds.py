@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.simulate import simulate_cache
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache import buildlogs
 from tests.cache.differential.corpus import MODEL  # engine -> (builder model, image store)

@@ -1,6 +1,6 @@
 """The Packages view: every package the image holds, sortable and filterable; Enter shows
 its files in the layer that installed it. The Bump column is what bumping its pin rebuilds
-(cache/bump.py: the figure `packages --json` gives as `rebuild`)."""
+(buildcache/features/bump.py: the figure `packages --json` gives as `rebuild`)."""
 
 from __future__ import annotations
 

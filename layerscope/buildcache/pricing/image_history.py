@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from layerscope.buildcache.inputs.rawjson import parse_time
 from layerscope.buildfile.instructions import KEYWORDS, Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage, stage_base
-from layerscope.cache.rawjson import parse_time
 from layerscope.model import HistoryEntry, Image
 
 BUILDKIT_COMMENT = "buildkit.dockerfile.v0"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from layerscope.buildfile.context import changed_names
-from layerscope.cache.model import DEPENDS, HIT, MISS, Cause, StepResult
-from layerscope.cache.plan import (
+from layerscope.buildcache.builders.plan import (
     BASE,
     BUILD_ARG,
     EARLIER,
@@ -15,6 +13,8 @@ from layerscope.cache.plan import (
     PlannedStep,
     Records,
 )
+from layerscope.buildcache.results import DEPENDS, HIT, MISS, Cause, StepResult
+from layerscope.buildfile.context import changed_names
 
 LINK_NOTE = "copy reused (same layer); only the merge onto the changed earlier steps re-runs"
 SESSION_NOTE = "a directory context is keyed by the build session in BuildKit: what builds on it runs on every build"

@@ -3,7 +3,7 @@
 * a requirements file the install RUN reads (its command names it; an earlier COPY of the stage brought it
   from the context, or a `--mount=type=bind` mounts it): the file changes (`--changed`);
 * otherwise the RUN's own command (`pip install torch==2.1`, `apt-get install curl=7.88`): its text changes
-  (`CacheRequest.edited`);
+  (`ChangeSpec.edited`);
 * a COPY --from=<stage> installed it: the install RUN of that stage, found the same way;
 * the base image installed it: the base image is re-published (`--base-changed`).
 
@@ -16,14 +16,14 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from layerscope.buildcache.builders.mounts import parse_mounts
+from layerscope.buildcache.inputs.rewrite import run_command, shell_commands
+from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.buildfile.context import DIR
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage, stage_base
-from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.rewrite import run_command, shell_commands
-from layerscope.cache.whatif import WhatIf
 
-EDITED, CHANGED, BASE = "edited", "changed", "base"
+EDITED, CHANGED, BASE_CHANGED = "edited", "changed", "base"
 REQUIREMENT_LIKE = re.compile(
     r"(requirement|constraint|deps|lock|pyproject\.toml|Pipfile|setup\.cfg|environment\.ya?ml)", re.IGNORECASE
 )
@@ -33,7 +33,7 @@ REQUIREMENT_LIKE = re.compile(
 class Change:
     """What bumping a pin changes, as a cache simulation's input."""
 
-    kind: str  # EDITED | CHANGED | BASE
+    kind: str  # EDITED | CHANGED | BASE_CHANGED
     values: tuple[str, ...]  # instruction lines (as text), context paths, or base image names
     what: str  # in words
     run: tuple[str, int] | None = None  # the RUN that reads the pin (stage, line), when one does
@@ -181,7 +181,7 @@ class Pins:
         stage, ins = whatif.find(*key)
         if ins is stage.from_ins:
             image = stage_base(whatif.df, stage, whatif.base.build_args)
-            return None if image == "scratch" else Change(BASE, (image,), f"base image {image} re-published")
+            return None if image == "scratch" else Change(BASE_CHANGED, (image,), f"base image {image} re-published")
         if ins.keyword == "RUN":
             return self.run_change(stage, ins, name)
         source = ins.flag("from") if ins.keyword == "COPY" else None
@@ -197,9 +197,9 @@ class Pins:
             if writer is not None and (writer[0].label, writer[1].line) != key:
                 return self.change((writer[0].label, writer[1].line), name)
         planned = whatif.step_change(stage.label, ins.line)
-        req = planned.request
+        req = planned.change
         if req.changed:
             return Change(CHANGED, req.changed, planned.what, None, req.changed[0] if len(req.changed) == 1 else None)
         if req.base_changed:
-            return Change(BASE, req.base_changed, planned.what)
+            return Change(BASE_CHANGED, req.base_changed, planned.what)
         return Change(EDITED, tuple(str(n) for n in req.edited), planned.what)

@@ -15,13 +15,13 @@ import posixpath
 import re
 from dataclasses import dataclass, replace
 
+from layerscope.buildcache.features.pins import CHANGED, Change, normalize, requirement_lines
+from layerscope.buildcache.features.rebuilds import DockerfileBuild, PackageRebuilds, Priced, figure
+from layerscope.buildcache.pricing.image_history import Key, layer_sizes
+from layerscope.buildcache.results import MISS
 from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
-from layerscope.cache.bump import DockerfileBuild, PackageRebuilds, Priced, figure
-from layerscope.cache.history import Key, layer_sizes
-from layerscope.cache.model import MISS
-from layerscope.cache.pins import CHANGED, Change, normalize, requirement_lines
 from layerscope.errors import LayerscopeError
 from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
 from layerscope.units import fmt_size

@@ -1,16 +1,20 @@
-"""What-if changes for one Dockerfile and its context, as cache simulation requests: "this step's inputs
+"""What-if changes for one Dockerfile and its context, as changes to simulate on its build: "this step's inputs
 changed" and "this context file changed" (explore's Cache view asks these).
 
 A COPY/ADD of context files changes when the files it selects change (`--changed` of every one of them). A
 FROM of an image changes when the image is re-published (`--base-changed`). Any other step (RUN, ENV, WORKDIR,
-COPY --from, ADD of a URL, ...) changes when its text is edited (`CacheRequest.edited`).
+COPY --from, ADD of a URL, ...) changes when its text is edited (`ChangeSpec.edited`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from layerscope.buildcache.builders.plan import ContextInput
+from layerscope.buildcache.builders.source_keys import context_selection, is_url
+from layerscope.buildcache.inputs.builds import load_context
+from layerscope.buildcache.request import BuildSpec, ChangeSpec
 from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Selection, load_ignore, select
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
@@ -25,9 +29,6 @@ from layerscope.buildfile.stages import (
     stage_base,
     stage_parent,
 )
-from layerscope.cache.plan import ContextInput
-from layerscope.cache.simulate import CacheRequest, load_context
-from layerscope.cache.source_keys import context_selection, is_url
 from layerscope.errors import UsageError
 from layerscope.readfile import read_text
 
@@ -44,20 +45,16 @@ class ListedStep:
 
 @dataclass(frozen=True, slots=True)
 class PlannedChange:
-    request: CacheRequest
+    change: ChangeSpec  # to simulate on the base build (features/change.py)
     what: str  # the change, in words
 
 
-def dockerfile_path(req: CacheRequest) -> str:
-    return req.dockerfile or os.path.join(req.context, "Dockerfile")
-
-
 class WhatIf:
-    """The Dockerfile and context of `base` (a request without a change), read once."""
+    """The Dockerfile and context of the build `base`, read once."""
 
-    def __init__(self, base: CacheRequest) -> None:
+    def __init__(self, base: BuildSpec) -> None:
         self.base = base
-        path = dockerfile_path(base)
+        path = base.dockerfile_path
         text = read_text(path, "Dockerfile")
         self.df: Dockerfile = load_dockerfile(text)
         self.df.target_stage(base.target)  # an unknown --target fails here, not at the first simulation
@@ -113,36 +110,36 @@ class WhatIf:
             named = stage_parent(self.df, st, self.base.build_args, self.names)
             if isinstance(named, NamedRef):
                 return self.context_change(named.name, ["."], f"FROM (line {line})")
-            return PlannedChange(replace(self.base, base_changed=(image,)), f"base image {image} re-published")
+            return PlannedChange(ChangeSpec(base_changed=(image,)), f"base image {image} re-published")
         if kw in ("COPY", "ADD") and ins.flag("from"):
             source = from_target(self.df, st, ins.flag("from") or "", ins.line, self.base.build_args, self.names)
             srcs = [expand(a, self.values, self.df.escape, self.df.budget) for a in ins.args[:-1]]
             if isinstance(source, NamedRef):
                 return self.context_change(source.name, srcs, f"{kw} (line {line})")
             if isinstance(source, str):
-                return PlannedChange(replace(self.base, base_changed=(source,)), f"image {source} re-published")
+                return PlannedChange(ChangeSpec(base_changed=(source,)), f"image {source} re-published")
         if kw in ("COPY", "ADD") and not ins.flag("from"):
             files = self.copied_files(ins)
             if files:
                 where = f"{kw} (line {line})"
                 what = f"{files[0]} changed, copied by {where}" if len(files) == 1 else ""
                 what = what or f"the {len(files)} files {where} copies changed"
-                return PlannedChange(replace(self.base, changed=tuple(files)), what)
-        return PlannedChange(replace(self.base, edited=(ins.line,)), f"{kw} (line {ins.line}) edited")
+                return PlannedChange(ChangeSpec(changed=tuple(files)), what)
+        return PlannedChange(ChangeSpec(edited=(ins.line,)), f"{kw} (line {ins.line}) edited")
 
     def context_change(self, name: str, srcs: list[str], where: str) -> PlannedChange:
         """A named context changed: an image one re-published, or the files a step takes from a directory one."""
         ctx = self.contexts[name]
         if ctx.tree is None:
             what = f"the image of context {ctx.spec} re-published"
-            return PlannedChange(replace(self.base, base_changed=(name,)), what)
+            return PlannedChange(ChangeSpec(base_changed=(name,)), what)
         sel = context_selection(ctx, srcs, 0)
         entries = ctx.tree.entries
         picked = {v.removeprefix(name + ":") for v in (sel.origins or {}).values()}
         files = sorted(p for p in picked if p in entries and entries[p].type != DIR)
         paths = tuple(os.path.join(os.path.abspath(ctx.source), p) for p in files)
         what = f"the {len(paths)} files {where} takes from the named context {name} changed"
-        return PlannedChange(replace(self.base, changed=paths), what)
+        return PlannedChange(ChangeSpec(changed=paths), what)
 
     def path_change(self, path: str) -> PlannedChange:
         """A context path changed (relative to the context, or absolute inside it)."""
@@ -150,10 +147,10 @@ class WhatIf:
         if rel is None or rel not in self.tree.entries:
             held = self.named_context_path(path)
             if held is not None:
-                return PlannedChange(replace(self.base, changed=(held[1],)), f"{held[0]}:{held[2]} changed")
+                return PlannedChange(ChangeSpec(changed=(held[1],)), f"{held[0]}:{held[2]} changed")
             raise UsageError(f"{path}: not in the context {self.base.context}")
         kind = "directory" if self.tree.entries[rel].type == DIR else ""
-        return PlannedChange(replace(self.base, changed=(rel,)), f"{rel}{'/' if kind else ''} changed")
+        return PlannedChange(ChangeSpec(changed=(rel,)), f"{rel}{'/' if kind else ''} changed")
 
     def named_context_path(self, path: str) -> tuple[str, str, str] | None:
         """(context name, absolute path, path in it) of a path inside a directory --build-context."""

@@ -1,4 +1,5 @@
-"""`--git-log N`: replay the last N commits in order, as the builder's cache saw them.
+"""The replay engine of `--git-log N` (gitlog.py) and of `--advise` (advise.py): the last N commits in order,
+as the builder's cache saw them.
 
 Each commit's context comes straight from git objects. The cache keeps the records of every commit replayed
 before (a revert hits an older record), or, with `--parent-only`, only the parent's build (a CI runner
@@ -7,27 +8,26 @@ seeded from the previous build alone). The commit before the first replayed one 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from layerscope.buildfile.context import ContextTree, load_ignore
-from layerscope.buildfile.stages import Dockerfile, load_dockerfile
-from layerscope.cache import gitsrc
-from layerscope.cache.builders import builder_model, image_store
-from layerscope.cache.costs import CostModel, apply_costs
-from layerscope.cache.explain import explain
-from layerscope.cache.model import (
+from layerscope.buildcache.builders.explain import explain
+from layerscope.buildcache.builders.plan import BuildInput, ContextInput, PlannedStep, Records
+from layerscope.buildcache.builders.table import builder_model, image_store
+from layerscope.buildcache.inputs import gitsrc
+from layerscope.buildcache.inputs.builds import inside, load_context, read_dockerfile
+from layerscope.buildcache.pricing.costs import CostModel, apply_costs
+from layerscope.buildcache.request import BuildSpec
+from layerscope.buildcache.results import (
     HIT,
     MISS,
-    CacheSimulation,
     CacheSummary,
     CommitResult,
     ReplayTotals,
     StepResult,
 )
-from layerscope.cache.plan import BuildInput, ContextInput, PlannedStep, Records
-from layerscope.cache.simulate import CacheRequest, _inside, _notes, _read, load_context, load_costs
+from layerscope.buildfile.context import ContextTree, load_ignore
+from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 from layerscope.errors import LayerscopeError, UsageError
 
 # (tree, Dockerfile text) of a commit -> the ones to build instead (the advice's rewrite)
@@ -59,19 +59,17 @@ class ReplayInput:
     contexts: dict[str, ContextInput] = field(default_factory=dict)  # read from disk once: the same every commit
 
 
-def replay_input(req: CacheRequest, count: int) -> ReplayInput:
-    if req.against or req.git or req.changed or req.old_build_args or req.base_changed or req.old_build_contexts:
-        raise UsageError("--git-log replays commits: give no other change (--against, --git, --changed, ...)")
+def replay_input(req: BuildSpec, count: int, parent_only: bool) -> ReplayInput:
     if count < 1:
         raise UsageError("--git-log N: N must be at least 1")
     gitsrc.repo_prefix(req.context)
-    df_path = req.dockerfile or os.path.join(req.context, "Dockerfile")
-    rel = _inside(df_path, req.context)
+    df_path = req.dockerfile_path
+    rel = inside(df_path, req.context)
     log = gitsrc.first_parent_log(req.context, count + 1)
     store = image_store(req.builder, req.image_store) or "containerd"
     return ReplayInput(
-        req.context, rel, _read(df_path) if rel is None else "", list(reversed(log)), req.builder, req.target,
-        dict(req.build_args), store, frozenset(req.reproducible), req.parent_only,
+        req.context, rel, read_dockerfile(df_path) if rel is None else "", list(reversed(log)), req.builder,
+        req.target, dict(req.build_args), store, frozenset(req.reproducible), parent_only,
         {c.name: load_context(c) for c in req.build_contexts},
     )  # fmt: skip
 
@@ -186,33 +184,3 @@ def reference_dockerfiles(walked: list[Walked]) -> list[Dockerfile]:
     if not out:
         raise UsageError("--git-log: no replayed commit could be simulated")
     return list(out.values())
-
-
-def simulate_replay(req: CacheRequest) -> CacheSimulation:
-    assert req.git_log is not None
-    ri = replay_input(req, req.git_log)
-    walked, notes = walk_replay(ri)
-    model = load_costs(req, reference_dockerfiles(walked), ri.build_args)
-    replay = cost_replay(walked, model, notes)
-    done = [(r, b) for r, b in zip(replay.commits, replay.builds, strict=True) if b is not None]
-    advice = None
-    if req.advise:
-        from layerscope.cache.advise import advise
-
-        advice = tuple(advise(ri, walked, replay, model))
-    mode = "each against its parent's build only" if ri.parent_only else "the cache keeps every replayed commit"
-    last, build = done[-1]
-    return CacheSimulation(
-        builder=req.builder,
-        target=build.dockerfile.target_stage(req.target).label,
-        dockerfile=req.dockerfile or os.path.join(req.context, "Dockerfile"),
-        context=req.context,
-        change=f"git log: {len(replay.commits)} commit(s) up to {ri.commits[-1][0][:12]}, {mode}",
-        steps=last.steps,
-        summary=last.summary,
-        image_store=image_store(req.builder, req.image_store),
-        notes=(*(model.notes if model else ()), *replay.notes, *_notes(req)),
-        commits=tuple(replay.commits),
-        totals=replay.totals,
-        advice=advice,
-    )

@@ -5,12 +5,12 @@ the target is built in file order.
 
 from __future__ import annotations
 
+from layerscope.buildcache.builders.plan import BUILD_ARG, PROXY_ARGS, Component, PlannedStep, StageState
+from layerscope.buildcache.builders.source_keys import copy_words, source_components
+from layerscope.buildcache.builders.walk import Walker, unquote_pairs
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Stage
-from layerscope.cache.plan import BUILD_ARG, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.source_keys import copy_words, source_components
-from layerscope.cache.walk import Walker, unquote_pairs
 from layerscope.errors import UnsupportedError
 
 

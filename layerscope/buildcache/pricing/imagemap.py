@@ -1,7 +1,7 @@
 """Which layers of a built image each Dockerfile step produced, and what rebuilding the missed steps costs.
 
 The image holds the final stage's steps only (and those of the stages it is built FROM). The steps are matched
-with its history by cache/history.py, the one mechanism `cache --image` uses too; here the steps are known by
+with its history by image_history.py, the one mechanism `cache --image` uses too; here the steps are known by
 their text only (a simulation's, or those explore's Cache view lists), and a history that stops agreeing part
 way is kept as far as it agrees, with a note saying where.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layerscope import renderhooks
-from layerscope.cache.history import (
+from layerscope.buildcache.pricing.image_history import (
     NO_ENTRY,
     StepLike,
     align_chain_partial,
@@ -28,7 +28,7 @@ from layerscope.model import Analysis, Image
 if TYPE_CHECKING:
     import pandas as pd
 
-    from layerscope.cache.model import CacheSimulation, StepResult
+    from layerscope.buildcache.results import CacheSimulation, StepResult
 
 __all__ = ["RebuildCost", "StepLayers", "StepLike", "StepMap", "final_stages", "history_keyword", "map_steps",
            "rebuild_cost"]  # fmt: skip
@@ -88,7 +88,7 @@ def map_steps(steps: Sequence[StepLike], target: str | None, image: Image) -> St
 
 
 @dataclass(frozen=True, slots=True)
-class StepCost:
+class MappedStep:
     step: StepResult
     layers: StepLayers | None  # None: its stage is not in the image, or no history entry matched
 
@@ -102,7 +102,7 @@ class RebuildCost:
     """A cache simulation priced with the image of the last build."""
 
     simulation: CacheSimulation
-    steps: tuple[StepCost, ...]  # every step of the simulation, in order
+    steps: tuple[MappedStep, ...]  # every step of the simulation, in order
     layers: tuple[int, ...]  # the image's layers that the missed steps produce
     bytes: int | None  # their `size` (as inspect reports it); None when a size is unknown
     compressed_bytes: int | None  # what a push sends again
@@ -110,7 +110,7 @@ class RebuildCost:
     note: str | None
 
     @property
-    def missed(self) -> tuple[StepCost, ...]:
+    def missed(self) -> tuple[MappedStep, ...]:
         return tuple(c for c in self.steps if c.rebuilt)
 
     def steps_df(self) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def rebuild_cost(sim: CacheSimulation, image: Image | Analysis) -> RebuildCost:
     """Which layers of `image` (the last build) the simulation's missed steps produce, and their bytes."""
     img = image.image if isinstance(image, Analysis) else image
     mapping = map_steps(sim.steps, sim.target, img)
-    costs = tuple(StepCost(s, mapping.of(s.stage, s.line)) for s in sim.steps)
+    costs = tuple(MappedStep(s, mapping.of(s.stage, s.line)) for s in sim.steps)
     rebuilt = [c.layers for c in costs if c.rebuilt and c.layers is not None]
     layers = tuple(sorted({n for m in rebuilt for n in m.layers}))
     sizes = [m.size for m in rebuilt]

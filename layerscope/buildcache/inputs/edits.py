@@ -1,4 +1,4 @@
-"""`CacheRequest.edited`: instructions whose text differs from the last build's.
+"""`ChangeSpec.edited`: instructions whose text differs from the last build's.
 
 The earlier Dockerfile is the current one with each listed instruction's arguments altered, so every builder
 model keys it differently (its definition, an ENV or ARG value, a WORKDIR path) and explains the miss as the

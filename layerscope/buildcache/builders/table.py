@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, cast
 from layerscope.errors import UsageError
 
 if TYPE_CHECKING:
-    from layerscope.cache.walk import Walker
+    from layerscope.buildcache.builders.walk import Walker
 
 
 @dataclass(frozen=True, slots=True)
 class BuilderModel:
-    name: str  # the --builder value, CacheRequest.builder, the JSON's "builder"
-    module: str  # layerscope.cache.<module> holds the walker, imported on first use (CLI start-up stays light)
+    name: str  # the --builder value, BuildSpec.builder, the JSON's "builder"
+    module: str  # builders/<module>.py holds the walker, imported on first use (CLI start-up stays light)
     walker_class: str
     describes: str  # which real builder, in words (the --builder help)
     stores: tuple[str, ...] = ()  # Docker image stores it runs on, the default first; () not a Docker builder
 
     def walker(self) -> type[Walker]:
-        module = importlib.import_module(f"layerscope.cache.{self.module}")
+        module = importlib.import_module(f"layerscope.buildcache.builders.{self.module}")
         return cast("type[Walker]", getattr(module, self.walker_class))
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import replace
 
-from layerscope.buildfile.expand import expand, references
-from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import NamedRef, Stage, arg_declarations, global_arg_values, stage_base, stage_parent
-from layerscope.cache.plan import (
+from layerscope.buildcache.builders.plan import (
     BASE,
     FILE_CONTENTS,
     INSTRUCTION,
@@ -26,7 +23,10 @@ from layerscope.cache.plan import (
     resolve_arg,
     step_key,
 )
-from layerscope.cache.source_keys import context_selection
+from layerscope.buildcache.builders.source_keys import context_selection
+from layerscope.buildfile.expand import expand, references
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import NamedRef, Stage, arg_declarations, global_arg_values, stage_base, stage_parent
 
 
 def unquote_pairs(ins: Instruction) -> list[tuple[str, str]]:

@@ -11,14 +11,23 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from layerscope.buildcache.builders.plan import BASE, BuildInput, PlannedStep
+from layerscope.buildcache.inputs.timings import rawjson_seconds
+from layerscope.buildcache.pricing.image_history import (
+    Key,
+    align_chain,
+    history_flavour,
+    history_seconds,
+    step_layers,
+    target_chain,
+)
+from layerscope.buildcache.request import BuildSpec
+from layerscope.buildcache.results import DEPENDS, MISS, NONE, CacheSummary, StepResult
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
-from layerscope.cache.history import Key, align_chain, history_flavour, history_seconds, step_layers, target_chain
-from layerscope.cache.model import DEPENDS, MISS, NONE, CacheSummary, StepResult
-from layerscope.cache.plan import BASE, BuildInput, PlannedStep
-from layerscope.cache.timings import rawjson_seconds
 from layerscope.errors import UsageError
 from layerscope.model import Image
+from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 RAWJSON, HISTORY_ESTIMATE = "rawjson", "history-estimate"
 
@@ -222,3 +231,16 @@ def apply_costs(
         if untimed:
             notes.append(f"line(s) {', '.join(untimed)}: no duration in the timing source: not counted")
     return out, summary, notes
+
+
+def load_costs(req: BuildSpec, candidates: list[Dockerfile], args: dict[str, str]) -> CostModel | None:
+    """The image (--image) and the timing log (--timings) joined to the steps of the first Dockerfile they fit."""
+    image = None
+    if req.image is not None:
+        from layerscope.api import open_image  # the image floor: below this package, loaded only when asked
+
+        image = open_image(req.image)
+    timings = None
+    if req.timings is not None:
+        timings = read_text(req.timings, "--timings", TIMINGS_LIMIT)
+    return cost_model(candidates, req.target, args, image, timings)

@@ -8,12 +8,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import replace
 
-from layerscope.buildfile.directives import read_directives
-from layerscope.buildfile.expand import expand
-from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import PLATFORM_ARGS, NamedRef, Stage, from_target, reachable_stages
-from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import (
+from layerscope.buildcache.builders.mounts import parse_mounts
+from layerscope.buildcache.builders.plan import (
     BASE,
     BUILD_ARG,
     FILE_CONTENTS,
@@ -23,14 +19,18 @@ from layerscope.cache.plan import (
     StageState,
     digest,
 )
-from layerscope.cache.source_keys import (
+from layerscope.buildcache.builders.source_keys import (
     context_selection,
     copy_words,
     heredoc_components,
     source_components,
     stage_content,
 )
-from layerscope.cache.walk import Walker
+from layerscope.buildcache.builders.walk import Walker
+from layerscope.buildfile.directives import read_directives
+from layerscope.buildfile.expand import expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import PLATFORM_ARGS, NamedRef, Stage, from_target, reachable_stages
 from layerscope.errors import FormatError, UnsupportedError
 
 CONFIG_ONLY = "config only: no cache step in BuildKit"

@@ -13,14 +13,22 @@ import lzma
 import tarfile
 import zlib
 
+from layerscope.buildcache.builders.mounts import parse_mounts
+from layerscope.buildcache.builders.plan import (
+    BASE,
+    EARLIER,
+    FILE_CONTENTS,
+    PROXY_ARGS,
+    Component,
+    PlannedStep,
+    StageState,
+)
+from layerscope.buildcache.builders.source_keys import context_selection, copy_words, source_components, stage_content
+from layerscope.buildcache.builders.walk import Walker
 from layerscope.buildfile.context import FILE as FILE_TYPE
 from layerscope.buildfile.context import Fingerprint, Selection
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
-from layerscope.cache.mounts import parse_mounts
-from layerscope.cache.plan import BASE, EARLIER, FILE_CONTENTS, PROXY_ARGS, Component, PlannedStep, StageState
-from layerscope.cache.source_keys import context_selection, copy_words, source_components, stage_content
-from layerscope.cache.walk import Walker
 from layerscope.errors import UnsupportedError
 
 COPIED_FIRST = "copied again before the lookup (buildah executes COPY/ADD to compute its key)"

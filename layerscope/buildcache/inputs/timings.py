@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from layerscope.buildcache.inputs.rawjson import STEP_NAME, read_rawjson
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage, stage_base
-from layerscope.cache.rawjson import STEP_NAME, read_rawjson
 
 VERTEX_KINDS = ("RUN", "COPY", "ADD", "WORKDIR")
 

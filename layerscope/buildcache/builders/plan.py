@@ -26,7 +26,7 @@ class ContextInput:
     """A named build context of one build: a directory's entries, or an image (by reference)."""
 
     name: str
-    kind: str  # "dir" | "docker-image" | "oci-layout" (layerscope/cache/contexts.py)
+    kind: str  # "dir" | "docker-image" | "oci-layout" (buildcache/inputs/contexts.py)
     source: str
     tree: ContextTree | None = None  # a directory's entries, its own .dockerignore loaded
 

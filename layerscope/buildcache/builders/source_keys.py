@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from layerscope.buildfile.context import ContextTree, Fingerprint, Selection, select
-from layerscope.buildfile.expand import ExpansionBudget, expand
-from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import NamedRef, Names, Stage, from_target
-from layerscope.cache.plan import (
+from layerscope.buildcache.builders.plan import (
     BASE,
     EARLIER,
     FILE_CONTENTS,
@@ -20,6 +16,10 @@ from layerscope.cache.plan import (
     digest,
     read_paths,
 )
+from layerscope.buildfile.context import ContextTree, Fingerprint, Selection, select
+from layerscope.buildfile.expand import ExpansionBudget, expand
+from layerscope.buildfile.instructions import Instruction
+from layerscope.buildfile.stages import NamedRef, Names, Stage, from_target
 from layerscope.errors import FormatError
 
 

@@ -1,12 +1,17 @@
-"""`simulate_cache`: build the earlier and the current build from the change inputs, walk both with one
-builder model (the earlier build fills the cache records), and explain every step of the current one.
+"""The builds a request describes: the earlier and the current build of a change (the context trees from disk,
+git or `--against`, the Dockerfiles, the named contexts, the build args, the re-published base images), and the
+paths and notes every simulation of a Dockerfile shares.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
+from layerscope.buildcache.builders.plan import BuildInput, ContextInput
+from layerscope.buildcache.builders.table import image_store
+from layerscope.buildcache.inputs import edits, gitsrc
+from layerscope.buildcache.inputs.contexts import DIR_CONTEXT, NamedContext
+from layerscope.buildcache.request import BuildSpec, ChangeSpec
 from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
 from layerscope.buildfile.stages import (
     Dockerfile,
@@ -17,52 +22,16 @@ from layerscope.buildfile.stages import (
     mount_from,
     stage_base,
 )
-from layerscope.cache import edits, gitsrc
-from layerscope.cache.builders import BUILDERS, builder_model, image_store
-from layerscope.cache.contexts import DIR as DIR_CONTEXT
-from layerscope.cache.contexts import NamedContext
-from layerscope.cache.costs import CostModel, apply_costs, cost_model
-from layerscope.cache.explain import explain
-from layerscope.cache.model import CacheSimulation, StepResult
-from layerscope.cache.plan import BuildInput, ContextInput, PlannedStep, Records
-from layerscope.cache.walk import Walker
 from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
-from layerscope.readfile import TIMINGS_LIMIT, read_text
-
-WALKERS: dict[str, type[Walker]] = {b.name: b.walker() for b in BUILDERS}  # from cache/builders.py
+from layerscope.readfile import read_text
 
 
-@dataclass(frozen=True)
-class CacheRequest:
-    context: str = "."
-    dockerfile: str | None = None  # default: CONTEXT/Dockerfile
-    target: str | None = None
-    old_target: str | None = None  # the earlier build's --target, when it differs (default: target)
-    builder: str = "buildkit"
-    build_args: dict[str, str] = field(default_factory=dict)
-    image_store: str | None = None  # Docker's image store (default: the builder's first, builders.py)
-    against: str | None = None  # the context as it was at the last build
-    git: str | None = None  # REV (against the working tree) or REV1..REV2
-    changed: tuple[str, ...] = ()
-    edited: tuple[int, ...] = ()  # lines of instructions whose text differs from the last build's
-    old_build_args: dict[str, str | None] = field(default_factory=dict)  # None: not set at the last build
-    base_changed: tuple[str, ...] = ()  # image names; "*" for every base image
-    reproducible: tuple[str, ...] = ()  # stages or lines whose outputs are identical for identical inputs
-    image: str | None = None  # the image of the last build: the layers and bytes of each step
-    timings: str | None = None  # a BuildKit --progress=rawjson log: each step's duration
-    git_log: int | None = None  # replay the last N commits
-    parent_only: bool = False  # replay: each commit against its parent's build alone
-    advise: bool = False  # replay: propose a rewrite and replay it too
-    build_contexts: tuple[NamedContext, ...] = ()  # --build-context NAME=...
-    old_build_contexts: tuple[NamedContext, ...] = ()  # a named context as it was at the last build
-
-
-def _inside(path: str, root: str) -> str | None:
+def inside(path: str, root: str) -> str | None:
     rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
     return None if rel == ".." or rel.startswith("../") else rel.replace(os.sep, "/")
 
 
-def _read(path: str) -> str:
+def read_dockerfile(path: str) -> str:
     return read_text(path, "Dockerfile")
 
 
@@ -77,7 +46,7 @@ def _mark_changed(new: ContextTree, paths: tuple[str, ...], context: str) -> Con
     old = ContextTree(dict(new.entries), new.read, new.digest)
     old.ignore = new.ignore
     for raw in paths:
-        rel = _inside(raw if os.path.isabs(raw) else os.path.join(context, raw), context)
+        rel = inside(raw if os.path.isabs(raw) else os.path.join(context, raw), context)
         if rel is None:
             raise UnsafeInputError(f"--changed {raw}: the path is outside the context {context}")
         rel = rel.strip("/")
@@ -125,11 +94,11 @@ def load_context(ctx: NamedContext) -> ContextInput:
     return ContextInput(ctx.name, ctx.kind, ctx.source, tree)
 
 
-def context_inputs(req: CacheRequest) -> tuple[dict[str, ContextInput], dict[str, ContextInput]]:
+def context_inputs(build: BuildSpec, change: ChangeSpec) -> tuple[dict[str, ContextInput], dict[str, ContextInput]]:
     """The named contexts of the earlier and of the current build (`--old-build-context` replaces some)."""
-    new = {c.name: load_context(c) for c in req.build_contexts}
+    new = {c.name: load_context(c) for c in build.build_contexts}
     old = dict(new)
-    for c in req.old_build_contexts:
+    for c in change.old_build_contexts:
         if c.name not in new:
             raise UsageError(f"--old-build-context {c.name}: no --build-context {c.name} for this build")
         old[c.name] = load_context(c)
@@ -146,7 +115,7 @@ def mark_changed(
     for raw in paths:
         path = raw if os.path.isabs(raw) else os.path.join(context, raw)
         held = _mark_context_changed(old_contexts, path)
-        if _inside(path, context) is not None or not held:
+        if inside(path, context) is not None or not held:
             in_main.append(raw)
     return (_mark_changed(tree, tuple(in_main), context) if in_main else tree), old_contexts
 
@@ -157,7 +126,7 @@ def _mark_context_changed(old: dict[str, ContextInput], path: str) -> bool:
     for name, ctx in old.items():
         if ctx.tree is None:
             continue
-        rel = _inside(path, ctx.source)
+        rel = inside(path, ctx.source)
         if rel is None:
             continue
         tree = _mark_changed(ctx.tree, (os.path.abspath(path),), ctx.source)
@@ -166,8 +135,7 @@ def _mark_context_changed(old: dict[str, ContextInput], path: str) -> bool:
     return held
 
 
-def _trees(req: CacheRequest, rel: str | None) -> tuple[ContextTree, ContextTree, str]:
-    ctx = req.context
+def _trees(ctx: str, req: ChangeSpec) -> tuple[ContextTree, ContextTree, str]:
     if req.against is not None and req.git is not None:
         raise UsageError("--against and --git are two ways to say the same thing: give one")
     if req.git is not None:
@@ -182,23 +150,24 @@ def _trees(req: CacheRequest, rel: str | None) -> tuple[ContextTree, ContextTree
     return new, new, ""
 
 
-def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
-    df_path = req.dockerfile or os.path.join(req.context, "Dockerfile")
-    rel = _inside(df_path, req.context)
-    old_tree, new_tree, change = _trees(req, rel)
-    disk_text = _read(df_path) if req.git is None or ".." not in req.git or rel is None else ""
+def change_builds(build: BuildSpec, req: ChangeSpec) -> tuple[BuildInput, BuildInput, str]:
+    """The earlier and the current build of a change, and the change in words."""
+    df_path = build.dockerfile_path
+    rel = inside(df_path, build.context)
+    old_tree, new_tree, change = _trees(build.context, req)
+    disk_text = read_dockerfile(df_path) if req.git is None or ".." not in req.git or rel is None else ""
     new_text = _dockerfile_text(new_tree, rel, disk_text) if new_tree is not old_tree else disk_text
-    old_contexts, new_contexts = context_inputs(req)
+    old_contexts, new_contexts = context_inputs(build, req)
     if req.old_build_contexts:
         said = " ".join(c.spec for c in req.old_build_contexts)
         change = ", ".join(filter(None, [change, "named contexts at the last build: " + said]))
     if req.changed:
         base = new_tree if old_tree is new_tree else old_tree
-        old_tree, old_contexts = mark_changed(base, old_contexts, req.changed, req.context)
+        old_tree, old_contexts = mark_changed(base, old_contexts, req.changed, build.context)
         change = ", ".join(filter(None, [change, "changed: " + " ".join(req.changed)]))
     old_text = _dockerfile_text(old_tree, rel, new_text) if req.against or req.git else new_text
     for tree in (old_tree, new_tree):
-        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), req.builder != "classic")
+        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), build.builder != "classic")
     new_df = load_dockerfile(new_text)
     try:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df
@@ -207,7 +176,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
     if req.edited:
         old_df = edits.edit_lines(old_df, req.edited)
         change = ", ".join(filter(None, [change, "edited: " + " ".join(f"line {n}" for n in sorted(req.edited))]))
-    old_args = dict(req.build_args)
+    old_args = dict(build.build_args)
     for key, value in req.old_build_args.items():
         if value is None:
             old_args.pop(key, None)
@@ -218,7 +187,7 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
     generation: dict[str, str] = {}
     if req.base_changed:
         names = Names(tuple(new_contexts))
-        images = _base_images(old_df, old_args, names) | _base_images(new_df, req.build_args, names)
+        images = _base_images(old_df, old_args, names) | _base_images(new_df, build.build_args, names)
         image_contexts = [n for n, c in new_contexts.items() if c.tree is None]
         for given in req.base_changed:
             hits = [i for i in images if given == "*" or _matches_image(given, i)]
@@ -238,71 +207,13 @@ def _builds(req: CacheRequest) -> tuple[BuildInput, BuildInput, str]:
         raise UsageError(
             "nothing changed: give --against, --git, --changed, --old-build-arg, --old-build-context or --base-changed"
         )
-    store, reproducible = image_store(req.builder, req.image_store) or "containerd", frozenset(req.reproducible)
-    old_target = req.target if req.old_target is None else req.old_target
+    store, reproducible = image_store(build.builder, build.image_store) or "containerd", frozenset(build.reproducible)
+    old_target = build.target if req.old_target is None else req.old_target
     old = BuildInput(old_df, old_tree, old_args, old_target, base_generation=generation, image_store=store,
                      reproducible=reproducible, contexts=old_contexts)  # fmt: skip
-    new = BuildInput(new_df, new_tree, dict(req.build_args), req.target, image_store=store,
+    new = BuildInput(new_df, new_tree, dict(build.build_args), build.target, image_store=store,
                      reproducible=reproducible, contexts=new_contexts)  # fmt: skip
     return old, new, change
-
-
-def plan_builds(
-    old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit", records: Records | None = None
-) -> tuple[list[PlannedStep], list[StepResult]]:
-    """Walk earlier builds into the cache records, then the new build: its planned and explained steps."""
-    walker = builder_model(builder).walker()
-    records = Records() if records is None else records
-    for number, build in enumerate(old_builds):
-        try:
-            steps = walker(build, records, f"build-{number}").run()
-        except LayerscopeError as err:
-            raise type(err)(f"the earlier build: {err}") from None
-        records.add(steps)
-    planned = walker(new, records, "current").run()
-    return planned, explain(planned, records)
-
-
-def simulate_builds(old_builds: list[BuildInput], new: BuildInput, builder: str = "buildkit") -> list[StepResult]:
-    """Walk earlier builds into the cache records, then the new build; the explained steps of the new one."""
-    return plan_builds(old_builds, new, builder)[1]
-
-
-def load_costs(req: CacheRequest, candidates: list[Dockerfile], args: dict[str, str]) -> CostModel | None:
-    """The image (--image) and the timing log (--timings) joined to the steps of the first Dockerfile they fit."""
-    image = None
-    if req.image is not None:
-        from layerscope.api import open_image
-
-        image = open_image(req.image)
-    timings = None
-    if req.timings is not None:
-        timings = read_text(req.timings, "--timings", TIMINGS_LIMIT)
-    return cost_model(candidates, req.target, args, image, timings)
-
-
-def simulate_cache(req: CacheRequest) -> CacheSimulation:
-    if req.git_log is not None:
-        from layerscope.cache.replay import simulate_replay
-
-        return simulate_replay(req)
-    old, new, change = _builds(req)
-    planned, results = plan_builds([old], new, req.builder)
-    model = load_costs(req, [old.dockerfile, new.dockerfile], old.build_args)
-    steps, summary, cost_notes = apply_costs(model, new, results, planned)
-    target = new.dockerfile.target_stage(req.target).label
-    named = context_notes(new.dockerfile, new.build_args, new.names(req.builder == "buildah"))
-    return CacheSimulation(
-        builder=req.builder,
-        target=target,
-        dockerfile=req.dockerfile or os.path.join(req.context, "Dockerfile"),
-        context=req.context,
-        change=change,
-        steps=tuple(steps),
-        summary=summary,
-        image_store=image_store(req.builder, req.image_store),
-        notes=(*_notes(req), *named, *(model.notes if model else ()), *cost_notes),
-    )
 
 
 def context_notes(df: Dockerfile, build_args: dict[str, str], names: Names) -> list[str]:
@@ -318,15 +229,21 @@ def context_notes(df: Dockerfile, build_args: dict[str, str], names: Names) -> l
     ]
 
 
-def _notes(req: CacheRequest) -> tuple[str, ...]:
+def change_notes(build: BuildSpec, change: ChangeSpec) -> tuple[str, ...]:
     notes = []
-    if req.git is not None:
+    if change.git is not None:
         notes.append(".git itself is not compared (it changes with every commit; ignore it in .dockerignore)")
-    if (req.git is not None or req.git_log is not None) and any(not c.image_like for c in req.build_contexts):
-        notes.append("named directory contexts are read from disk, the same for every build compared (git gives"
-                     " only the main context at each revision)")  # fmt: skip
-    if req.changed:
+        notes.extend(git_context_notes(build))
+    if change.changed:
         notes.append("--changed: the listed paths are taken to differ; their earlier content is unknown")
-    if req.edited:
+    if change.edited:
         notes.append("edited lines: each instruction is taken to differ; its earlier text is unknown")
     return tuple(notes)
+
+
+def git_context_notes(build: BuildSpec) -> tuple[str, ...]:
+    """A build read from git at several revisions: its named directory contexts are not."""
+    if any(not c.image_like for c in build.build_contexts):
+        return ("named directory contexts are read from disk, the same for every build compared (git gives"
+                " only the main context at each revision)",)  # fmt: skip
+    return ()

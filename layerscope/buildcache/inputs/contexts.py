@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from layerscope.errors import UsageError
 
-DIR, IMAGE, OCI_LAYOUT = "dir", "docker-image", "oci-layout"
+DIR_CONTEXT, IMAGE_CONTEXT, OCI_LAYOUT_CONTEXT = "dir", "docker-image", "oci-layout"
 FORMS = "NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]"
 # a context name is an image reference name (BuildKit parses it with reference.ParseNormalizedNamed)
 _NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
@@ -25,7 +25,7 @@ _REMOTE = ("http://", "https://", "git://", "git@", "ssh://", "target:", "input:
 
 @dataclass(frozen=True, slots=True)
 class NamedContext:
-    """One `--build-context`: its name, its form (DIR, IMAGE, OCI_LAYOUT) and where it is."""
+    """One `--build-context`: its name, its form (DIR_CONTEXT, IMAGE_CONTEXT, OCI_LAYOUT_CONTEXT) and where it is."""
 
     name: str
     kind: str
@@ -33,11 +33,11 @@ class NamedContext:
 
     @property
     def image_like(self) -> bool:
-        return self.kind != DIR
+        return self.kind != DIR_CONTEXT
 
     @property
     def spec(self) -> str:
-        return f"{self.name}={self.source}" if self.kind == DIR else f"{self.name}={self.kind}://{self.source}"
+        return f"{self.name}={self.source}" if self.kind == DIR_CONTEXT else f"{self.name}={self.kind}://{self.source}"
 
 
 def parse_context(item: str, flag: str = "--build-context") -> NamedContext:
@@ -53,18 +53,18 @@ def parse_context(item: str, flag: str = "--build-context") -> NamedContext:
         ref = value[len("docker-image://") :]
         if not ref:
             raise UsageError(f"{flag} {item!r}: docker-image:// needs an image reference")
-        return NamedContext(name, IMAGE, ref)
+        return NamedContext(name, IMAGE_CONTEXT, ref)
     if value.startswith("oci-layout://"):
         ref = value[len("oci-layout://") :]
         layout = re.split(r"@sha256:|:(?=[^/]*$)", ref, maxsplit=1)[0]
         if not layout or not os.path.isdir(layout):
             raise UsageError(f"{flag} {item!r}: no OCI layout directory {layout or '(empty)'}")
-        return NamedContext(name, OCI_LAYOUT, ref)
+        return NamedContext(name, OCI_LAYOUT_CONTEXT, ref)
     if value.startswith(_REMOTE) or "://" in value:
         raise UsageError(f"{flag} {item!r}: only {FORMS} are modelled (not git, HTTP or other sources)")
     if not os.path.isdir(value):
         raise UsageError(f"{flag} {item!r}: no such directory {value}")
-    return NamedContext(name, DIR, value)
+    return NamedContext(name, DIR_CONTEXT, value)
 
 
 def parse_contexts(items: list[str], flag: str = "--build-context") -> tuple[NamedContext, ...]:

@@ -14,15 +14,15 @@ import fnmatch
 import posixpath
 from dataclasses import dataclass
 
+from layerscope.buildcache.builders.plan import StageState
+from layerscope.buildcache.builders.source_keys import copy_words
+from layerscope.buildcache.features.replay import Replay, ReplayInput, Walked, cost_replay, walk_replay
+from layerscope.buildcache.inputs.rewrite import Copied, find, needed_files, split_copy
+from layerscope.buildcache.pricing.costs import CostModel
+from layerscope.buildcache.results import MISS, Advice
 from layerscope.buildfile.context import FILE, ContextTree
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage
-from layerscope.cache.costs import CostModel
-from layerscope.cache.model import MISS, Advice
-from layerscope.cache.plan import StageState
-from layerscope.cache.replay import Replay, ReplayInput, Walked, cost_replay, walk_replay
-from layerscope.cache.rewrite import Copied, find, needed_files, split_copy
-from layerscope.cache.source_keys import copy_words
 
 UNUSED_DIRS = frozenset({"docs", "doc", ".github", ".gitlab", ".circleci", ".vscode", ".idea", ".devcontainer"})
 UNUSED_FILES = ("*.md", "*.rst", "LICENSE*", "CHANGELOG*", ".gitignore", ".editorconfig", ".pre-commit-config.yaml")
