@@ -82,5 +82,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             out(f"Wrote {len(result.items())} Parquet tables and report.html to {args.output}")
     totals = result.totals
     if totals.images and totals.failed_images == totals.images:
+        # The output above names each image's reason; stderr still says, in one line, why exit 2.
+        sys.stderr.write(f"layerscope: fleet: none of the {totals.images} image(s) could be read (reasons above)\n")
         return 2
     return 1 if (result.budget["status"] == "fail").any() else 0

@@ -119,3 +119,14 @@ def test_catalog_from_the_command_line(fleet: Fleet, dask_cluster: DaskCluster, 
     assert r.code == 0, r.err
     refs = [i["reference"] for i in json.loads(r.out)["images"]]
     assert refs == [f"docker://{fleet.host}/apps/agent:1.10", f"docker://{fleet.host}/apps/agent:1.11"]
+
+
+def test_every_local_image_failing_says_so_on_stderr(run_cli: Cli, tmp_path: Path) -> None:
+    """Exit 2 has its one line on stderr even when the reasons are in the output (a special
+    file given as the only image once exited 2 with stderr empty)."""
+    r = run_cli(
+        "fleet", "/dev/zero", str(tmp_path / "missing.tar"), "--workers", "1", env={"DASK_SCHEDULER_ADDRESS": ""}
+    )
+    assert r.code == 2, r.err
+    assert r.err.splitlines() == ["layerscope: fleet: none of the 2 image(s) could be read (reasons above)"], r.err
+    assert "character device" in r.out and "Traceback" not in r.err
