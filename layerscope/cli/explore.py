@@ -13,6 +13,7 @@ from layerscope.api import ANALYSIS_PREFIX
 from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.readfile import check_regular
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
@@ -60,13 +61,16 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
     from layerscope.cache.simulate import CacheRequest
 
     args_of_build = build_args(args.build_arg)
-    if not os.path.isfile(args.dockerfile):
+    if not os.path.exists(args.dockerfile):
         raise UsageError(f"--dockerfile {args.dockerfile}: no such file")
+    check_regular(args.dockerfile, "--dockerfile")  # a FIFO or a device: its kind, not "no such file"
     context = args.context or "."
     if not os.path.isdir(context):
         raise UsageError(f"--context {context}: no such directory")
-    if args.timings and not os.path.isfile(args.timings):
+    if args.timings and not os.path.exists(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
+    if args.timings:
+        check_regular(args.timings, "--timings")
     return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
                         build_args=args_of_build, timings=args.timings,
                         build_contexts=parse_contexts(args.build_context))  # fmt: skip
