@@ -66,6 +66,25 @@ def test_nested_defaults_thousands_deep(box):
     assert_refused(_cache(box, _context(box, text), "--changed", "a.txt"), f"nested more than {MAX_DEPTH}")
 
 
+@pytest.mark.parametrize("where", ["RUN echo ", "COPY a.txt /"])
+def test_nested_defaults_in_run_and_copy_are_refused_before_the_parser(box, where):
+    """BuildKit's parser takes cubic time on this nesting in RUN and COPY (5,000 deep: hours);
+    the ARG case above never reached it."""
+    text = "FROM busybox\nARG a\n" + where + "${a:-" * 5000 + "end" + "}" * 5000 + "\n"
+    line = assert_refused(_cache(box, _context(box, text), "--changed", "a.txt"), f"nested more than {MAX_DEPTH}")
+    assert "line 3" in line
+
+
+def test_nesting_up_to_the_limit_still_parses_across_continued_lines() -> None:
+    deep = "${a:-" * MAX_DEPTH + "v" + "}" * MAX_DEPTH
+    assert len(parse_dockerfile(f"FROM busybox\nRUN echo {deep}\nRUN echo {deep}\n").instructions) == 3
+    half = "${a:-" * (MAX_DEPTH // 2 + 1)
+    with pytest.raises(FormatError, match="line 3: variable substitutions nested"):  # where it goes past
+        parse_dockerfile(f"FROM busybox\nRUN echo {half} \\ \n  {half}v" + "}" * (MAX_DEPTH + 2) + "\n")
+    with pytest.raises(FormatError, match="line 4: variable substitutions nested"):
+        parse_dockerfile(f"# escape=`\nFROM busybox\nRUN echo {half}`\n{half}v" + "}" * (MAX_DEPTH + 2) + "\n")
+
+
 def test_expand_still_expands_and_nests() -> None:
     env = {"A": "1", "E": ""}
     assert expand("${E:-${Z:-${A}}}-${A:+${E:-x}}", env) == "1-x"
