@@ -147,6 +147,18 @@ def test_pyproject_found_walking_up(tmp_path, run_cli):
     assert res[0]["source"] == "pyproject.toml [tool.layerscope.images.app]"
 
 
+@pytest.mark.parametrize("tool", ["tool = 1", "tool = [1]", 'tool = "x"'])
+def test_a_pyproject_whose_tool_is_no_table_is_not_a_config(tmp_path, tool):
+    """Walking up skips it, as any pyproject.toml without [tool.layerscope] (`tool = 1` was exit 3)."""
+    from layerscope.budget.config import find_config
+
+    (tmp_path / "pyproject.toml").write_text("[tool.layerscope.images.app]\nmax-layers = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text(tool + "\n")
+    assert find_config(str(sub)) == str(tmp_path / "pyproject.toml")
+
+
 def test_manifest_only_skips_content_rules_and_says_so(tmp_path, run_cli):
     body = '[images.app]\nmax-compressed-size = "1 GB"\nmax-layers = 5\nmax-size = "1 GB"\nrequire-non-root = true\n'
     code, res = _check(run_cli, tmp_path, _image(tmp_path), body, "--manifest-only")
