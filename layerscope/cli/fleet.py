@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 
 from layerscope.cli.common import emit_json, read_password
+from layerscope.cli.mplcache import matplotlib_config_dir
 from layerscope.errors import UsageError
 
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.from_file == "-" and args.password_stdin:
         raise UsageError("--from-file - and --password-stdin both want standard input")
     options = RegistryOptions.create(args.username, read_password(args), args.insecure)
+    matplotlib_config_dir()  # the HTML report draws its figures with matplotlib
     if args.output:
         parquet.prepare(args.output)
     chosen = targets.collect(args.refs, args.from_file, args.catalog, options, args.tags, args.latest)

@@ -188,3 +188,16 @@ def test_report_writes_only_its_output_and_the_cache(box):
     assert_clean(r)
     assert r.code == 0 and out.stat().st_size > 0, r.err
     assert (box.cache / "matplotlib").is_dir()  # the font cache went here, not under HOME
+
+
+def test_fleet_writes_only_its_output_and_the_cache(box):
+    """Its HTML report draws with matplotlib too: the font cache went to XDG_CACHE_HOME/matplotlib."""
+    image = SPEC.docker_archive(str(box.inputs / "img.tar"))
+    out = box.root / "out"
+    r = box.run(
+        "fleet", image, "--workers", "1", "--output", str(out), outputs=[out], memory=4 << 30,
+        env={"DASK_SCHEDULER_ADDRESS": ""}, timeout=240,
+    )  # fmt: skip
+    assert_clean(r)
+    assert r.code == 0 and (out / "report.html").stat().st_size > 0, r.err
+    assert (box.cache / "matplotlib").is_dir()
