@@ -105,4 +105,6 @@ def test_report_page_escapes_image_text() -> None:
     )  # fmt: skip
     html = page(build(images, stats))
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The unreadable image's error holds an OSC title sequence: shown escaped, never raw.
+    assert "\x1b" not in html and "\x07" not in html and "registry said no\\x1b]0;t\\x07" in html
     assert html.count("<figure>") == 6 and "dedupe ratio 1.99×" in html
