@@ -142,3 +142,13 @@ def test_bad_input_is_one_line_and_exit_2(run_cli: Cli, tmp_path: Path) -> None:
         assert r.err.count("\n") == 1 and r.err.startswith("layerscope: ") and why in r.err, (args, r.err)
         assert r.out == "" and "Traceback" not in r.err
     assert a_file.read_text() == "x"
+
+
+def test_references_on_standard_input(fleet: Fleet, dask_cluster: DaskCluster, run_cli: Cli) -> None:
+    refs = fleet.refs()[:2]
+    listing = "# the first two\n" + "\n".join(refs) + "\n\n"
+    r = run_cli("fleet", "--from-file", "-", "--scheduler", dask_cluster.address, "--json", stdin=listing)
+    assert r.code == 0, r.err
+    assert [i["reference"] for i in json.loads(r.out)["images"]] == refs
+    r = run_cli("fleet", "--from-file", "-", "--password-stdin", "--username", "u", stdin=listing)
+    assert r.code == 2 and r.err.count("\n") == 1 and "both want standard input" in r.err
