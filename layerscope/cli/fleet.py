@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from layerscope.cli.common import emit_json, read_password
 from layerscope.errors import UsageError
+from layerscope.textsafe import visible
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     try:
         result = runner.run(
             chosen, settings, runner.Cluster(args.scheduler, args.workers), args.config, bar,
-            on_dashboard=lambda link: bar.note(f"Dask dashboard: {link}"),
+            on_dashboard=lambda link: bar.note(f"Dask dashboard: {visible(link)}"),  # the scheduler's text
         )  # fmt: skip
     finally:
         bar.close()

@@ -55,7 +55,7 @@ def test_unauthorised_image_is_a_row_and_credentials_reach_the_workers(
 def pd_isna(value: object) -> bool:
     import pandas as pd
 
-    return bool(pd.isna(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def test_catalog_of_a_registry_behind_credentials(
