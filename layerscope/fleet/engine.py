@@ -99,7 +99,9 @@ async def _identity(address: str, seconds: float) -> Any:
     from distributed.comm.core import connect
 
     async def ask() -> Any:
-        comm = await connect(address, timeout=seconds)
+        # Half the bound to connect (Dask retries a refused connection until then): nothing
+        # listening is told as that, not as a peer that did not answer.
+        comm = await connect(address, timeout=seconds / 2)
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
