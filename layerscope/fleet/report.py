@@ -16,8 +16,8 @@ from layerscope._version import __version__
 from layerscope.fleet import rollup
 from layerscope.fleet.tables import FleetTables, Totals
 from layerscope.fleet.text import short_digest
-from layerscope.report.render import svg_bytes
-from layerscope.report.style import BLUE, GREY, LABEL_SIZE, SMALL, clip, new_figure, size_axis
+from layerscope.output.report.render import svg_bytes
+from layerscope.output.report.style import BLUE, GREY, LABEL_SIZE, SMALL, clip, new_figure, size_axis
 from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_size
 
