@@ -2,9 +2,9 @@
 
 catalog.py lists a registry's repositories and tags, targets.py gathers the references,
 graph.py builds and drains the task graph (tasks.py runs on the workers), tables.py turns
-the summaries into DataFrames, parquet.py / report.py / text.py / document.py write them,
-progress.py draws the bar, engine.py finds or starts the cluster; entry.py is the Python
-entry, `layerscope.fleet(...)`.
+the summaries into DataFrames, parquet.py writes them (the summary text, report.html and
+the JSON document are in output/fleet/), progress.py draws the bar, engine.py finds or
+starts the cluster; entry.py is the Python entry, `layerscope.fleet(...)`.
 """
 
 from __future__ import annotations
