@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from layerscope import oneshot
 from layerscope.model import Analysis, Image
+from layerscope.sources.references import ANALYSIS_PREFIX
 
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
     from layerscope.sources.builder import LayerFn, ProgressFn
     from layerscope.sources.registry.secret import Secret
 
-ANALYSIS_PREFIX = "analysis:"
 SAVED_LIMIT = 1 << 30  # a saved analysis is JSON read whole: larger is not one layerscope wrote
 
 
