@@ -1,5 +1,5 @@
-"""`layerscope packages`'s text for what bumping a package's pin costs: the costliest install
-steps and the split advice."""
+"""What bumping a package's pin costs, as text: `layerscope packages`'s costliest install
+steps and split advice, and one bump's cost in a line (rebuild_text: the TUI, the HTML tables)."""
 
 from __future__ import annotations
 
@@ -83,3 +83,14 @@ def _inserted(x: SplitAdvice) -> list[str]:
     while end < len(lines) and (end == at + 1 or lines[end - 1].rstrip().endswith("\\")):
         end += 1
     return lines[at:end]
+
+
+def rebuild_text(r: PackageRebuild) -> str:
+    """What a bump costs, in one line (the TUI's details, the report's tables)."""
+    layers = f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''}"
+    size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
+    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
+    secs = "time unknown" if r.seconds is None else f"{r.seconds:.1f} s"
+    if r.seconds is not None and r.seconds_source == "history-estimate":
+        secs += " (estimate)"
+    return f"{layers}, {size}{stored}, {secs}"
