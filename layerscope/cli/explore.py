@@ -9,10 +9,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from layerscope.api import ANALYSIS_PREFIX
 from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
-from layerscope.cli.common import add_build_context_flag, build_args
+from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.sources.references import ANALYSIS_PREFIX
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
@@ -24,8 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "ref",
         nargs="?",
-        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
+        help=REF_HELP,
     )
     p.add_argument("--from", dest="saved", metavar="FILE", help="a saved analysis (same as the REF analysis:FILE)")
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")

@@ -78,8 +78,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         )  # fmt: skip
     finally:
         bar.close()
-    from layerscope.fleet import report, text
-    from layerscope.fleet.document import document
+    from layerscope.output.fleet import report, text
+    from layerscope.output.fleet.document import document
 
     if args.output:
         parquet.write_tables(args.output, result)

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         # a dependency of layerscope: missing only from a broken or partial install
         raise UnsupportedError("report needs matplotlib (a broken install?): pip install matplotlib") from None
     from layerscope.analysis.compare import compare_analyses
-    from layerscope.report.render import format_of, write_report
+    from layerscope.output.report.render import format_of, write_report
 
     format_of(args.output)  # a bad suffix fails before the image is read
     request = cache_request(args)

@@ -8,11 +8,11 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layerscope.fleet.document import document
 from layerscope.fleet.progress import Bar
 from layerscope.fleet.records import ImageLayer, ImageSummary, LayerStats, PackageRow, SavingRow, Target
 from layerscope.fleet.tables import build
-from layerscope.fleet.text import lines
+from layerscope.output.fleet.document import document
+from layerscope.output.fleet.text import lines
 from layerscope.textsafe import visible as safe  # the one escaping, fleet's included
 
 
@@ -95,7 +95,7 @@ def test_progress_bar_on_a_terminal_only() -> None:
 
 
 def test_report_page_escapes_image_text() -> None:
-    from layerscope.fleet.report import page
+    from layerscope.output.fleet.report import page
 
     images, stats = _fleet()
     images[1] = ImageSummary(

@@ -4,12 +4,15 @@ errors) is data: control characters are shown escaped, never sent to the termina
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from layerscope.fleet.tables import FleetTables
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
 
 ROWS = 15
 
