@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from layerscope import fleet
 from layerscope._version import __version__
-from layerscope.api import analyze, compare, fleet, load, open_image
+from layerscope.api import analyze, compare, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 from layerscope.output.notebook import register as _register_renderers

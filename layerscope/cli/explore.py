@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from layerscope.api import ANALYSIS_PREFIX
 from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
-from layerscope.cli.common import add_build_context_flag, build_args
+from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.readfile import check_regular
+from layerscope.sources.references import ANALYSIS_PREFIX
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
@@ -24,8 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "ref",
         nargs="?",
-        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
+        help=REF_HELP,
     )
     p.add_argument("--from", dest="saved", metavar="FILE", help="a saved analysis (same as the REF analysis:FILE)")
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
@@ -60,13 +60,16 @@ def cache_request(args: argparse.Namespace) -> BuildSpec | None:
     from layerscope.buildcache.request import BuildSpec
 
     args_of_build = build_args(args.build_arg)
-    if not os.path.isfile(args.dockerfile):
+    if not os.path.exists(args.dockerfile):
         raise UsageError(f"--dockerfile {args.dockerfile}: no such file")
+    check_regular(args.dockerfile, "--dockerfile")  # a FIFO or a device: its kind, not "no such file"
     context = args.context or "."
     if not os.path.isdir(context):
         raise UsageError(f"--context {context}: no such directory")
-    if args.timings and not os.path.isfile(args.timings):
+    if args.timings and not os.path.exists(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
+    if args.timings:
+        check_regular(args.timings, "--timings")
     return BuildSpec(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
                      build_args=args_of_build, timings=args.timings,
                      build_contexts=parse_contexts(args.build_context))  # fmt: skip

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
-from layerscope.analysis.pkgview import UNAVAILABLE, rebuild_text, report_of
+from layerscope.analysis.pkgview import UNAVAILABLE, report_of
 from layerscope.model import Analysis, PackageRebuild, PackageReport
+from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import html_lines
 from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_pct, fmt_size

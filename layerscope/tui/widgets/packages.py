@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.analysis.pkgview import rebuild_text
 from layerscope.analysis.state import state_of
 from layerscope.model import Analysis, Package
+from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import visible
 from layerscope.tui.format import plain
 from layerscope.tui.messages import ShowPackage

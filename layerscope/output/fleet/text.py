@@ -4,12 +4,15 @@ errors) is data: control characters are shown escaped, never sent to the termina
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from layerscope.fleet.tables import FleetTables
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
 
 ROWS = 15
 
@@ -69,6 +72,7 @@ def lines(t: FleetTables, rows: int = ROWS) -> Iterator[str]:
         yield ""
         yield f"Budget failures ({fails['reference'].nunique()} images):"
         for _, r in fails.head(rows).iterrows():
-            yield f"  {_clip(visible(str(r['reference'])), 70)}: {r['rule']}: {_clip(visible(str(r['message'])), 120)}"
+            ref, rule, why = (visible(str(r[c])) for c in ("reference", "rule", "message"))
+            yield f"  {_clip(ref, 70)}: {rule}: {_clip(why, 120)}"
         if len(fails) > rows:
             yield f"  (… {len(fails) - rows} more)"

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure, FigureBase
 
 from layerscope.analysis.compare import Comparison
 from layerscope.analysis.pkgview import UNAVAILABLE
-from layerscope.report import style
+from layerscope.output.report import style
 from layerscope.units import fmt_size
 
 MAX_PACKAGES = 12

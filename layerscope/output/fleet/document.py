@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from layerscope.fleet.tables import FleetTables
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
+
 
 SCHEMA = "layerscope.fleet/1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import pandas as pd
@@ -13,13 +13,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from layerscope._version import __version__
-from layerscope.fleet import rollup
-from layerscope.fleet.tables import FleetTables, Totals
-from layerscope.fleet.text import short_digest
-from layerscope.report.render import svg_bytes
-from layerscope.report.style import BLUE, GREY, LABEL_SIZE, SMALL, clip, new_figure, size_axis
+from layerscope.output.fleet import rollup
+from layerscope.output.fleet.text import short_digest
+from layerscope.output.report.render import svg_bytes
+from layerscope.output.report.style import BLUE, GREY, LABEL_SIZE, SMALL, clip, new_figure, size_axis
 from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_size
+
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables, Totals
 
 WIDTH = 11.0
 CSS = """

@@ -14,8 +14,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from layerscope.analysis.pkgview import rebuild_text
 from layerscope.model import PackageRebuild
+from layerscope.output.text.bumps import rebuild_text
 from tests.cache import bumpcase
 from tests.conftest import REPO
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh

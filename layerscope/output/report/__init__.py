@@ -11,12 +11,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from layerscope.report.comparison import comparison_figure
-    from layerscope.report.layers import layers_figure
-    from layerscope.report.rebuild import rebuild_figure
-    from layerscope.report.render import render_report, report_figure, write_report
-    from layerscope.report.treemap import treemap_figure
-    from layerscope.report.waste import waste_figure
+    from layerscope.output.report.comparison import comparison_figure
+    from layerscope.output.report.layers import layers_figure
+    from layerscope.output.report.rebuild import rebuild_figure
+    from layerscope.output.report.render import render_report, report_figure, write_report
+    from layerscope.output.report.treemap import treemap_figure
+    from layerscope.output.report.waste import waste_figure
 
 _WHERE = {
     "layers_figure": "layers",
@@ -42,5 +42,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        return getattr(importlib.import_module(f"layerscope.report.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'layerscope.report' has no attribute {name!r}")
+        return getattr(importlib.import_module(f"layerscope.output.report.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

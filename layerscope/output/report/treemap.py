@@ -18,7 +18,7 @@ from layerscope.analysis.pkgview import CATEGORIES, UNAVAILABLE, file_categories
 from layerscope.analysis.state import tree_of
 from layerscope.errors import UsageError
 from layerscope.model import Analysis
-from layerscope.report import style
+from layerscope.output.report import style
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from layerscope.fleet.tables import FleetTables
+if TYPE_CHECKING:
+    from layerscope.fleet.tables import FleetTables
+
 
 TOP = 15
 

@@ -19,13 +19,13 @@ from matplotlib.figure import Figure, FigureBase
 from layerscope.analysis.compare import Comparison
 from layerscope.errors import UsageError
 from layerscope.model import Analysis
-from layerscope.report import style
-from layerscope.report.comparison import comparison_height, draw_comparison
-from layerscope.report.layers import draw_layers, layers_height
-from layerscope.report.rebuild import draw_rebuild, rebuild_height
-from layerscope.report.treemap import HEIGHT as TREEMAP_HEIGHT
-from layerscope.report.treemap import draw_treemap
-from layerscope.report.waste import draw_waste, waste_height
+from layerscope.output.report import style
+from layerscope.output.report.comparison import comparison_height, draw_comparison
+from layerscope.output.report.layers import draw_layers, layers_height
+from layerscope.output.report.rebuild import draw_rebuild, rebuild_height
+from layerscope.output.report.treemap import HEIGHT as TREEMAP_HEIGHT
+from layerscope.output.report.treemap import draw_treemap
+from layerscope.output.report.waste import draw_waste, waste_height
 
 if TYPE_CHECKING:
     from layerscope.buildcache.pricing.imagemap import RebuildCost
@@ -108,7 +108,7 @@ def render_report(
 def _render(a: Analysis, fmt: str, comparison: Comparison | None, rebuild: RebuildCost | None) -> bytes:
     ps = panels(a, comparison, rebuild)
     if fmt == "html":
-        from layerscope.report.html import page
+        from layerscope.output.report.html import page
 
         return page(a, [(p.name, svg_bytes(panel_figure(p))) for p in ps], comparison, rebuild).encode()
     buf = io.BytesIO()

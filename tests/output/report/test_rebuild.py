@@ -15,8 +15,8 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
 import layerscope
-from layerscope.report import rebuild_figure
-from layerscope.report.rebuild import MAX_ROWS, REBUILT, REUSED, STORED, bars
+from layerscope.output.report import rebuild_figure
+from layerscope.output.report.rebuild import MAX_ROWS, REBUILT, REUSED, STORED, bars
 from layerscope.units import fmt_size
 from tests.cache.scenario import write_tree
 from tests.support.factory import ImageSpec, d, f, layer_tar

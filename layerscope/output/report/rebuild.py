@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 from layerscope.buildcache.pricing.imagemap import RebuildCost, rebuild_cost
 from layerscope.buildcache.results import CacheSimulation
 from layerscope.model import Analysis
-from layerscope.report import style
+from layerscope.output.report import style
 from layerscope.units import fmt_size
 
 MAX_ROWS = 30  # past this, the missed steps and the largest reused ones are kept (in order), and the title says so

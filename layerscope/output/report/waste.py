@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 
 from layerscope.analysis.breakdown import all_waste
 from layerscope.model import Analysis
-from layerscope.report import style
+from layerscope.output.report import style
 from layerscope.units import fmt_size
 
 MAX_ROWS = 15

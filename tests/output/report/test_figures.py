@@ -12,10 +12,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 import layerscope
-from layerscope.report import comparison_figure, layers_figure, treemap_figure, waste_figure
-from layerscope.report.comparison import steps
-from layerscope.report.style import CATEGORY_COLOURS
-from layerscope.report.treemap import squarify
+from layerscope.output.report import comparison_figure, layers_figure, treemap_figure, waste_figure
+from layerscope.output.report.comparison import steps
+from layerscope.output.report.style import CATEGORY_COLOURS
+from layerscope.output.report.treemap import squarify
 from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 

@@ -11,7 +11,7 @@ from layerscope._version import __version__
 from layerscope.analysis.compare import Comparison
 from layerscope.model import Analysis
 from layerscope.output import html as tables
-from layerscope.report.style import image_name
+from layerscope.output.report.style import image_name
 from layerscope.textsafe import html_text as escape
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 from layerscope.analysis.breakdown import per_layer
 from layerscope.analysis.pkgview import CATEGORIES, UNAVAILABLE, layer_categories
 from layerscope.model import Analysis
-from layerscope.report import style
+from layerscope.output.report import style
 from layerscope.units import fmt_size
 
 MAX_LAYERS = 40  # past this, the largest layers are shown (in order) and the title says so
