@@ -10,7 +10,7 @@ from layerscope.buildcache.builders.source_keys import copy_words, source_compon
 from layerscope.buildcache.builders.walk import Walker, unquote_pairs
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import Stage
+from layerscope.buildfile.stages import PLATFORM_ARGS, Stage, arg_declarations
 from layerscope.errors import UnsupportedError
 
 
@@ -37,6 +37,22 @@ class ClassicWalker(Walker):
         state.inherited_args = {}  # build args are reset per stage (ResetAllowed)
 
     def start(self, stage: Stage, state: StageState) -> PlannedStep:
+        flag = stage.from_ins.flag("platform")
+        if flag is not None:
+            # 20.10's classic builder predefines no platform ARGs: `$BUILDPLATFORM` expands to "" and the build
+            # fails with `failed to parse platform` (observed: app-platform-buildplatform)
+            declared = {
+                name
+                for ins in self.df.global_args
+                for name, default in arg_declarations(ins, {}, self.df.escape, self.df.budget)
+                if default is not None or name in self.build.build_args
+            }
+            values = {k: v for k, v in self.globals.items() if k not in PLATFORM_ARGS or k in declared}
+            if not expand(flag, values, self.df.escape, self.df.budget):
+                raise UnsupportedError(
+                    f"Dockerfile line {stage.from_ins.line}: FROM --platform={flag} is empty for the classic"
+                    " builder (it predefines no platform ARGs such as BUILDPLATFORM; they need BuildKit)"
+                )
         return self.start_chain(stage, state)
 
     def step(self, stage: Stage, state: StageState, ins: Instruction, text: str) -> PlannedStep:
