@@ -12,7 +12,7 @@ from layerscope.buildcache.builders.table import image_store
 from layerscope.buildcache.inputs import edits, gitsrc
 from layerscope.buildcache.inputs.contexts import DIR_CONTEXT, NamedContext
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
-from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
+from layerscope.buildfile.context import DIR, FILE, ContextEntry, ContextTree, load_ignore
 from layerscope.buildfile.stages import (
     Dockerfile,
     Names,
@@ -51,7 +51,7 @@ def _mark_changed(new: ContextTree, paths: tuple[str, ...], context: str) -> Con
             raise UnsafeInputError(f"--changed {raw}: the path is outside the context {context}")
         rel = rel.strip("/")
         if rel not in old.entries:  # deleted since the last build
-            old.entries[rel] = Entry(rel, FILE, 0o644)
+            old.entries[rel] = ContextEntry(rel, FILE, 0o644)
         old.changed.add(rel)
         if old.entries[rel].type == DIR:
             old.changed.update(p for p in old.entries if p.startswith(rel + "/"))
