@@ -28,16 +28,9 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         removed, freed = cache.prune(cap)
     stats = cache.stats()
     if args.json:
-        emit_json(
-            {
-                "schema": "layerscope.cache-dir/1",
-                "path": stats.root,
-                "entries": stats.entries,
-                "bytes": stats.bytes,
-                "removed": removed,
-                "freed_bytes": freed,
-            }
-        )
+        from layerscope.output.json import cache_dir_document  # the command's start stays light
+
+        emit_json(cache_dir_document(stats, removed, freed))
         return 0
     out(f"{stats.root}")
     out(f"{stats.entries} entries, {fmt_size(stats.bytes)}")
