@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from layerscope.cli.common import emit_json
-from layerscope.layers.cache import DEFAULT_MAX_BYTES, LayerCache
+from layerscope.layers.layercache import DEFAULT_MAX_BYTES, LayerCache
 from layerscope.units import fmt_size, parse_size
 
 

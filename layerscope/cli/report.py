@@ -68,7 +68,7 @@ def _matplotlib_config_dir() -> None:
     into layerscope's cache dir, the one place a run writes unasked (unless the user chose one)."""
     if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
         return
-    from layerscope.layers.cache import cache_root
+    from layerscope.layers.layercache import cache_root
 
     path = os.path.join(cache_root(), "matplotlib")
     try:

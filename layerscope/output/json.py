@@ -14,7 +14,7 @@ from layerscope.analysis.packages.document import report_json
 from layerscope.model import Analysis, Totals
 
 if TYPE_CHECKING:
-    from layerscope.layers.cache import CacheStats
+    from layerscope.layers.layercache import CacheStats
 
 COMPARE_SCHEMA = "layerscope.compare/1"
 PACKAGES_SCHEMA = "layerscope.packages/1"
