@@ -32,8 +32,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
         emit_json(cache_dir_document(stats, removed, freed))
         return 0
-    out(f"{stats.root}")
-    out(f"{stats.entries} entries, {fmt_size(stats.bytes)}")
-    if args.prune:
-        out(f"pruned {removed} entries, freed {fmt_size(freed)}")
+    from layerscope.output.text.cache_dir import render
+
+    for line in render(stats, (removed, freed) if args.prune else None):
+        out(line)
     return 0
