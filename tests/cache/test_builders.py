@@ -1,4 +1,4 @@
-"""The builder table (cache/builders.py): every --builder flag and the walker lookup read it."""
+"""The builder table (buildcache/builders/table.py): every --builder flag and the walker lookup read it."""
 
 from __future__ import annotations
 
