@@ -51,6 +51,11 @@ def open_regular(path: str, what: str) -> int:
     return fd
 
 
+def check_regular(path: str, what: str) -> None:
+    """Refuse `path` early unless it is a regular file (for readers that open it themselves)."""
+    os.close(open_regular(path, what))
+
+
 def read_bytes(path: str, what: str, limit: int = TEXT_LIMIT) -> bytes:
     """The whole of a regular file of at most `limit` bytes."""
     fd = open_regular(path, what)

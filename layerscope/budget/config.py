@@ -60,7 +60,8 @@ def find_config(start: str) -> str | None:
                 continue
             if name == "pyproject.toml":
                 try:
-                    if "layerscope" not in tomllib.loads(read_text(path, "config", CONFIG_LIMIT)).get("tool", {}):
+                    tool = tomllib.loads(read_text(path, "config", CONFIG_LIMIT)).get("tool", {})
+                    if not isinstance(tool, dict) or "layerscope" not in tool:  # `tool = 1` is not ours either
                         continue
                 except (LayerscopeError, tomllib.TOMLDecodeError, RecursionError):  # not a config: keep looking
                     continue

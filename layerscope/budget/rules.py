@@ -308,8 +308,12 @@ def _exec_form(c: Context, v: bool) -> Outcome:
     entry = cfg.get("Entrypoint") or []
     cmd = cfg.get("Cmd") or []
     first = entry or cmd
-    shell = len(first) >= 2 and first[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and first[1] == "-c"
     what = "ENTRYPOINT" if entry else "CMD"
+    if not isinstance(first, list) or not all(isinstance(word, str) for word in first):
+        # The config is the image's: a string or number here is malformed (an engine refuses
+        # to run it), so neither form can be claimed.
+        return Outcome(False, not v, f"{what} is not a list of strings (a malformed image config)")
+    shell = len(first) >= 2 and first[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and first[1] == "-c"
     msg = f"{what} is shell form ({' '.join(first)[:60]}): SIGTERM goes to the shell" if shell else f"{what} exec form"
     return Outcome(not shell, not shell or not v, msg)
 

@@ -3,16 +3,20 @@ what BuildKit's instruction parser would reject: unknown instructions, unknown f
 
 The parser takes time quadratic in a heredoc's lines and in a continued instruction's bytes (a 1M-line
 heredoc or a 200k-line continuation runs for minutes), so a Dockerfile is refused beyond MAX_BYTES or
-MAX_LINES, far above real ones, where one parse stays within a second or two.
+MAX_LINES, far above real ones, where one parse stays within a second or two. It also takes time cubic
+in the nesting of `${a:-${b:-...}}` in RUN and COPY (2,000 deep: half a minute), so nesting beyond what
+the expansion accepts (expand.MAX_DEPTH) is refused before the parse.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import dockerfile
 
 from layerscope.buildfile.directives import read_directives
+from layerscope.buildfile.expand import MAX_DEPTH
 from layerscope.errors import FormatError
 
 # Flags each instruction accepts (BuildKit's frontend; COPY --parents is labs-only but modelled).
@@ -48,6 +52,7 @@ KEYWORDS = frozenset(
 _MIN_ARGS = {"FROM": 1, "RUN": 1, "COPY": 2, "ADD": 2, "WORKDIR": 1, "USER": 1, "ENV": 1, "LABEL": 1, "ARG": 1}
 MAX_BYTES = 1 << 20
 MAX_LINES = 20_000
+_NESTING = re.compile(r"\$\{|\}|\n")
 _LOCATE_BYTES = 256 << 10  # above this, a parse error is reported without its line (finding it reparses)
 _MIN_ARGS |= {"SHELL": 1, "EXPOSE": 1, "VOLUME": 1, "STOPSIGNAL": 1, "MAINTAINER": 1, "ONBUILD": 1}
 
@@ -184,6 +189,27 @@ def _error_line(text: str) -> int:
     return lo
 
 
+def _check_nesting(text: str, escape: str) -> None:
+    """Refuse `${` nested deeper than MAX_DEPTH within one instruction (lines joined by the escape
+    character), in one linear pass, before the parser spends cubic time on it."""
+    depth = 0
+    for m in _NESTING.finditer(text):
+        token = m.group()
+        if token == "\n":
+            end = m.start()
+            while end and text[end - 1] in " \t\r":
+                end -= 1
+            if text[end - 1 : end] != escape:  # not a continued line: a new instruction
+                depth = 0
+        elif token == "}":
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                raise FormatError(f"Dockerfile line {line}: variable substitutions nested more than {MAX_DEPTH} deep")
+
+
 def parse_dockerfile(text: str) -> ParsedFile:
     """Every instruction of a Dockerfile, or a FormatError naming the line."""
     if len(text) > MAX_BYTES:
@@ -195,6 +221,7 @@ def parse_dockerfile(text: str) -> ParsedFile:
     escape = directives.get("escape", "\\")
     if not text.strip():
         raise FormatError("Dockerfile line 1: the Dockerfile is empty")
+    _check_nesting(text, escape)
     commands = _parse_commands(text)
     instructions = tuple(_convert(c, escape) for c in commands)
     for ins in instructions:

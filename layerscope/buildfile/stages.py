@@ -43,6 +43,15 @@ class Dockerfile:
     stages: tuple[Stage, ...]
     # What its variable expansions may still produce, over every simulation of it.
     budget: ExpansionBudget = field(default_factory=ExpansionBudget, compare=False, repr=False)
+    # Stage index by name: a lookup per stage reference (thousands of stages took minutes scanning).
+    by_name: dict[str, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        names: dict[str, int] = {}
+        for stage in self.stages:
+            if stage.name is not None:
+                names.setdefault(stage.name, stage.index)
+        object.__setattr__(self, "by_name", names)
 
     @property
     def escape(self) -> str:
@@ -51,9 +60,9 @@ class Dockerfile:
     def find_stage(self, ref: str, before: int | None = None) -> Stage | None:
         """A stage by name or index; with `before`, only stages defined earlier count (as in BuildKit)."""
         limit = len(self.stages) if before is None else before
-        for stage in self.stages[:limit]:
-            if stage.name == ref.lower():
-                return stage
+        index = self.by_name.get(ref.lower())
+        if index is not None and index < limit:
+            return self.stages[index]
         if ref.isdigit() and int(ref) < limit:
             return self.stages[int(ref)]
         return None
@@ -265,6 +274,7 @@ def load_dockerfile(text: str) -> Dockerfile:
     global_args: list[Instruction] = []
     stages: list[Stage] = []
     current: tuple[Instruction, list[Instruction]] | None = None
+    named: set[str] = set()
 
     def close() -> None:
         if current is None:
@@ -276,8 +286,10 @@ def load_dockerfile(text: str) -> Dockerfile:
             name = args[2].lower()
         elif len(args) != 1:
             raise FormatError(f"Dockerfile line {from_ins.line}: FROM requires either one or three arguments")
-        if name is not None and any(s.name == name for s in stages):
+        if name is not None and name in named:
             raise FormatError(f"Dockerfile line {from_ins.line}: duplicate stage name {name!r}")
+        if name is not None:
+            named.add(name)
         stages.append(Stage(len(stages), name, args[0], from_ins, tuple(body)))
 
     for ins in parsed.instructions:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.readfile import check_regular
 from layerscope.sources.references import ANALYSIS_PREFIX
 from layerscope.textsafe import visible
 
@@ -59,13 +60,16 @@ def cache_request(args: argparse.Namespace) -> BuildSpec | None:
     from layerscope.buildcache.request import BuildSpec
 
     args_of_build = build_args(args.build_arg)
-    if not os.path.isfile(args.dockerfile):
+    if not os.path.exists(args.dockerfile):
         raise UsageError(f"--dockerfile {args.dockerfile}: no such file")
+    check_regular(args.dockerfile, "--dockerfile")  # a FIFO or a device: its kind, not "no such file"
     context = args.context or "."
     if not os.path.isdir(context):
         raise UsageError(f"--context {context}: no such directory")
-    if args.timings and not os.path.isfile(args.timings):
+    if args.timings and not os.path.exists(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
+    if args.timings:
+        check_regular(args.timings, "--timings")
     return BuildSpec(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
                      build_args=args_of_build, timings=args.timings,
                      build_contexts=parse_contexts(args.build_context))  # fmt: skip

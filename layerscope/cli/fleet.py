@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 
 from layerscope.cli.common import emit_json, read_password
+from layerscope.cli.mplcache import matplotlib_config_dir
 from layerscope.errors import UsageError
 from layerscope.textsafe import visible
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.from_file == "-" and args.password_stdin:
         raise UsageError("--from-file - and --password-stdin both want standard input")
     options = RegistryOptions.create(args.username, read_password(args), args.insecure)
+    matplotlib_config_dir()  # the HTML report draws its figures with matplotlib
     if args.output:
         parquet.prepare(args.output)
     chosen = targets.collect(args.refs, args.from_file, args.catalog, options, args.tags, args.latest)
@@ -94,5 +96,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
             out(f"Wrote {len(result.items())} Parquet tables and report.html to {args.output}")
     totals = result.totals
     if totals.images and totals.failed_images == totals.images:
+        # The output above names each image's reason; stderr still says, in one line, why exit 2.
+        sys.stderr.write(f"layerscope: fleet: none of the {totals.images} image(s) could be read (reasons above)\n")
         return 2
     return 1 if (result.budget["status"] == "fail").any() else 0

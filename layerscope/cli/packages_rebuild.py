@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.readfile import check_regular
 
 if TYPE_CHECKING:
     from layerscope.buildcache.request import BuildSpec
@@ -40,10 +41,13 @@ def rebuild_request(args: argparse.Namespace) -> BuildSpec | None:
     if not os.path.isdir(context):
         raise UsageError(f"--context {context}: no such directory")
     dockerfile = args.dockerfile or os.path.join(context, "Dockerfile")
-    if not os.path.isfile(dockerfile):
+    if not os.path.exists(dockerfile):
         raise UsageError(f"--dockerfile {dockerfile}: no such file")
-    if args.timings and not os.path.isfile(args.timings):
+    check_regular(dockerfile, "--dockerfile")  # a FIFO or a device: its kind, not "no such file"
+    if args.timings and not os.path.exists(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
+    if args.timings:
+        check_regular(args.timings, "--timings")
     args_of_build = build_args(args.build_arg)
     from layerscope.buildcache.inputs.contexts import parse_contexts
     from layerscope.buildcache.request import BuildSpec  # the builder models: imported when a build is given

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
+from layerscope.cli.mplcache import matplotlib_config_dir
 from layerscope.errors import UnsupportedError, UsageError
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
@@ -63,23 +64,8 @@ def cache_request(args: argparse.Namespace) -> tuple[BuildSpec, ChangeSpec] | No
     return build, ChangeSpec(changed=tuple(args.changed))
 
 
-def _matplotlib_config_dir() -> None:
-    """matplotlib writes its font cache under ~/.cache or ~/.config on first use: point it
-    into layerscope's cache dir, the one place a run writes unasked (unless the user chose one)."""
-    if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
-        return
-    from layerscope.layers.layercache import cache_root
-
-    path = os.path.join(cache_root(), "matplotlib")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return  # matplotlib then picks its own place, as without layerscope
-    os.environ["MPLCONFIGDIR"] = path
-
-
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    _matplotlib_config_dir()
+    matplotlib_config_dir()
     try:
         import matplotlib  # noqa: F401
     except ImportError:

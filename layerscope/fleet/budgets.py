@@ -16,7 +16,7 @@ from layerscope.fleet.records import Target
 
 
 def load(path: str) -> BudgetConfig:
-    if not os.path.isfile(path):
+    if not os.path.exists(path):  # a FIFO or a device exists: read_text refuses it with its reason
         raise BadReferenceError(f"no such config file: {path}")
     cfg = load_dive_ci(path) if os.path.basename(path).startswith(".dive-ci") else load_config(path)
     if cfg.errors:

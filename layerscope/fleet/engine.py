@@ -11,9 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster
 
 from layerscope.errors import LayerscopeError, UsageError
+from layerscope.layers.layercache import cache_root
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT = "20s"
@@ -49,22 +51,27 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    local = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",  # loopback only: nothing else needs to reach an in-process cluster
-        dashboard_address="127.0.0.1:0",  # any free port (8787 may be taken); served only with bokeh installed
-        silence_logs=logging.ERROR,
-    )
-    try:
-        client = Client(local, set_as_default=False)
+    # The scheduler's and workers' scratch space (locks, spilled data) goes in layerscope's cache
+    # dir, the one place a run writes unasked, not in $TMPDIR or the working directory.
+    scratch = os.path.join(cache_root(), "dask-scratch")
+    with dask.config.set({"temporary-directory": scratch}):
+        local = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",  # loopback only: nothing else needs to reach an in-process cluster
+            dashboard_address="127.0.0.1:0",  # any free port (8787 may be taken); served only with bokeh installed
+            silence_logs=logging.ERROR,
+            local_directory=scratch,
+        )
         try:
-            yield client
+            client = Client(local, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
         finally:
-            client.close()
-    finally:
-        local.close()
+            local.close()
 
 
 def check_scheduler(address: str, seconds: float = PREFLIGHT_SECONDS) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layerscope.errors import BadReferenceError, FormatError
+from layerscope.readfile import check_regular
 
 if TYPE_CHECKING:
     from layerscope.sources.handle import ImageHandle
@@ -134,8 +135,9 @@ def _open_oci_archive(ref: Reference, _opts: OpenOptions) -> ImageHandle:
     from layerscope.sources.layout import LayoutHandle
     from layerscope.sources.stores import TarStore
 
-    if not os.path.isfile(ref.location):
+    if not os.path.exists(ref.location):
         raise BadReferenceError(f"no such file: {ref.location}")
+    check_regular(ref.location, "image archive")  # a directory, FIFO or device: say which
     store = TarStore(ref.location)
     if not store.exists("index.json"):
         raise FormatError(f"{ref.location} is not an OCI archive: no index.json")

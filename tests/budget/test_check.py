@@ -96,6 +96,17 @@ def test_config_rules_from_production_practice(tmp_path, run_cli):
     assert code == 0, res
 
 
+@pytest.mark.parametrize("config", [{"Cmd": 5}, {"Cmd": "sh -c x"}, {"Entrypoint": {"a": 1}}, {"Cmd": [1, 2]}])
+def test_exec_form_of_a_malformed_argv_is_a_failure_not_a_crash(tmp_path, run_cli, config):
+    # The image config is the image's: an argv that is no list of strings cannot be in exec form
+    # (a string once passed as exec form, a number crashed with exit 3).
+    spec = ImageSpec([layer_tar([f("app/x", b"x")])], config_extra={"config": config})
+    ref = spec.docker_archive(str(tmp_path / "img.tar"))
+    code, res = _check(run_cli, tmp_path, ref, "[images.app]\nrequire-exec-form = true\n")
+    assert code == 1
+    assert "not a list of strings" in res["require-exec-form"]["message"]
+
+
 def test_units_are_exact():
     from layerscope.units import parse_size
 
@@ -134,6 +145,18 @@ def test_pyproject_found_walking_up(tmp_path, run_cli):
     assert p.returncode == 1, p.stderr
     res = json.loads(p.stdout)["results"]
     assert res[0]["source"] == "pyproject.toml [tool.layerscope.images.app]"
+
+
+@pytest.mark.parametrize("tool", ["tool = 1", "tool = [1]", 'tool = "x"'])
+def test_a_pyproject_whose_tool_is_no_table_is_not_a_config(tmp_path, tool):
+    """Walking up skips it, as any pyproject.toml without [tool.layerscope] (`tool = 1` was exit 3)."""
+    from layerscope.budget.config import find_config
+
+    (tmp_path / "pyproject.toml").write_text("[tool.layerscope.images.app]\nmax-layers = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text(tool + "\n")
+    assert find_config(str(sub)) == str(tmp_path / "pyproject.toml")
 
 
 def test_manifest_only_skips_content_rules_and_says_so(tmp_path, run_cli):

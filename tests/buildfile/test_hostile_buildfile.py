@@ -18,7 +18,7 @@ from layerscope.buildfile.expand import MAX_DEPTH, ExpansionBudget, expand
 from layerscope.buildfile.ignore import IgnoreMatcher, compile_pattern
 from layerscope.buildfile.instructions import parse_dockerfile
 from layerscope.errors import FormatError
-from tests.support.hostile import HostileResult, Sandbox, assert_clean, assert_refused
+from tests.support.hostile import HostileResult, Sandbox, assert_accepted, assert_clean, assert_refused
 
 
 @pytest.fixture
@@ -64,6 +64,36 @@ def test_many_arg_values_under_the_per_value_limit_hit_the_total(box):
 def test_nested_defaults_thousands_deep(box):
     text = "FROM busybox\nARG x=" + "${a:-" * 5000 + "end" + "}" * 5000 + "\nCOPY a.txt /a\n"
     assert_refused(_cache(box, _context(box, text), "--changed", "a.txt"), f"nested more than {MAX_DEPTH}")
+
+
+@pytest.mark.parametrize("where", ["RUN echo ", "COPY a.txt /"])
+def test_nested_defaults_in_run_and_copy_are_refused_before_the_parser(box, where):
+    """BuildKit's parser takes cubic time on this nesting in RUN and COPY (5,000 deep: hours);
+    the ARG case above never reached it."""
+    text = "FROM busybox\nARG a\n" + where + "${a:-" * 5000 + "end" + "}" * 5000 + "\n"
+    line = assert_refused(_cache(box, _context(box, text), "--changed", "a.txt"), f"nested more than {MAX_DEPTH}")
+    assert "line 3" in line
+
+
+def test_nesting_up_to_the_limit_still_parses_across_continued_lines() -> None:
+    deep = "${a:-" * MAX_DEPTH + "v" + "}" * MAX_DEPTH
+    assert len(parse_dockerfile(f"FROM busybox\nRUN echo {deep}\nRUN echo {deep}\n").instructions) == 3
+    half = "${a:-" * (MAX_DEPTH // 2 + 1)
+    with pytest.raises(FormatError, match="line 3: variable substitutions nested"):  # where it goes past
+        parse_dockerfile(f"FROM busybox\nRUN echo {half} \\ \n  {half}v" + "}" * (MAX_DEPTH + 2) + "\n")
+    with pytest.raises(FormatError, match="line 4: variable substitutions nested"):
+        parse_dockerfile(f"# escape=`\nFROM busybox\nRUN echo {half}`\n{half}v" + "}" * (MAX_DEPTH + 2) + "\n")
+
+
+def test_thousands_of_stages_each_copying_from_the_last(box):
+    """9,000 stages (18,000 lines, under every size limit): each stage reference scanned every
+    stage before it, 220 s of it; a run now takes seconds, well within the sandbox's timeout."""
+    stages = 9000
+    text = "FROM scratch AS s0\nCOPY a.txt /a\n"
+    text += "".join(f"FROM scratch AS s{k}\nCOPY --from=s{k - 1} / /\n" for k in range(1, stages))
+    out = assert_accepted(_cache(box, _context(box, text), "--changed", "a.txt", timeout=120))
+    assert f"target s{stages - 1}" in out
+    assert f"COPY --from=s{stages - 2} / /  (the copied output changed: stage s{stages - 2} re-ran)" in out
 
 
 def test_expand_still_expands_and_nests() -> None:

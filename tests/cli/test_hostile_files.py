@@ -88,6 +88,23 @@ def test_a_special_file_as_the_fleet_reference_list(box, kind):
     assert_refused(box.run("fleet", "--from-file", _special(box, kind), timeout=60), "not a regular file")
 
 
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+@pytest.mark.parametrize("which", ["oci-archive", "packages-dockerfile", "packages-timings", "fleet-config"])
+def test_special_files_named_by_other_flags_say_what_they_are(box, kind, which):
+    """Each was refused, but as "no such file": the line names what the path is instead."""
+    image = SPEC.docker_archive(str(box.inputs / "img.tar"))
+    (box.inputs / "Dockerfile").write_bytes(DOCKERFILE)
+    special = _special(box, kind)
+    args = {
+        "oci-archive": ["inspect", f"oci-archive:{special}"],
+        "packages-dockerfile": ["packages", image, "--dockerfile", special, "--context", str(box.inputs)],
+        "packages-timings": ["packages", image, "--dockerfile", str(box.inputs / "Dockerfile"), "--timings", special],
+        "fleet-config": ["fleet", image, "--config", special, "--workers", "1"],
+    }[which]
+    line = assert_refused(box.run(*args, timeout=120, env={"DASK_SCHEDULER_ADDRESS": ""}), "not a regular file")
+    assert special in line
+
+
 def test_password_stdin_from_dev_zero(box):
     image = SPEC.docker_archive(str(box.inputs / "img.tar"))
     fd = os.open("/dev/zero", os.O_RDONLY)
@@ -171,3 +188,16 @@ def test_report_writes_only_its_output_and_the_cache(box):
     assert_clean(r)
     assert r.code == 0 and out.stat().st_size > 0, r.err
     assert (box.cache / "matplotlib").is_dir()  # the font cache went here, not under HOME
+
+
+def test_fleet_writes_only_its_output_and_the_cache(box):
+    """Its HTML report draws with matplotlib too: the font cache went to XDG_CACHE_HOME/matplotlib."""
+    image = SPEC.docker_archive(str(box.inputs / "img.tar"))
+    out = box.root / "out"
+    r = box.run(
+        "fleet", image, "--workers", "1", "--output", str(out), outputs=[out], memory=4 << 30,
+        env={"DASK_SCHEDULER_ADDRESS": ""}, timeout=240,
+    )  # fmt: skip
+    assert_clean(r)
+    assert r.code == 0 and (out / "report.html").stat().st_size > 0, r.err
+    assert (box.cache / "matplotlib").is_dir()

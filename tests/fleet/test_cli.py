@@ -152,3 +152,14 @@ def test_references_on_standard_input(fleet: Fleet, dask_cluster: DaskCluster, r
     assert [i["reference"] for i in json.loads(r.out)["images"]] == refs
     r = run_cli("fleet", "--from-file", "-", "--password-stdin", "--username", "u", stdin=listing)
     assert r.code == 2 and r.err.count("\n") == 1 and "both want standard input" in r.err
+
+
+def test_every_local_image_failing_says_so_on_stderr(run_cli: Cli, tmp_path: Path) -> None:
+    """Exit 2 has its one line on stderr even when the reasons are in the output (a special
+    file given as the only image once exited 2 with stderr empty)."""
+    r = run_cli(
+        "fleet", "/dev/zero", str(tmp_path / "missing.tar"), "--workers", "1", env={"DASK_SCHEDULER_ADDRESS": ""}
+    )
+    assert r.code == 2, r.err
+    assert r.err.splitlines() == ["layerscope: fleet: none of the 2 image(s) could be read (reasons above)"], r.err
+    assert "character device" in r.out and "Traceback" not in r.err

@@ -51,11 +51,10 @@ def _removed_reason(old: Component) -> tuple[Cause, str]:
 
 def _candidate(step: PlannedStep, records: Records) -> PlannedStep | None:
     olds = records.by_parents.get(step.parents, [])
-    same_slot = [o for o in olds if o.slot == step.slot]
-    same_kind = [o for o in olds if o.instruction == step.instruction]
-    if same_slot:
-        return same_slot[0]
-    return same_kind[0] if same_kind else None
+    same_slot = next((o for o in olds if o.slot == step.slot), None)
+    if same_slot is not None:
+        return same_slot
+    return next((o for o in olds if o.instruction == step.instruction), None)
 
 
 class Explainer:

@@ -70,3 +70,26 @@ def test_a_damaged_rpmdb_is_a_note_not_an_error(fixtures_dir: Path, tmp_path: Pa
     a = analyze(ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "sle.tar")))
     assert a.packages.packages == ()
     assert any("Packages.db: NDB package" in n and "no package" in n for n in a.packages.notes)
+
+
+def test_bytecode_next_to_a_listed_py_is_inferred_in_every_ecosystem(tmp_path: Path) -> None:
+    """The rule Debian's py3compile needs, for apk, rpm and conda too: a `.pyc` no file list
+    names goes with the package that lists its `.py`, counted in inferred_bytes, with a note."""
+    from tests.analysis.packages.test_hostile_packages import TABLE, header_blob, sqlite_db
+
+    site = "usr/lib/python3.11/site-packages"
+    py, pyc = b"p" * 1000, b"c" * 700
+    apk_db = f"P:pyapk\nV:1.0-r0\nA:x86_64\nF:{site}/pyapk\nR:mod.py\n\n".encode()
+    rpm_db = sqlite_db(tmp_path, [TABLE], [header_blob("pyrpm", files=(f"/{site}/pyrpm/mod.py",))])
+    conda_meta = b'{"name": "pyconda", "version": "1.0", "files": ["lib/python3.11/site-packages/pyconda/mod.py"]}'
+    entries = [f("lib/apk/db/installed", apk_db), f("var/lib/rpm/rpmdb.sqlite", rpm_db)]
+    entries += [f("opt/conda/conda-meta/pyconda-1.0-0.json", conda_meta)]
+    for top, name in ((site, "pyapk"), (site, "pyrpm"), ("opt/conda/lib/python3.11/site-packages", "pyconda")):
+        entries += [f(f"{top}/{name}/mod.py", py), f(f"{top}/{name}/__pycache__/mod.cpython-311.pyc", pyc)]
+    a = analyze(ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "img.tar")))
+    by = {p.name: p for p in a.packages.packages}
+    meta = len(conda_meta)  # a conda package owns its conda-meta record (apk's and rpm's databases are shared)
+    for name, ecosystem, extra in (("pyapk", "apk", 0), ("pyrpm", "rpm", 0), ("pyconda", "conda", meta)):
+        p = by[name]
+        assert (p.ecosystem, p.size, p.files, p.inferred_bytes) == (ecosystem, 1700 + extra, 2 + bool(extra), 700), p
+        assert len(p.notes) == 1 and "bytecode compiled from .py files its file list names" in p.notes[0], p.notes
