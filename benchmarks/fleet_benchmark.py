@@ -168,7 +168,7 @@ def main() -> None:
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # as the command's LocalCluster: any free port, loopback only
                     silence_logs=logging.ERROR,
                 )
                 with Client(cluster, set_as_default=False) as client:

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from layerscope import fleet
 from layerscope._version import __version__
-from layerscope.api import analyze, compare, fleet, load, open_image
+from layerscope.api import analyze, compare, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 from layerscope.output.notebook import register as _register_renderers
@@ -38,15 +39,19 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The cache simulation loads BuildKit's Dockerfile parser: import it only when asked."""
     if name == "CacheSimulation":
-        from layerscope.cache.model import CacheSimulation
+        from layerscope.buildcache.results import CacheSimulation
 
         return CacheSimulation
-    if name in ("CacheRequest", "simulate_cache"):
-        from layerscope.cache import simulate
+    if name == "CacheRequest":
+        from layerscope.buildcache.request import CacheRequest
 
-        return getattr(simulate, name)
+        return CacheRequest
+    if name == "simulate_cache":
+        from layerscope.buildcache.simulate import simulate_cache
+
+        return simulate_cache
     if name == "rebuild_cost":
-        from layerscope.cache.imagemap import rebuild_cost
+        from layerscope.buildcache.pricing.imagemap import rebuild_cost
 
         return rebuild_cost
     raise AttributeError(f"module 'layerscope' has no attribute {name!r}")

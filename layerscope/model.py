@@ -244,7 +244,7 @@ class Analysis(_Notebook):
 @dataclass(frozen=True, slots=True)
 class PackageRebuild:
     """What bumping a package's pin rebuilds: the step that installed the version now present and every step
-    the change invalidates after it (cache/bump.py)."""
+    the change invalidates after it (buildcache/features/bump.py)."""
 
     step_line: int | None  # None when found through the image history alone
     step_text: str
@@ -289,7 +289,7 @@ class Package:
     category: str
     provided_by: str | None = None  # "deb:python3-yaml": its files are counted on that package
     inferred_bytes: int = 0  # part of `size` owned by inference, not by its file list (pyc, top-level name, ...)
-    rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (cache/bump.py)
+    rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (buildcache/features/bump.py)
     notes: tuple[str, ...] = ()  # what its inferred_bytes were inferred from
 
 

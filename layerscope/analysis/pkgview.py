@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from layerscope.analysis.packages.categories import NAMES
 from layerscope.analysis.state import state_of
-from layerscope.model import Analysis, PackageRebuild, PackageReport
-from layerscope.units import fmt_size
+from layerscope.model import Analysis, PackageReport
 
 CATEGORIES = NAMES  # the contract's category names (docs/CONTRACT.md, `packages --json`), in its order
 UNAVAILABLE = "package attribution unavailable"
@@ -38,14 +37,3 @@ def file_categories(a: Analysis) -> dict[str, str] | None:
     """Path -> category of every visible file (one name per hardlink group)."""
     state = state_of(a)
     return None if state is None else state.split()[1]
-
-
-def rebuild_text(r: PackageRebuild) -> str:
-    """What a bump costs, in one line (the TUI's details, the report's tables)."""
-    layers = f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''}"
-    size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
-    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
-    secs = "time unknown" if r.seconds is None else f"{r.seconds:.1f} s"
-    if r.seconds is not None and r.seconds_source == "history-estimate":
-        secs += " (estimate)"
-    return f"{layers}, {size}{stored}, {secs}"

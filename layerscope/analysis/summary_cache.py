@@ -20,7 +20,6 @@ from layerscope.layers.cache import cache_root, read_entry, write_entry
 
 SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
 # 4: exposure findings; 5: a layout is keyed by all its files
-LOCAL = ("docker-archive", "oci-archive", "oci", "path")
 MAX_LAYOUT_FILES = 100_000  # a directory with more files is not keyed (read every time)
 
 
@@ -38,13 +37,13 @@ def _code_stamp() -> int:
 def local_key(ref_text: str, platform: str | None, manifest_only: bool, options: Any = None) -> str | None:
     """``options``: anything else the summary depends on (JSON-able), e.g. the exposure globs."""
     from layerscope._version import __version__
-    from layerscope.sources.references import parse
+    from layerscope.sources.references import LOCAL_IMAGES, parse
 
     try:
         ref = parse(ref_text)
     except Exception:  # an unparsable reference is reported by the real path
         return None
-    if ref.transport not in LOCAL:
+    if ref.transport not in LOCAL_IMAGES:
         return None
     path = os.path.realpath(ref.location)
     if os.path.isdir(path):

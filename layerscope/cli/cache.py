@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
-from layerscope.cache.contexts import parse_contexts
-from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
+from layerscope.buildcache.features.change import simulate_change
+from layerscope.buildcache.features.gitlog import simulate_replay
+from layerscope.buildcache.inputs.contexts import parse_contexts
+from layerscope.buildcache.request import BuildSpec, ChangeSpec, ReplaySpec
 from layerscope.cli.common import add_build_context_flag, build_args, emit_json, key_values
 from layerscope.errors import UsageError
 from layerscope.output.cache import render_text, to_json
@@ -56,30 +58,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
-    req = CacheRequest(
+    build = BuildSpec(
         context=args.context,
         dockerfile=args.dockerfile,
         target=args.target,
         builder=args.builder,
         build_args=build_args(args.build_arg),
         image_store=image_store(args.builder, args.image_store),
+        reproducible=tuple(args.reproducible),
+        build_contexts=parse_contexts(args.build_context),
+        image=args.image,
+        timings=args.timings,
+    )
+    change = ChangeSpec(
         against=args.against,
         git=args.git,
         changed=tuple(args.changed),
         old_build_args=key_values(args.old_build_arg, "--old-build-arg", allow_bare=True),
         base_changed=tuple(args.base_changed),
-        reproducible=tuple(args.reproducible),
-        image=args.image,
-        timings=args.timings,
-        git_log=args.git_log,
-        parent_only=args.parent_only,
-        advise=args.advise,
-        build_contexts=parse_contexts(args.build_context),
         old_build_contexts=parse_contexts(args.old_build_context, "--old-build-context"),
     )
-    if (args.parent_only or args.advise) and args.git_log is None:
-        raise UsageError("--parent-only and --advise go with --git-log N")
-    sim = simulate_cache(req)
+    if args.git_log is None:
+        if args.parent_only or args.advise:
+            raise UsageError("--parent-only and --advise go with --git-log N")
+        sim = simulate_change(build, change)
+    else:
+        change.refuse_with_replay()
+        sim = simulate_replay(build, ReplaySpec(args.git_log, args.parent_only, args.advise))
     if args.json:
         emit_json(to_json(sim))
     else:

@@ -9,14 +9,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from layerscope.api import ANALYSIS_PREFIX
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
-from layerscope.cli.common import add_build_context_flag, build_args
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
+from layerscope.sources.references import ANALYSIS_PREFIX
 from layerscope.textsafe import visible
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,8 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "ref",
         nargs="?",
-        help="image reference: docker-archive:PATH, oci:DIR[:TAG], oci-archive:PATH, "
-        "docker-daemon:NAME[:TAG], analysis:FILE, a bare path or a bare image name",
+        help=REF_HELP,
     )
     p.add_argument("--from", dest="saved", metavar="FILE", help="a saved analysis (same as the REF analysis:FILE)")
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image (default: this host's)")
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def cache_request(args: argparse.Namespace) -> CacheRequest | None:
+def cache_request(args: argparse.Namespace) -> BuildSpec | None:
     """The Cache view's inputs (no change yet: the view asks for one), or None without --dockerfile."""
     if not args.dockerfile:
         for flag in ("context", "target", "timings", "build_context"):
@@ -56,8 +55,8 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
                 flag = flag.replace("_", "-")
                 raise UsageError(f"--{flag} describes the build of --dockerfile: give --dockerfile too")
         return None
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import BuildSpec
 
     args_of_build = build_args(args.build_arg)
     if not os.path.isfile(args.dockerfile):
@@ -67,9 +66,9 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         raise UsageError(f"--context {context}: no such directory")
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
-    return CacheRequest(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, timings=args.timings,
-                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
+    return BuildSpec(context=context, dockerfile=args.dockerfile, target=args.target, builder=args.builder,
+                     build_args=args_of_build, timings=args.timings,
+                     build_contexts=parse_contexts(args.build_context))  # fmt: skip
 
 
 def reference(args: argparse.Namespace) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from layerscope.cli.common import emit_json, read_password
 from layerscope.errors import UsageError
+from layerscope.textsafe import visible
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,15 +43,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def quiet_dask() -> None:
+    """The client logs rescheduled tasks (a lost worker: "Couldn't gather 1 keys,
+    rescheduling") as warnings on stderr: the run handles them, and --json promises a quiet
+    stderr. Importing distributed sets its loggers' own levels (distributed.client at
+    WARNING), so each is lowered after that import, not just the parent."""
+    import distributed  # noqa: F401 (for its logging set-up, which this overrides)
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    for name in ("distributed", *names):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from layerscope.fleet import parquet, runner, targets
     from layerscope.fleet.progress import Bar
     from layerscope.fleet.records import Settings
     from layerscope.sources.registry.options import RegistryOptions
 
-    # The client logs rescheduled tasks (a lost worker) as warnings: the run handles them.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
+    quiet_dask()
     if args.from_file == "-" and args.password_stdin:
         raise UsageError("--from-file - and --password-stdin both want standard input")
     options = RegistryOptions.create(args.username, read_password(args), args.insecure)
@@ -62,12 +74,12 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     try:
         result = runner.run(
             chosen, settings, runner.Cluster(args.scheduler, args.workers), args.config, bar,
-            on_dashboard=lambda link: bar.note(f"Dask dashboard: {link}"),
+            on_dashboard=lambda link: bar.note(f"Dask dashboard: {visible(link)}"),  # the scheduler's text
         )  # fmt: skip
     finally:
         bar.close()
-    from layerscope.fleet import report, text
-    from layerscope.fleet.document import document
+    from layerscope.output.fleet import report, text
+    from layerscope.output.fleet.document import document
 
     if args.output:
         parquet.write_tables(args.output, result)

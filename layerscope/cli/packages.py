@@ -8,12 +8,10 @@ from dataclasses import replace
 
 from layerscope.analysis.state import state_of
 from layerscope.cli.common import add_image_flags, emit_json, load_analysis, save_analysis
-from layerscope.cli.packages_rebuild import add_rebuild_flags, rebuild_request, render_rebuild
-from layerscope.model import Analysis, PackageReport
+from layerscope.cli.packages_rebuild import add_rebuild_flags, rebuild_request
+from layerscope.model import Analysis
 from layerscope.output.json import packages_document
-from layerscope.units import fmt_size
-
-TOP = 30
+from layerscope.output.text.packages import TOP, render
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,7 +36,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     analysis = with_packages(load_analysis(args, need_records=bool(args.save)))
     if args.save:
         save_analysis(args.save, analysis)
-    from layerscope.cache.bump import package_costs
+    from layerscope.buildcache.features.bump import package_costs
 
     analysis = package_costs(analysis, request)
     if args.json:
@@ -47,73 +45,3 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         for line in render(analysis, None if args.all else TOP):
             out(line)
     return 0
-
-
-def render(a: Analysis, top: int | None = TOP) -> list[str]:
-    img = a.image
-    lines = [f"Image      {img.reference}  ({img.source}, {img.platform})"]
-    r = a.packages
-    if r is None:
-        return [*lines, "", "Packages need layer contents: not read with --manifest-only."]
-    final = a.totals.final_size or 0
-    owned = sum(p.size for p in r.packages)
-    counts: dict[str, int] = {}
-    for p in r.packages:
-        counts[p.ecosystem] = counts.get(p.ecosystem, 0) + 1
-    kinds = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
-    lines.append(f"Packages   {kinds}: {fmt_size(owned)} of {fmt_size(final)} in the final filesystem")
-    lines += ["", *_packages(r, top)]
-    bumps = render_rebuild(r)
-    if bumps:
-        lines += ["", *bumps]
-    if r.removed:
-        lines += ["", "Upgraded or removed later (their bytes stay in the layer that installed them):"]
-        for x in r.removed[: top or len(r.removed)]:
-            then = f"-> {x.replaced_by}" if x.replaced_by else "removed"
-            hid = ",".join(str(h) for h in x.hidden_by) or "-"
-            lines.append(
-                f"  {fmt_size(x.dead_bytes):>9}  {x.ecosystem}:{x.name} {x.version} {then}"
-                f"  (installed in layer {x.layer}, hidden by {hid})"
-            )
-    if r.unattributed:
-        lines += ["", "In no package, by top-level directory:"]
-        lines += [f"  {fmt_size(b):>9}  {d}" for d, b in r.unattributed[:12]]
-    lines += ["", "Categories:"]
-    for c in r.categories:
-        if c.bytes:
-            where = ", ".join(p for p, _ in c.paths[:3])
-            lines.append(f"  {fmt_size(c.bytes):>9}  {c.name:<22} {where}")
-    if r.savings:
-        lines += ["", "Savings:"]
-        for s in r.savings:
-            lines.append(f"  ≈ {fmt_size(s.bytes)}: {s.what}: {s.how}")
-            if s.what == "build-toolchains":
-                saved = fmt_size(s.bytes)
-                lines.append(f"      a multi-stage build that leaves out build-toolchains would save ≈ {saved}")
-            if s.reasoning:
-                lines.append(f"      why: {s.reasoning}")
-            for e in s.evidence[:5]:
-                lines.append(f"      - {e}")
-    notes = [*img.notes, *a.notes, *r.notes]
-    if notes:
-        lines += ["", "Notes:"] + [f"  - {n}" for n in notes]
-    return lines
-
-
-def _packages(r: PackageReport, top: int | None) -> list[str]:
-    head = f"{'Size':>9}  {'Files':>6}  {'Layer':>5}  {'Dead':>9}  {'Ecosystem':<9}  {'Package':<32} {'Version':<20}"
-    rows = [head + " Category"]
-    shown = r.packages if top is None else r.packages[:top]
-    for p in shown:
-        name = p.name if len(p.name) <= 32 else p.name[:31] + "…"
-        extra = f"  (in {p.provided_by})" if p.provided_by else ""
-        layer = "-" if p.layer is None else str(p.layer)
-        dead = fmt_size(p.dead_bytes) if p.dead_bytes else "-"
-        rows.append(
-            f"{fmt_size(p.size):>9}  {p.files:>6}  {layer:>5}  {dead:>9}  {p.ecosystem:<9}  {name:<32} "
-            f"{p.version[:20]:<20} {p.category}{extra}"
-        )
-    if top is not None and len(r.packages) > top:
-        rest = r.packages[top:]
-        rows.append(f"  … {len(rest)} more, {fmt_size(sum(p.size for p in rest))} (--all lists them)")
-    return rows

@@ -1,4 +1,5 @@
-"""`packages`: what bumping a package's pin costs, as flags (the build of `--dockerfile`, as for `cache`) and text."""
+"""`packages`: the flags of what bumping a package's pin costs (the build of `--dockerfile`, as for `cache`);
+its text is output/text/bumps.py."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER, STORE_HELP, image_store
 from layerscope.cli.common import add_build_context_flag, build_args
 from layerscope.errors import UsageError
-from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
-from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
-
-TOP_STEPS = 8
+    from layerscope.buildcache.request import BuildSpec
 
 
 def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
@@ -31,7 +28,7 @@ def add_rebuild_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timings", metavar="FILE", help="the build's BuildKit --progress=rawjson log: step durations")
 
 
-def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
+def rebuild_request(args: argparse.Namespace) -> BuildSpec | None:
     """The build to simulate bumps on, or None: the image history alone."""
     if not args.dockerfile and not args.context:
         given = [f for f in ("timings", "target", "build_arg", "build_context") if getattr(args, f)]
@@ -48,86 +45,10 @@ def rebuild_request(args: argparse.Namespace) -> CacheRequest | None:
     if args.timings and not os.path.isfile(args.timings):
         raise UsageError(f"--timings {args.timings}: no such file")
     args_of_build = build_args(args.build_arg)
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest  # the builder models: imported when a build is given
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import BuildSpec  # the builder models: imported when a build is given
 
     store = image_store(args.builder, args.image_store)
-    return CacheRequest(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
-                        build_args=args_of_build, image_store=store, timings=args.timings,
-                        build_contexts=parse_contexts(args.build_context))  # fmt: skip
-
-
-def cost_key(r: PackageRebuild) -> tuple[float, int]:
-    """Costlier first: seconds where known, then bytes."""
-    return (r.seconds or 0.0, r.bytes or 0)
-
-
-def _step(r: PackageRebuild, width: int = 60) -> str:
-    where = f"line {r.step_line}: " if r.step_line is not None else ""
-    text = where + (r.step_text or "?")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def render_rebuild(report: PackageReport) -> list[str]:
-    """The costliest bumps, one row per install step (its packages share the figure), and the split advice."""
-    groups: dict[tuple[int | None, str, str], list[Package]] = {}
-    for p in report.packages:
-        if p.rebuild is not None:
-            groups.setdefault((p.rebuild.step_line, p.rebuild.step_text, p.rebuild.change), []).append(p)
-    if not groups:
-        return []
-    ranked = sorted(groups.values(), key=lambda ps: cost_key(_rebuild(ps[0])), reverse=True)
-    sources = {ps[0].rebuild.seconds_source for ps in ranked if ps[0].rebuild is not None} - {None}
-    how = f"; seconds from {', '.join(sorted(s for s in sources if s))}" if sources else ""
-    lines = [f"Costliest bumps (a pin changes: the step that installed it and every step it invalidates{how}):"]
-    lines.append(f"  {'Bytes':>9}  {'Stored':>9}  {'Seconds':>8}  {'Layers':>6}  {'Installed by':<60}  Packages")
-    for ps in ranked[:TOP_STEPS]:
-        r = _rebuild(ps[0])
-        names = [p.name for p in sorted(ps, key=lambda p: -p.size)]
-        who = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        who += " (one figure: the same step)" if len(names) > 1 else ""
-        secs = "-" if r.seconds is None else f"{r.seconds:.1f} s"
-        lines.append(f"  {fmt_size(r.bytes):>9}  {fmt_size(r.compressed_bytes):>9}  {secs:>8}  {len(r.layers):>6}  "
-                     f"{_step(r):<60}  {who}")  # fmt: skip
-    if len(ranked) > TOP_STEPS:
-        lines.append(f"  … {len(ranked) - TOP_STEPS} more install steps")
-    for x in report.rebuild_advice:
-        lines += ["", *advice_text(x)]
-    return lines
-
-
-def _rebuild(p: Package) -> PackageRebuild:
-    assert p.rebuild is not None
-    return p.rebuild
-
-
-def _cost(r: PackageRebuild, bound: bool = False) -> str:
-    size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
-    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
-    secs = "" if r.seconds is None else f", {'at most ' if bound else ''}{r.seconds:.1f} s"
-    return f"{size}{stored}{secs}"
-
-
-def advice_text(x: SplitAdvice) -> list[str]:
-    heavy = ", ".join(x.heavy)
-    new = x.files[0][0]
-    return [
-        f"Split the install at line {x.step_line}: {x.why}",
-        f"  bumping any of the {x.others} others: {_cost(x.before)} now; {_cost(x.after, True)} with the split",
-        f"  bumping {heavy}: {_cost(x.heavy_after)} with the split (its own step, then the others')",
-        f"  the split: {new} holds its pin, installed before the COPY of the others' pins:",
-        *[f"    {line}" for line in _inserted(x)],
-    ]
-
-
-def _inserted(x: SplitAdvice) -> list[str]:
-    """The lines the split adds (the new COPY and RUN), as the rewritten Dockerfile has them."""
-    new = x.files[0][0]
-    lines = x.dockerfile.splitlines()
-    at = next((i for i, line in enumerate(lines) if new in line and line.split(" ", 1)[0] in ("COPY", "ADD")), None)
-    if at is None:
-        return []
-    end = at + 1
-    while end < len(lines) and (end == at + 1 or lines[end - 1].rstrip().endswith("\\")):
-        end += 1
-    return lines[at:end]
+    return BuildSpec(context=context, dockerfile=dockerfile, target=args.target, builder=args.builder,
+                     build_args=args_of_build, image_store=store, timings=args.timings,
+                     build_contexts=parse_contexts(args.build_context))  # fmt: skip

@@ -7,17 +7,16 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from layerscope.cache.builders import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
+from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DEFAULT_BUILDER
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.errors import UnsupportedError, UsageError
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec, ChangeSpec
 
 SCHEMA = "layerscope.report/1"
 
@@ -42,8 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def cache_request(args: argparse.Namespace) -> CacheRequest | None:
-    """The simulation to price with the image, or None without --dockerfile."""
+def cache_request(args: argparse.Namespace) -> tuple[BuildSpec, ChangeSpec] | None:
+    """The build and the change to simulate and price with the image, or None without --dockerfile."""
     if not args.dockerfile:
         given = [f for f in ("context", "changed", "target", "timings", "build_context") if getattr(args, f)]
         if given:
@@ -52,18 +51,18 @@ def cache_request(args: argparse.Namespace) -> CacheRequest | None:
         return None
     if not args.changed:
         raise UsageError("--dockerfile needs --changed PATH... (the context paths changed since the image was built)")
-    from layerscope.cache.contexts import parse_contexts
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.inputs.contexts import parse_contexts
+    from layerscope.buildcache.request import BuildSpec, ChangeSpec
 
-    return CacheRequest(
+    build = BuildSpec(
         context=args.context or ".",
         dockerfile=args.dockerfile,
         target=args.target,
         builder=args.builder,
-        changed=tuple(args.changed),
         timings=args.timings,
         build_contexts=parse_contexts(args.build_context),
     )
+    return build, ChangeSpec(changed=tuple(args.changed))
 
 
 def _matplotlib_config_dir() -> None:
@@ -89,27 +88,27 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         # a dependency of layerscope: missing only from a broken or partial install
         raise UnsupportedError("report needs matplotlib (a broken install?): pip install matplotlib") from None
     from layerscope.analysis.compare import compare_analyses
-    from layerscope.report.render import format_of, write_report
+    from layerscope.output.report.render import format_of, write_report
 
     format_of(args.output)  # a bad suffix fails before the image is read
     request = cache_request(args)
     simulation = None
     if request is not None:  # a bad Dockerfile or path fails before the image is read, too
-        from layerscope.cache.simulate import simulate_cache
+        from layerscope.buildcache.features.change import simulate_change
 
-        simulation = simulate_cache(request)
+        simulation = simulate_change(*request)
     registry = registry_args(args)  # reads --password-stdin once, for both images
     analysis = load_analysis(args, registry=registry)
-    from layerscope.cache.bump import costs_or_history
+    from layerscope.buildcache.features.bump import costs_or_history
 
     # the packages table's bump costs: through the Dockerfile when it fits the image
-    analysis = costs_or_history(analysis, None if request is None else replace(request, changed=()))
+    analysis = costs_or_history(analysis, None if request is None else request[0])
     comparison = None
     if args.compare:
         comparison = compare_analyses(analysis, load_analysis(args, ref=args.compare, registry=registry))
     rebuild = None
     if simulation is not None:
-        from layerscope.cache.imagemap import rebuild_cost
+        from layerscope.buildcache.pricing.imagemap import rebuild_cost
 
         rebuild = rebuild_cost(simulation, analysis)
     fmt = write_report(analysis, args.output, comparison, rebuild)

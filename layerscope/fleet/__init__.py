@@ -2,8 +2,9 @@
 
 catalog.py lists a registry's repositories and tags, targets.py gathers the references,
 graph.py builds and drains the task graph (tasks.py runs on the workers), tables.py turns
-the summaries into DataFrames, parquet.py / report.py / text.py / document.py write them,
-progress.py draws the bar, engine.py finds or starts the cluster.
+the summaries into DataFrames, parquet.py writes them (the summary text, report.html and
+the JSON document are in output/fleet/), progress.py draws the bar, engine.py finds or
+starts the cluster; entry.py is the Python entry, `layerscope.fleet(...)`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ if TYPE_CHECKING:
 
 
 class _FleetModule(types.ModuleType):
-    """`layerscope.fleet(...)` is the API call (api.fleet) and `layerscope.fleet` this
-    package: importing a submodule binds the package to that name, so the package is
-    what gets called."""
+    """`layerscope.fleet(...)` calls this package: `layerscope/__init__.py` binds the name
+    to it, and importing any submodule binds the same package, so the name is one object.
+    The call is entry.fleet (imported on first call: no Dask at `import layerscope`)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> FleetTables:
-        from layerscope.api import fleet
+        from layerscope.fleet.entry import fleet
 
         return fleet(*args, **kwargs)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 from distributed import Client, LocalCluster
 
@@ -14,6 +17,10 @@ from layerscope.errors import LayerscopeError, UsageError
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT = "20s"
+# The whole check that the address answers as a Dask scheduler: connecting, the comm
+# handshake and one `identity` round trip. Dask's own connect timeout does not bound a peer
+# that accepts and then never answers (an HTTP server): the Client would wait for ever.
+PREFLIGHT_SECONDS = 20.0
 
 
 class ClusterError(LayerscopeError):
@@ -31,6 +38,7 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
     if address:
         if workers is not None:
             raise UsageError("--workers sizes the local cluster; an existing cluster (--scheduler) has its own")
+        check_scheduler(address)
         try:
             client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as err:
@@ -57,6 +65,50 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
             client.close()
     finally:
         local.close()
+
+
+def check_scheduler(address: str, seconds: float = PREFLIGHT_SECONDS) -> None:
+    """A ClusterError (one line, exit 2) unless `address` answers as a Dask scheduler within
+    `seconds`: a malformed address, nothing listening, a peer that is not Dask (whose first
+    bytes Dask would read as a frame length of exabytes) or one that never answers."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as err:
+        raise ClusterError(f"scheduler {address!r}: not a Dask address (tcp://HOST:PORT): {_line(err)}") from None
+    # Its own loop on its own thread: the caller may be inside one (a notebook).
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            info = pool.submit(asyncio.run, _identity(address, seconds)).result()
+        except TimeoutError:
+            raise ClusterError(f"the Dask scheduler at {address} did not answer within {seconds:g} s") from None
+        except OSError as err:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_line(err)}") from None
+        except Exception as err:  # whatever a non-Dask peer makes the protocol raise
+            raise ClusterError(f"{address} does not answer as a Dask scheduler ({_line(err)})") from None
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise ClusterError(f"{address} does not answer as a Dask scheduler")
+
+
+async def _identity(address: str, seconds: float) -> Any:
+    from distributed.comm.core import connect
+
+    async def ask() -> Any:
+        # Half the bound to connect (Dask retries a refused connection until then): nothing
+        # listening is told as that, not as a peer that did not answer.
+        comm = await connect(address, timeout=seconds / 2)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    return await asyncio.wait_for(ask(), seconds)
 
 
 def dashboard(client: Client) -> str | None:

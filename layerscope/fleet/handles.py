@@ -11,16 +11,13 @@ from layerscope.fleet.records import ImagePlan
 from layerscope.model import LayerRecord
 from layerscope.sources.handle import Descriptor, ImageHandle, LayerReader, ResolvedManifest
 from layerscope.sources.platforms import Platform
-from layerscope.sources.references import parse
-
-# Sources whose blobs a worker can open one at a time from the reference alone.
-_SPLITTABLE = frozenset({"docker", "docker-archive", "oci-archive", "oci", "path"})
+from layerscope.sources.references import PER_LAYER_TRANSPORTS, parse
 
 
 def splittable(reference: str) -> bool:
     """Whether each layer of this reference can be read by its own task (the Docker engine,
     and bare names that may resolve to it, export whole images only)."""
-    return parse(reference).transport in _SPLITTABLE
+    return parse(reference).transport in PER_LAYER_TRANSPORTS
 
 
 def blob_key(digest: str | None, diff_id: str) -> str:

@@ -93,7 +93,11 @@ def collect(
     if from_file:
         texts += read_list(from_file)
     if catalog_spec:
-        texts += from_catalog(catalog_spec, options or RegistryOptions.create(), pattern, latest, page)
+        listed = from_catalog(catalog_spec, options or RegistryOptions.create(), pattern, latest, page)
+        if not listed and not texts:
+            what = "no repository with a tag" + (" matching --tags" if pattern else "")
+            raise UsageError(f"--catalog {catalog_spec}: the registry lists {what} there")
+        texts += listed
     if not texts:
         raise UsageError("no images: give references, --from-file FILE or --catalog docker://HOST[/PREFIX]")
     seen: dict[str, Target] = {}

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from layerscope.analysis.analyze import analyze_image
-from layerscope.api import ANALYSIS_PREFIX, load
+from layerscope.api import load
 from layerscope.errors import LayerscopeError
 from layerscope.fleet.handles import PrereadHandle, RecordingHandle, blob_key, splittable
 from layerscope.fleet.records import (
@@ -43,7 +43,7 @@ from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import build_image, parse_config
 from layerscope.sources.handle import Descriptor, ImageHandle
 from layerscope.sources.platforms import Platform
-from layerscope.sources.references import open_handle, parse
+from layerscope.sources.references import ANALYSIS_PREFIX, open_handle, parse
 
 if TYPE_CHECKING:
     from layerscope.budget.config import ImageBudget

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from layerscope.cache.costs import HISTORY_ESTIMATE, RAWJSON
-from layerscope.cache.model import Advice, CacheSimulation, CacheSummary, CommitResult, ReplayTotals, StepResult
+from layerscope.buildcache.pricing.costs import HISTORY_ESTIMATE, RAWJSON
+from layerscope.buildcache.results import Advice, CacheSimulation, CacheSummary, CommitResult, ReplayTotals, StepResult
 from layerscope.units import fmt_size
 
 SCHEMA = "layerscope.cache/1"

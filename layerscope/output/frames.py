@@ -20,7 +20,7 @@ from layerscope.model import Analysis
 
 if TYPE_CHECKING:
     from layerscope.analysis.compare import Comparison
-    from layerscope.cache.imagemap import RebuildCost
+    from layerscope.buildcache.pricing.imagemap import RebuildCost
 
 Column = tuple[Sequence[Any], str]  # values, dtype
 

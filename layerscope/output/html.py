@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
-from layerscope.analysis.pkgview import UNAVAILABLE, rebuild_text, report_of
+from layerscope.analysis.pkgview import UNAVAILABLE, report_of
 from layerscope.model import Analysis, PackageRebuild, PackageReport
+from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import html_lines
 from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.imagemap import RebuildCost
+    from layerscope.buildcache.pricing.imagemap import RebuildCost
 
 Cell = str | int | None
 
@@ -103,7 +104,7 @@ def packages_table(a: Analysis, top: int = 20) -> str:
     rows: list[list[Cell]] = [[fmt_size(p.size), p.ecosystem, p.name, p.version, p.layer, p.category] for p in pk[:top]]
     caption = f"largest packages ({len(rows)} of {len(pk)})"
     headers = ["size", "ecosystem", "package", "version", "layer", "category"]
-    if any(p.rebuild is not None for p in pk):  # what bumping each one's pin rebuilds (cache/bump.py)
+    if any(p.rebuild is not None for p in pk):  # what bumping each one's pin rebuilds (buildcache/features/bump.py)
         headers += ["a bump rebuilds", "installed by"]
         for row, p in zip(rows, pk, strict=False):
             r = p.rebuild

@@ -202,23 +202,27 @@ class Source:
     local: bool  # a file or directory here: no engine, no network
     forkable: bool  # its layers may be read in forked worker processes (parallel.can_fork)
     selector: bool = False  # PATH[:TAG] (the tag inside an archive or layout)
+    per_layer: bool = False  # a fleet task can open one layer's blob from the reference alone (fleet/handles.py)
 
 
 # The order is the CLI help's; a prefix that is a prefix of another must come after it.
 SOURCES: tuple[Source, ...] = (
-    Source("docker-archive", "docker-archive:", "docker-archive:PATH", _open_docker_archive, True, True, True),
-    Source("oci", "oci:", "oci:DIR[:TAG]", _open_oci_dir, True, True, True),
-    Source("oci-archive", "oci-archive:", "oci-archive:PATH", _open_oci_archive, True, True, True),
+    Source("docker-archive", "docker-archive:", "docker-archive:PATH", _open_docker_archive, True, True, True, True),
+    Source("oci", "oci:", "oci:DIR[:TAG]", _open_oci_dir, True, True, True, True),
+    Source("oci-archive", "oci-archive:", "oci-archive:PATH", _open_oci_archive, True, True, True, True),
     Source("docker-daemon", "docker-daemon:", "docker-daemon:NAME[:TAG]", _open_daemon, False, False),
-    Source("docker", "docker://", "docker://HOST/REPO[:TAG|@DIGEST]", _open_registry, False, False),
+    Source("docker", "docker://", "docker://HOST/REPO[:TAG|@DIGEST]", _open_registry, False, False, per_layer=True),
     Source("analysis", "analysis:", "analysis:FILE", None, True, False),
-    Source("path", None, "a bare path", _open_bare_path, True, False),
+    Source("path", None, "a bare path", _open_bare_path, True, False, per_layer=True),
     Source("", None, "a bare image name (the Docker engine first, then the registry)", _open_bare_name, False, False),
 )
 SOURCE_BY_SCHEME = {s.scheme: s for s in SOURCES}
 TRANSPORTS = tuple(s.scheme for s in SOURCES if s.prefix)  # the schemes a reference spells out
 LOCAL_PREFIXES = tuple(s.prefix for s in SOURCES if s.prefix and s.local)
 FORK_TRANSPORTS = frozenset(s.scheme for s in SOURCES if s.forkable)
+LOCAL_IMAGES = frozenset(s.scheme for s in SOURCES if s.local and s.opener is not None)  # image files here
+PER_LAYER_TRANSPORTS = frozenset(s.scheme for s in SOURCES if s.per_layer)
+ANALYSIS_PREFIX = SOURCE_BY_SCHEME["analysis"].prefix or "analysis:"
 
 
 def reference_help() -> str:

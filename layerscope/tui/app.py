@@ -14,7 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from layerscope.api import analyze
-from layerscope.cache.bump import costs_or_history
+from layerscope.buildcache.features.bump import costs_or_history
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.builder import ProgressFn
@@ -24,7 +24,7 @@ from layerscope.tui.screens.loading import ErrorScreen, LoadingScreen
 from layerscope.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 INTERNAL_ERROR = 3  # the CLI's exit code for a bug
@@ -40,7 +40,7 @@ class ExploreApp(App[None]):
         Binding("t", "toggle_theme", "Theme", show=False),
     ]
 
-    def __init__(self, ref: str, loader: Loader, *, theme: str = "dark", cache: CacheRequest | None = None) -> None:
+    def __init__(self, ref: str, loader: Loader, *, theme: str = "dark", cache: BuildSpec | None = None) -> None:
         super().__init__()
         self.ref = ref
         self.loader = loader
@@ -113,7 +113,7 @@ def make_app(
     manifest_only: bool = False,
     theme: str = "dark",
     analysis: Analysis | None = None,
-    cache: CacheRequest | None = None,
+    cache: BuildSpec | None = None,
 ) -> ExploreApp:
     """The explore app for a reference (`analysis:FILE` included), or for an analysis in hand; with `cache`
     (a request without a change: Dockerfile, context, builder, target), a Cache view."""

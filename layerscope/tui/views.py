@@ -14,7 +14,7 @@ from textual.widget import Widget
 from layerscope.model import Analysis
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 
 class ExtraView(Protocol):
@@ -45,7 +45,7 @@ class CacheView:
     title = "Cache"
     tab_id = "cache-tab"
 
-    def __init__(self, request: CacheRequest) -> None:
+    def __init__(self, request: BuildSpec) -> None:
         self.request = request
 
     def available(self, analysis: Analysis) -> bool:
@@ -60,7 +60,7 @@ class CacheView:
 EXTRA_VIEWS: list[ExtraView] = [PackagesView()]
 
 
-def extra_views(analysis: Analysis, cache: CacheRequest | None = None) -> list[ExtraView]:
+def extra_views(analysis: Analysis, cache: BuildSpec | None = None) -> list[ExtraView]:
     """The views this analysis supports; the Cache view when a Dockerfile was given."""
     views = [*EXTRA_VIEWS, *([CacheView(cache)] if cache is not None else [])]
     return [v for v in views if v.available(analysis)]

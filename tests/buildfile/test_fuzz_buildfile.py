@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.buildfile.ignore import IgnoreMatcher, read_ignore_lines
-from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.support.hostile import time_limit
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from layerscope.buildcache.inputs.timings import place_vertices, rawjson_steps
 from layerscope.buildfile.stages import Dockerfile
-from layerscope.cache.timings import place_vertices, rawjson_steps
 
 
 class LogMismatch(AssertionError):

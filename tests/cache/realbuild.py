@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from layerscope.api import open_image
-from layerscope.cache.rawjson import STEP_NAME, read_rawjson
+from layerscope.buildcache.inputs.rawjson import STEP_NAME, read_rawjson
 from layerscope.model import Image
 from tests.engines import BASE_IMAGE
 from tests.support.dockerd import Engine

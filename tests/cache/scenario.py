@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from layerscope.cache.contexts import parse_contexts
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.inputs.contexts import parse_contexts
+from layerscope.buildcache.request import CacheRequest
 
 HERE = Path(__file__).parent / "scenarios"
 LETTER = {"hit": "h", "miss": "m", "none": "n", "skipped": "s", "depends": "d"}

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from layerscope.buildcache.inputs.rawjson import read_rawjson
+from layerscope.buildcache.inputs.rewrite import Copied, needed_files, split_copy
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.rawjson import read_rawjson
-from layerscope.cache.rewrite import Copied, needed_files, split_copy
 from tests.cache.realbuild import BASE, ENGINE_CASES, build, export, fresh_cache, git, skip_other_engines, write_tree
 from tests.conftest import CliResult
 from tests.support.dockerd import Engine

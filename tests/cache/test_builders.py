@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.builders import BUILDER_NAMES, BUILDERS, DEFAULT_BUILDER, builder_model, image_store
-from layerscope.cache.simulate import WALKERS, CacheRequest, simulate_cache
-from layerscope.cache.walk import Walker
+from layerscope.buildcache.builders.run import WALKERS
+from layerscope.buildcache.builders.table import BUILDER_NAMES, BUILDERS, DEFAULT_BUILDER, builder_model, image_store
+from layerscope.buildcache.builders.walk import Walker
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.cli.main import build_parser
 from layerscope.errors import LayerscopeError, UsageError
 from tests.cache.scenario import write_tree

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from layerscope.api import analyze
-from layerscope.cache.bump import package_costs
-from layerscope.cache.pins import BASE, CHANGED, EDITED, Pins, mentions, requirement_lines
-from layerscope.cache.simulate import CacheRequest
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.features.bump import package_costs
+from layerscope.buildcache.features.pins import BASE_CHANGED, CHANGED, EDITED, Pins, mentions, requirement_lines
+from layerscope.buildcache.inputs.whatif import WhatIf
+from layerscope.buildcache.request import BuildSpec
 from tests.cache.bumpcase import PINS, SIZES, STEP_SECONDS, make
 from tests.conftest import CliResult
 
@@ -58,7 +58,7 @@ def test_where_the_pin_lives(tmp_path: Path) -> None:
         "RUN pip install uvicorn==0.30 && apt-get install -y curl\n"  # 6
         "RUN --mount=type=bind,source=reqs,target=/r pip install -r /r/ml.txt\n"  # 7
     )
-    w = WhatIf(CacheRequest(context=str(ctx)))
+    w = WhatIf(BuildSpec(context=str(ctx)))
     pins = Pins(w)
     final = w.df.stages[1].label
     requests = pins.change((final, 5), "requests")  # COPY --from: the build stage's install reads the file
@@ -71,7 +71,7 @@ def test_where_the_pin_lives(tmp_path: Path) -> None:
     torch = pins.change((final, 7), "torch")  # read through a bind mount of the context
     assert torch is not None and (torch.kind, torch.values) == (CHANGED, ("reqs/ml.txt",))
     base = pins.change((final, 4), "libc6")
-    assert base is not None and (base.kind, base.values) == (BASE, ("python:3.11-slim",))
+    assert base is not None and (base.kind, base.values) == (BASE_CHANGED, ("python:3.11-slim",))
 
 
 @pytest.mark.parametrize("flavour", ["buildkit", "classic"])
@@ -152,7 +152,7 @@ def test_split_advice(run_cli: Run, tmp_path: Path) -> None:
 
 def test_library_and_saved_analyses(run_cli: Run, tmp_path: Path) -> None:
     ref, ctx, log = make(tmp_path)
-    a = package_costs(analyze(ref), CacheRequest(context=str(ctx), timings=str(log)))
+    a = package_costs(analyze(ref), BuildSpec(context=str(ctx), timings=str(log)))
     assert a.packages is not None
     by_name = {p.name: p.rebuild for p in a.packages.packages}
     assert by_name["idna"] is not None and by_name["idna"].layers == (2, 3, 4)

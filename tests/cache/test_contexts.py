@@ -9,9 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from layerscope.buildcache.features.change import simulate_change
+from layerscope.buildcache.inputs.contexts import (
+    DIR_CONTEXT,
+    IMAGE_CONTEXT,
+    OCI_LAYOUT_CONTEXT,
+    parse_context,
+    parse_contexts,
+)
+from layerscope.buildcache.request import BuildSpec, CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.buildfile.stages import NamedRef, Names, familiar_name, from_target, load_dockerfile
-from layerscope.cache.contexts import DIR, IMAGE, OCI_LAYOUT, parse_context, parse_contexts
-from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.errors import LayerscopeError, UnsupportedError, UsageError
 from tests.cache.scenario import write_files, write_tree
 
@@ -43,16 +51,16 @@ def letters(req: CacheRequest) -> dict[int, str]:
 
 def test_forms(tmp_path: Path) -> None:
     assert parse_context(f"libs={tmp_path}") == parse_context(f"libs={tmp_path}")
-    assert parse_context(f"libs={tmp_path}").kind == DIR
+    assert parse_context(f"libs={tmp_path}").kind == DIR_CONTEXT
     img = parse_context("base=docker-image://alpine:3.20")
     assert (img.kind, img.source, img.image_like, img.spec) == (
-        IMAGE,
+        IMAGE_CONTEXT,
         "alpine:3.20",
         True,
         "base=docker-image://alpine:3.20",
     )
     oci = parse_context(f"base=oci-layout://{tmp_path}:v1")
-    assert (oci.kind, oci.source) == (OCI_LAYOUT, f"{tmp_path}:v1")
+    assert (oci.kind, oci.source) == (OCI_LAYOUT_CONTEXT, f"{tmp_path}:v1")
     assert parse_context("sample/busybox:base=docker-image://x").name == "sample/busybox:base"
 
 
@@ -262,12 +270,12 @@ def test_base_changed_takes_an_image_copy_from_reads(tree: Path) -> None:
 
 
 def test_whatif_path_in_a_directory_context(tree: Path) -> None:
-    from layerscope.cache.whatif import WhatIf
+    from layerscope.buildcache.inputs.whatif import WhatIf
 
     contexts = parse_contexts([f"libs={tree / 'libs'}"])
-    whatif = WhatIf(CacheRequest(context=str(tree / "ctx"), build_contexts=contexts))
+    whatif = WhatIf(BuildSpec(context=str(tree / "ctx"), build_contexts=contexts))
     change = whatif.path_change(str(tree / "libs" / "a.txt"))
     assert change.what == "libs:a.txt changed"
-    assert {s.line: s.status for s in simulate_cache(change.request).steps}[4] == "miss"
+    assert {s.line: s.status for s in simulate_change(whatif.base, change.change).steps}[4] == "miss"
     with pytest.raises(UsageError, match="not in the context"):
         whatif.path_change(str(tree / "elsewhere.txt"))

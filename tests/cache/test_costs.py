@@ -14,9 +14,15 @@ from typing import Any
 
 import pytest
 
+from layerscope.buildcache.inputs.rawjson import read_rawjson
+from layerscope.buildcache.pricing.image_history import (
+    align_chain,
+    history_seconds,
+    parse_created_by,
+    run_text_agrees,
+    target_chain,
+)
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.history import align_chain, history_seconds, parse_created_by, run_text_agrees, target_chain
-from layerscope.cache.rawjson import read_rawjson
 from layerscope.model import HistoryEntry
 from tests.cache.realbuild import (
     BASE,

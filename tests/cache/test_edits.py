@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import UsageError
 from tests.cache.scenario import write_tree
 

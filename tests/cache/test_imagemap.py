@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import layerscope
-from layerscope.cache.imagemap import final_stages, history_keyword, map_steps, rebuild_cost
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import ListedStep
+from layerscope.buildcache.inputs.whatif import ListedStep
+from layerscope.buildcache.pricing.imagemap import final_stages, history_keyword, map_steps, rebuild_cost
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from tests.cache.scenario import write_tree
 from tests.conftest import CliResult
 from tests.support.factory import ImageSpec, d, f, layer_tar

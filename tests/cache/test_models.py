@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from layerscope.buildcache.builders.plan import BuildInput
+from layerscope.buildcache.builders.run import simulate_builds
 from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.plan import BuildInput
-from layerscope.cache.simulate import simulate_builds
 from tests.cache.scenario import write_tree
 
 DF = """\

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from layerscope.buildcache.inputs.rawjson import read_rawjson
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.rawjson import read_rawjson
-from layerscope.cache.simulate import CacheRequest, simulate_cache
 from layerscope.errors import FormatError
 from tests.cache import buildlogs
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.buildfile.stages import load_dockerfile
-from layerscope.cache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache import buildlogs
 from tests.cache.differential.corpus import MODEL  # engine -> (builder model, image store)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.simulate import simulate_cache
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache.scenario import LETTER, Scenario, cache_request, load_all
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.features.change import simulate_change
+from layerscope.buildcache.inputs.whatif import WhatIf
+from layerscope.buildcache.request import BuildSpec
 from layerscope.errors import BadReferenceError, FormatError, UsageError
 from tests.cache.scenario import write_tree
 
@@ -42,12 +43,12 @@ FILES = {
 @pytest.fixture
 def whatif(tmp_path: Path) -> WhatIf:
     write_tree(tmp_path, FILES, DF)
-    return WhatIf(CacheRequest(context=str(tmp_path), target="app"))
+    return WhatIf(BuildSpec(context=str(tmp_path), target="app"))
 
 
 def missed(w: WhatIf, stage: str, line: int) -> tuple[str, list[int]]:
     plan = w.step_change(stage, line)
-    return plan.what, [s.line for s in simulate_cache(plan.request).missed]
+    return plan.what, [s.line for s in simulate_change(w.base, plan.change).missed]
 
 
 def test_steps_are_listed_as_the_builders_walk_them(whatif: WhatIf) -> None:
@@ -62,9 +63,9 @@ def test_steps_are_listed_as_the_builders_walk_them(whatif: WhatIf) -> None:
 
 def test_a_copy_of_context_files_changes_with_the_files_it_selects(whatif: WhatIf) -> None:
     plan = whatif.step_change("app", 8)
-    assert plan.request.changed == ("src/lib/util.py", "src/main.py")  # not the .md (--exclude), not the .key
+    assert plan.change.changed == ("src/lib/util.py", "src/main.py")  # not the .md (--exclude), not the .key
     assert plan.what == "the 2 files COPY (line 8) copies changed"
-    sim = simulate_cache(plan.request)
+    sim = simulate_change(whatif.base, plan.change)
     assert [s.line for s in sim.missed] == [8, 9, 10]  # the COPY after it builds on its output
     assert sim.missed[0].cause.kind == "file"
     assert missed(whatif, "app", 9) == ("config.toml changed, copied by COPY (line 9)", [9, 10])
@@ -92,10 +93,11 @@ def test_a_from_changes_with_its_base_image(whatif: WhatIf) -> None:
 
 def test_a_context_path_changes(whatif: WhatIf, tmp_path: Path) -> None:
     plan = whatif.path_change("src/main.py")
-    assert (plan.what, plan.request.changed) == ("src/main.py changed", ("src/main.py",))
-    assert [s.line for s in simulate_cache(plan.request).missed] == [8, 9, 10]
+    assert (plan.what, plan.change.changed) == ("src/main.py changed", ("src/main.py",))
+    assert [s.line for s in simulate_change(whatif.base, plan.change).missed] == [8, 9, 10]
     assert whatif.path_change(str(tmp_path / "src")).what == "src/ changed"
-    assert simulate_cache(whatif.path_change("./src/README.md").request).missed == ()  # excluded by the COPY
+    readme = whatif.path_change("./src/README.md").change
+    assert simulate_change(whatif.base, readme).missed == ()  # excluded by the COPY
     for bad in ("nope.txt", "/etc/passwd", "", "../x"):
         with pytest.raises(UsageError, match="not in the context"):
             whatif.path_change(bad)
@@ -113,9 +115,9 @@ def test_the_context_file_behind_an_image_path(whatif: WhatIf) -> None:
 def test_bad_inputs(tmp_path: Path) -> None:
     write_tree(tmp_path, FILES, "FROM\n")
     with pytest.raises(FormatError):
-        WhatIf(CacheRequest(context=str(tmp_path)))
+        WhatIf(BuildSpec(context=str(tmp_path)))
     with pytest.raises(BadReferenceError, match="cannot read Dockerfile"):
-        WhatIf(CacheRequest(context=str(tmp_path), dockerfile=str(tmp_path / "missing")))
+        WhatIf(BuildSpec(context=str(tmp_path), dockerfile=str(tmp_path / "missing")))
     write_tree(tmp_path, FILES, DF)
     with pytest.raises(UsageError, match="unknown target stage 'nope'"):
-        WhatIf(CacheRequest(context=str(tmp_path), target="nope"))
+        WhatIf(BuildSpec(context=str(tmp_path), target="nope"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.cache.whatif import WhatIf
+from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.cli import explore
 from tests.cache.scenario import write_files, write_tree
 from tests.conftest import REPO, CliResult
@@ -171,10 +171,11 @@ def test_explore_cache_view_changes_a_context(tmp_path: Path) -> None:
                               "--context", str(SERVICE), "--build-context", f"site-packages={site}"])  # fmt: skip
     req = explore.cache_request(args)
     assert req is not None and [c.spec for c in req.build_contexts] == [f"site-packages={site}"]
-    change = WhatIf(req).step_change("stage-0", 21)
+    whatif = WhatIf(req)
+    change = whatif.step_change("stage-0", 21)
     assert change.what == "the 1 files COPY (line 21) takes from the named context site-packages changed"
-    from layerscope.cache.simulate import simulate_cache
+    from layerscope.buildcache.features.change import simulate_change
 
-    sim = simulate_cache(change.request)
+    sim = simulate_change(req, change.change)
     got = {s.line: s.status for s in sim.steps}
     assert (got[19], got[21], got[23], got[25], got[27]) == ("hit", "miss", "miss", "miss", "miss")

@@ -3,20 +3,23 @@ credentials travel to the workers with the run's settings)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import layerscope
+from tests.conftest import CliResult
 from tests.support.daskcluster import DaskCluster
 from tests.support.fleetimages import OCI_MANIFEST, Fleet, app_layer, read_sample, variant
 from tests.support.pushimage import push
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
+Cli = Callable[..., CliResult]
 USER, PASSWORD = "fleet", "pw-" + secrets.token_hex(8)
 
 
@@ -52,4 +55,21 @@ def test_unauthorised_image_is_a_row_and_credentials_reach_the_workers(
 def pd_isna(value: object) -> bool:
     import pandas as pd
 
-    return bool(pd.isna(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def test_catalog_of_a_registry_behind_credentials(
+    private_registry: Registry, dask_cluster: DaskCluster, run_cli: Cli
+) -> None:
+    """The catalog and tag listings authenticate as every other request does; without
+    credentials the listing is refused in one line (exit 2)."""
+    spec = f"docker://{private_registry.host}/team"
+    r = run_cli("fleet", "--catalog", spec, "--scheduler", dask_cluster.address, "--json")
+    assert r.code == 2 and r.out == "" and r.err.count("\n") == 1
+    assert "authentication" in r.err and "Traceback" not in r.err
+    r = run_cli("fleet", "--catalog", spec, "--scheduler", dask_cluster.address, "--json",
+                "--username", USER, "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert [i["reference"] for i in doc["images"]] == [f"docker://{private_registry.host}/team/private:1"]
+    assert doc["totals"]["failed_images"] == 0 and PASSWORD not in r.out + r.err

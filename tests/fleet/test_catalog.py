@@ -46,6 +46,10 @@ def test_catalog_prefix_tags_and_latest(fleet: Fleet, fleet_registry: Registry) 
     assert latest[0].reference == f"docker://{host}/apps/agent:1.9"
     ml = collect([], catalog_spec=f"docker://{host}/ml", tags=r"^v[34]$|^2024\.2$", page=1)
     assert sorted(t.reference.rsplit("/", 1)[1] for t in ml) == ["serve:2024.2", "train:v3", "train:v4"]
+    with pytest.raises(UsageError, match="lists no repository with a tag matching --tags there"):
+        collect([], catalog_spec=f"docker://{host}/ml", tags="^nothing$")
+    with pytest.raises(UsageError, match=r"/nope: the registry lists no repository with a tag there"):
+        collect([], catalog_spec=f"docker://{host}/nope")
 
 
 def test_catalog_argument_errors() -> None:

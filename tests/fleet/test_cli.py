@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,3 +120,35 @@ def test_catalog_from_the_command_line(fleet: Fleet, dask_cluster: DaskCluster, 
     assert r.code == 0, r.err
     refs = [i["reference"] for i in json.loads(r.out)["images"]]
     assert refs == [f"docker://{fleet.host}/apps/agent:1.10", f"docker://{fleet.host}/apps/agent:1.11"]
+
+
+def test_bad_input_is_one_line_and_exit_2(run_cli: Cli, tmp_path: Path) -> None:
+    """Each refused before any cluster starts: one line on stderr, exit 2, nothing on stdout."""
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x")
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        closed = s.getsockname()[1]  # nothing listens here once closed
+    cases = [
+        (["--from-file", str(tmp_path / "missing.txt")], "cannot read reference list"),
+        (["--catalog", "docker://127.0.0.1:1", "--tags", "(["], "--tags '([': not a regular expression"),
+        (["--catalog", f"docker://127.0.0.1:{closed}"], f"cannot reach 127.0.0.1:{closed}"),
+        (["--catalog", "docker://registry.invalid/team"], "cannot reach registry.invalid"),
+        (["x.tar", "--output", str(a_file)], "not a directory"),
+        (["x.tar", "--output", str(a_file / "sub")], "Not a directory"),
+    ]
+    for args, why in cases:
+        r = run_cli("fleet", *args, "--workers", "1")
+        assert r.code == 2, (args, r.err)
+        assert r.err.count("\n") == 1 and r.err.startswith("layerscope: ") and why in r.err, (args, r.err)
+        assert r.out == "" and "Traceback" not in r.err
+    assert a_file.read_text() == "x"
+
+
+def test_references_on_standard_input(fleet: Fleet, dask_cluster: DaskCluster, run_cli: Cli) -> None:
+    refs = fleet.refs()[:2]
+    listing = "# the first two\n" + "\n".join(refs) + "\n\n"
+    r = run_cli("fleet", "--from-file", "-", "--scheduler", dask_cluster.address, "--json", stdin=listing)
+    assert r.code == 0, r.err
+    assert [i["reference"] for i in json.loads(r.out)["images"]] == refs
+    r = run_cli("fleet", "--from-file", "-", "--password-stdin", "--username", "u", stdin=listing)
+    assert r.code == 2 and r.err.count("\n") == 1 and "both want standard input" in r.err

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +18,7 @@ from layerscope.fleet.records import LayerStats, Settings
 from layerscope.fleet.tables import FleetTables
 from layerscope.fleet.targets import collect
 from layerscope.layers.cache import LayerCache
-from tests.support.daskcluster import DaskCluster, dask_missing
+from tests.support.daskcluster import REPO, DaskCluster, dask_missing
 from tests.support.fleetimages import Fleet
 from tests.support.registry import FaultProxy, Registry, Rule
 
@@ -97,3 +102,36 @@ def test_a_second_run_reads_only_new_layers(fleet: Fleet, dask_cluster: DaskClus
     again = runner.run(collect(agent), Settings(), runner.Cluster(dask_cluster.address))
     assert again.totals.blobs_read == len(top) == 2
     assert again.images.equals(first.images)
+
+
+def test_the_command_survives_a_killed_worker_quietly(
+    fleet: Fleet, fleet_run: FleetTables, own_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    """`fleet --json` as a user runs it, a worker SIGKILLed once it has written a few layers:
+    exit 0, the same rows, and nothing on stderr (Dask's rescheduling warning included)."""
+    refs = list(fleet_run.images["reference"])
+    listing = tmp_path / "refs.txt"
+    listing.write_text("\n".join(refs) + "\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LAYERSCOPE_CACHE_DIR": str(tmp_path / "client-cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layerscope", "fleet", "--from-file", str(listing), "--json",
+         "--scheduler", own_cluster.address],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while len(list(Path(own_cluster.cache_dir).rglob("*.zst"))) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before a worker could be killed"
+            time.sleep(0.05)
+        own_cluster.kill_worker(0)
+        assert proc.poll() is None  # killed mid-run
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert err == b""
+    doc = json.loads(out)
+    want = fleet_run.images.astype(object).where(fleet_run.images.notna(), None).to_dict(orient="records")
+    assert doc["images"] == want

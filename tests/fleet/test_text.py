@@ -8,11 +8,11 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layerscope.fleet.document import document
 from layerscope.fleet.progress import Bar
 from layerscope.fleet.records import ImageLayer, ImageSummary, LayerStats, PackageRow, SavingRow, Target
 from layerscope.fleet.tables import build
-from layerscope.fleet.text import lines
+from layerscope.output.fleet.document import document
+from layerscope.output.fleet.text import lines
 from layerscope.textsafe import visible as safe  # the one escaping, fleet's included
 
 
@@ -95,7 +95,7 @@ def test_progress_bar_on_a_terminal_only() -> None:
 
 
 def test_report_page_escapes_image_text() -> None:
-    from layerscope.fleet.report import page
+    from layerscope.output.fleet.report import page
 
     images, stats = _fleet()
     images[1] = ImageSummary(
@@ -105,4 +105,18 @@ def test_report_page_escapes_image_text() -> None:
     )  # fmt: skip
     html = page(build(images, stats))
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The unreadable image's error holds an OSC title sequence: shown escaped, never raw.
+    assert "\x1b" not in html and "\x07" not in html and "registry said no\\x1b]0;t\\x07" in html
     assert html.count("<figure>") == 6 and "dedupe ratio 1.99×" in html
+
+
+def test_dask_client_warnings_are_quieted() -> None:
+    """A lost worker makes distributed.client warn on stderr ("Couldn't gather 1 keys,
+    rescheduling"); the run handles it, so the command lowers every distributed logger."""
+    import logging
+
+    from layerscope.cli.fleet import quiet_dask
+
+    quiet_dask()
+    for name in ("distributed", "distributed.client", "distributed.gc", "distributed.scheduler"):
+        assert not logging.getLogger(name).isEnabledFor(logging.WARNING), name

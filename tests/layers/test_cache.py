@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -225,17 +226,32 @@ def test_every_capture_rule_is_in_the_layer_cache_key(monkeypatch):
     from layerscope.layers import capture
 
     names = _rule_names()
-    assert {"_EXACT", "_RPM_DIRS", "_SUFFIXES", "_DIRS", "MAX_CAPTURE"} <= set(names)
+    assert {"_DPKG_EXACT", "_RPM_DIRS", "_SUFFIXES", "_DIRS", "MAX_CAPTURE", "DPKG_FILES", "CAPTURES"} <= set(names)
     before = LayerCache("/nonexistent").directory
     assert os.path.basename(before).endswith("-c" + capture.rules_stamp())
     for name in names:
         old = getattr(capture, name)
-        assert isinstance(old, int | tuple | frozenset), f"capture.{name}: teach rules_stamp and this test its type"
-        new = old + 1 if isinstance(old, int) else old | {"x/new"} if isinstance(old, frozenset) else (*old, "x/")
-        monkeypatch.setattr(capture, name, new)
-        assert LayerCache("/nonexistent").directory != before, f"capture.{name} is not in the cache key"
-        monkeypatch.setattr(capture, name, old)
+        for new in _changed(name, old):
+            monkeypatch.setattr(capture, name, new)
+            assert LayerCache("/nonexistent").directory != before, f"capture.{name} is not in the cache key"
+            monkeypatch.setattr(capture, name, old)
     assert LayerCache("/nonexistent").directory == before
+
+
+def _changed(name: str, old: object) -> list[object]:
+    """The value of a rule, changed in each of its parts (every field of an ecosystem's rules)."""
+    from layerscope.layers.capture import CaptureRules
+
+    if isinstance(old, CaptureRules):
+        return [
+            dataclasses.replace(old, names=old.names | {"x/new"}),
+            dataclasses.replace(old, suffixes=(*old.suffixes, ".x")),
+            dataclasses.replace(old, dirs=old.dirs | {"x/new"}),
+            dataclasses.replace(old, name=old.name + "x"),
+            dataclasses.replace(old, limit=lambda path, parent, name: 1 if path == "etc/new-manager/db" else None),
+        ]
+    assert isinstance(old, int | tuple | frozenset), f"capture.{name}: teach rules_stamp and this test its type"
+    return [old + 1 if isinstance(old, int) else old | {"x/new"} if isinstance(old, frozenset) else (*old, "x/")]
 
 
 def test_a_new_capture_condition_changes_the_key():
@@ -255,6 +271,18 @@ def test_a_new_capture_condition_changes_the_key():
     assert capture.rules_stamp() == stamp
 
 
+def test_a_new_condition_in_an_ecosystems_rules_changes_the_key(monkeypatch):
+    """A condition added to one ecosystem's limit (its files, written as code) counts too."""
+    from layerscope.layers import capture
+
+    def dpkg_limit(path: str, parent: str, name: str) -> int | None:
+        return capture.MAX_CAPTURE if path == "var/lib/dpkg/new-db" else capture._dpkg_limit(path, parent, name)
+
+    stamp = capture.rules_stamp()
+    monkeypatch.setattr(capture, "DPKG_FILES", dataclasses.replace(capture.DPKG_FILES, limit=dpkg_limit))
+    assert capture.rules_stamp() != stamp
+
+
 def test_entries_cached_under_other_capture_rules_are_misses(tmp_path, monkeypatch):
     """A warm cache written before a rule change is not served after it: the layer is read again."""
     from layerscope.layers import capture
@@ -264,5 +292,5 @@ def test_entries_cached_under_other_capture_rules_are_misses(tmp_path, monkeypat
     assert layer.digest is not None
     LayerCache(str(tmp_path)).put_blob(layer.record)
     assert LayerCache(str(tmp_path)).get_blob(layer.digest) == layer.record
-    monkeypatch.setattr(capture, "_EXACT", capture._EXACT | {"etc/new-manager/db"})
+    monkeypatch.setattr(capture, "_DPKG_EXACT", capture._DPKG_EXACT | {"etc/new-manager/db"})
     assert LayerCache(str(tmp_path)).get_blob(layer.digest) is None

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from layerscope.analysis.serialize import inspect_document, saved_document
 from layerscope.api import analyze
-from layerscope.cli.inspect import render
 from layerscope.errors import LayerscopeError
+from layerscope.output.text.inspect import render
 from tests.support.factory import ImageSpec, f, layer_tar, sha
 from tests.support.layouts import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, Member, OciLayout, write_members
 

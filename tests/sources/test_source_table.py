@@ -56,3 +56,16 @@ def test_a_source_without_an_opener_is_refused_by_open_handle() -> None:
     # analysis: is a saved Analysis, read by api.load, never an ImageHandle
     with pytest.raises(BadReferenceError, match="unknown reference"):
         open_handle("analysis:saved.json")
+
+
+def test_the_other_questions_are_the_tables_too() -> None:
+    """The summary cache's local image files, the fleet's per-layer tasks and the saved
+    analysis prefix come from the table, not from lists of their own."""
+    from layerscope.fleet.handles import splittable
+    from layerscope.sources.references import ANALYSIS_PREFIX, LOCAL_IMAGES, PER_LAYER_TRANSPORTS
+
+    assert {"docker-archive", "oci-archive", "oci", "path"} == LOCAL_IMAGES
+    assert {"docker", "docker-archive", "oci-archive", "oci", "path"} == PER_LAYER_TRANSPORTS
+    assert ANALYSIS_PREFIX == "analysis:"
+    assert splittable("docker://localhost:5000/app:1") and splittable("oci:somewhere")
+    assert not splittable("docker-daemon:app:1") and not splittable("app:1")

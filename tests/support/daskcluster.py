@@ -35,6 +35,8 @@ def dask_command() -> list[str]:
 class DaskCluster:
     workdir: Path
     workers: int = 2
+    dashboard: bool = False  # served by the scheduler on a free loopback port (needs bokeh)
+    dashboard_port: int = field(init=False, default=0)
     cache_dir: Path = field(init=False)
     address: str = field(init=False)
     scheduler: subprocess.Popen[bytes] = field(init=False)
@@ -46,6 +48,9 @@ class DaskCluster:
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         args = ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+        if self.dashboard:
+            self.dashboard_port = free_port()
+            args[-1:] = ["--dashboard-address", f"127.0.0.1:{self.dashboard_port}"]
         self.scheduler = self._spawn("scheduler", [*dask_command(), *args])
         try:
             self._wait_for(0)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from layerscope.model import Analysis
 from layerscope.tui.app import ExploreApp
@@ -47,28 +48,58 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def busy(app: ExploreApp) -> bool:
+    """Whether anything is still in flight: a worker, a queued message or callback anywhere on the
+    screen, a layout, scroll or repaint the screen has not done yet, or its after-refresh callbacks.
+
+    Pilot waits for the messages queued when it looks, not for what those messages start (a worker
+    posting a result that reveals a path, whose scroll runs after the next refresh). Under load the
+    screenshot could land between two of those steps, so settle looks at Textual's own queues.
+    """
+    if any(not w.is_finished for w in app.workers):  # pending counts: a worker may wait for a thread
+        return True
+    screen = app.screen
+    for pump in [app, *screen.walk_children(with_self=True)]:
+        if not pump._message_queue.empty() or pump._next_callbacks:
+            return True
+        bars = [getattr(pump, "_vertical_scrollbar", None), getattr(pump, "_horizontal_scrollbar", None)]
+        if any(bar is not None and not bar._message_queue.empty() for bar in bars):
+            return True
+        # a DataTable measures its columns on its next idle: until then new cells draw at old widths
+        if isinstance(pump, DataTable) and (pump._require_update_dimensions or pump._updated_cells):
+            return True
+    return bool(
+        screen._callbacks
+        or screen._layout_required
+        or screen._scroll_required
+        or screen._repaint_required
+        or screen._dirty_widgets
+        or screen._recompose_required
+    )
+
+
 async def settle(pilot: Pilot[None]) -> None:
-    """Let the load thread and the view workers finish and their messages land."""
+    """Let the load thread, the view workers and everything they start finish and land."""
     app = pilot.app
     assert isinstance(app, ExploreApp)
     for _ in range(3000):
         if app.load_done.is_set():
             break
         await pilot.pause(0.01)
-    # Quiet means no worker running on several looks in a row, a little time apart: under load a
-    # message that starts the next worker (a view's simulation) may not have been handled yet.
-    quiet = 0
-    for _ in range(200):
-        await pilot.pause()
+    quiet, last = 0, ""
+    for _ in range(2000):
         await pilot.app.workers.wait_for_complete()
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        if any(w.is_running for w in pilot.app.workers):
-            quiet = 0
-            continue
-        quiet += 1
-        if quiet >= 3:
+        shot = "" if busy(app) else app.export_screenshot()
+        # quiet: nothing in flight and the same picture on three looks in a row (what is drawn
+        # lags what is done by a repaint; a message that starts the next step has had its turn)
+        quiet = quiet + 1 if shot and shot == last else 0
+        last = shot
+        if quiet >= 2:
             return
         await pilot.pause(0.02)
+    raise AssertionError("the explore app never settled")
 
 
 def shown(tree: FileTreeView) -> list[str]:

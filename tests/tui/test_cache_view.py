@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import BuildSpec
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp
@@ -29,7 +29,7 @@ async def explore(
     sample: Analysis, build_dir: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str = "Dockerfile"
 ) -> AsyncIterator[tuple[ExploreApp, Pilot[None]]]:
     monkeypatch.chdir(build_dir)
-    app = make_app("docker-archive:sample.tar", analysis=sample, cache=CacheRequest(dockerfile=dockerfile))
+    app = make_app("docker-archive:sample.tar", analysis=sample, cache=BuildSpec(dockerfile=dockerfile))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         yield app, pilot

@@ -10,7 +10,7 @@ import pytest
 from textual.widget import Widget
 from textual.widgets import Static
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import BuildSpec
 from layerscope.tui import make_app
 from layerscope.tui.widgets.cache import CacheTable
 from layerscope.tui.widgets.details import Details
@@ -79,7 +79,7 @@ async def test_cache_view_shows_dockerfile_text_literally(tmp_path: Path, monkey
     )
     (tmp_path / f"x{CLEAR}y").write_text("1")
     monkeypatch.chdir(tmp_path)
-    app = make_app(f"docker-archive:{image}", cache=CacheRequest(dockerfile="Dockerfile"))
+    app = make_app(f"docker-archive:{image}", cache=BuildSpec(dockerfile="Dockerfile"))
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         app.screen.query_one("#tabs").active = "cache-tab"  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ import pytest
 from textual.widgets import Input, Static, TabbedContent
 
 from layerscope.api import analyze
-from layerscope.cache.bump import package_costs
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.features.bump import package_costs
+from layerscope.buildcache.request import BuildSpec
 from layerscope.model import Analysis
 from layerscope.output.json import packages_document
 from layerscope.tui import make_app
@@ -103,7 +103,7 @@ async def test_enter_shows_the_packages_files_in_its_layer(packages_sample: Anal
 async def test_bump_column_shows_what_packages_json_says(tmp_path: Path) -> None:
     """The Bump column and the details: the figure `packages --json` gives (the same Dockerfile and log)."""
     ref, ctx, log = bumpcase.make(tmp_path)
-    request = CacheRequest(context=str(ctx), timings=str(log))
+    request = BuildSpec(context=str(ctx), timings=str(log))
     doc = packages_document(package_costs(analyze(ref), request))
     figure = {p["name"]: p["rebuild"] for p in doc["packages"]}
     app = make_app(ref, analysis=analyze(ref), cache=request)

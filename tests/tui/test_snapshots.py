@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from layerscope.cache.simulate import CacheRequest
+from layerscope.buildcache.request import BuildSpec
 from layerscope.model import Analysis
 from layerscope.tui import make_app
 from tests.tui.conftest import settle
@@ -91,9 +91,7 @@ def test_cache(
     snap_compare: Compare, sample: Analysis, build_dir: Path, monkeypatch: pytest.MonkeyPatch, size: str, theme: str
 ) -> None:
     monkeypatch.chdir(build_dir)  # the view names the Dockerfile and context as given: relative, the same every run
-    app = make_app(
-        "docker-archive:sample.tar", analysis=sample, theme=theme, cache=CacheRequest(dockerfile="Dockerfile")
-    )
+    app = make_app("docker-archive:sample.tar", analysis=sample, theme=theme, cache=BuildSpec(dockerfile="Dockerfile"))
     assert snap_compare(app, terminal_size=SIZES[size], run_before=keys("3", "down", "down", "down", "enter"))
 
 
@@ -101,7 +99,7 @@ def test_cache_from_a_file(
     snap_compare: Compare, sample: Analysis, build_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(build_dir)
-    app = make_app("docker-archive:sample.tar", analysis=sample, cache=CacheRequest(dockerfile="Dockerfile"))
+    app = make_app("docker-archive:sample.tar", analysis=sample, cache=BuildSpec(dockerfile="Dockerfile"))
     # L3, the Files pane, /app opened, app/main.py: r
     run = keys("down", "down", "down", "tab", "up", "enter", "down", "r")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)

@@ -2,9 +2,9 @@
 to which database, how each is parsed, which installs a rewrite replaces) and by attribution
 (which owner wins a file several packages list).
 
-What a layer walk captures is decided one floor down, in layers/capture.py (which cannot
-import this package); each entry's `captures` names files the walk must keep, and the tests
-check both tables agree."""
+What a layer walk captures is decided one floor down (the walk cannot import the parsers):
+each entry names its `CaptureRules` in layers/capture.py, the files its database is made of,
+and `captures` gives examples of them the tests check are kept and claimed by it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from layerscope.analysis.packages import apk, conda, dpkg, python, rpm
 from layerscope.analysis.packages.common import APK, CONDA, DEB, PYTHON, RPM, SOURCE, Captured, Found
+from layerscope.layers import capture
+from layerscope.layers.capture import CaptureRules
 
 Finder = Callable[[Captured], tuple[list[Found], list[str]]]
 
@@ -24,7 +26,8 @@ class Ecosystem:
     is_meta: Callable[[str], bool]  # is this captured path one of its database's files?
     new_finder: Callable[[], Finder]  # a parser for one history build (python keeps a memo across layers)
     rank: int  # which owner wins a file several packages list: the lowest (docs/image-formats.md §10 rule 7)
-    captures: tuple[str, ...]  # examples of files layers/capture.py must keep for it
+    capture: CaptureRules  # the files its database is made of: what a layer walk keeps for it
+    captures: tuple[str, ...]  # examples of those files (the tests check the walk keeps them)
 
     @property
     def key_prefix(self) -> str:
@@ -45,12 +48,21 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         python.is_python_meta,
         _python_finder,
         2,
+        capture.PYTHON_FILES,
         ("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",),
     ),
-    Ecosystem("conda", CONDA, conda.is_conda_meta, lambda: conda.find, 1, ("opt/conda/conda-meta/zlib-1.2.13-0.json",)),
-    Ecosystem("dpkg", DEB, dpkg.is_dpkg_meta, lambda: dpkg.find, 0, ("var/lib/dpkg/status",)),
-    Ecosystem("apk", APK, apk.is_apk_meta, lambda: apk.find, 0, ("lib/apk/db/installed",)),
-    Ecosystem("rpm", RPM, rpm.is_rpm_meta, lambda: rpm.find, 0, ("var/lib/rpm/rpmdb.sqlite",)),
+    Ecosystem(
+        "conda",
+        CONDA,
+        conda.is_conda_meta,
+        lambda: conda.find,
+        1,
+        capture.CONDA_FILES,
+        ("opt/conda/conda-meta/zlib-1.2.13-0.json",),
+    ),
+    Ecosystem("dpkg", DEB, dpkg.is_dpkg_meta, lambda: dpkg.find, 0, capture.DPKG_FILES, ("var/lib/dpkg/status",)),
+    Ecosystem("apk", APK, apk.is_apk_meta, lambda: apk.find, 0, capture.APK_FILES, ("lib/apk/db/installed",)),
+    Ecosystem("rpm", RPM, rpm.is_rpm_meta, lambda: rpm.find, 0, capture.RPM_FILES, ("var/lib/rpm/rpmdb.sqlite",)),
 )
 ECOSYSTEM_BY_NAME = {e.name: e for e in ECOSYSTEMS}
 # Precedence when several packages list one file: an OS package beats conda, conda beats a

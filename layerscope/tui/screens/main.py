@@ -32,7 +32,7 @@ from layerscope.tui.widgets.waste import WasteTable
 from layerscope.units import fmt_pct, fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.cache.simulate import CacheRequest
+    from layerscope.buildcache.request import BuildSpec
 
 
 def figures(a: Analysis) -> str:
@@ -64,7 +64,7 @@ class MainScreen(Screen[None]):
         *[Binding(str(n), f"show_tab({n})", f"Tab {n}", show=False) for n in range(1, 10)],
     ]
 
-    def __init__(self, analysis: Analysis, model: FsModel, cache: CacheRequest | None = None) -> None:
+    def __init__(self, analysis: Analysis, model: FsModel, cache: BuildSpec | None = None) -> None:
         super().__init__(id="main")
         self.analysis = analysis
         self.model = model

@@ -20,10 +20,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.cache.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
-from layerscope.cache.model import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
-from layerscope.cache.simulate import CacheRequest, simulate_cache
-from layerscope.cache.whatif import ListedStep, PlannedChange, WhatIf, dockerfile_path
+from layerscope.buildcache.features.change import simulate_change
+from layerscope.buildcache.inputs.whatif import ListedStep, PlannedChange, WhatIf
+from layerscope.buildcache.pricing.imagemap import RebuildCost, StepMap, map_steps, rebuild_cost
+from layerscope.buildcache.request import BuildSpec
+from layerscope.buildcache.results import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis
 from layerscope.textsafe import visible
@@ -66,7 +67,10 @@ class CacheTable(DataTable[str | Text]):
         self.listed: list[ListedStep] = []
 
     def on_mount(self) -> None:
-        for label, key in [("", "status"), ("Line", "line"), ("Step", "text"), ("Layer", "layer")]:
+        # The status column is as wide as its longest word from the start: a width measured from
+        # the cells would grow when the first simulation lands, and DataTable measures on idle.
+        self.add_column("", key="status", width=max(len(s) for s in STATUS.values()))
+        for label, key in [("Line", "line"), ("Step", "text"), ("Layer", "layer")]:
             self.add_column(label, key=key)
         self.add_column("Size", key="size")
         self.add_column("Compr.", key="compressed")
@@ -109,7 +113,7 @@ class CacheTable(DataTable[str | Text]):
 
 
 class CachePane(Vertical):
-    def __init__(self, analysis: Analysis, request: CacheRequest, *, id: str | None = None) -> None:
+    def __init__(self, analysis: Analysis, request: BuildSpec, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.analysis = analysis
         self.request = request
@@ -133,7 +137,7 @@ class CachePane(Vertical):
     def describe(self) -> str:
         r = self.request
         target = f" · target {r.target}" if r.target else ""
-        return visible(f"Cache: {dockerfile_path(r)} · context {r.context} · {r.builder}{target}")
+        return visible(f"Cache: {r.dockerfile_path} · context {r.context} · {r.builder}{target}")
 
     def on_mount(self) -> None:
         self.load()
@@ -188,7 +192,7 @@ class CachePane(Vertical):
     @work(thread=True, exclusive=True, group="cache-sim")
     def run_simulation(self, generation: int, plan: PlannedChange) -> None:
         try:
-            cost = rebuild_cost(simulate_cache(plan.request), self.analysis.image)
+            cost = rebuild_cost(simulate_change(self.request, plan.change), self.analysis.image)
         except LayerscopeError as err:
             self.post_message(CacheSimulated(generation, plan.what, None, str(err)))
             return

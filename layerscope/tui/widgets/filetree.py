@@ -56,6 +56,7 @@ class FileTreeView(Tree[NodeRef]):
         super().__init__("/", NodeRef(""), id=id)
         self.show_root = False
         self.guide_depth = 2
+        self.revealed: Node | None = None  # the node reveal() put the cursor on, until the cursor moves
 
     # -- content --------------------------------------------------------------------------
     def show(self, view: FsView, visible: set[str] | None, order: str) -> None:
@@ -158,8 +159,30 @@ class FileTreeView(Tree[NodeRef]):
             return None
         if self.last_line >= 0:  # reading last_line lays the lines out, so node.line is current
             self.move_cursor(node)
-        self.call_after_refresh(self.scroll_to_node, node, False)
+        self.revealed = node
+        self.call_after_refresh(self.scroll_to_revealed)
         return node
+
+    def scroll_to_revealed(self) -> None:
+        """Scroll so the revealed node is near the top, a few lines of its parents above it and
+        what follows it (a package's other files) below.
+
+        A function of the node's line, the tree's line count and its height only, applied again
+        when the tree is resized: a reveal from another tab runs before this tab is laid out
+        (height 0 then), and a scroll worked out from that height would depend on which came first.
+        """
+        node = self.revealed
+        if node is None or self.cursor_node is not node:
+            self.revealed = None
+            return
+        height = self.scrollable_content_region.height
+        if height <= 0 or node.line < 0:
+            return
+        bottom = max(0, self.last_line + 1 - height)
+        self.scroll_to(y=max(0, min(node.line - min(3, height // 3), bottom)), animate=False, force=True)
+
+    def on_resize(self) -> None:
+        self.scroll_to_revealed()
 
     def _find_child(self, node: Node, path: str) -> Node | None:
         while True:

@@ -1,6 +1,6 @@
 """The Packages view: every package the image holds, sortable and filterable; Enter shows
 its files in the layer that installed it. The Bump column is what bumping its pin rebuilds
-(cache/bump.py: the figure `packages --json` gives as `rebuild`)."""
+(buildcache/features/bump.py: the figure `packages --json` gives as `rebuild`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from layerscope.analysis.pkgview import rebuild_text
 from layerscope.analysis.state import state_of
 from layerscope.model import Analysis, Package
+from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import visible
 from layerscope.tui.format import plain
 from layerscope.tui.messages import ShowPackage

@@ -7,7 +7,7 @@ import pytest
 
 from layerscope.analysis.packages.common import SOURCE
 from layerscope.analysis.packages.ecosystems import ECOSYSTEMS, RANK, Ecosystem, ecosystem_of
-from layerscope.layers.capture import capture_limit
+from layerscope.layers.capture import CAPTURES, NOT_KEPT, capture_limit
 
 DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\nArchitecture: amd64\n\n"
 
@@ -18,6 +18,16 @@ def test_its_files_are_captured_and_claimed_by_it(eco: Ecosystem) -> None:
     for path in eco.captures:
         assert capture_limit(path) is not None, f"layers/capture.py does not keep {path}"
         assert ecosystem_of(path) == eco.name
+        parent, _, name = path.rpartition("/")
+        assert eco.capture.limit(path, parent, name) not in (None, NOT_KEPT), f"{eco.name}'s own rules miss {path}"
+
+
+def test_every_capture_rule_belongs_to_one_ecosystem() -> None:
+    """A new ecosystem declares its files (a CaptureRules in layers/capture.py, asked by the walk)
+    in its entry; rules no ecosystem names would capture files nothing parses."""
+    assert [e.capture.name for e in ECOSYSTEMS] == [e.name for e in ECOSYSTEMS]
+    assert sorted(e.name for e in ECOSYSTEMS) == sorted(r.name for r in CAPTURES)
+    assert {id(e.capture) for e in ECOSYSTEMS} == {id(r) for r in CAPTURES}
 
 
 def test_ranks() -> None:

@@ -12,8 +12,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from layerscope.cache.model import CacheSimulation
-from layerscope.cache.simulate import CacheRequest, simulate_cache
+from layerscope.buildcache.request import CacheRequest
+from layerscope.buildcache.results import CacheSimulation
+from layerscope.buildcache.simulate import simulate_cache
 from layerscope.errors import LayerscopeError
 from tests.cache.differential.corpus import ENGINES, MODEL, load_scenarios, load_truth
 from tests.cache.scenario import Scenario

@@ -1,1 +1,0 @@
-"""Build-cache simulation: which steps a change invalidates, per builder (BuildKit, classic, buildah)."""
