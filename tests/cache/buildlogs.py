@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from layerscope.buildcache.inputs.timings import place_vertices, rawjson_steps
-from layerscope.buildfile.stages import Dockerfile
+from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 
 
 class LogMismatch(AssertionError):
@@ -95,3 +95,16 @@ def from_buildah(text: str, df: Dockerfile, target: str | None) -> dict[int, str
         if ins is not None and ins.keyword != "FROM":
             out[ins.line] = "hit" if "--> Using cache" in body else "miss"
     return out
+
+
+def read_verdicts(engine: str, log: str, dockerfile: str, args: dict[str, str], target: str | None) -> dict[int, str]:
+    """Each step's verdict (line -> hit/miss) in the log of a build of `dockerfile` by one of the engines of
+    tests/cache/engines.py (the one reading the real-build tests and the corpus recorder share)."""
+    df = load_dockerfile(dockerfile)
+    if engine.startswith("modern"):
+        return from_rawjson(log, df, args, target)
+    if engine == "docker20-buildkit":
+        return from_plain(log, df, args, target)
+    if engine == "docker20-classic":
+        return from_classic(log, df, target)
+    return from_buildah(log, df, target)

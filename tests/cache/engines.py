@@ -9,8 +9,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from tests.support.dockerd import Engine as SessionEngine
 
@@ -31,12 +32,46 @@ class BuildFailed(Exception):
         self.log = log
 
 
+# Failures of the machine, not of the Dockerfile nor of the cache: a build that fails with one of these says
+# nothing about the builder's verdict, so the whole scenario is built again (see `retry_transient`). Keep each
+# pattern the exact text of one known infrastructure error: a real build failure must never be retried.
+TRANSIENT = (
+    # runc (under buildah's RUN) copies its own binary into a sealed memfd before it starts the container; on a
+    # loaded machine sealing it can fail with EBUSY (seen in CI: `Close_Fd sealing memfd copy: Device or ...`)
+    "sealing memfd copy: Device or resource busy",
+)
+RETRIES = 2  # times a scenario is built again after a transient failure
+
+
+class TransientFailure(BuildFailed):
+    """A builder command failed with one of the TRANSIENT infrastructure errors."""
+
+
 def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300, stdin: bytes | None = None) -> str:
     p = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, timeout=timeout, input=stdin)
     out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
     if p.returncode != 0:
-        raise BuildFailed(f"{' '.join(cmd)} exited {p.returncode}:\n{out}")
+        failed = TransientFailure if any(t in out for t in TRANSIENT) else BuildFailed
+        raise failed(f"{' '.join(cmd)} exited {p.returncode}:\n{out}")
     return out
+
+
+T = TypeVar("T")
+
+
+def retry_transient(scenario: Callable[[], T], before_retry: Callable[[], None] = lambda: None) -> T:
+    """Run a whole scenario (reset, build before, build after, read the verdicts) again, at most RETRIES times,
+    when a builder command hit a TRANSIENT error. The whole of it: re-running only the failed build would build
+    on the cache the first try left, and change the verdicts of the steps that ran then. Any other failure,
+    and the last transient one, propagates."""
+    for left in range(RETRIES, -1, -1):
+        try:
+            return scenario()
+        except TransientFailure:
+            if left == 0:
+                raise
+            before_retry()
+    raise AssertionError("unreachable")
 
 
 def base_tar(variant: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from layerscope.buildcache.builders.buildkit import platform_key
 from layerscope.buildcache.builders.plan import BuildInput
 from layerscope.buildcache.builders.run import simulate_builds
 from layerscope.buildfile.context import ContextTree
@@ -65,3 +66,19 @@ def test_classic_refuses_buildkit_only_syntax(tmp_path: Path) -> None:
     old = build(tmp_path / "a", {}, df)
     with pytest.raises(UnsupportedError, match="line 2: the classic builder does not support RUN --mount"):
         simulate_builds([old], old, "classic")
+
+
+def test_a_from_platform_naming_the_build_platform_keys_as_no_flag(tmp_path: Path) -> None:
+    plain = build(tmp_path / "a", {"a.txt": "one\n"})
+    for i, flag in enumerate(("linux/amd64", "$BUILDPLATFORM", "linux/x86_64", "linux/arm64")):
+        df = DF.replace("FROM ", f"FROM --platform={flag} ")
+        after = build(tmp_path / f"p{i}", {"a.txt": "one\n"}, df)
+        statuses = {s.line: s.status for s in simulate_builds([plain], after, "buildkit")}
+        expected = "miss" if flag == "linux/arm64" else "hit"  # another platform: another image, new keys
+        assert statuses[2] == statuses[3] == expected, (flag, statuses)
+
+
+def test_platform_key_normalizes() -> None:
+    assert platform_key("") == platform_key("linux/amd64") == platform_key("LINUX/X86_64") == "linux/amd64"
+    assert platform_key("linux/arm64/v8") == platform_key("linux/aarch64") == platform_key("arm64") == "linux/arm64"
+    assert platform_key("linux/arm/v7") == "linux/arm/v7"

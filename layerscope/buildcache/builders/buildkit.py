@@ -30,10 +30,25 @@ from layerscope.buildcache.builders.walk import Walker
 from layerscope.buildfile.directives import read_directives
 from layerscope.buildfile.expand import expand
 from layerscope.buildfile.instructions import Instruction
-from layerscope.buildfile.stages import NamedRef, Stage, from_target, reachable_stages
+from layerscope.buildfile.stages import PLATFORM_ARGS, NamedRef, Stage, from_target, reachable_stages
 from layerscope.errors import FormatError, UnsupportedError
 
 CONFIG_ONLY = "config only: no cache step in BuildKit"
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}
+
+
+def platform_key(flag: str) -> str:
+    """The platform a FROM's vertex is keyed with: the `--platform` value normalized (containerd
+    `platforms.Normalize`), and with no flag the build's target platform. So `--platform=linux/amd64` or
+    `$BUILDPLATFORM` on an amd64 build keys as no flag at all (observed on 28.5: app-platform-added)."""
+    parts = (flag or PLATFORM_ARGS["TARGETPLATFORM"]).lower().split("/")
+    if len(parts) == 1:  # `linux` or `arm64` alone: the other part is the default's
+        default_os, default_arch = PLATFORM_ARGS["TARGETOS"], PLATFORM_ARGS["TARGETARCH"]
+        parts = [parts[0], default_arch] if parts[0] in ("linux", "windows", "darwin") else [default_os, parts[0]]
+    os_, arch, variant = parts[0], _ARCH_ALIASES.get(parts[1], parts[1]), "/".join(parts[2:])
+    if (arch, variant) in (("arm64", "v8"), ("amd64", "v1")):  # the default variants are dropped
+        variant = ""
+    return "/".join(p for p in (os_, arch, variant) if p)
 
 
 class BuildKitWalker(Walker):
@@ -65,7 +80,7 @@ class BuildKitWalker(Walker):
         if image == "scratch":
             state.chain = state.output = state.ochain = "scratch"
             return self.none(stage, state, ins, ins.original, "FROM scratch: an empty filesystem, nothing to pull")
-        platform = expand(ins.flag("platform") or "", self.globals, self.df.escape, self.df.budget)
+        platform = platform_key(expand(ins.flag("platform") or "", self.globals, self.df.escape, self.df.budget))
         base = Component("base", self.build.base_identity(image) + "|" + platform, BASE, image)
         state.writes.append(("/", "base:" + base.value, 0))
         state.owrites.append(("/", "base:" + base.value, 0))

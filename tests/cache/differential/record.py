@@ -27,28 +27,31 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from layerscope.buildfile.stages import load_dockerfile
 from tests.cache import buildlogs
 from tests.cache.differential.corpus import append_truth, load_scenarios, load_truth, save_version
-from tests.cache.engines import ON_ENGINE, Buildah, BuildFailed, DaemonBuilder, Engine
+from tests.cache.engines import (
+    ON_ENGINE,
+    Buildah,
+    BuildFailed,
+    DaemonBuilder,
+    Engine,
+    TransientFailure,
+    retry_transient,
+)
 from tests.cache.scenario import Scenario
 from tests.engines import ENGINES as SPECS
-from tests.support.dockerd import LOCK, lock_inherited, run_engine, running_dockerds
-
-
-def read_log(engine: Engine, log: str, sc: Scenario, dockerfile: str, args: dict[str, str]) -> dict[int, str]:
-    df = load_dockerfile(dockerfile)
-    if engine.name.startswith("modern"):
-        return buildlogs.from_rawjson(log, df, args, sc.target)
-    if engine.name == "docker20-buildkit":
-        return buildlogs.from_plain(log, df, args, sc.target)
-    if engine.name == "docker20-classic":
-        return buildlogs.from_classic(log, df, sc.target)
-    return buildlogs.from_buildah(log, df, sc.target)
+from tests.support.dockerd import LOCK, lock_inherited, reap_orphaned_engines, run_engine, running_dockerds
 
 
 def observe(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
-    """One scenario on one builder: its verdict per line, or which build failed."""
+    """One scenario on one builder: its verdict per line, or which build failed. A transient infrastructure
+    failure (engines.TRANSIENT) builds the whole scenario again; when it persists, TransientFailure."""
+
+    # the failed try may have left intermediate images a later build could hit: the full reset
+    return retry_transient(lambda: _observe_once(engine, sc, work), lambda: engine_dirty(engine))
+
+
+def _observe_once(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
     before, after = work / "before", work / "after"
     subprocess.run(["rm", "-rf", str(before), str(after)], check=True)
     sc.write_before(before)
@@ -56,19 +59,24 @@ def observe(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
     engine.reset()
     try:
         engine.build(before, "scenario:before", sc.args_before(), sc.target_before)
+    except TransientFailure:
+        raise
     except BuildFailed as err:
         return {"id": sc.name, "error": "before", "log": err.log[-600:]}
     if sc.change.get("base_changed"):
         engine.set_base(2)
     try:
         log = engine.build(after, "scenario:after", sc.args_after(), sc.target)
+    except TransientFailure:
+        raise
     except BuildFailed as err:
         return {"id": sc.name, "error": "after", "log": err.log[-600:]}
     finally:
         if sc.change.get("base_changed"):
             engine.set_base(1)
+    dockerfile = (after / "Dockerfile").read_text()
     try:
-        steps = read_log(engine, log, sc, (after / "Dockerfile").read_text(), sc.args_after())
+        steps = buildlogs.read_verdicts(engine.name, log, dockerfile, sc.args_after(), sc.target)
     except (buildlogs.LogMismatch, IndexError, ValueError) as err:
         return {"id": sc.name, "unreadable": str(err)[:300], "log": log[-600:]}
     return {"id": sc.name, "steps": {str(k): v for k, v in sorted(steps.items())}}
@@ -76,7 +84,9 @@ def observe(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
 
 class FastDaemonBuilder(DaemonBuilder):
     """The suite's daemon builder with a cheaper reset between scenarios: only the two tags a scenario made
-    and the build cache (the classic builder's cache is those tags' parent images, removed with them)."""
+    and the build cache (the classic builder's cache is those tags' parent images, removed with them, and the
+    untagged images of the stages before the target: without their prune, a stage an earlier scenario built
+    hit in a later one, as in multi-target-changed-build-to-final)."""
 
     dirty = False  # a failed build leaves intermediate images (classic) that a later build could hit
 
@@ -90,9 +100,16 @@ class FastDaemonBuilder(DaemonBuilder):
             self.client("builder", "prune", "-af")
         with contextlib.suppress(BuildFailed):  # a tag that does not exist (yet)
             self.client("rmi", "-f", "scenario:before", "scenario:after")
+        if not self.buildkit:  # the images of the classic builder's other stages stay, untagged, as its cache
+            self.client("image", "prune", "-f")
         if self.engine.pid not in DaemonBuilder._based:
             self.set_base(1)
             DaemonBuilder._based.add(self.engine.pid)
+
+
+def engine_dirty(engine: Engine) -> None:
+    if isinstance(engine, FastDaemonBuilder):
+        engine.dirty = True
 
 
 def spread(scenarios: list[Scenario]) -> list[Scenario]:
@@ -138,6 +155,7 @@ def builders(names: list[str], work: Path) -> Iterator[list[Engine]]:
         raise SystemExit("give engines of one daemon per run (docker20-buildkit and docker20-classic share one)")
     spec = next(s for s in SPECS if s.id in specs)
     with engine_lock():
+        reap_orphaned_engines()
         if running_dockerds():
             raise SystemExit("another dockerd is running: only one engine may use docker0 at a time")
         with run_engine(spec) as eng:
@@ -168,9 +186,15 @@ def main(argv: list[str]) -> int:
             for sc in todo:
                 if time.monotonic() - start > ns.budget:
                     break
-                rec = observe(engine, sc, Path(tmp))
-                if isinstance(engine, FastDaemonBuilder) and "error" in rec:
-                    engine.dirty = True
+                try:
+                    rec = observe(engine, sc, Path(tmp))
+                except TransientFailure as err:  # no verdict of the builder's: not recorded, tried next run
+                    engine_dirty(engine)
+                    print(f"{engine.name} {sc.name}: not recorded, a transient failure persisted: "
+                          f"{err.log[-300:]}", flush=True)  # fmt: skip
+                    continue
+                if "error" in rec:
+                    engine_dirty(engine)
                 done += 1
                 if ns.check:
                     old = truth.get(sc.name)
