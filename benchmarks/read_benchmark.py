@@ -19,9 +19,21 @@ Then, median of --runs runs of each, in one go:
   floor             isal decode of every gzip layer of the oci-archive, one core
 
 and prints the table with ratios, peak RSS and CPU seconds (user + system) of every run.
-CPU seconds tell a loaded machine apart from a slow program. Usage:
+CPU seconds tell a loaded machine apart from a slow program.
+
+With --ml, the image is instead the ML image of issue 20 (benchmarks/ml_image.py: Debian,
+python3, torch with its CUDA wheels, transformers, a 200 MB weights file; one large gzip
+layer), built by a real Docker engine and written as docker-archive and OCI layout (gzip),
+and pushed to a loopback docker-registry. Then also, every round:
+
+  docker://         `inspect --no-cache` from the loopback registry, against the OCI layout
+  rapidgzip         rapidgzip's parallel decode of every gzip layer, on all cores (issue 20
+                    asks for this figure next to the isal floor)
+
+Several GB of wheels, engine storage and archives: never in CI. Usage:
 
   python benchmarks/read_benchmark.py [--size-mb 1000] [--files 100000] [--runs 5] [--workdir DIR [--reuse]]
+  python benchmarks/read_benchmark.py --ml [--runs 3] [--workdir DIR]   (DIR is kept: a second run reuses it)
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -243,24 +256,50 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return float(dt), int(peak), float(cpu)
 
 
-def floor(gz_paths: list[Path]) -> float:
-    t0 = time.perf_counter()
+def _self_cpu() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def floor(gz_paths: list[Path]) -> tuple[float, float]:
+    """Wall and CPU seconds of isal decoding every layer, one after the other, on one core."""
+    t0, c0 = time.perf_counter(), _self_cpu()
     for p in gz_paths:
         with igzip.open(p, "rb") as fh:
             while fh.read(1 << 20):
                 pass
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _self_cpu() - c0
+
+
+def rapidgzip_decode(gz_paths: list[Path]) -> tuple[float, float] | None:
+    """rapidgzip's parallel decode of every layer on all cores (None when not installed)."""
+    try:
+        import rapidgzip  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    t0, c0 = time.perf_counter(), _self_cpu()
+    for p in gz_paths:
+        with rapidgzip.open(str(p), parallelization=os.cpu_count() or 1) as fh:
+            while fh.read(4 << 20):
+                pass
+    return time.perf_counter() - t0, _self_cpu() - c0
 
 
 FLOOR = "floor: isal decode of the gzip layers, 1 core"
+RAPID = "rapidgzip decode of the gzip layers, all cores"
 DIVE = "dive 0.13.1, docker-archive"
 SYFT = "syft -o syft-json, docker-archive"
+OCI_ROW = "layerscope cold, oci-archive"
+LAYOUT_ROW = "layerscope cold, OCI layout (gzip)"
+REGISTRY_ROW = "layerscope cold, docker:// loopback registry"
 # (row, reference row, the issue's target ratio)
 TARGETS = [
     ("layerscope cold, docker-archive", DIVE, 0.5),
     ("layerscope warm, docker-archive", DIVE, 0.1),
-    ("layerscope cold, oci-archive", FLOOR, 1.0),
+    (OCI_ROW, FLOOR, 1.0),
+    (LAYOUT_ROW, FLOOR, 1.0),
     ("packages cold, docker-archive", SYFT, 0.3),
+    (REGISTRY_ROW, LAYOUT_ROW, 1.1),
 ]
 
 
@@ -279,17 +318,23 @@ def main() -> int:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", dest="json_out", default=None, help="also write results here")
     ap.add_argument("--reuse", action="store_true", help="use the image already in --workdir")
+    ap.add_argument("--ml", action="store_true", help="the ML image of issue 20 (several GB; never in CI)")
     args = ap.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="layerscope-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    if args.reuse and (workdir / "bench.docker.tar").exists() and (workdir / "bench.oci.tar").exists():
+    layout_ref: str | None = None
+    if args.ml:
+        import ml_image  # benchmarks/ is on sys.path: this script's directory
+
+        image = ml_image.build(workdir)
+        dpath, gz_paths, layout_ref = image.docker_archive, image.gzip_blobs, image.layout_ref
+        opath = None
+        unc, files = _archive_stats(dpath)
+    elif args.reuse and (workdir / "bench.docker.tar").exists() and (workdir / "bench.oci.tar").exists():
         print(f"reusing the image in {workdir}", file=sys.stderr)
         dpath, opath = workdir / "bench.docker.tar", workdir / "bench.oci.tar"
         gz_paths = sorted(workdir.glob("layer*.gz"))
-        with tarfile.open(dpath) as outer:
-            inner = [m for m in outer.getmembers() if m.name.endswith("layer.tar")]
-            unc = sum(m.size for m in inner)
-            files = sum(_count_entries(outer.extractfile(m)) for m in inner)
+        unc, files = _archive_stats(dpath)
     else:
         print(f"building a {args.size_mb} MB image from real files in {workdir} ...", file=sys.stderr)
         layers = build_layers(args.size_mb * 1000**2, args.layers, args.files, args.pax_mtimes)
@@ -297,6 +342,62 @@ def main() -> int:
         files = sum(_count_entries(io.BytesIO(x)) for x in layers)
         unc = sum(len(x) for x in layers)
         del layers
+    registry = None
+    try:
+        if layout_ref is not None:
+            registry = _push(layout_ref, workdir)
+        return _measure(args, workdir, dpath, opath, layout_ref, registry, gz_paths, unc, files)
+    finally:
+        if registry is not None:
+            registry.stop()
+
+
+def _archive_stats(dpath: Path) -> tuple[int, int]:
+    """Uncompressed bytes and entries of a docker-archive's layers."""
+    with tarfile.open(dpath) as outer:
+        inner = [m for m in outer.getmembers() if m.name.endswith(("layer.tar", ".tar")) or m.name.startswith("blobs/")]
+        inner = [m for m in inner if m.isfile() and m.size > 1024 and _is_tar(outer, m)]
+        return sum(m.size for m in inner), sum(_count_entries(outer.extractfile(m)) for m in inner)
+
+
+def _is_tar(outer: tarfile.TarFile, member: tarfile.TarInfo) -> bool:
+    fh = outer.extractfile(member)
+    return fh is not None and fh.read(262)[257:262] == b"ustar"
+
+
+def _push(layout_ref: str, workdir: Path) -> object:
+    """A loopback docker-registry holding the OCI layout's blobs as they are (same gzip bytes)."""
+    sys.path.insert(0, str(REPO))
+    from tests.sources.registry.images import skopeo_copy
+    from tests.sources.registry.servers import Registry
+
+    shutil.rmtree(workdir / "registry", ignore_errors=True)
+    registry = Registry(workdir / "registry")
+    print(f"pushing {layout_ref} to {registry.host} ...", file=sys.stderr)
+    try:
+        dest = f"docker://{registry.host}/bench/ml:1"
+        cmd = ["skopeo", "copy", "-q", "--dest-tls-verify=false", "--format", "oci", "--preserve-digests"]
+        p = subprocess.run([*cmd, layout_ref, dest], capture_output=True, text=True, timeout=3600)
+        if p.returncode != 0:
+            raise SystemExit(f"skopeo copy to the registry failed: {p.stderr[-2000:]}")
+        del skopeo_copy
+    except BaseException:
+        registry.stop()
+        raise
+    return registry
+
+
+def _measure(
+    args: argparse.Namespace,
+    workdir: Path,
+    dpath: Path,
+    opath: Path | None,
+    layout_ref: str | None,
+    registry: object,
+    gz_paths: list[Path],
+    unc: int,
+    files: int,
+) -> int:
     # Bytecode as `pip install` leaves it: with PYTHONDONTWRITEBYTECODE set (as on some CI
     # machines) every run would otherwise compile layerscope's modules again (~25 ms).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "layerscope")], check=True)
@@ -308,16 +409,21 @@ def main() -> int:
     ls = [sys.executable, "-m", "layerscope"]
     inspect = [*ls, "inspect", "--json", "--quiet"]
     packages = [*ls, "packages", "--json", "--quiet"]
-    docker_ref, oci_ref = f"docker-archive:{dpath}", f"oci-archive:{opath}"
+    docker_ref = f"docker-archive:{dpath}"
+    oci_ref = layout_ref or f"oci-archive:{opath}"
+    oci_kind = "OCI layout (gzip)" if layout_ref else "oci-archive"
     # (row, command, environment, empty the cold cache first)
     plan: list[tuple[str, list[str], dict[str, str], bool]] = [
         ("layerscope cold, docker-archive", [*inspect, "--no-cache", docker_ref], cold_env, True),
-        ("layerscope cold, oci-archive", [*inspect, "--no-cache", oci_ref], cold_env, True),
+        (f"layerscope cold, {oci_kind}", [*inspect, "--no-cache", oci_ref], cold_env, True),
         ("layerscope warm, docker-archive", [*inspect, docker_ref], warm_env, False),
-        ("layerscope warm, oci-archive", [*inspect, oci_ref], warm_env, False),
+        (f"layerscope warm, {oci_kind}", [*inspect, oci_ref], warm_env, False),
         ("packages cold, docker-archive", [*packages, "--no-cache", docker_ref], cold_env, True),
         ("packages warm, docker-archive", [*packages, docker_ref], warm_env, False),
     ]
+    if registry is not None:
+        host = registry.host  # type: ignore[attr-defined]
+        plan.append((REGISTRY_ROW, [*inspect, "--no-cache", f"docker://{host}/bench/ml:1"], cold_env, True))
     dive, syft = shutil.which("dive"), shutil.which("syft")
     if dive:
         plan.append((DIVE, [dive, "--ci", "--source", "docker-archive", str(dpath)], env, False))
@@ -340,10 +446,18 @@ def main() -> int:
             rows.setdefault(name, []).append(dt)
             cpu.setdefault(name, []).append(seconds)
             rss[name] = max(rss.get(name, 0), peak)
-        rows.setdefault(FLOOR, []).append(floor(gz_paths))
+        for name, result in ((FLOOR, floor(gz_paths)), (RAPID, rapidgzip_decode(gz_paths) if args.ml else None)):
+            if result is not None:
+                rows.setdefault(name, []).append(result[0])
+                cpu.setdefault(name, []).append(result[1])
     med = {k: statistics.median(v) for k, v in rows.items()}
     floor_s, dive_s = med[FLOOR], med.get(DIVE)
-    print(f"\nimage: {unc / 1e9:.2f} GB uncompressed, {files} entries, {len(gz_paths)} gzip layers")
+    gz_bytes = sum(p.stat().st_size for p in gz_paths)
+    largest = max(p.stat().st_size for p in gz_paths)
+    print(
+        f"\nimage: {unc / 1e9:.2f} GB uncompressed, {files} entries, "
+        f"{len(gz_paths)} gzip layers ({gz_bytes / 1e9:.2f} GB, largest {largest / 1e9:.2f} GB)"
+    )
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}, {args.runs} rounds")
     print(f"{'run':<44} {'median s':>9} {'x floor':>8} {'x dive':>7} {'CPU s':>6} {'peak RSS':>9}")
@@ -353,6 +467,9 @@ def main() -> int:
         c = f"{statistics.median(cpu[k]):.2f}" if k in cpu else "-"
         print(f"{k:<44} {v:>9.3f} {v / floor_s:>8.2f} {xd:>7} {c:>6} {peak:>9}")
     print(f"load average (1 min) before and after: {load[0]:.2f}, {os.getloadavg()[0]:.2f}")
+    for missing, tool in ((DIVE, "dive"), (SYFT, "syft")):
+        if missing not in med:
+            print(f"{tool} is not installed here: its rows have no reference")
     print("\ntargets (issues 10 and 20): ratio of the medians; in brackets the median and range of per-round ratios")
     for row, ref, target in TARGETS:
         if row in med and ref in med:
@@ -360,7 +477,9 @@ def main() -> int:
             per_round = sorted(a / b for a, b in zip(rows[row], rows[ref], strict=True))
             verdict = "met" if ratio <= target else "missed"
             spread = f"[{statistics.median(per_round):.2f}, {per_round[0]:.2f}-{per_round[-1]:.2f}]"
-            print(f"  {row} / {ref}: {ratio:.2f} {spread} (target <= {target}) {verdict}")
+            cpu_ratio = statistics.median(cpu[row]) / statistics.median(cpu[ref]) if ref in cpu else None
+            cpu_text = f"; CPU s {cpu_ratio:.2f}" if cpu_ratio is not None else ""
+            print(f"  {row} / {ref}: {ratio:.2f} {spread} (target <= {target}) {verdict}{cpu_text}")
     if args.json_out:
         doc = {
             "uncompressed_bytes": unc,

@@ -42,7 +42,7 @@ def open_image(
     `on_layer(index, record)` is called as each layer is read, in the order they finish.
     `scan_secrets` runs the secret detectors over file contents in the same pass.
     """
-    from layerscope.layers.cache import LayerCache
+    from layerscope.layers.layercache import LayerCache
     from layerscope.sources.builder import build_image
     from layerscope.sources.platforms import Platform
     from layerscope.sources.references import open_handle

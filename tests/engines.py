@@ -39,6 +39,7 @@ from tests.support.dockerd import (
     Engine,
     EngineSpec,
     lock_inherited,
+    reap_orphaned_engines,
     run_engine,
     running_dockerds,
 )
@@ -162,6 +163,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     if reason:
         pytest.skip(reason)
     request.getfixturevalue("engine_lock")
+    reap_orphaned_engines()
     others = running_dockerds()
     if others:
         pytest.skip(f"another dockerd (pid {others[0]}) is running: only one engine may use docker0 at a time")

@@ -15,7 +15,7 @@ from layerscope.analysis.packages.document import report_from, report_json
 from layerscope.analysis.unknown import unknown_figures
 from layerscope.analysis.validate import check_fields
 from layerscope.errors import FormatError
-from layerscope.layers.cache import record_from_json, record_to_json
+from layerscope.layers.layercache import record_from_json, record_to_json
 from layerscope.model import (
     Analysis,
     DiveFigures,

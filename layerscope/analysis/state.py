@@ -43,7 +43,7 @@ class Stacked:
             if self._report is None:
                 # imported on first use: 20 ms of imports `inspect` never needs
                 from layerscope.analysis.packages import categories
-                from layerscope.analysis.packages.report import attribution, report_from
+                from layerscope.analysis.packages.packagereport import attribution, report_from
 
                 hist, att, _c = attribution(self.records, self.tree, self.image.config, categories.Classifier)
                 self._report = report_from(hist, att)
@@ -56,7 +56,7 @@ class Stacked:
         with self._lock:
             if self._attribution is None:
                 from layerscope.analysis.packages import categories
-                from layerscope.analysis.packages.report import attribution
+                from layerscope.analysis.packages.packagereport import attribution
 
                 _h, self._attribution, _c = attribution(
                     self.records, self.tree, self.image.config, categories.Classifier
@@ -70,7 +70,7 @@ class Stacked:
         with self._lock:
             if self._split is None:
                 from layerscope.analysis.packages import categories
-                from layerscope.analysis.packages.report import attribution
+                from layerscope.analysis.packages.packagereport import attribution
 
                 _h, att, recorder = attribution(
                     self.records, self.tree, self.image.config, categories.RecordingClassifier

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from layerscope.layers.cache import cache_root, read_entry, write_entry
+from layerscope.layers.layercache import cache_root, read_entry, write_entry
 
 SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
 # 4: exposure findings; 5: a layout is keyed by all its files

@@ -19,7 +19,7 @@ WILDCARDS = "*?["
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class ContextEntry:
     path: str  # relative to the context root, "/"-separated, no leading "./"
     type: str
     mode: int  # permission bits only
@@ -37,16 +37,8 @@ class Fingerprint:
     content: str  # content digest of a file, link text of a symlink, "" for a directory
 
 
-def git_blob_digest(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def sha256_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def hash_file(path: str, git: bool = False) -> str:
-    """sha256_digest or git_blob_digest of a file's content, read in chunks (a context may hold
+    """The sha256 (or, `git`, the git blob id) of a file's content, read in chunks (a context may hold
     files of gigabytes: never read whole)."""
     fd = open_regular(path, "context file")
     try:
@@ -64,7 +56,9 @@ def hash_file(path: str, git: bool = False) -> str:
 class ContextTree:
     """Entries of a context by path; file contents are read (and hashed) only when a step selects them."""
 
-    def __init__(self, entries: dict[str, Entry], reader: Callable[[str], bytes], digest: Callable[[str], str]) -> None:
+    def __init__(
+        self, entries: dict[str, ContextEntry], reader: Callable[[str], bytes], digest: Callable[[str], str]
+    ) -> None:
         self.entries = entries
         self._reader = reader
         self._digest = digest
@@ -114,7 +108,7 @@ class ContextTree:
     def from_dir(cls, root: str, scheme: str = "sha256") -> ContextTree:
         if not os.path.isdir(root):
             raise BadReferenceError(f"context directory not found: {root}")
-        entries: dict[str, Entry] = {}
+        entries: dict[str, ContextEntry] = {}
         for dirpath, dirnames, filenames in os.walk(root):
             for name in dirnames + filenames:
                 full = os.path.join(dirpath, name)
@@ -122,13 +116,13 @@ class ContextTree:
                 st = os.lstat(full)
                 owner = f"{st.st_uid}:{st.st_gid}"
                 if stat.S_ISLNK(st.st_mode):
-                    entries[rel] = Entry(rel, SYMLINK, 0o777, 0, os.readlink(full), owner)
+                    entries[rel] = ContextEntry(rel, SYMLINK, 0o777, 0, os.readlink(full), owner)
                 elif stat.S_ISDIR(st.st_mode):
-                    entries[rel] = Entry(rel, DIR, stat.S_IMODE(st.st_mode), owner=owner)
+                    entries[rel] = ContextEntry(rel, DIR, stat.S_IMODE(st.st_mode), owner=owner)
                 elif stat.S_ISREG(st.st_mode):
-                    entries[rel] = Entry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size, owner=owner)
+                    entries[rel] = ContextEntry(rel, FILE, stat.S_IMODE(st.st_mode), st.st_size, owner=owner)
                 else:
-                    entries[rel] = Entry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
+                    entries[rel] = ContextEntry(rel, OTHER, stat.S_IMODE(st.st_mode), owner=owner)
 
         def reader(path: str) -> bytes:
             return read_bytes(os.path.join(root, path), "context file")
@@ -142,13 +136,13 @@ class ContextTree:
         """The same tree with some files' contents replaced or added (a rewritten Dockerfile, .dockerignore)."""
         entries = dict(self.entries)
         for path, data in files.items():
-            entries[path] = Entry(path, FILE, 0o644, len(data))
+            entries[path] = ContextEntry(path, FILE, 0o644, len(data))
 
         def reader(path: str) -> bytes:
             return files[path] if path in files else self._reader(path)
 
         def digest(path: str) -> str:
-            return "sha256:" + sha256_digest(files[path]) if path in files else self._digest(path)
+            return "sha256:" + hashlib.sha256(files[path]).hexdigest() if path in files else self._digest(path)
 
         tree = ContextTree(entries, reader, digest)
         tree.ignore, tree.changed = self.ignore, set(self.changed)
@@ -159,9 +153,9 @@ class ContextTree:
         entries = {}
         for p, e in self.entries.items():
             if e.type == FILE:
-                e = Entry(p, FILE, 0o755 if e.mode & 0o100 else 0o644, e.size)
+                e = ContextEntry(p, FILE, 0o755 if e.mode & 0o100 else 0o644, e.size)
             elif e.type == DIR:
-                e = Entry(p, DIR, 0o755)
+                e = ContextEntry(p, DIR, 0o755)
             entries[p] = e
         tree = ContextTree(entries, self._reader, self._digest)
         tree.ignore = self.ignore
@@ -256,9 +250,11 @@ def select(
             missing.append(raw)
             continue
         else:
-            tops = [(src, "" if tree.entries.get(src, Entry("", DIR, 0o755)).type == DIR else os.path.basename(src))]
+            tops = [
+                (src, "" if tree.entries.get(src, ContextEntry("", DIR, 0o755)).type == DIR else os.path.basename(src))
+            ]
         for top, name in tops:
-            entry = tree.entries.get(top, Entry("", DIR, 0o755))
+            entry = tree.entries.get(top, ContextEntry("", DIR, 0o755))
             if entry.type == SYMLINK and follow_top_symlink:
                 target = clean_source(os.path.normpath(os.path.join(os.path.dirname(top), entry.link)), line)
                 if target in tree.entries:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from layerscope.cli.common import emit_json
-from layerscope.layers.cache import DEFAULT_MAX_BYTES, LayerCache
+from layerscope.layers.layercache import DEFAULT_MAX_BYTES, LayerCache
 from layerscope.units import fmt_size, parse_size
 
 
@@ -28,19 +28,12 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         removed, freed = cache.prune(cap)
     stats = cache.stats()
     if args.json:
-        emit_json(
-            {
-                "schema": "layerscope.cache-dir/1",
-                "path": stats.root,
-                "entries": stats.entries,
-                "bytes": stats.bytes,
-                "removed": removed,
-                "freed_bytes": freed,
-            }
-        )
+        from layerscope.output.json import cache_dir_document  # the command's start stays light
+
+        emit_json(cache_dir_document(stats, removed, freed))
         return 0
-    out(f"{stats.root}")
-    out(f"{stats.entries} entries, {fmt_size(stats.bytes)}")
-    if args.prune:
-        out(f"pruned {removed} entries, freed {fmt_size(freed)}")
+    from layerscope.output.text.cache_dir import render
+
+    for line in render(stats, (removed, freed) if args.prune else None):
+        out(line)
     return 0

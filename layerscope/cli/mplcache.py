@@ -12,7 +12,7 @@ def matplotlib_config_dir() -> None:
     Call it before matplotlib is imported (and before Dask starts local workers, which inherit it)."""
     if "MPLCONFIGDIR" in os.environ or "matplotlib" in sys.modules:
         return
-    from layerscope.layers.cache import cache_root
+    from layerscope.layers.layercache import cache_root
 
     path = os.path.join(cache_root(), "matplotlib")
     try:

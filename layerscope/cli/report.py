@@ -19,8 +19,6 @@ from layerscope.units import fmt_size
 if TYPE_CHECKING:
     from layerscope.buildcache.request import BuildSpec, ChangeSpec
 
-SCHEMA = "layerscope.report/1"
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("report", help="a report with figures: .png, .svg, .pdf, or .html (self-contained)")
@@ -100,7 +98,9 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     fmt = write_report(analysis, args.output, comparison, rebuild)
     size = os.path.getsize(args.output)
     if args.json:
-        emit_json({"schema": SCHEMA, "output": args.output, "format": fmt, "bytes": size})
+        from layerscope.output.json import report_written_document
+
+        emit_json(report_written_document(args.output, fmt, size))
     elif not args.quiet:
         sys.stderr.write(f"wrote {visible(args.output)} ({fmt}, {fmt_size(size)})\n")
     return 0

@@ -15,7 +15,7 @@ import dask
 from distributed import Client, LocalCluster
 
 from layerscope.errors import LayerscopeError, UsageError
-from layerscope.layers.cache import cache_root
+from layerscope.layers.layercache import cache_root
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT = "20s"

@@ -41,7 +41,7 @@ RETRIES = 2
 
 
 @dataclass
-class Outcome:
+class FleetOutcome:
     images: list[ImageSummary] = field(default_factory=list)  # in the order of the targets
     layers: dict[str, LayerStats] = field(default_factory=dict)
 
@@ -61,7 +61,7 @@ def run(
     settings: Settings,
     budget_for: Callable[[Target], ImageBudget | None] | None = None,
     listener: Listener | None = None,
-) -> Outcome:
+) -> FleetOutcome:
     listener = listener or Listener()
     run_id = uuid4().hex[:12]
     role: dict[Future[Any], tuple[str, int | str]] = {}
@@ -74,7 +74,7 @@ def run(
     layers: dict[str, _Layer] = {}
     uses: dict[int, list[str]] = {}
     summaries: dict[int, ImageSummary] = {}
-    out = Outcome()
+    out = FleetOutcome()
     listener.planned(len(targets), 0)
     for future, result in done:
         kind, ident = role.pop(future)

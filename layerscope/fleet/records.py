@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layerscope.layers.cache import decode_record, encode_record
+from layerscope.layers.layercache import decode_record, encode_record
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.handle import ResolvedManifest
 from layerscope.sources.registry.options import RegistryOptions

@@ -19,7 +19,7 @@ TABLES = ("images", "layers", "image_layers", "packages", "categories", "savings
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
+class FleetTotals:
     images: int
     failed_images: int
     unique_layers: int
@@ -57,7 +57,7 @@ class FleetTables:
     categories: pd.DataFrame
     savings: pd.DataFrame
     budget: pd.DataFrame
-    totals: Totals
+    totals: FleetTotals
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
         return [(name, getattr(self, name)) for name in TABLES]
@@ -199,9 +199,9 @@ def build(images: Sequence[ImageSummary], stats: dict[str, LayerStats]) -> Fleet
     )
 
 
-def totals(images: pd.DataFrame, layers: pd.DataFrame, stats: dict[str, LayerStats]) -> Totals:
+def totals(images: pd.DataFrame, layers: pd.DataFrame, stats: dict[str, LayerStats]) -> FleetTotals:
     ok = images[images["error"].isna()]
-    return Totals(
+    return FleetTotals(
         images=len(images),
         failed_images=int(images["error"].notna().sum()),
         unique_layers=len(layers),

@@ -36,7 +36,7 @@ from layerscope.fleet.records import (
     Target,
 )
 from layerscope.gcpause import paused_gc
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from layerscope.layers.reader import read_layer
 from layerscope.layers.streams import Readable
 from layerscope.model import Analysis, LayerRecord

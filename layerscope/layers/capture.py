@@ -125,7 +125,7 @@ def capture_limit(path: str) -> int | None:
 
 
 def rules_stamp() -> str:
-    """A short hash of the rules above: the per-layer cache key holds it (layers/cache.py), so
+    """A short hash of the rules above: the per-layer cache key holds it (layers/layercache.py), so
     a change that captures other files never meets warm entries that lack them.
 
     Every plain value of this module, every field of every CaptureRules, and the literals of

@@ -9,7 +9,7 @@ Keys, .env files and credential JSON are small text files. What a detector match
 never kept: a finding is a path and a detector name.
 
 STAMP names this set (patterns and limits): cached findings made by other detectors are
-not reused (layers/cache.py).
+not reused (layers/layercache.py).
 """
 
 from __future__ import annotations

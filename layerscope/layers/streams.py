@@ -41,16 +41,17 @@ BOMB_RATIO = 200
 # and how many wait, decoded, ahead of the walk.
 THREAD_BLOCK = 1 << 20
 THREAD_AHEAD = 4
-# Pieces of the blob (as the decoder reads them) queued for a background hash.
-HASH_QUEUE = 2
 
 
 class HashingReader(io.RawIOBase):
     """Pass-through reader that counts and optionally hashes what flows through.
 
-    With `background`, the hash is computed by a thread of its own (hashlib lets go of the
-    GIL), off the path of the decoder that reads through here; `digest` waits for it, and
-    `finish()` must be called in every case (it ends the thread).
+    With `background`, a thread of its own reads the blob THREAD_AHEAD blocks ahead and
+    hashes it (hashlib and file reads let go of the GIL), so the decoder that reads through
+    here only decodes: it takes whole blocks off a queue instead of waiting on the file and
+    handing every 512 KiB piece to a hashing thread (a GIL hand-over each time, which kept
+    the decoder of a multi-GB layer waiting). `digest` is the hash of the whole blob once it
+    was read to its end; `finish()` must be called in every case (it ends the thread).
     """
 
     def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256", background: bool = False) -> None:
@@ -58,46 +59,44 @@ class HashingReader(io.RawIOBase):
         self._algorithm = algorithm
         self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
-        self._pending: queue.Queue[bytes | None] | None = None
-        self._thread: threading.Thread | None = None
-        if hash_it and background:
-            self._pending = queue.Queue(maxsize=HASH_QUEUE)
-            self._thread = threading.Thread(target=self._hash_pending, name="blob-hash", daemon=True)
-            self._thread.start()
+        self._ahead: DecodeAhead | None = None
+        self._hashed: _Hashed | None = None
+        if self._hash is not None and background:
+            self._hashed = _Hashed(inner, self._hash)
+            self._ahead = DecodeAhead(self._hashed, name="blob-read")
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
+        if self._ahead is not None:
+            data = self._ahead.read(size)
+            self.count += len(data)
+            return data
         data = self._inner.read(size)
         if data:
             self.count += len(data)
-            if self._pending is not None:
-                self._pending.put(data)
-            elif self._hash is not None:
+            if self._hash is not None:
                 self._hash.update(data)
         return data
 
     def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._ahead is not None:
+            n = self._ahead.readinto(buf)
+            self.count += n
+            return n
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)
 
-    def _hash_pending(self) -> None:
-        assert self._pending is not None and self._hash is not None
-        while (data := self._pending.get()) is not None:
-            self._hash.update(data)
-
     def finish(self) -> None:
-        """Wait for the hashing thread to take in everything read so far, and end it."""
-        if self._thread is not None and self._pending is not None:
-            self._pending.put(None)
-            self._thread.join()
-            self._pending = None
-            self._thread = None
+        """End the reading thread (after it hashed everything it read)."""
+        if self._ahead is not None:
+            self._ahead.close()
 
     def stop_hashing(self) -> None:
-        self.finish()
+        if self._hashed is not None:
+            self._hashed.hashing = False  # the thread reads on, without hashing
         self._hash = None
 
     def drain(self) -> None:
@@ -110,6 +109,21 @@ class HashingReader(io.RawIOBase):
         return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
 
 
+class _Hashed:
+    """`inner` read and hashed by the thread of a DecodeAhead (see HashingReader)."""
+
+    def __init__(self, inner: Readable, hash_obj: hashlib._Hash) -> None:
+        self._inner = inner
+        self._hash = hash_obj
+        self.hashing = True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._inner.read(size)
+        if data and self.hashing:
+            self._hash.update(data)
+        return data
+
+
 class DecodeAhead(io.RawIOBase):
     """Reads `inner` (a decoder) in a thread of its own, THREAD_AHEAD blocks ahead.
 
@@ -118,14 +132,14 @@ class DecodeAhead(io.RawIOBase):
     close() stops and joins the thread; it must be called on every path.
     """
 
-    def __init__(self, inner: Readable) -> None:
+    def __init__(self, inner: Readable, name: str = "gzip-decode") -> None:
         self._inner = inner
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=THREAD_AHEAD)
         self._stop = threading.Event()
         self._head = b""
         self._pos = 0
         self._eof = False
-        self._thread = threading.Thread(target=self._decode, name="gzip-decode", daemon=True)
+        self._thread = threading.Thread(target=self._decode, name=name, daemon=True)
         self._thread.start()
 
     def readable(self) -> bool:
@@ -171,11 +185,26 @@ class DecodeAhead(io.RawIOBase):
         return out[0] if len(out) == 1 else b"".join(out)
 
     def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
+        # One copy, from the block into the caller's buffer (isal's reader reads this way).
+        if self._pos >= len(self._head):
+            if self._eof:
+                return 0
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if not item:
+                self._eof = True
+                return 0
+            self._head, self._pos = item, 0
+        take = min(len(buf), len(self._head) - self._pos)
+        buf[:take] = memoryview(self._head)[self._pos : self._pos + take]
+        self._pos += take
+        return take
 
     def close(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         while self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
@@ -207,6 +236,9 @@ class PrefixedReader(io.RawIOBase):
         return self._rest.read(size)
 
     def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        rest_into = getattr(self._rest, "readinto", None)
+        if not self._head and rest_into is not None:
+            return int(rest_into(buf))
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)

@@ -4,9 +4,12 @@ found by following the frame and block headers (RFC 8878), since the decoder end
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from layerscope.errors import FormatError, UnsafeInputError
-from layerscope.layers.streams import Readable
+
+if TYPE_CHECKING:  # annotations only: streams.py imports this module (lazily, for zstd blobs)
+    from layerscope.layers.streams import Readable
 
 # zstd's memory is its window (what a frame may refer back to) plus what one read returns.
 # 128 MiB is the largest window `zstd -d` accepts without --memory or --long; a frame that

@@ -1,19 +1,25 @@
 """The JSON documents of the commands whose result is not an analysis to save: `compare --json`
 (layerscope.compare/1) and `packages --json` (layerscope.packages/1), exactly the contract's
-fields (docs/CONTRACT.md). `inspect --json` is in analysis/serialize.py: a saved analysis
-(analysis/1) is that document plus the records, and the api reads and writes it.
+fields (docs/CONTRACT.md); `report --json` (layerscope.report/1: the file written) and
+`cache-dir --json` (layerscope.cache-dir/1: the per-layer cache). `inspect --json` is in
+analysis/serialize.py: a saved analysis (analysis/1) is that document plus the records, and the api reads and writes it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerscope.analysis.compare import Comparison
 from layerscope.analysis.packages.document import report_json
 from layerscope.model import Analysis, Totals
 
+if TYPE_CHECKING:
+    from layerscope.layers.layercache import CacheStats
+
 COMPARE_SCHEMA = "layerscope.compare/1"
 PACKAGES_SCHEMA = "layerscope.packages/1"
+REPORT_SCHEMA = "layerscope.report/1"
+CACHE_DIR_SCHEMA = "layerscope.cache-dir/1"
 
 
 def _totals(t: Totals) -> dict[str, Any]:
@@ -84,3 +90,20 @@ def packages_document(a: Analysis) -> dict[str, Any]:
     doc.update(report_json(a.packages))
     doc["notes"] = [*img.notes, *a.notes, *doc["notes"]]
     return doc
+
+
+def report_written_document(output: str, fmt: str, size: int) -> dict[str, Any]:
+    """`report --json`: the file `layerscope report` wrote."""
+    return {"schema": REPORT_SCHEMA, "output": output, "format": fmt, "bytes": size}
+
+
+def cache_dir_document(stats: CacheStats, removed: int, freed: int) -> dict[str, Any]:
+    """`cache-dir --json`: the per-layer cache, and what --prune evicted."""
+    return {
+        "schema": CACHE_DIR_SCHEMA,
+        "path": stats.root,
+        "entries": stats.entries,
+        "bytes": stats.bytes,
+        "removed": removed,
+        "freed_bytes": freed,
+    }

@@ -8,7 +8,7 @@ from typing import Any
 
 from layerscope.errors import DigestError, FormatError, LayerscopeError
 from layerscope.gcpause import paused_gc
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from layerscope.layers.reader import blob_matches, read_layer
 from layerscope.layers.streams import Readable
 from layerscope.model import HistoryEntry, Image, Layer, LayerRecord

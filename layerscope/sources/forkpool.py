@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from layerscope.errors import FormatError
-from layerscope.layers.cache import decode_record, encode_record
+from layerscope.layers.layercache import decode_record, encode_record
 from layerscope.model import LayerRecord
 from layerscope.sources.stores import allow_mapping
 

@@ -16,7 +16,7 @@ from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.feed import LayerFeed
 from layerscope.analysis.filetree import stack
 from layerscope.analysis.packages import package_report
-from layerscope.analysis.packages.report import package_files
+from layerscope.analysis.packages.packagereport import package_files
 from layerscope.analysis.pkgview import file_categories, layer_categories, report_of
 from layerscope.analysis.serialize import load_saved_doc, saved_document
 from tests.support.dists import dist

@@ -1,4 +1,4 @@
-"""The builder table (cache/builders.py): every --builder flag and the walker lookup read it."""
+"""The builder table (buildcache/builders/table.py): every --builder flag and the walker lookup read it."""
 
 from __future__ import annotations
 
@@ -51,6 +51,25 @@ def test_an_unknown_builder_names_the_known_ones() -> None:
 def test_every_builder_of_the_table_has_a_model_and_no_model_is_unlisted() -> None:
     assert set(WALKERS) == set(BUILDER_NAMES)
     assert all(WALKERS[name].builder == name for name in BUILDER_NAMES)
+
+
+def test_no_module_compares_a_builder_name_outside_the_table() -> None:
+    """A builder's rules outside its walker are fields of its entry: a new builder is one entry, not a hunt for
+    `builder == "classic"` tests."""
+    import re
+
+    root = Path(__file__).parents[2] / "layerscope"
+    names = "|".join(re.escape(n) for n in BUILDER_NAMES)
+    compared = re.compile(r"""builder\s*[!=]=\s*["'](""" + names + r""")["']""")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if compared.search(line)
+    ]
+    assert not found, found
+    assert [b.name for b in BUILDERS if not b.dockerfile_ignore] == ["classic"]
+    assert [b.name for b in BUILDERS if b.contexts_first] == ["buildah"]
 
 
 def test_image_store_per_builder() -> None:

@@ -17,7 +17,7 @@ from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import LayerStats, Settings
 from layerscope.fleet.tables import FleetTables
 from layerscope.fleet.targets import collect
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from tests.support.daskcluster import REPO, DaskCluster, dask_missing
 from tests.support.fleetimages import Fleet
 from tests.support.registry import FaultProxy, Registry, Rule

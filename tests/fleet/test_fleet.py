@@ -10,7 +10,7 @@ import pytest
 import layerscope
 from layerscope.errors import LayerscopeError
 from layerscope.fleet.tables import FleetTables
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from tests.support.daskcluster import DaskCluster
 from tests.support.fleetimages import Fleet
 

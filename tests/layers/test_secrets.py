@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layerscope.layers import cache as layer_cache
+from layerscope.layers import layercache as layer_cache
 from layerscope.layers import secrets
-from layerscope.layers.cache import LayerCache, decode_record, encode_record
+from layerscope.layers.layercache import LayerCache, decode_record, encode_record
 from layerscope.layers.reader import read_layer
 from tests.support.factory import compress, f, layer_tar
 from tests.support.leaky import aws_key_id, github_token, private_key

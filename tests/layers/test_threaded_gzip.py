@@ -172,3 +172,43 @@ def test_decode_ahead_closed_early_stops_its_thread():
     assert len(ahead.read(100)) == 100
     ahead.close()
     assert not ahead._thread.is_alive()
+
+
+def test_background_hash_reads_ahead_and_hashes_the_whole_blob():
+    """The blob is read and hashed by a thread a block ahead; reads and readinto mixed,
+    in pieces smaller and larger than a block, give back the blob and its digest."""
+    blob = random.Random(3).randbytes(3 * streams.THREAD_BLOCK + 12_345)
+    stored = streams.HashingReader(Chunks(blob, step=300_000), True, background=True)
+    try:
+        out = bytearray(stored.read(4))
+        buf = bytearray(512 * 1024)
+        while n := stored.readinto(buf):
+            out += buf[:n]
+            out += stored.read(70_001)
+        assert bytes(out) == blob
+        assert stored.count == len(blob)
+        assert stored.digest == sha(blob)
+    finally:
+        stored.finish()
+    assert stored._ahead is not None and not stored._ahead._thread.is_alive()
+
+
+def test_background_hash_stopped_early_ends_its_thread_and_reports_no_digest():
+    stored = streams.HashingReader(io.BytesIO(bytes(16 * streams.THREAD_BLOCK)), True, background=True)
+    assert stored.read(4) == bytes(4)
+    stored.stop_hashing()
+    assert len(stored.read(streams.THREAD_BLOCK)) == streams.THREAD_BLOCK  # reads on, unhashed
+    stored.finish()
+    assert stored._ahead is not None and not stored._ahead._thread.is_alive()
+    assert stored.digest is None
+
+
+def test_background_hash_hands_over_a_read_error_in_order():
+    stored = streams.HashingReader(_Failing(), True, background=True)
+    try:
+        assert stored.read(streams.THREAD_BLOCK) == b"\x01" * streams.THREAD_BLOCK
+        assert stored.read(streams.THREAD_BLOCK) == b"\x02" * streams.THREAD_BLOCK
+        with pytest.raises(EOFError):
+            stored.read(1)
+    finally:
+        stored.finish()

@@ -11,7 +11,7 @@ import pytest
 
 from layerscope.api import open_image
 from layerscope.errors import FormatError
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from layerscope.model import FILE, FileRecord, LayerRecord
 from layerscope.sources import forkpool, parallel
 from layerscope.sources.builder import build_image

@@ -201,6 +201,28 @@ def _remove_stale_states() -> None:
             _remove_state(stale)
 
 
+def reap_orphaned_engines() -> list[int]:
+    """Stop the engines of runs that were killed before their `finally` (a timeout, SIGKILL).
+
+    Only called with the lock held: every engine lives inside the lock of the run that started
+    it, so an engine under one of our state directories that answers to its PID now has no
+    owner. Left running, it would make every later run skip ("another dockerd is running").
+    """
+    reaped = []
+    for stale in Path("/tmp").glob(STATE_PREFIX + "*"):
+        pid = _read_pid(stale / "engine.pid")
+        if not stale.is_dir() or not _pid_alive(pid):
+            continue
+        _script("down", str(stale), check=False)  # stops it by the PID it recorded, unmounts a chroot
+        if _pid_alive(pid):
+            _stop_pid(pid)
+        _remove_state(stale)
+        reaped.append(pid)
+    if reaped:
+        _script("iptables_clean", check=False)
+    return reaped
+
+
 def _read_pid(path: Path) -> int:
     try:
         return int(path.read_text().strip())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from layerscope.analysis.packages.report import package_report
+    from layerscope.analysis.packages.packagereport import package_report
 
 __all__ = ["package_report"]
 
@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
     # Imported on first use: loading a saved or cached package report (document.py) must
     # not pull in the attribution machinery, a fifth of a warm `inspect`'s imports.
     if name == "package_report":
-        from layerscope.analysis.packages.report import package_report
+        from layerscope.analysis.packages.packagereport import package_report
 
         return package_report
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,9 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from layerscope.analysis.filetree import FileTree
-from layerscope.analysis.packages.categories import TOOLCHAINS, Classifier, package_category
+from layerscope.analysis.packages.categories import TOOLCHAINS, Classifier
 from layerscope.analysis.packages.common import SOURCE, Found
-from layerscope.analysis.packages.ecosystems import RANK
+from layerscope.analysis.packages.ecosystems import RANK, package_category
 from layerscope.analysis.packages.installs import History, Install
 from layerscope.analysis.packages.owners import BYTECODE, INSTALL_PATH, PROJECT, TOP_LEVEL, Claims, Inferred
 from layerscope.analysis.packages.resolve import Resolver

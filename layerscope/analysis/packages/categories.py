@@ -63,7 +63,7 @@ import posixpath
 import re
 from itertools import pairwise
 
-from layerscope.analysis.packages.common import APK, CONDA, DEB, PYTHON, RPM, canonical
+from layerscope.analysis.packages.common import canonical
 
 PYTHON_PACKAGES, OS_PACKAGES, APP = "python-packages", "os-packages", "app"
 CACHES, BYTECODE, TESTS_DOCS = "package-caches", "bytecode", "tests-and-docs"
@@ -128,19 +128,32 @@ _ACCEL_OS = re.compile(
 )
 
 
-def package_category(ecosystem: str, name: str) -> str:
-    if ecosystem == PYTHON:
-        canon = canonical(name)
-        if canon in _TOOL_PY:
-            return TOOLCHAINS
-        return ACCELERATORS if _ACCEL_PY.match(canon) else PYTHON_PACKAGES
+# The category of a package by its name, one function per kind of ecosystem: each entry of
+# ECOSYSTEMS (ecosystems.py) names its own, and package_category there looks it up.
+def python_package_category(name: str) -> str:
+    canon = canonical(name)
+    if canon in _TOOL_PY:
+        return TOOLCHAINS
+    return ACCELERATORS if _ACCEL_PY.match(canon) else PYTHON_PACKAGES
+
+
+def _os_named(name: str) -> str | None:
     lower = name.lower()
-    if ecosystem in (DEB, RPM, APK, CONDA):
-        if _ACCEL_OS.match(lower):
-            return ACCELERATORS
-        if _TOOL_OS.match(lower) and not _TOOL_OS_RUNTIME.match(lower):
-            return TOOLCHAINS
-    return PYTHON_PACKAGES if ecosystem == CONDA else OS_PACKAGES
+    if _ACCEL_OS.match(lower):
+        return ACCELERATORS
+    if _TOOL_OS.match(lower) and not _TOOL_OS_RUNTIME.match(lower):
+        return TOOLCHAINS
+    return None
+
+
+def os_package_category(name: str) -> str:
+    """A distribution's package (dpkg, rpm, apk)."""
+    return _os_named(name) or OS_PACKAGES
+
+
+def conda_package_category(name: str) -> str:
+    """conda ships native libraries under the distributions' names, for Python environments."""
+    return _os_named(name) or PYTHON_PACKAGES
 
 
 class Classifier:

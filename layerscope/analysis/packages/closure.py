@@ -54,7 +54,7 @@ HARD = frozenset({"Pre-Depends", "Depends", "depends"})
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
+class PackageNode:
     """One installed package as the dependency graph sees it."""
 
     name: str
@@ -76,12 +76,12 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class Graph:
     ecosystem: str
-    nodes: dict[str, Node]
+    nodes: dict[str, PackageNode]
     marks: str  # where "installed on purpose" came from, for the reasoning; "" when unknown
     keep: frozenset[str] | None = None  # the relation fields that keep a package (None: every one)
 
 
-def _providers(nodes: dict[str, Node]) -> dict[str, list[tuple[str, bool]]]:
+def _providers(nodes: dict[str, PackageNode]) -> dict[str, list[tuple[str, bool]]]:
     out: dict[str, list[tuple[str, bool]]] = {}
     for node in nodes.values():
         for p in node.provides:
@@ -89,7 +89,7 @@ def _providers(nodes: dict[str, Node]) -> dict[str, list[tuple[str, bool]]]:
     return out
 
 
-def _satisfiers(group: Group, nodes: dict[str, Node], providers: dict[str, list[tuple[str, bool]]]) -> list[str]:
+def _satisfiers(group: Group, nodes: dict[str, PackageNode], providers: dict[str, list[tuple[str, bool]]]) -> list[str]:
     out = []
     for alt in group:
         if alt.name in nodes:
@@ -99,8 +99,8 @@ def _satisfiers(group: Group, nodes: dict[str, Node], providers: dict[str, list[
 
 
 def _targets(
-    node: Node,
-    nodes: dict[str, Node],
+    node: PackageNode,
+    nodes: dict[str, PackageNode],
     providers: dict[str, list[tuple[str, bool]]],
     fields: frozenset[str] | None = None,
 ) -> Iterator[tuple[str, str]]:
@@ -111,7 +111,10 @@ def _targets(
 
 
 def _kept(
-    nodes: dict[str, Node], tools: set[str], providers: dict[str, list[tuple[str, bool]]], keep: frozenset[str] | None
+    nodes: dict[str, PackageNode],
+    tools: set[str],
+    providers: dict[str, list[tuple[str, bool]]],
+    keep: frozenset[str] | None,
 ) -> set[str]:
     kept = {n for n, node in nodes.items() if node.root and n not in tools}
     todo = list(kept)
@@ -124,7 +127,7 @@ def _kept(
 
 
 def settle(
-    nodes: dict[str, Node], toolchain: Iterable[str], keep: frozenset[str] | None = None
+    nodes: dict[str, PackageNode], toolchain: Iterable[str], keep: frozenset[str] | None = None
 ) -> tuple[set[str], dict[str, tuple[str, ...]]]:
     """(the toolchain packages that can go, those held: name -> the kept packages that
     hard-depend on them with no installed alternative outside the toolchain)."""
@@ -147,7 +150,9 @@ def settle(
         tools -= new.keys()
 
 
-def closure(nodes: dict[str, Node], toolchain: Iterable[str], keep: frozenset[str] | None = None) -> list[Member]:
+def closure(
+    nodes: dict[str, PackageNode], toolchain: Iterable[str], keep: frozenset[str] | None = None
+) -> list[Member]:
     """The packages the toolchain reaches (through any relation) that no root still needs
     (through the `keep` relations), with who needs them."""
     tools = {t for t in toolchain if t in nodes}
@@ -173,7 +178,7 @@ def deb_graph(view: Captured) -> Graph | None:
     if dpkg.STATUS not in view:
         return None
     auto = apt_auto(decode(view[EXTENDED_STATES][1])) if EXTENDED_STATES in view else None
-    nodes: dict[str, Node] = {}
+    nodes: dict[str, PackageNode] = {}
     for fields, _bad in stanzas(decode(view[dpkg.STATUS][1])):
         words = fields.get("Status", "").split()
         name = fields.get("Package", "").strip().lower()
@@ -182,7 +187,7 @@ def deb_graph(view: Captured) -> Graph | None:
         relations = tuple((f, g) for f in _DEB_FIELDS for g in deb_relations(fields.get(f, "")))
         special = any(fields.get(f, "").strip().lower() == "yes" for f in ("Essential", "Important", "Protected"))
         old = nodes.get(name)  # a Multi-Arch: same package installed for two architectures
-        nodes[name] = Node(
+        nodes[name] = PackageNode(
             name,
             fields.get("Version", ""),
             relations + (old.relations if old else ()),
@@ -216,7 +221,7 @@ def apk_graph(view: Captured) -> Graph | None:
     if db is None:
         return None
     world = {a.name for g in apk_relations(decode(view[APK_WORLD][1])) for a in g} if APK_WORLD in view else None
-    nodes: dict[str, Node] = {}
+    nodes: dict[str, PackageNode] = {}
     for record in decode(view[db][1]).split("\n\n"):
         fields: dict[str, str] = {}
         for line in record.splitlines():
@@ -227,7 +232,7 @@ def apk_graph(view: Captured) -> Graph | None:
             continue
         provides = apk_provides(fields.get("p", ""))
         on_purpose = world is None or name in world or any(p.name in world for p in provides)
-        nodes[name] = Node(
+        nodes[name] = PackageNode(
             name,
             fields.get("V", ""),
             tuple(("depends", g) for g in apk_relations(fields.get("D", ""))),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from layerscope.analysis.packages import apk, conda, dpkg, python, rpm
+from layerscope.analysis.packages import apk, categories, conda, dpkg, python, rpm
 from layerscope.analysis.packages.common import APK, CONDA, DEB, PYTHON, RPM, SOURCE, Captured, Found
 from layerscope.layers import capture
 from layerscope.layers.capture import CaptureRules
@@ -28,6 +28,8 @@ class Ecosystem:
     rank: int  # which owner wins a file several packages list: the lowest (docs/image-formats.md §10 rule 7)
     capture: CaptureRules  # the files its database is made of: what a layer walk keeps for it
     captures: tuple[str, ...]  # examples of those files (the tests check the walk keeps them)
+    category: Callable[[str], str]  # a package's category by its name (categories.py)
+    owns_meta: bool  # its database files are each package's own (a dist's metadata), not one shared database
 
     @property
     def key_prefix(self) -> str:
@@ -50,6 +52,8 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         2,
         capture.PYTHON_FILES,
         ("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",),
+        categories.python_package_category,
+        owns_meta=True,
     ),
     Ecosystem(
         "conda",
@@ -59,15 +63,57 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         1,
         capture.CONDA_FILES,
         ("opt/conda/conda-meta/zlib-1.2.13-0.json",),
+        categories.conda_package_category,
+        owns_meta=True,
     ),
-    Ecosystem("dpkg", DEB, dpkg.is_dpkg_meta, lambda: dpkg.find, 0, capture.DPKG_FILES, ("var/lib/dpkg/status",)),
-    Ecosystem("apk", APK, apk.is_apk_meta, lambda: apk.find, 0, capture.APK_FILES, ("lib/apk/db/installed",)),
-    Ecosystem("rpm", RPM, rpm.is_rpm_meta, lambda: rpm.find, 0, capture.RPM_FILES, ("var/lib/rpm/rpmdb.sqlite",)),
+    Ecosystem(
+        "dpkg",
+        DEB,
+        dpkg.is_dpkg_meta,
+        lambda: dpkg.find,
+        0,
+        capture.DPKG_FILES,
+        ("var/lib/dpkg/status",),
+        categories.os_package_category,
+        owns_meta=False,
+    ),
+    Ecosystem(
+        "apk",
+        APK,
+        apk.is_apk_meta,
+        lambda: apk.find,
+        0,
+        capture.APK_FILES,
+        ("lib/apk/db/installed",),
+        categories.os_package_category,
+        owns_meta=False,
+    ),
+    Ecosystem(
+        "rpm",
+        RPM,
+        rpm.is_rpm_meta,
+        lambda: rpm.find,
+        0,
+        capture.RPM_FILES,
+        ("var/lib/rpm/rpmdb.sqlite",),
+        categories.os_package_category,
+        owns_meta=False,
+    ),
 )
 ECOSYSTEM_BY_NAME = {e.name: e for e in ECOSYSTEMS}
 # Precedence when several packages list one file: an OS package beats conda, conda beats a
 # Python dist; a file attributed from source (no database) loses to all.
 RANK = {e.package_ecosystem: e.rank for e in ECOSYSTEMS} | {SOURCE: 3}
+_CATEGORY = {e.package_ecosystem: e.category for e in ECOSYSTEMS}
+# Found.ecosystem values whose database files belong to each package (owners.py)
+OWNS_META = frozenset(e.package_ecosystem for e in ECOSYSTEMS if e.owns_meta)
+
+
+def package_category(ecosystem: str, name: str) -> str:
+    """The category of a package of `ecosystem` (a Found.ecosystem) by its name; a package
+    attributed from source (no database) is an OS package."""
+    category = _CATEGORY.get(ecosystem)
+    return categories.OS_PACKAGES if category is None else category(name)
 
 
 def ecosystem_of(path: str) -> str | None:

@@ -16,8 +16,8 @@ import posixpath
 import re
 from collections.abc import Sequence
 
-from layerscope.analysis.packages.common import CONDA, PYTHON
-from layerscope.analysis.packages.ecosystems import RANK
+from layerscope.analysis.packages.common import PYTHON
+from layerscope.analysis.packages.ecosystems import OWNS_META, RANK
 from layerscope.analysis.packages.installs import Install
 from layerscope.analysis.packages.resolve import Resolver
 
@@ -53,7 +53,7 @@ class Claims:
         for i, inst in enumerate(installs):
             f = inst.found
             # a dist's or a conda package's metadata is its own; dpkg/apk/rpm databases are shared
-            for p in (*f.files, *f.meta) if f.ecosystem in (PYTHON, CONDA) else f.files:
+            for p in (*f.files, *f.meta) if f.ecosystem in OWNS_META else f.files:
                 self._files.setdefault(resolver.file(p), []).append(i)
             for d in f.claim_dirs:
                 self._dirs.setdefault(resolver.dir(d), []).append(i)

@@ -18,7 +18,7 @@ import tempfile
 
 from layerscope.analysis.packages import rpmheader, rpmstore
 from layerscope.analysis.packages.common import RPM, Captured, Found, root_path
-from layerscope.layers.cache import cache_root
+from layerscope.layers.layercache import cache_root
 
 DIRS = ("var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/rpm/")
 SQLITE = "rpmdb.sqlite"

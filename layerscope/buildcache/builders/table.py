@@ -20,6 +20,8 @@ class BuilderModel:
     walker_class: str
     describes: str  # which real builder, in words (the --builder help)
     stores: tuple[str, ...] = ()  # Docker image stores it runs on, the default first; () not a Docker builder
+    dockerfile_ignore: bool = True  # reads <Dockerfile>.dockerignore before the context's .dockerignore
+    contexts_first: bool = False  # a --build-context NAME wins over a stage or image of the same name
 
     def walker(self) -> type[Walker]:
         module = importlib.import_module(f"layerscope.buildcache.builders.{self.module}")
@@ -43,9 +45,15 @@ BUILDERS: tuple[BuilderModel, ...] = (
         ("overlay2",),
     ),
     BuilderModel(
-        "classic", "classic", "ClassicWalker", "Docker's classic builder (DOCKER_BUILDKIT=0; recorded on Docker 20.10)"
+        "classic",
+        "classic",
+        "ClassicWalker",
+        "Docker's classic builder (DOCKER_BUILDKIT=0; recorded on Docker 20.10)",
+        dockerfile_ignore=False,
     ),
-    BuilderModel("buildah", "buildah", "BuildahWalker", "buildah bud --layers (recorded on buildah 1.28)"),
+    BuilderModel(
+        "buildah", "buildah", "BuildahWalker", "buildah bud --layers (recorded on buildah 1.28)", contexts_first=True
+    ),
 )
 BUILDER_NAMES = tuple(b.name for b in BUILDERS)
 DEFAULT_BUILDER = BUILDERS[0].name

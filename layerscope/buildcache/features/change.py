@@ -5,7 +5,7 @@ model (the earlier build fills the cache records), and explain and price every s
 from __future__ import annotations
 
 from layerscope.buildcache.builders.run import plan_builds
-from layerscope.buildcache.builders.table import image_store
+from layerscope.buildcache.builders.table import builder_model, image_store
 from layerscope.buildcache.inputs.builds import change_builds, change_notes, context_notes
 from layerscope.buildcache.pricing.costs import apply_costs, load_costs
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
@@ -18,7 +18,7 @@ def simulate_change(build: BuildSpec, change: ChangeSpec) -> CacheSimulation:
     model = load_costs(build, [old.dockerfile, new.dockerfile], old.build_args)
     steps, summary, cost_notes = apply_costs(model, new, results, planned)
     target = new.dockerfile.target_stage(build.target).label
-    named = context_notes(new.dockerfile, new.build_args, new.names(build.builder == "buildah"))
+    named = context_notes(new.dockerfile, new.build_args, new.names(builder_model(build.builder).contexts_first))
     return CacheSimulation(
         builder=build.builder,
         target=target,

@@ -84,7 +84,7 @@ def commit_build(ri: ReplayInput, commit: str, transform: Transform | None = Non
         raise UsageError(f"no {ri.rel} in this commit")
     if transform is not None:
         tree, text = transform(tree, text)
-    load_ignore(tree, ri.rel, None, ri.builder != "classic")
+    load_ignore(tree, ri.rel, None, builder_model(ri.builder).dockerfile_ignore)
     df = load_dockerfile(text)
     return BuildInput(df, tree, dict(ri.build_args), ri.target, {}, ri.image_store, ri.reproducible, ri.contexts)
 

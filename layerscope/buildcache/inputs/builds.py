@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 
 from layerscope.buildcache.builders.plan import BuildInput, ContextInput
-from layerscope.buildcache.builders.table import image_store
+from layerscope.buildcache.builders.table import builder_model, image_store
 from layerscope.buildcache.inputs import edits, gitsrc
 from layerscope.buildcache.inputs.contexts import DIR_CONTEXT, NamedContext
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
-from layerscope.buildfile.context import DIR, FILE, ContextTree, Entry, load_ignore
+from layerscope.buildfile.context import DIR, FILE, ContextEntry, ContextTree, load_ignore
 from layerscope.buildfile.stages import (
     Dockerfile,
     Names,
@@ -51,7 +51,7 @@ def _mark_changed(new: ContextTree, paths: tuple[str, ...], context: str) -> Con
             raise UnsafeInputError(f"--changed {raw}: the path is outside the context {context}")
         rel = rel.strip("/")
         if rel not in old.entries:  # deleted since the last build
-            old.entries[rel] = Entry(rel, FILE, 0o644)
+            old.entries[rel] = ContextEntry(rel, FILE, 0o644)
         old.changed.add(rel)
         if old.entries[rel].type == DIR:
             old.changed.update(p for p in old.entries if p.startswith(rel + "/"))
@@ -167,7 +167,12 @@ def change_builds(build: BuildSpec, req: ChangeSpec) -> tuple[BuildInput, BuildI
         change = ", ".join(filter(None, [change, "changed: " + " ".join(req.changed)]))
     old_text = _dockerfile_text(old_tree, rel, new_text) if req.against or req.git else new_text
     for tree in (old_tree, new_tree):
-        load_ignore(tree, rel, None if rel is not None else os.path.abspath(df_path), build.builder != "classic")
+        load_ignore(
+            tree,
+            rel,
+            None if rel is not None else os.path.abspath(df_path),
+            builder_model(build.builder).dockerfile_ignore,
+        )
     new_df = load_dockerfile(new_text)
     try:
         old_df = load_dockerfile(old_text) if old_text != new_text else new_df

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Entry
+from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextEntry, ContextTree
 from layerscope.errors import BadReferenceError, UsageError
 
 
@@ -61,7 +61,7 @@ def tree_at(context: str, rev: str) -> ContextTree:
     commit = check_revision(context, rev)
     _, prefix = repo_prefix(context)
     listing = _git(context, "ls-tree", "-r", "-t", "-z", "-l", "--full-tree", commit, "--", prefix or ".")
-    entries: dict[str, Entry] = {}
+    entries: dict[str, ContextEntry] = {}
     oids: dict[str, str] = {}
     links: list[str] = []
     for item in listing.split(b"\0"):
@@ -75,16 +75,16 @@ def tree_at(context: str, rev: str) -> ContextTree:
                 continue
             path = path[len(prefix) + 1 :]
         if kind == "tree" or kind == "commit":  # a submodule reads as an empty directory
-            entries[path] = Entry(path, DIR, 0o755)
+            entries[path] = ContextEntry(path, DIR, 0o755)
         elif mode == "120000":
             links.append(path)
             oids[path] = oid
         else:
-            entries[path] = Entry(path, FILE, 0o755 if mode == "100755" else 0o644, int(size))
+            entries[path] = ContextEntry(path, FILE, 0o755 if mode == "100755" else 0o644, int(size))
             oids[path] = oid
     targets = cat_blobs(context, [oids[p] for p in links])
     for p in links:
-        entries[p] = Entry(p, SYMLINK, 0o777, 0, targets[oids[p]].decode("utf-8", "surrogateescape"))
+        entries[p] = ContextEntry(p, SYMLINK, 0o777, 0, targets[oids[p]].decode("utf-8", "surrogateescape"))
 
     def reader(path: str) -> bytes:
         if path not in oids:

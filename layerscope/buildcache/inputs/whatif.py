@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from layerscope.buildcache.builders.plan import ContextInput
 from layerscope.buildcache.builders.source_keys import context_selection, is_url
+from layerscope.buildcache.builders.table import builder_model
 from layerscope.buildcache.inputs.builds import load_context
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
 from layerscope.buildfile.context import DIR, FILE, SYMLINK, ContextTree, Selection, load_ignore, select
@@ -63,7 +64,7 @@ class WhatIf:
         inside = rel != ".." and not rel.startswith("../")
         load_ignore(self.tree, rel if inside else None, None if inside else os.path.abspath(path))
         self.contexts: dict[str, ContextInput] = {c.name: load_context(c) for c in base.build_contexts}
-        self.names = Names(tuple(self.contexts), context_first=base.builder == "buildah")
+        self.names = Names(tuple(self.contexts), context_first=builder_model(base.builder).contexts_first)
         self.values = {**global_arg_values(self.df, base.build_args), **base.build_args}
         self.steps: tuple[ListedStep, ...] = tuple(self._listed())
         self._found: dict[tuple[str, int], tuple[Stage, Instruction]] = {}

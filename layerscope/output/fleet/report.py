@@ -21,7 +21,7 @@ from layerscope.textsafe import html_text as escape
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
-    from layerscope.fleet.tables import FleetTables, Totals
+    from layerscope.fleet.tables import FleetTables, FleetTotals
 
 WIDTH = 11.0
 CSS = """
@@ -62,7 +62,7 @@ def _bars(title: str, labels: Sequence[str], values: Sequence[float], sizes: boo
     return fig
 
 
-def _bytes_figure(t: Totals) -> Figure:
+def _bytes_figure(t: FleetTotals) -> Figure:
     fig = new_figure(WIDTH, 2.2)
     ax = fig.add_subplot()
     ratio = f"{t.dedupe_ratio:.2f}×" if t.dedupe_ratio else "n/a"

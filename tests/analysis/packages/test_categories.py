@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.analysis.packages.categories import Classifier, package_category
+from layerscope.analysis.packages.categories import Classifier
+from layerscope.analysis.packages.ecosystems import package_category
 from layerscope.api import analyze
 from tests.support import debs
 from tests.support.factory import ImageSpec, d, f, layer_tar

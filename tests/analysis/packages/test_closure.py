@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layerscope.analysis.packages.closure import Node, apk_graph, closure, deb_graph, settle
+from layerscope.analysis.packages.closure import PackageNode, apk_graph, closure, deb_graph, settle
 from layerscope.analysis.packages.relations import Alt, deb_provides, deb_relations
 from layerscope.api import analyze
 from tests.support import debs
@@ -41,12 +41,12 @@ Recommends: build-essential, gcc | c-compiler, fakeroot, gnupg | sq | sqop | pgp
 MARKS = "Package: bzip2\nArchitecture: amd64\nAuto-Installed: 1\n"
 
 
-def _node(name: str, root: bool = False, provides: str = "", **fields: str) -> Node:
+def _node(name: str, root: bool = False, provides: str = "", **fields: str) -> PackageNode:
     rel = tuple((f.replace("_", "-").title(), g) for f, v in fields.items() for g in deb_relations(v))
-    return Node(name, "1", rel, deb_provides(provides), root)
+    return PackageNode(name, "1", rel, deb_provides(provides), root)
 
 
-def _graph(*nodes: Node) -> dict[str, Node]:
+def _graph(*nodes: PackageNode) -> dict[str, PackageNode]:
     return {n.name: n for n in nodes}
 
 
@@ -138,7 +138,7 @@ def test_a_root_never_keeps_through_a_toolchain_package() -> None:
 
 
 @st.composite
-def graphs(draw: st.DrawFn) -> tuple[dict[str, Node], set[str]]:
+def graphs(draw: st.DrawFn) -> tuple[dict[str, PackageNode], set[str]]:
     n = draw(st.integers(2, 14))
     names = [f"p{i}" for i in range(n)]
     nodes = {}
@@ -148,14 +148,14 @@ def graphs(draw: st.DrawFn) -> tuple[dict[str, Node], set[str]]:
         )
         rel = tuple((draw(st.sampled_from(["Depends", "Recommends"])), tuple(Alt(x, False) for x in g)) for g in groups)
         prov = (Alt("virt", False),) if draw(st.booleans()) else ()
-        nodes[name] = Node(name, "1", rel, prov, draw(st.booleans()))
+        nodes[name] = PackageNode(name, "1", rel, prov, draw(st.booleans()))
     tools = set(draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)))
     return nodes, tools
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(graphs())
-def test_closure_properties(case: tuple[dict[str, Node], set[str]]) -> None:
+def test_closure_properties(case: tuple[dict[str, PackageNode], set[str]]) -> None:
     nodes, tools = case
     members = closure(nodes, tools)
     got = {m.name for m in members}
@@ -182,7 +182,7 @@ def test_closure_properties(case: tuple[dict[str, Node], set[str]]) -> None:
     for m in members:  # each member is needed by something removed, and that something needs it
         assert m.needed_by
         assert all(n in tools | got and m.name in targets(n) for n, _f in m.needed_by)
-    everything_on_purpose = {k: Node(v.name, v.version, v.relations, v.provides, True) for k, v in nodes.items()}
+    everything_on_purpose = {k: PackageNode(v.name, v.version, v.relations, v.provides, True) for k, v in nodes.items()}
     assert closure(everything_on_purpose, tools) == []
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from layerscope.analysis.packages.categories import NAMES, OS_PACKAGES, PYTHON_PACKAGES, TOOLCHAINS
 from layerscope.analysis.packages.common import SOURCE
-from layerscope.analysis.packages.ecosystems import ECOSYSTEMS, RANK, Ecosystem, ecosystem_of
+from layerscope.analysis.packages.ecosystems import (
+    ECOSYSTEMS,
+    OWNS_META,
+    RANK,
+    Ecosystem,
+    ecosystem_of,
+    package_category,
+)
 from layerscope.layers.capture import CAPTURES, NOT_KEPT, capture_limit
 
 DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\nArchitecture: amd64\n\n"
@@ -33,6 +41,19 @@ def test_every_capture_rule_belongs_to_one_ecosystem() -> None:
 def test_ranks() -> None:
     assert set(RANK) == {e.package_ecosystem for e in ECOSYSTEMS} | {SOURCE}
     assert RANK == {"deb": 0, "apk": 0, "rpm": 0, "conda": 1, "python": 2, "source": 3}
+
+
+def test_each_entry_says_how_its_packages_are_categorised_and_whose_its_database_files_are() -> None:
+    """What attribution asks per ecosystem reads the table too (no ecosystem names in
+    categories.py or owners.py): a new entry brings its own answers."""
+    for e in ECOSYSTEMS:
+        assert e.category("zzz-unknown") in NAMES
+    assert package_category("python", "zzz-unknown") == PYTHON_PACKAGES
+    assert package_category("conda", "zzz-unknown") == PYTHON_PACKAGES
+    assert package_category("deb", "zzz-unknown") == OS_PACKAGES
+    assert package_category("rpm", "gcc") == TOOLCHAINS
+    assert package_category(SOURCE, "gcc") == OS_PACKAGES  # attributed from source: no name rules
+    assert {"python", "conda"} == OWNS_META
 
 
 def test_a_finder_keys_its_packages_with_the_prefix() -> None:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.analysis.packages.categories import TOOLCHAINS, package_category
+from layerscope.analysis.packages.categories import TOOLCHAINS
+from layerscope.analysis.packages.ecosystems import package_category
 from layerscope.api import analyze
 from layerscope.model import Analysis
 from tests.support.debian import MINBASE, import_minbase, minbase_tar, run

@@ -40,7 +40,7 @@ from tests.cache.engines import (
 )
 from tests.cache.scenario import Scenario
 from tests.engines import ENGINES as SPECS
-from tests.support.dockerd import LOCK, lock_inherited, run_engine, running_dockerds
+from tests.support.dockerd import LOCK, lock_inherited, reap_orphaned_engines, run_engine, running_dockerds
 
 
 def observe(engine: Engine, sc: Scenario, work: Path) -> dict[str, Any]:
@@ -155,6 +155,7 @@ def builders(names: list[str], work: Path) -> Iterator[list[Engine]]:
         raise SystemExit("give engines of one daemon per run (docker20-buildkit and docker20-classic share one)")
     spec = next(s for s in SPECS if s.id in specs)
     with engine_lock():
+        reap_orphaned_engines()
         if running_dockerds():
             raise SystemExit("another dockerd is running: only one engine may use docker0 at a time")
         with run_engine(spec) as eng:

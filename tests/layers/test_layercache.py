@@ -8,7 +8,7 @@ import multiprocessing
 import os
 
 from layerscope.api import open_image
-from layerscope.layers.cache import LayerCache
+from layerscope.layers.layercache import LayerCache
 from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
