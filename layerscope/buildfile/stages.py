@@ -200,10 +200,7 @@ def bare_names(df: Dockerfile, build_args: Mapping[str, str], names: Names = NO_
     out: list[tuple[int, str]] = []
     for stage in df.stages:
         for ins in stage.instructions:
-            refs = mount_from(ins) if ins.keyword == "RUN" else []
-            if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
-                refs.append(ins.flag("from") or "")
-            for ref in refs:
+            for ref in from_refs(ins):
                 resolved = expand(ref, global_arg_values(df, build_args), df.escape, df.budget)
                 unknown = resolve_name(df, stage, resolved, names) is None and not is_image_ref(resolved)
                 if unknown and not resolved.isdigit() and (ins.line, resolved) not in out:
@@ -219,6 +216,14 @@ def mount_from(ins: Instruction) -> list[str]:
             if key.strip() == "from" and value:
                 out.append(value)
     return out
+
+
+def from_refs(ins: Instruction) -> list[str]:
+    """What an instruction takes files from: RUN --mount from= values, COPY/ADD --from."""
+    refs = mount_from(ins) if ins.keyword == "RUN" else []
+    if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
+        refs.append(ins.flag("from") or "")
+    return refs
 
 
 def stage_dependencies(
@@ -240,10 +245,7 @@ def stage_dependencies(
     if isinstance(parent, Stage):
         instructions += [i.trigger for i in parent.instructions if i.keyword == "ONBUILD" and i.trigger is not None]
     for ins in instructions:
-        refs = mount_from(ins) if ins.keyword == "RUN" else []
-        if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
-            refs.append(ins.flag("from") or "")
-        for ref in refs:
+        for ref in from_refs(ins):
             target = from_target(df, stage, ref, ins.line, build_args, names)
             if isinstance(target, Stage):
                 deps.append(target)

@@ -17,9 +17,9 @@ from layerscope.buildfile.stages import (
     Dockerfile,
     Names,
     bare_names,
+    from_refs,
     from_target,
     load_dockerfile,
-    mount_from,
     stage_base,
 )
 from layerscope.errors import LayerscopeError, UnsafeInputError, UsageError
@@ -75,10 +75,7 @@ def _base_images(df: Dockerfile, args: dict[str, str], contexts: Names) -> set[s
     out = {n for n in names if n != "scratch" and df.find_stage(n) is None and contexts.context(n) is None}
     for stage in df.stages:
         for ins in stage.instructions:
-            refs = mount_from(ins) if ins.keyword == "RUN" else []
-            if ins.keyword in ("COPY", "ADD") and ins.flag("from"):
-                refs.append(ins.flag("from") or "")
-            for ref in refs:
+            for ref in from_refs(ins):
                 target = from_target(df, stage, ref, ins.line, args, contexts)
                 if isinstance(target, str):
                     out.add(target)
