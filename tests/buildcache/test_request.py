@@ -18,7 +18,7 @@ from layerscope.buildcache.simulate import simulate_cache
 from layerscope.cli.main import main
 from layerscope.errors import UsageError
 from layerscope.output.cache import to_json
-from tests.cache.scenario import write_tree
+from tests.buildcache.scenario import write_tree
 
 DF = """\
 FROM sample/busybox:base

@@ -12,7 +12,7 @@ import pytest
 
 from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.cli import explore
-from tests.cache.scenario import write_files, write_tree
+from tests.buildcache.scenario import write_files, write_tree
 from tests.conftest import REPO, CliResult
 
 Run = Callable[..., CliResult]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache.realbuild import git
+from tests.buildcache.realbuild import git
 from tests.support.hostile import HostileResult, Sandbox
 from tests.support.hostile_text import (
     CLEAR,

@@ -19,7 +19,7 @@ from layerscope.tui.screens.main import MainScreen
 from layerscope.tui.widgets.files import FilesPane
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.packages import PackagesTable
-from tests.cache import bumpcase
+from tests.buildcache import bumpcase
 from tests.tui.conftest import settle, shown
 from tests.tui.sample import SITE
 

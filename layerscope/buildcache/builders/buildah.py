@@ -1,4 +1,4 @@
-"""buildah with `--layers` (1.28, as the corpus in tests/cache/corpus recorded it): a chain of intermediate
+"""buildah with `--layers` (1.28, as the corpus in tests/buildcache/corpus recorded it): a chain of intermediate
 images keyed by history `created_by`, which holds the instruction as written (`#(nop) ` + the original line,
 keyword case and spacing included; RUN: the line after its first four characters), so `ENV X=$ARG` keeps a
 stale value; COPY/ADD run before the lookup and hash the copied files with their host owners; the first miss

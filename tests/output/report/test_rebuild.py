@@ -18,7 +18,7 @@ import layerscope
 from layerscope.output.report import rebuild_figure
 from layerscope.output.report.rebuild import MAX_ROWS, REBUILT, REUSED, STORED, bars
 from layerscope.units import fmt_size
-from tests.cache.scenario import write_tree
+from tests.buildcache.scenario import write_tree
 from tests.support.factory import ImageSpec, d, f, layer_tar
 
 DF = """\

@@ -16,7 +16,7 @@ import pytest
 
 from layerscope.model import PackageRebuild
 from layerscope.output.text.bumps import rebuild_text
-from tests.cache import bumpcase
+from tests.buildcache import bumpcase
 from tests.conftest import REPO
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
