@@ -76,7 +76,8 @@ class BuildahWalker(Walker):
             created_by = f"{kw} in {ins.args[-1]}"  # the raw destination, not the expanded one
             comps = [self.definition(ins, created_by)]
             comps += [self.owned(c, ins.flag("chown"), kw == "ADD") for c in source_components(
-                self.build, stage, self.states, ins, srcs, chmod=ins.flag("chmod"), empty_ok=False, names=self.names,
+                self.build, self.build_id, stage, self.states, ins, srcs,
+                chmod=ins.flag("chmod"), empty_ok=False, names=self.names,
             )]  # fmt: skip
             comps.append(self.definition(ins, repr(ins.flag("chmod")), "mode"))
             return self.finish(stage, state, ins, text, comps, note=COPIED_FIRST, path=dest)

@@ -165,7 +165,9 @@ class BuildKitWalker(Walker):
     def bind_content(self, stage: Stage, ins: Instruction, origin: str, source: str, target: str) -> list[Component]:
         if not origin:
             fake = Instruction("COPY", (source, "/"), (), ins.line, ins.end_line, ins.original)
-            return source_components(self.build, stage, self.states, fake, [source], name=f"mount-files:{target}")
+            return source_components(
+                self.build, self.build_id, stage, self.states, fake, [source], name=f"mount-files:{target}"
+            )
         ref = from_target(self.df, stage, origin, ins.line, self.build.build_args, self.names)
         if isinstance(ref, Stage):
             return [stage_content(ref.label, self.states[ref.index], [source])]
@@ -203,7 +205,15 @@ class BuildKitWalker(Walker):
         )
         comps = [*self.ref_components(state, ins), self.definition(ins, repr(definition))]
         comps += source_components(
-            self.build, stage, self.states, ins, srcs, excludes=excludes, parents=parents_flag, names=self.names
+            self.build,
+            self.build_id,
+            stage,
+            self.states,
+            ins,
+            srcs,
+            excludes=excludes,
+            parents=parents_flag,
+            names=self.names,
         )
         for c in comps:
             # an empty wildcard copies nothing, but only at the context root: in a subdirectory, that directory

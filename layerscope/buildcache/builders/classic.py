@@ -84,7 +84,7 @@ class ClassicWalker(Walker):
                 raise needs_buildkit(ins, "heredocs")
             srcs, dest = copy_words(ins, state, self.df.escape, self.df.budget)
             comps = [*refs, self.definition(ins, repr((kw, dest, ins.flag("chown"))))]
-            comps += source_components(self.build, stage, self.states, ins, srcs, empty_ok=False)
+            comps += source_components(self.build, self.build_id, stage, self.states, ins, srcs, empty_ok=False)
             return self.finish(stage, state, ins, text, comps, path=dest)
         path = None
         if kw == "WORKDIR":

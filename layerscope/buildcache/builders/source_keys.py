@@ -62,6 +62,7 @@ def stage_content(label: str, src_state: StageState, paths: list[str], selector:
 
 def source_components(
     build: BuildInput,
+    build_id: str,
     stage: Stage,
     states: dict[int, StageState],
     ins: Instruction,
@@ -76,7 +77,7 @@ def source_components(
     names: Names | None = None,
 ) -> list[Component]:
     """The content side of a COPY/ADD: context files, another stage, a named context, an image, a URL or a
-    heredoc."""
+    heredoc. `build_id` names this build within the simulation (the walker's: `build-0`, `current`, `commit-SHA`)."""
     local = [s for s in srcs if not s.startswith("<<")]
     out = heredoc_components(ins, srcs)
     origin = ins.flag("from")
@@ -97,8 +98,9 @@ def source_components(
         if ins.flag("checksum") is None:
             # the builder fetches the URL (or clones the repository) and compares what it got: bytes that exist
             # only once the step runs. This build's fetch is its own; the same as the last one only if the
-            # server says so (`depends`)
-            out.append(Component("url", f"{written}|fetched by build {id(build)}", INSTRUCTION,
+            # server says so (`depends`). Keyed by the walk's build id, not id(build): an object id is reused once
+            # the object is freed (a replay's older builds), so two builds could share the fetch
+            out.append(Component("url", f"{written}|fetched by build {build_id}", INSTRUCTION,
                                  f"ADD (line {ins.line})", optimistic=written))  # fmt: skip
         else:
             out.append(Component("url", written, INSTRUCTION, f"ADD (line {ins.line})"))
