@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
 from layerscope.layers import secrets as secret_scan
 from layerscope.layers.capture import capture_limit
+from layerscope.layers.fileblob import FileHasher, PositionalReader, file_extent
 from layerscope.layers.streams import (
     GZIP_ERRORS,
     BombGuard,
@@ -103,6 +105,16 @@ def read_layer(
             return replace(walker_record, uncompressed_bytes=end, stored_bytes=end)
     # A blob named by a sha512 digest is hashed with sha512; diff_ids are always sha256.
     algorithm = "sha512" if expected_digest and expected_digest.startswith("sha512:") else "sha256"
+    extent = file_extent(blob) if OVERLAP else None
+    if extent is not None:
+        fd, start, length = extent
+        compression = sniff(os.pread(fd, 4, start))
+        if compression != "none":
+            # A compressed blob on disk: hashed by a thread of its own that reads the file
+            # itself, while the decoder reads it too (fileblob.py says why).
+            return _read_file_blob(
+                fd, start, length, compression, algorithm, verify, expected_digest, expected_diff_id, what, scan_secrets
+            )
     stored = HashingReader(blob, True, algorithm, background=OVERLAP)
     try:
         return _read_stream(stored, verify, algorithm, expected_digest, expected_diff_id, what, scan_secrets)
@@ -158,6 +170,48 @@ def _read_stream(
         captured=record.captured,
         notes=record.notes,
         secrets=record.secrets,
+    )
+
+
+def _read_file_blob(
+    fd: int,
+    start: int,
+    length: int,
+    compression: str,
+    algorithm: str,
+    verify: bool,
+    expected_digest: str | None,
+    expected_diff_id: str | None,
+    what: str,
+    scan_secrets: bool,
+) -> LayerRecord:
+    source = PositionalReader(fd, start, length)
+    hasher = FileHasher(fd, start, length, algorithm)
+    try:
+        decoder = open_decompressed(source, compression, threaded=True)
+        plain = HashingReader(BombGuard(decoder, source), verify)
+        try:
+            record = _walk(plain, compression, scan_secrets)
+        except EOFError as err:
+            raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
+        except GZIP_ERRORS as err:
+            raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+        finally:
+            _close(decoder)
+        stored_digest = hasher.digest()  # every byte of the blob, a trailer after the stream too
+    finally:
+        hasher.stop()
+    diff_id = plain.digest
+    if expected_digest and expected_digest != stored_digest:
+        raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
+    if expected_diff_id and diff_id and expected_diff_id != diff_id:
+        raise DigestError(f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}")
+    return replace(
+        record,
+        uncompressed_bytes=plain.count,
+        stored_bytes=length,
+        stored_digest=stored_digest,
+        diff_id=diff_id,
     )
 
 

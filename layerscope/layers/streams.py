@@ -20,6 +20,12 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+class Counted(Protocol):
+    """A compressed stream that counts the bytes read from it (what a bomb guard compares to)."""
+
+    count: int
+
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -37,10 +43,14 @@ except ImportError:  # pragma: no cover - the stdlib fallback
 # byte. Real layers stay far below (text compresses ~5x, a tar of empty files ~50x).
 BOMB_MIN_BYTES = 256 << 20
 BOMB_RATIO = 200
-# Blocks handed over by the threaded gzip decoder (the tar walker reads 1 MiB at a time),
-# and how many wait, decoded, ahead of the walk.
-THREAD_BLOCK = 1 << 20
+# Blocks handed over by the threaded gzip decoder (the tar walker reads as much at a time,
+# so a block is taken whole), and how many wait, decoded, ahead of the walk. Every hand-over
+# takes the GIL from the walker: a few large blocks keep the decoder from waiting on it.
+THREAD_BLOCK = 4 << 20
 THREAD_AHEAD = 4
+# What the threaded gzip decoder reads at a time (isal's own default is 512 KiB): one call
+# back into Python, so one GIL hand-over, per read.
+GZIP_INPUT = 4 << 20
 
 
 class HashingReader(io.RawIOBase):
@@ -247,7 +257,7 @@ class PrefixedReader(io.RawIOBase):
 class BombGuard(io.RawIOBase):
     """Stops reading when the decompressed stream is far larger than its compressed input."""
 
-    def __init__(self, inner: Readable, compressed: HashingReader) -> None:
+    def __init__(self, inner: Readable, compressed: Counted) -> None:
         self._inner = inner
         self._compressed = compressed
         self.count = 0
@@ -294,8 +304,13 @@ def open_decompressed(stream: Readable, compression: str, threaded: bool = False
         try:
             from isal import igzip
 
-            decoder = igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
-            return DecodeAhead(decoder) if threaded else decoder
+            if threaded:
+                # isal's reader itself (what IGzipFile wraps), with a larger input buffer.
+                reader = getattr(igzip, "_IGzipReader", None)
+                if reader is not None:
+                    return DecodeAhead(reader(stream, GZIP_INPUT))
+                return DecodeAhead(igzip.IGzipFile(fileobj=stream, mode="rb"))  # type: ignore[no-untyped-call]
+            return igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
         except ImportError:  # pragma: no cover - the stdlib fallback
             import gzip
 

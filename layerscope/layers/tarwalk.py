@@ -32,7 +32,7 @@ from layerscope.layers.tarheader import (
     parse_pax,
 )
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20  # a stream's read: a threaded decoder's whole block (streams.THREAD_BLOCK)
 SEEKABLE_CHUNK = 32 << 10
 # How much of a mapped member is mapped at a time: what a walk adds to memory at most.
 MAP_WINDOW = 16 << 20

@@ -299,6 +299,11 @@ class _Slice(io.RawIOBase):
         return len(data)
 
     @property
+    def extent(self) -> tuple[int, int, int]:
+        """(descriptor, start, length) of the member in the archive: read by preads, side by side."""
+        return self._fd, self._start, self._size
+
+    @property
     def map_window(self) -> Callable[[int, int], tuple[mmap.mmap | bytes, int]] | None:
         """How the tar walker reads this member in place, where mapping is allowed (else None)."""
         return self._map_window if _mapping else None
