@@ -58,6 +58,13 @@ BIG = _big_tar()
 BIG_GZ = gzip.compress(BIG, compresslevel=6, mtime=0)
 
 
+@pytest.fixture(autouse=True)
+def _small_blocks(monkeypatch):
+    # Blocks far smaller than the product's, so that a layer of a few MiB spans many.
+    monkeypatch.setattr(streams, "THREAD_BLOCK", 256 << 10)
+    monkeypatch.setattr(streams, "GZIP_INPUT", 64 << 10)
+
+
 def _read(blob: bytes, threaded: bool, monkeypatch: pytest.MonkeyPatch, **kw):
     monkeypatch.setattr(reader, "OVERLAP", threaded)
     return read_layer(Chunks(blob), **kw)
