@@ -20,6 +20,15 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+class SelfHashing(Protocol):
+    """A stream that hashes every byte it hands out, with `digest_algorithm`; `digest()` is
+    "algorithm:hex" of what it handed out, once it was read to its end."""
+
+    digest_algorithm: str
+
+    def digest(self) -> str: ...
+
+
 class Counted(Protocol):
     """A compressed stream that counts the bytes read from it (what a bomb guard compares to)."""
 
@@ -67,6 +76,12 @@ class HashingReader(io.RawIOBase):
     def __init__(self, inner: Readable, hash_it: bool, algorithm: str = "sha256", background: bool = False) -> None:
         self._inner = inner
         self._algorithm = algorithm
+        # A stream that hashes what it hands out itself (a registry download, in the thread
+        # that receives it) is not hashed again: its digest is taken.
+        self._hashed_by: SelfHashing | None = None
+        if hash_it and getattr(inner, "digest_algorithm", None) == algorithm:
+            self._hashed_by = cast("SelfHashing", inner)
+            hash_it = False
         self._hash = hashlib.new(algorithm) if hash_it else None
         self.count = 0
         self._ahead: DecodeAhead | None = None
@@ -95,6 +110,11 @@ class HashingReader(io.RawIOBase):
             n = self._ahead.readinto(buf)
             self.count += n
             return n
+        inner_into = getattr(self._inner, "readinto", None)
+        if self._hash is None and inner_into is not None:  # nothing to hash here: no copy either
+            n = int(inner_into(buf))
+            self.count += n
+            return n
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)
@@ -105,6 +125,7 @@ class HashingReader(io.RawIOBase):
             self._ahead.close()
 
     def stop_hashing(self) -> None:
+        self._hashed_by = None
         if self._hashed is not None:
             self._hashed.hashing = False  # the thread reads on, without hashing
         self._hash = None
@@ -116,6 +137,8 @@ class HashingReader(io.RawIOBase):
     @property
     def digest(self) -> str | None:
         self.finish()
+        if self._hashed_by is not None:
+            return self._hashed_by.digest()
         return None if self._hash is None else f"{self._algorithm}:{self._hash.hexdigest()}"
 
 

@@ -6,13 +6,16 @@ batches and are handed to the reader as they are where a read takes a whole chun
 queue hand-over per 64 KiB chunk and a buffer copied twice had doubled a download's CPU.
 When the connection drops mid-blob, the download resumes with `Range: bytes=N-` (or, if
 the server ignores ranges, re-reads and skips the first N bytes), up to the configured
-retries. The bytes are counted against the descriptor's size; the digest is checked by
-the layer reader, which hashes every byte.
+retries. The bytes are counted against the descriptor's size, and hashed as they arrive,
+in the download thread (`digest_algorithm`, `digest()`): the layer reader takes that digest
+instead of hashing them again in a thread of its own, a hand-over less per block. The
+reader checks it against the descriptor once the blob is read to its end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import queue
 import re
 import threading
@@ -45,6 +48,9 @@ class BlobStream:
         self.what = what
         self.path = f"/v2/{client.name.repository}/blobs/{desc.digest}"
         self.received = 0
+        algorithm = desc.digest.partition(":")[0]
+        self.digest_algorithm = algorithm if algorithm in ("sha256", "sha512") else "sha256"
+        self._hash = hashlib.new(self.digest_algorithm)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
         self._stop = threading.Event()
         self._batch: list[bytes] = []  # producer side: received, not handed over yet
@@ -72,6 +78,23 @@ class BlobStream:
             have += take
         return out[0] if len(out) == 1 else b"".join(out)
 
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        """Chunks copied straight into `buf` (a decoder's input buffer): one copy, no join."""
+        view = memoryview(buf).cast("B")
+        want = len(view)
+        have = 0
+        while have < want:
+            if self._head_pos >= len(self._head) and not self._next_chunk():
+                break
+            head, pos = self._head, self._head_pos
+            take = min(want - have, len(head) - pos)
+            view[have : have + take] = memoryview(head)[pos : pos + take]
+            self._head_pos = pos + take
+            have += take
+            if have and not self._chunks and self._queue.empty():
+                break  # what has arrived so far: the decoder need not wait for a full buffer
+        return have
+
     def _next_chunk(self) -> bool:
         while not self._chunks:
             if self._eof:
@@ -88,6 +111,10 @@ class BlobStream:
         self._head = self._chunks.popleft()
         self._head_pos = 0
         return True
+
+    def digest(self) -> str:
+        """Of every byte received (and handed out, in order): the whole blob once read to its end."""
+        return f"{self.digest_algorithm}:{self._hash.hexdigest()}"
 
     def close(self) -> None:
         self._stop.set()
@@ -168,6 +195,7 @@ class BlobStream:
                 self.received += len(chunk)
                 if self.desc.size is not None and self.received > self.desc.size:
                     raise DigestError(f"{self.what} is larger than the {self.desc.size} bytes its descriptor says")
+                self._hash.update(chunk)
                 self._batch.append(chunk)
                 self._batch_bytes += len(chunk)
                 if self._batch_bytes >= BATCH_BYTES and not self._flush():
