@@ -303,6 +303,16 @@ TARGETS = [
 ]
 
 
+def _process_cpu(registry: object) -> float | None:
+    """CPU seconds (user + system) the registry's process has used so far (Linux /proc)."""
+    pid = getattr(getattr(registry, "proc", None), "pid", None)
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _count_entries(fileobj: object) -> int:
     with tarfile.open(fileobj=fileobj) as t:  # type: ignore[call-overload]
         return sum(1 for _ in t)
@@ -437,12 +447,16 @@ def _measure(
     rss: dict[str, int] = {}
     # Round after round, every command once: a machine whose load changes meanwhile
     # changes every row alike, and the medians stay comparable.
+    server_cpu: list[float] = []
     for n in range(args.runs):
         print(f"round {n + 1}/{args.runs}", file=sys.stderr)
         for name, cmd, cmd_env, fresh in plan:
             if fresh:
                 shutil.rmtree(cold_cache, ignore_errors=True)
+            served = _process_cpu(registry) if name == REGISTRY_ROW else None
             dt, peak, seconds = timed(cmd, cmd_env)
+            if served is not None:  # the registry's own CPU competes for the same cores
+                server_cpu.append(_process_cpu(registry) - served)  # type: ignore[operator]
             rows.setdefault(name, []).append(dt)
             cpu.setdefault(name, []).append(seconds)
             rss[name] = max(rss.get(name, 0), peak)
@@ -466,6 +480,8 @@ def _measure(
         peak = f"{rss[k] / 1024:.0f} MB" if k in rss else "-"
         c = f"{statistics.median(cpu[k]):.2f}" if k in cpu else "-"
         print(f"{k:<44} {v:>9.3f} {v / floor_s:>8.2f} {xd:>7} {c:>6} {peak:>9}")
+    if server_cpu:
+        print(f"docker-registry's own CPU s while serving the docker:// read: {statistics.median(server_cpu):.2f}")
     print(f"load average (1 min) before and after: {load[0]:.2f}, {os.getloadavg()[0]:.2f}")
     for missing, tool in ((DIVE, "dive"), (SYFT, "syft")):
         if missing not in med:
@@ -492,6 +508,7 @@ def _measure(
             "peak_rss_kb": rss,
             "seconds": rows,
             "load_average_before_after": [load[0], os.getloadavg()[0]],
+            "registry_server_cpu_seconds": server_cpu,
         }
         Path(args.json_out).write_text(json.dumps(doc, indent=2))
     return 0
