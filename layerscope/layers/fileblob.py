@@ -4,8 +4,8 @@ Such a blob is read twice, side by side, by positional reads (no shared file pos
 a thread of its own hashes it in large pieces, and the decoder reads it for itself. The
 decoder then never waits on a hand-over from the hashing thread, and each of them takes
 the GIL once per piece: on a 3.2 GB gzip layer the hand-over had kept the decoder waiting
-for about a fifth of its time (docs/performance.md, "Large gzip layers"). The second read
-costs a copy from the page cache, on the hashing thread.
+for 1.2-1.4 s of an 8 s read (docs/performance.md, section 10). The second read costs a
+copy from the page cache, on the hashing thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from layerscope.errors import FormatError
 HASH_PIECE = 8 << 20  # the hashing thread reads and hashes this much at a time (GIL let go for both)
 # The hashing thread runs this much nicer than the rest of the process. It needs about a
 # third of the decoder's CPU, and on two cores it kept preempting the decoder, the one
-# thread every layer read waits for (about 900 preemptions on the 3.2 GB layer; 350 at +4).
+# thread every layer read waits for (650-1,000 preemptions on the 3.2 GB layer; 180-460 at +4).
 # At +4 it still gets about a third of a core against a busy neighbour, enough to keep pace.
 HASH_NICE = 4
 
