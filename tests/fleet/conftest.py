@@ -15,9 +15,9 @@ from layerscope.fleet.tables import FleetTables
 from layerscope.fleet.targets import collect
 from tests.support.daskcluster import DaskCluster, dask_missing
 from tests.support.fleetimages import Fleet, build_fleet
-from tests.support.registry import Registry, registry_dir
+from tests.support.registry import Registry, registry_dir, tls_registry
 
-__all__ = ["registry_dir"]
+__all__ = ["registry_dir", "tls_registry"]
 
 
 @pytest.fixture(scope="session")

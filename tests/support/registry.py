@@ -1,6 +1,8 @@
-"""Real processes and servers for the registry and fleet tests, all on loopback.
+"""Real processes and servers for the registry and fleet tests, on loopback (a TLS registry
+also on this machine's outward address).
 
-- `Registry`: Debian's docker-registry (distribution 2.8.2), started and stopped by PID.
+- `Registry`: Debian's docker-registry (distribution 2.8.2), started and stopped by PID;
+  optionally serving HTTPS with a self-signed certificate made for the session.
 - `FaultProxy`: an HTTP server in front of a registry that forwards requests and, by
   rule, answers 429/503 with Retry-After, cuts a body short, stalls, or redirects blob
   GETs to another server.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -19,7 +22,9 @@ import stat
 import subprocess
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,19 +41,104 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Registry:
-    """`docker-registry serve CONFIG` on 127.0.0.1:PORT with its own storage directory."""
+def outward_address() -> str | None:
+    """This machine's non-loopback IPv4 address, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("203.0.113.1", 9))
+            address = str(s.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
 
-    def __init__(self, workdir: Path, auth: dict[str, Any] | None = None) -> None:
+
+def tls_missing() -> str | None:
+    """Why no test certificate can be made here, or None."""
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        from shutil import which
+
+        if which("openssl") is None:
+            return "neither the cryptography package nor the openssl CLI is installed"
+    return None
+
+
+def self_signed(workdir: Path, addresses: Sequence[str]) -> tuple[Path, Path]:
+    """cert.pem and key.pem under `workdir`: a self-signed P-256 certificate for localhost and
+    `addresses` (its own CA, so that SSL_CERT_FILE can trust it), valid for two days."""
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        san = ",".join(["DNS:localhost", *(f"IP:{a}" for a in addresses)])
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-days", "2", "-subj", "/CN=layerscope test registry", "-addext", f"subjectAltName={san}",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        return cert, key
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "layerscope test registry")])
+    now = datetime.now(UTC)
+    alt = [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses)]
+    public = private.public_key()
+    usage = x509.KeyUsage(True, False, False, False, False, True, False, False, False)  # signatures, certificates
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert, key
+
+
+class Registry:
+    """`docker-registry serve CONFIG` on 127.0.0.1:PORT with its own storage directory.
+
+    With `tls`, it serves HTTPS with a self-signed certificate (`self.cert`) for 127.0.0.1,
+    localhost and this machine's outward address, and listens on every interface so that it
+    can be reached off loopback too (at `outward:PORT`)."""
+
+    def __init__(self, workdir: Path, auth: dict[str, Any] | None = None, tls: bool = False) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.storage = workdir / "data"
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
+        self.scheme = "https" if tls else "http"
+        self.cert: Path | None = None
+        http: dict[str, Any] = {"addr": self.host}
+        if tls:
+            address = outward_address()
+            self.cert, key = self_signed(workdir, ["127.0.0.1", *([address] if address else [])])
+            http = {"addr": f"0.0.0.0:{self.port}", "tls": {"certificate": str(self.cert), "key": str(key)}}
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "warn"},
             "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
-            "http": {"addr": self.host},
+            "http": http,
         }
         if auth:
             config["auth"] = auth
@@ -60,13 +150,17 @@ class Registry:
         deadline = time.monotonic() + 15
         while True:
             try:
-                httpx.get(f"http://{self.host}/v2/", timeout=1)
+                httpx.get(f"{self.url}/v2/", timeout=1, verify=False)  # only our own certificate to check
                 return
             except httpx.TransportError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"docker-registry did not start: {self.log.read_text()[-2000:]}") from None
                 time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}"
 
     def blob_path(self, digest: str) -> Path:
         hexpart = digest.split(":", 1)[1]
@@ -309,3 +403,16 @@ def registry_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return registry_workdir(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tls_registry(registry_dir: Path) -> Iterator[Registry]:
+    """A registry serving HTTPS with a self-signed certificate, reachable off loopback."""
+    why = tls_missing()
+    if why:
+        pytest.skip(f"the TLS registry needs a certificate: {why}")
+    if outward_address() is None:
+        pytest.skip("the TLS registry needs a non-loopback IPv4 address (this machine has none)")
+    registry = Registry(registry_dir / "tls", tls=True)
+    yield registry
+    registry.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -93,6 +94,20 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 def describe(err: Exception) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:200]
+
+
+def certificate_problem(err: BaseException) -> str | None:
+    """What OpenSSL said about the server's certificate ("self-signed certificate",
+    "Hostname mismatch, ..."), when that is why the connection failed (httpx chains the
+    ssl error as the cause of its own)."""
+    seen: BaseException | None = err
+    for _ in range(8):  # a chain, never a cycle in practice; bounded anyway
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "verification failed")[:200]
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class RegistryClient:
@@ -194,6 +209,13 @@ class RegistryClient:
                     f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
                 ) from None
             except httpx.TransportError as err:
+                problem = certificate_problem(err)
+                if problem is not None:
+                    # Docker's answer too: an insecure registry's certificate is not checked.
+                    raise RegistryError(
+                        f"cannot verify the TLS certificate of {self.host} ({what}): {problem}; "
+                        "pass --insecure to skip the check, or trust its CA with SSL_CERT_FILE"
+                    ) from None
                 hint = ""
                 if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
                     hint = " (if it serves plain HTTP, pass --insecure)"

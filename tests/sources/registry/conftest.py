@@ -14,13 +14,13 @@ import pytest
 from tests.sources.registry.images import push_archive, push_multi, push_oci, sample_spec
 from tests.sources.registry.tokens import TokenIssuer
 from tests.support.factory import ImageSpec
-from tests.support.registry import Registry, registry_dir
+from tests.support.registry import Registry, registry_dir, tls_registry
 
 USER = "alice"
 # Random per run, so that a leak test can look for the exact strings.
 PASSWORD = "pw-" + secrets.token_hex(12)
 REFRESH_TOKEN = "refresh-" + secrets.token_hex(12)
-__all__ = ["registry_dir"]  # the session fixture, shared with tests/fleet (tests/support/registry.py)
+__all__ = ["registry_dir", "tls_registry"]  # session fixtures shared with tests/fleet (tests/support/registry.py)
 
 
 @dataclass
@@ -106,6 +106,14 @@ def multi_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
     specs = [sample_spec("amd64", "amd64"), sample_spec("arm64", "arm64")]
     digests = push_multi(specs, anon_registry.host, "sample/multi:1", registry_dir)
     return Pushed(anon_registry.host, "sample/multi:1", specs[0], None, digests)
+
+
+@pytest.fixture(scope="session")
+def tls_image(tls_registry: Registry, registry_dir: Path) -> Pushed:
+    """Pushed over HTTPS, skopeo not checking the self-signed certificate (--dest-tls-verify=false)."""
+    spec = sample_spec("tls")
+    archive = push_archive(spec, tls_registry.host, "sample/tls:1", registry_dir)
+    return Pushed(tls_registry.host, "sample/tls:1", spec, archive)
 
 
 @pytest.fixture(scope="session")

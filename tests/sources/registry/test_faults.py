@@ -14,6 +14,7 @@ from layerscope import api
 from tests.sources.registry.conftest import PASSWORD, USER, Pushed
 from tests.sources.registry.images import contents
 from tests.sources.registry.servers import BlobServer, FaultProxy, Registry, Rule, SilentServer
+from tests.support.registry import outward_address
 
 pytestmark = pytest.mark.registry
 
@@ -158,21 +159,8 @@ def test_redirect_url_query_never_shown(basic_registry: Registry, basic_image: P
         silent.close()
 
 
-def _outward_address() -> str | None:
-    """This machine's non-loopback address, if it has one (no packet is sent)."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("203.0.113.1", 9))
-            address = str(s.getsockname()[0])
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
-
-
 def test_plain_http_needs_insecure_off_loopback(anon_registry: Registry, plain_image: Pushed, run_cli: Any) -> None:
-    address = _outward_address()
+    address = outward_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
     proxy = FaultProxy(f"http://{anon_registry.host}", bind="0.0.0.0")

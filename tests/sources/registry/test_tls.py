@@ -1,0 +1,76 @@
+"""A registry that speaks TLS: the real docker-registry with a self-signed certificate made
+for the session (tests/support/registry.py), reached off loopback (where the certificate
+is checked unless --insecure) and on 127.0.0.1 (never checked, as Docker does)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.sources.registry.conftest import Pushed
+from tests.sources.registry.servers import Registry
+from tests.support.registry import outward_address
+
+pytestmark = pytest.mark.registry
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def off_loopback(registry: Registry, pushed: Pushed) -> str:
+    address = outward_address()
+    assert address is not None  # the tls_registry fixture skips without one
+    return f"docker://{address}:{registry.port}/{pushed.repo}"
+
+
+def pushed_layers(registry: Registry, pushed: Pushed) -> list[str]:
+    """The layer digests of the manifest skopeo pushed, as the registry serves it."""
+    repo, tag = pushed.repo.split(":")
+    response = httpx.get(
+        f"{registry.url}/v2/{repo}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST}, verify=False, timeout=10
+    )
+    response.raise_for_status()
+    return [layer["digest"] for layer in response.json()["layers"]]
+
+
+def test_a_self_signed_certificate_off_loopback_is_one_line(
+    tls_registry: Registry, tls_image: Pushed, run_cli: Any
+) -> None:
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert r.err.startswith("layerscope: cannot verify the TLS certificate of ")
+    assert "self-signed certificate" in r.err and "pass --insecure" in r.err
+    assert "_ssl.c" not in r.err and "Traceback" not in r.err
+
+
+def test_insecure_reads_the_whole_image_over_tls(tls_registry: Registry, tls_image: Pushed, run_cli: Any) -> None:
+    ref = off_loopback(tls_registry, tls_image)
+    r = run_cli("inspect", "--json", "--no-cache", "--insecure", ref)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["reference"] == ref and doc["manifest_only"] is False
+    assert [layer["digest"] for layer in doc["layers"]] == pushed_layers(tls_registry, tls_image)
+    local = json.loads(run_cli("inspect", "--json", f"docker-archive:{tls_image.archive}").out)
+    assert [layer["diff_id"] for layer in doc["layers"]] == [layer["diff_id"] for layer in local["layers"]]
+    assert doc["totals"]["size"] == local["totals"]["size"] and doc["waste"] == local["waste"]
+
+
+def test_loopback_needs_no_insecure(tls_registry: Registry, tls_image: Pushed, run_cli: Any) -> None:
+    """The port speaks only TLS, so an answer means the client chose https and did not
+    check the certificate (loopback registries are insecure ones, as for Docker)."""
+    r = run_cli("inspect", "--json", "--no-cache", tls_image.ref)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert tls_image.host.startswith("127.0.0.1:")
+    assert [layer["digest"] for layer in doc["layers"]] == pushed_layers(tls_registry, tls_image)
+    assert all(layer["files"] for layer in doc["layers"])  # contents were read, not only the manifest
+
+
+def test_a_trusted_certificate_is_verified(tls_registry: Registry, tls_image: Pushed, run_cli: Any) -> None:
+    """The verifying client: with the certificate as its CA bundle, no --insecure is needed."""
+    assert tls_registry.cert is not None
+    ref = off_loopback(tls_registry, tls_image)
+    r = run_cli("inspect", "--json", "--manifest-only", ref, env={"SSL_CERT_FILE": str(tls_registry.cert)})
+    assert r.code == 0, r.err
+    assert [layer["digest"] for layer in json.loads(r.out)["layers"]] == pushed_layers(tls_registry, tls_image)
