@@ -141,11 +141,7 @@ def _read_stream(
     decoded = decoder if compression == "none" else BombGuard(decoder, stored)
     plain = HashingReader(decoded, hash_uncompressed)
     try:
-        record = _walk(plain, compression, scan_secrets)
-    except EOFError as err:  # isal / gzip at a cut in the middle of a member
-        raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
-    except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
-        raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+        record = _walk_decoded(plain, compression, what, scan_secrets)
     finally:
         # A threaded decoder reads `stored` ahead: it is stopped before the drain reads on.
         if compression != "none":
@@ -153,23 +149,40 @@ def _read_stream(
     stored.drain()  # the rest of the blob (gzip trailer, eStargz footer) is part of its digest
     stored_digest = stored.digest
     diff_id = stored_digest if one_hash else plain.digest
+    return _checked(record, what, expected_digest, stored_digest, expected_diff_id, diff_id, plain.count, stored.count)
+
+
+def _walk_decoded(plain: Readable, compression: str, what: str, scan_secrets: bool) -> LayerRecord:
+    """The walk of a decoded stream, the decoder's errors said as bad input."""
+    try:
+        return _walk(plain, compression, scan_secrets)
+    except EOFError as err:  # isal / gzip at a cut in the middle of a member
+        raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
+    except GZIP_ERRORS as err:  # bad magic, bad deflate data, CRC or length check failures
+        raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+
+
+def _checked(
+    record: LayerRecord,
+    what: str,
+    expected_digest: str | None,
+    stored_digest: str | None,
+    expected_diff_id: str | None,
+    diff_id: str | None,
+    uncompressed_bytes: int,
+    stored_bytes: int,
+) -> LayerRecord:
+    """The walked record with its byte counts and digests, once they match what was expected."""
     if expected_digest and stored_digest and expected_digest != stored_digest:
         raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
     if expected_diff_id and diff_id and expected_diff_id != diff_id:
         raise DigestError(f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}")
-    return LayerRecord(
-        files=record.files,
-        whiteouts=record.whiteouts,
-        opaque_dirs=record.opaque_dirs,
-        size=record.size,
-        uncompressed_bytes=plain.count,
-        stored_bytes=stored.count,
-        compression=compression,
+    return replace(
+        record,
+        uncompressed_bytes=uncompressed_bytes,
+        stored_bytes=stored_bytes,
         stored_digest=stored_digest,
         diff_id=diff_id,
-        captured=record.captured,
-        notes=record.notes,
-        secrets=record.secrets,
     )
 
 
@@ -191,28 +204,13 @@ def _read_file_blob(
         decoder = open_decompressed(source, compression, threaded=True)
         plain = HashingReader(BombGuard(decoder, source), verify)
         try:
-            record = _walk(plain, compression, scan_secrets)
-        except EOFError as err:
-            raise FormatError(f"truncated {compression} stream in {what}: {err}") from None
-        except GZIP_ERRORS as err:
-            raise FormatError(f"corrupt {compression} stream in {what}: {err}") from None
+            record = _walk_decoded(plain, compression, what, scan_secrets)
         finally:
             _close(decoder)
         stored_digest = hasher.digest()  # every byte of the blob, a trailer after the stream too
     finally:
         hasher.stop()
-    diff_id = plain.digest
-    if expected_digest and expected_digest != stored_digest:
-        raise DigestError(f"digest mismatch in {what}: expected {expected_digest}, blob hashes to {stored_digest}")
-    if expected_diff_id and diff_id and expected_diff_id != diff_id:
-        raise DigestError(f"diff_id mismatch in {what}: config says {expected_diff_id}, contents hash to {diff_id}")
-    return replace(
-        record,
-        uncompressed_bytes=plain.count,
-        stored_bytes=length,
-        stored_digest=stored_digest,
-        diff_id=diff_id,
-    )
+    return _checked(record, what, expected_digest, stored_digest, expected_diff_id, plain.digest, plain.count, length)
 
 
 def _close(decoder: Readable) -> None:
