@@ -108,7 +108,10 @@ def read_layer(
     extent = file_extent(blob) if OVERLAP else None
     if extent is not None:
         fd, start, length = extent
-        compression = sniff(os.pread(fd, 4, start))
+        try:
+            compression = sniff(os.pread(fd, 4, start))
+        except OSError as err:  # an I/O error of the disk: bad input, not a bug
+            raise FormatError(f"cannot read {what}: {err.strerror or err}") from None
         if compression != "none":
             # A compressed blob on disk: hashed by a thread of its own that reads the file
             # itself, while the decoder reads it too (fileblob.py says why).

@@ -39,6 +39,20 @@ TAR = _tar()
 GZ = gzip.compress(TAR, compresslevel=6, mtime=0)
 
 
+@pytest.fixture
+def hashers(monkeypatch) -> list[tuple[int, int]]:
+    """(start, length) of every FileHasher started: proof that the file path was taken."""
+    started: list[tuple[int, int]] = []
+
+    class Spy(FileHasher):
+        def __init__(self, fd: int, start: int, length: int, algorithm: str = "sha256") -> None:
+            started.append((start, length))
+            super().__init__(fd, start, length, algorithm)
+
+    monkeypatch.setattr(reader, "FileHasher", Spy)
+    return started
+
+
 @pytest.fixture(autouse=True)
 def _threads_and_small_pieces(monkeypatch):
     monkeypatch.setattr(reader, "OVERLAP", True)
@@ -158,11 +172,12 @@ def test_the_hashing_thread_runs_nicer_than_the_rest():
 
 
 @pytest.mark.parametrize("how", ["gzip", "zstd"])
-def test_a_blob_file_reads_to_the_same_record_as_its_stream(tmp_path, how):
+def test_a_blob_file_reads_to_the_same_record_as_its_stream(tmp_path, how, hashers):
     blob = GZ if how == "gzip" else compress(TAR, how)
     kw = {"verify": True, "expected_digest": sha(blob), "expected_diff_id": sha(TAR)}
     with open(_file(tmp_path, blob), "rb") as fh:
         from_file = read_layer(fh, **kw)
+    assert hashers == [(0, len(blob))]  # read by the file path, not as a stream
     from_stream = _stream_record(blob, **kw)
     assert from_file == from_stream
     assert from_file.stored_digest == sha(blob) and from_file.diff_id == sha(TAR)
@@ -170,18 +185,20 @@ def test_a_blob_file_reads_to_the_same_record_as_its_stream(tmp_path, how):
     assert len(from_file.files) == 303 and from_file.whiteouts == ("app/old",)
 
 
-def test_an_archive_member_blob_reads_to_the_same_record(tmp_path):
+def test_an_archive_member_blob_reads_to_the_same_record(tmp_path, hashers):
     archive = tmp_path / "a.tar"
     write_tar(str(archive), [("pad", b"z" * 777), ("blob", GZ), ("after", b"q" * 5000)])
     with TarStore(str(archive)).open("blob") as member:
         got = read_layer(member, expected_digest=sha(GZ))
+    assert len(hashers) == 1 and hashers[0][0] > 777 and hashers[0][1] == len(GZ)  # the member's stretch
     assert got == _stream_record(GZ, expected_digest=sha(GZ))
 
 
-def test_bytes_after_the_gzip_stream_are_hashed_too(tmp_path):
+def test_bytes_after_the_gzip_stream_are_hashed_too(tmp_path, hashers):
     blob = GZ + gzip.compress(b"", mtime=0)  # an eStargz-like footer
     with open(_file(tmp_path, blob), "rb") as fh:
         got = read_layer(fh, expected_digest=sha(blob))
+    assert hashers == [(0, len(blob))]
     assert got.stored_digest == sha(blob) and got.stored_bytes == len(blob)
 
 
@@ -229,9 +246,19 @@ def test_no_thread_is_left_running_after_reads_and_failures(tmp_path):
     assert threading.active_count() == before
 
 
-def test_an_uncompressed_blob_file_keeps_the_seeking_walk(tmp_path):
+def test_an_unreadable_blob_file_is_one_clear_error(tmp_path, monkeypatch):
+    def failing_pread(fd: int, n: int, offset: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(reader.os, "pread", failing_pread)
+    with open(_file(tmp_path, GZ), "rb") as fh, pytest.raises(FormatError, match="cannot read layer: Input/output"):
+        read_layer(fh)
+
+
+def test_an_uncompressed_blob_file_keeps_the_seeking_walk(tmp_path, hashers):
     # Without --verify an uncompressed blob is walked by seeking over file data: nothing
     # is hashed, and the file path is not taken.
     with open(_file(tmp_path, TAR), "rb") as fh:
         got = read_layer(fh)
     assert got.stored_digest is None and got.stored_bytes == len(TAR) and len(got.files) == 303
+    assert hashers == []
