@@ -15,28 +15,12 @@ import hashlib
 import io
 import os
 import stat
-import sys
 import threading
 
 from layerscope.errors import FormatError
+from layerscope.layers.priority import lower_priority
 
 HASH_PIECE = 8 << 20  # the hashing thread reads and hashes this much at a time (GIL let go for both)
-# The hashing thread runs this much nicer than the rest of the process. It needs about a
-# third of the decoder's CPU, and on two cores it kept preempting the decoder, the one
-# thread every layer read waits for (650-1,000 preemptions on the 3.2 GB layer; 180-460 at +4).
-# At +4 it still gets about a third of a core against a busy neighbour, enough to keep pace.
-HASH_NICE = 4
-
-
-def _lower_priority() -> None:
-    """This thread's niceness raised by HASH_NICE (Linux: niceness is per thread)."""
-    if not sys.platform.startswith("linux"):  # elsewhere a thread id may name another process
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + HASH_NICE))
-    except (AttributeError, OSError):  # not Linux, or not allowed: the thread runs as it is
-        pass
 
 
 def file_extent(blob: object) -> tuple[int, int, int] | None:
@@ -116,7 +100,7 @@ class FileHasher:
         self._thread.start()
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         buf = bytearray(min(HASH_PIECE, max(self._length, 1)))
         view = memoryview(buf)
         update = self._hash.update

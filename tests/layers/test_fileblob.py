@@ -9,7 +9,6 @@ import hashlib
 import io
 import os
 import random
-import sys
 import threading
 from pathlib import Path
 
@@ -150,22 +149,6 @@ def test_a_file_shorter_than_its_stretch_is_refused(tmp_path):
             h.digest()
     finally:
         os.close(fd)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness is per thread on Linux only")
-def test_the_hashing_thread_runs_nicer_than_the_rest():
-    seen: list[int] = []
-
-    def probe() -> None:
-        fileblob._lower_priority()
-        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-
-    t = threading.Thread(target=probe)
-    t.start()
-    t.join()
-    base = os.getpriority(os.PRIO_PROCESS, 0)
-    assert seen == [min(19, base + fileblob.HASH_NICE)]
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # this thread untouched
 
 
 # -- read_layer on a file: the same as on a stream -----------------------------------------

@@ -18,6 +18,8 @@ import contextlib
 import hashlib
 import queue
 import re
+import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -26,17 +28,78 @@ from types import TracebackType
 import httpx
 
 from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError
+from layerscope.layers.priority import lower_priority
 from layerscope.sources.handle import Descriptor
 from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff, describe
 
 BATCH_BYTES = 1 << 20  # chunks as received (at most 64 KiB each) are handed over in batches of this
 QUEUE_BATCHES = 8  # up to ~8 MiB in flight
+# A large blob's body is read from the socket by `recv_into` once httpx has its headers
+# (_direct_socket): h11 copies every byte twice in Python, which on a 3.2 GB layer cost the
+# download thread ~1 CPU s that the decoder on the other core wants. Its bytes are hashed by
+# a thread of its own at a lower priority, in the order they are read (_Hasher), so the
+# download thread only receives and never keeps the decoder waiting for a hash.
+DIRECT_MIN = 16 << 20
+DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
+DIRECT_BUFFERS = 12  # per download: up to ~48 MiB received ahead of the decoder and the hash
+DIRECT_STREAMS = 2  # large downloads at a time with buffers of their own; more take the h11 path
+HASH_QUEUE = 32  # chunks read and not yet hashed, at most (the reader waits beyond)
 _EOF = object()
 _RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
 
 class _Dropped(Exception):
     """The body ended before its end: resume."""
+
+
+class _Budget:
+    """Direct-path buffers for the whole process, so memory does not grow with the workers."""
+
+    def __init__(self, buffers: int) -> None:
+        self._left = buffers
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self._left < n:
+                return False
+            self._left -= n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self._left += n
+
+
+_BUDGET = _Budget(DIRECT_STREAMS * DIRECT_BUFFERS)
+
+
+class _Hasher:
+    """Hashes chunks in a thread of its own, at a lower priority, in the order the reader is
+    done with them; hands a direct-path buffer back to be filled again once it is hashed."""
+
+    def __init__(self, hasher: hashlib._Hash, free: queue.Queue[bytearray]) -> None:
+        self._hash = hasher
+        self._free = free
+        self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=HASH_QUEUE)
+        self._thread = threading.Thread(target=self._run, name="blob-hash", daemon=True)
+        self._thread.start()
+
+    def add(self, chunk: bytes | memoryview) -> None:
+        self._queue.put(chunk)
+
+    def _run(self) -> None:
+        lower_priority()
+        while (chunk := self._queue.get()) is not None:
+            self._hash.update(chunk)
+            if isinstance(chunk, memoryview):
+                self._free.put(chunk.obj)  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        """Once every chunk added so far is hashed (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 class BlobStream:
@@ -51,13 +114,18 @@ class BlobStream:
         algorithm = desc.digest.partition(":")[0]
         self.digest_algorithm = algorithm if algorithm in ("sha256", "sha512") else "sha256"
         self._hash = hashlib.new(self.digest_algorithm)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(QUEUE_BATCHES, DIRECT_BUFFERS))
         self._stop = threading.Event()
         self._batch: list[bytes] = []  # producer side: received, not handed over yet
         self._batch_bytes = 0
-        self._chunks: deque[bytes] = deque()  # consumer side: handed over, not read yet
-        self._head = b""  # the chunk being read, from _head_pos on
+        self._chunks: deque[bytes | memoryview] = deque()  # consumer side: handed over, not read yet
+        self._head: bytes | memoryview = b""  # the chunk being read, from _head_pos on
         self._head_pos = 0
+        # Buffers of the direct path go round: filled by the download thread, read, hashed, filled again.
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._buffers = 0
+        self._large = (desc.size or 0) >= DIRECT_MIN and _BUDGET.take(DIRECT_BUFFERS)
+        self._hasher = _Hasher(self._hash, self._free) if self._large else None
         self._eof = False
         self._thread = threading.Thread(target=self._produce, name="blob-download", daemon=True)
         self._thread.start()
@@ -73,7 +141,10 @@ class BlobStream:
                 break
             head, pos = self._head, self._head_pos
             take = min(want - have, len(head) - pos)
-            out.append(head if pos == 0 and take == len(head) else head[pos : pos + take])
+            if isinstance(head, bytes) and pos == 0 and take == len(head):
+                out.append(head)
+            else:
+                out.append(bytes(head[pos : pos + take]))  # a direct-path buffer goes round: copy it
             self._head_pos = pos + take
             have += take
         return out[0] if len(out) == 1 else b"".join(out)
@@ -88,7 +159,7 @@ class BlobStream:
                 break
             head, pos = self._head, self._head_pos
             take = min(want - have, len(head) - pos)
-            view[have : have + take] = memoryview(head)[pos : pos + take]
+            view[have : have + take] = head[pos : pos + take]
             self._head_pos = pos + take
             have += take
             if have and not self._chunks and self._queue.empty():
@@ -96,6 +167,7 @@ class BlobStream:
         return have
 
     def _next_chunk(self) -> bool:
+        self._release_head()
         while not self._chunks:
             if self._eof:
                 return False
@@ -106,6 +178,9 @@ class BlobStream:
             if isinstance(item, BaseException):
                 self._eof = True
                 raise item
+            if isinstance(item, memoryview):
+                self._chunks.append(item)
+                continue
             assert isinstance(item, list)
             self._chunks.extend(item)
         self._head = self._chunks.popleft()
@@ -114,7 +189,18 @@ class BlobStream:
 
     def digest(self) -> str:
         """Of every byte received (and handed out, in order): the whole blob once read to its end."""
+        if self._hasher is not None:
+            if self._head_pos >= len(self._head):
+                self._release_head()
+            self._hasher.finish()
         return f"{self.digest_algorithm}:{self._hash.hexdigest()}"
+
+    def _release_head(self) -> None:
+        """The chunk read to its end: to be hashed, and its buffer filled again (large blobs)."""
+        if self._hasher is not None and self._head:
+            self._hasher.add(self._head)
+        self._head = b""
+        self._head_pos = 0
 
     def close(self) -> None:
         self._stop.set()
@@ -122,6 +208,11 @@ class BlobStream:
             with contextlib.suppress(queue.Empty):
                 self._queue.get(timeout=0.05)  # unblock a producer waiting on a full queue
         self._thread.join()
+        if self._hasher is not None:
+            self._hasher.finish()
+        if self._large:
+            self._large = False
+            _BUDGET.give(DIRECT_BUFFERS)
 
     def __enter__(self) -> BlobStream:
         return self
@@ -184,6 +275,7 @@ class BlobStream:
         response = self.client.request("GET", self.path, headers, what=f"{self.what} ({self.desc.digest})")
         try:
             skip = self._start(response, offset)
+            sock, length = self._direct_socket(response, skip) if self._large else (None, 0)
             for chunk in response.iter_raw():  # as received: a chunker would lose its buffer on a drop
                 if self._stop.is_set():
                     return
@@ -192,25 +284,89 @@ class BlobStream:
                     chunk, skip = chunk[cut:], skip - cut
                     if not chunk:
                         continue
-                self.received += len(chunk)
-                if self.desc.size is not None and self.received > self.desc.size:
-                    raise DigestError(f"{self.what} is larger than the {self.desc.size} bytes its descriptor says")
-                self._hash.update(chunk)
+                self._count(chunk)
                 self._batch.append(chunk)
                 self._batch_bytes += len(chunk)
                 if self._batch_bytes >= BATCH_BYTES and not self._flush():
                     return
-        except httpx.TimeoutException:
+                if sock is not None:  # h11 has handed over what it had buffered: the rest from the socket
+                    if self._flush():
+                        self._receive_direct(sock, offset + length)
+                    break
+        except (httpx.TimeoutException, TimeoutError):
             raise RegistryError(
                 f"{self.client.host} stopped sending {self.what} for {self.client.options.timeout:g}s "
                 f"({self.received} bytes received)"
             ) from None
         except DROPPED as err:
             raise _Dropped(describe(err)) from None
+        except OSError as err:  # the direct path's socket: reset, closed, a TLS record cut short
+            raise _Dropped(describe(err)) from None
         finally:
             response.close()
         if self.desc.size is not None and self.received < self.desc.size:
             raise _Dropped("the body ended early")
+
+    def _count(self, chunk: bytes | memoryview) -> None:
+        self.received += len(chunk)
+        if self.desc.size is not None and self.received > self.desc.size:
+            raise DigestError(f"{self.what} is larger than the {self.desc.size} bytes its descriptor says")
+        if self._hasher is None:
+            self._hash.update(chunk)
+
+    def _direct_socket(self, response: httpx.Response, skip: int) -> tuple[socket.socket | None, int]:
+        """The connection's socket and the body's length, where the body can be read from it
+        directly: a large plain body (Content-Length, no transfer or content coding) over
+        HTTP/1.x on httpcore's own socket stream (not TLS inside a TLS proxy tunnel)."""
+        headers = response.headers
+        length = headers.get("content-length", "")
+        if (
+            skip
+            or response.http_version not in ("HTTP/1.1", "HTTP/1.0")
+            or "transfer-encoding" in headers
+            or headers.get("content-encoding", "identity").lower() != "identity"
+            or not length.isdigit()
+        ):
+            return None, 0
+        stream = response.extensions.get("network_stream")
+        if stream is None or type(stream).__name__ != "SyncStream":
+            return None, 0
+        sock = stream.get_extra_info("socket")
+        if not isinstance(sock, socket.socket) or (
+            isinstance(sock, ssl.SSLSocket) is not response.url.scheme.startswith("https")
+        ):
+            return None, 0
+        return sock, int(length)
+
+    def _receive_direct(self, sock: socket.socket, end: int) -> None:
+        """The body from `received` to `end`, by recv_into into recycled buffers; each handed
+        over whole (or as far as it got, on a drop), hashed and counted like any chunk."""
+        sock.settimeout(self.client.options.timeout)
+        while self.received < end and not self._stop.is_set():
+            buf = self._free_buffer()
+            if buf is None:
+                return
+            view = memoryview(buf)[: min(len(buf), end - self.received)]
+            filled = 0
+            try:
+                while filled < len(view):
+                    n = sock.recv_into(view[filled:])
+                    if not n:
+                        raise _Dropped("the body ended early")
+                    filled += n
+            finally:
+                if filled:
+                    self._count(view[:filled])
+                    self._put(view[:filled])
+
+    def _free_buffer(self) -> bytearray | None:
+        if self._buffers < DIRECT_BUFFERS:
+            self._buffers += 1
+            return bytearray(DIRECT_BUFFER)
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                return self._free.get(timeout=0.1)
+        return None
 
     def _start(self, response: httpx.Response, offset: int) -> int:
         """Check the status; how many leading bytes to skip (a 200 to a range request)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sources.registry.images import push_archive, push_multi, push_oci, sample_spec
+from tests.sources.registry.images import large_spec, push_archive, push_multi, push_oci, sample_spec
 from tests.sources.registry.tokens import TokenIssuer
 from tests.support.factory import ImageSpec
 from tests.support.registry import Registry, registry_dir, tls_registry
@@ -90,6 +90,20 @@ def plain_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
     spec = sample_spec("plain")
     archive = push_archive(spec, anon_registry.host, "sample/plain:1", registry_dir)
     return Pushed(anon_registry.host, "sample/plain:1", spec, archive)
+
+
+@pytest.fixture(scope="session")
+def large_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
+    spec = large_spec("large")
+    archive = push_archive(spec, anon_registry.host, "sample/large:1", registry_dir)
+    return Pushed(anon_registry.host, "sample/large:1", spec, archive)
+
+
+@pytest.fixture(scope="session")
+def tls_large_image(tls_registry: Registry, registry_dir: Path) -> Pushed:
+    spec = large_spec("tls-large")
+    archive = push_archive(spec, tls_registry.host, "sample/tls-large:1", registry_dir)
+    return Pushed(tls_registry.host, "sample/tls-large:1", spec, archive)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,16 @@ def sample_spec(tag: str = "", arch: str = "amd64") -> ImageSpec:
             {"created_by": "RUN rewrite", "created": "2024-01-02T00:00:00Z"},
             {"created_by": "RUN rm /etc/os-release", "created": "2024-01-03T00:00:00Z"},
         ],
+    )
+
+
+def large_spec(tag: str, size: int = 3 << 20) -> ImageSpec:
+    """One layer of `size` random bytes: a gzip blob about as large, for the download paths
+    of large blobs (tests lower the bar that makes a blob "large")."""
+    data = random.Random(tag).randbytes(size)
+    return ImageSpec(
+        [layer_tar([d("data"), f("data/random.bin", data), f("app/tag.txt", tag)])],
+        history=[{"created_by": "COPY data /data", "created": "2024-01-01T00:00:00Z"}],
     )
 
 

@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from layerscope.sources.registry import blobs
+from layerscope.sources.registry.blobs import BlobStream
+from layerscope.sources.registry.handle import RegistryHandle
+from layerscope.sources.registry.options import RegistryOptions
 from tests.sources.registry.conftest import Pushed
 from tests.sources.registry.servers import Registry
 from tests.support.registry import outward_address
@@ -74,3 +78,30 @@ def test_a_trusted_certificate_is_verified(tls_registry: Registry, tls_image: Pu
     r = run_cli("inspect", "--json", "--manifest-only", ref, env={"SSL_CERT_FILE": str(tls_registry.cert)})
     assert r.code == 0, r.err
     assert [layer["digest"] for layer in json.loads(r.out)["layers"]] == pushed_layers(tls_registry, tls_image)
+
+
+def test_a_large_blob_is_read_from_the_tls_socket(
+    tls_registry: Registry, tls_large_image: Pushed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct path (recv_into, past h11) on a TLS socket: the decrypted bytes, hashed right."""
+    monkeypatch.setattr(blobs, "DIRECT_MIN", 1)
+    monkeypatch.setattr(blobs, "DIRECT_BUFFER", 70_000)
+    calls: list[int] = []
+    real = BlobStream._receive_direct
+
+    def spy(stream: BlobStream, *args: object) -> None:
+        calls.append(1)
+        real(stream, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BlobStream, "_receive_direct", spy)
+    location = off_loopback(tls_registry, tls_large_image).removeprefix("docker://")
+    handle = RegistryHandle(location, tls_large_image.ref, RegistryOptions.create(insecure=True))
+    try:
+        assert handle.client._base_url().startswith("https://")
+        desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
+        want = tls_registry.blob_path(desc.digest or "").read_bytes()
+        with BlobStream(handle.client, desc, "layer 0") as stream:
+            assert stream.read() == want and stream.digest() == desc.digest
+        assert calls == [1]
+    finally:
+        handle.close()
