@@ -41,7 +41,7 @@ QUEUE_BATCHES = 8  # up to ~8 MiB in flight
 # download thread only receives and never keeps the decoder waiting for a hash.
 DIRECT_MIN = 16 << 20
 DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
-DIRECT_BUFFERS = 12  # per download: up to ~48 MiB received ahead of the decoder and the hash
+DIRECT_BUFFERS = 16  # per download: up to 64 MiB received ahead of the decoder and the hash
 DIRECT_STREAMS = 2  # large downloads at a time with buffers of their own; more take the h11 path
 HASH_QUEUE = 32  # chunks read and not yet hashed, at most (the reader waits beyond)
 _EOF = object()
