@@ -39,7 +39,7 @@ QUEUE_BATCHES = 8  # up to ~8 MiB in flight
 # download thread ~1 CPU s that the decoder on the other core wants. Its bytes are hashed by
 # a thread of its own at a lower priority, in the order they are read (_Hasher), so the
 # download thread only receives and never keeps the decoder waiting for a hash.
-DIRECT_MIN = 16 << 20
+DIRECT_MIN = 128 << 20  # below it, h11's copies cost ~tens of ms: not worth 64 MiB of buffers
 DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
 DIRECT_BUFFERS = 16  # per download: up to 64 MiB received ahead of the decoder and the hash
 DIRECT_STREAMS = 2  # large downloads at a time with buffers of their own; more take the h11 path
