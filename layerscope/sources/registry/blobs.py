@@ -10,6 +10,10 @@ retries. The bytes are counted against the descriptor's size, and hashed as they
 in the download thread (`digest_algorithm`, `digest()`): the layer reader takes that digest
 instead of hashing them again in a thread of its own, a hand-over less per block. The
 reader checks it against the descriptor once the blob is read to its end.
+
+A large blob (DIRECT_MIN) is received differently, for the decoder's sake: past h11,
+from the socket into buffers that go round, and hashed by a thread of its own in the
+order the reader is done with them (docs/performance.md, section 10).
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ QUEUE_BATCHES = 8  # up to ~8 MiB in flight
 DIRECT_MIN = 128 << 20  # below it, h11's copies cost ~tens of ms: not worth 64 MiB of buffers
 DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
 DIRECT_BUFFERS = 16  # per download: up to 64 MiB received ahead of the decoder and the hash
-DIRECT_STREAMS = 2  # large downloads at a time with buffers of their own; more take the h11 path
+# Large downloads at a time with buffers of their own; more take the h11 path. One: with two,
+# the ML image's 210 MB layer held 64 MiB more (243 MB peak RSS instead of 183) for no gain.
+DIRECT_STREAMS = 1
 HASH_QUEUE = 32  # chunks read and not yet hashed, at most (the reader waits beyond)
 _EOF = object()
 _RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
@@ -114,7 +120,7 @@ class BlobStream:
         algorithm = desc.digest.partition(":")[0]
         self.digest_algorithm = algorithm if algorithm in ("sha256", "sha512") else "sha256"
         self._hash = hashlib.new(self.digest_algorithm)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(QUEUE_BATCHES, DIRECT_BUFFERS))
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
         self._stop = threading.Event()
         self._batch: list[bytes] = []  # producer side: received, not handed over yet
         self._batch_bytes = 0
@@ -125,6 +131,8 @@ class BlobStream:
         self._free: queue.Queue[bytearray] = queue.Queue()
         self._buffers = 0
         self._large = (desc.size or 0) >= DIRECT_MIN and _BUDGET.take(DIRECT_BUFFERS)
+        if self._large:  # its buffers bound what is in flight
+            self._queue = queue.Queue(maxsize=DIRECT_BUFFERS)
         self._hasher = _Hasher(self._hash, self._free) if self._large else None
         self._eof = False
         self._thread = threading.Thread(target=self._produce, name="blob-download", daemon=True)
