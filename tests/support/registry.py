@@ -181,7 +181,7 @@ class Rule:
     """What the proxy does to requests whose path contains `match` (and method, if given)."""
 
     match: str
-    action: str  # "status" | "drop" (no answer at all) | "cut" | "stall" (mid-body) | "redirect"
+    action: str  # "status" | "drop" (no answer at all) | "cut" | "stall" (mid-body) | "redirect" | "chunked"
     times: int | None = 1  # how many requests it applies to; None = all
     status: int = 503
     retry_after: str | None = None
@@ -229,6 +229,23 @@ def _forward(handler: BaseHTTPRequestHandler, status: int, headers: httpx.Header
             handler.send_header(k, v)
     handler.send_header("Content-Length", headers.get("content-length", str(len(body))))
     handler.end_headers()
+
+
+def _forward_chunked(handler: BaseHTTPRequestHandler, status: int, headers: httpx.Headers, body: bytes) -> None:
+    """The body as HTTP/1.1 chunks of 64 KiB, with no Content-Length (as some CDNs send it)."""
+    handler.protocol_version = "HTTP/1.1"
+    handler.send_response(status)
+    for k, v in headers.multi_items():
+        if k.lower() not in HOP_BY_HOP:
+            handler.send_header(k, v)
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    for at in range(0, len(body), 1 << 16):
+        piece = body[at : at + (1 << 16)]
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+    handler.wfile.write(b"0\r\n\r\n")
+    handler.close_connection = True
 
 
 class FaultProxy(_Server):
@@ -280,6 +297,9 @@ class FaultProxy(_Server):
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 up = proxy._client.request(self.command, proxy.upstream + self.path, headers=headers)
                 body = up.content
+                if rule is not None and rule.action == "chunked" and self.command == "GET":
+                    _forward_chunked(self, up.status_code, up.headers, body)
+                    return
                 _forward(self, up.status_code, up.headers, body)
                 if self.command == "HEAD":
                     return

@@ -219,3 +219,23 @@ def test_faults_on_the_direct_path_are_one_error(
     finally:
         handle.close()
         proxy.close()
+
+
+def test_a_large_chunked_body_is_read_through_h11(
+    anon_registry: Registry, large_image: Pushed, monkeypatch: pytest.MonkeyPatch, spy: DirectSpy
+) -> None:
+    """No Content-Length (Transfer-Encoding: chunked): the socket holds chunk framing, so h11 decodes it."""
+    monkeypatch.setattr(blobs, "DIRECT_MIN", 1)
+    proxy = FaultProxy(f"http://{anon_registry.host}")
+    handle = RegistryHandle(f"{proxy.host}/{large_image.repo}", large_image.ref)
+    try:
+        desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
+        assert desc.digest
+        rule = proxy.add(Rule(desc.digest, "chunked", times=None, method="GET"))
+        with BlobStream(handle.client, desc, "layer 0") as stream:
+            assert stream.read() == anon_registry.blob_path(desc.digest).read_bytes()
+            assert stream.digest() == desc.digest
+        assert rule.hits == 1 and spy.calls == 0
+    finally:
+        handle.close()
+        proxy.close()
