@@ -313,6 +313,15 @@ def _process_cpu(registry: object) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _stolen() -> float | None:
+    """CPU seconds the hypervisor has given other guests so far, all cores (Linux /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _count_entries(fileobj: object) -> int:
     with tarfile.open(fileobj=fileobj) as t:  # type: ignore[call-overload]
         return sum(1 for _ in t)
@@ -442,6 +451,7 @@ def _measure(
     for cmd in ([*inspect, docker_ref], [*inspect, oci_ref], [*packages, docker_ref]):  # fill the warm cache
         subprocess.run(cmd, env=warm_env, stdout=subprocess.DEVNULL, check=True)
     load = os.getloadavg()  # other work on the machine shows in the wall times, not in CPU seconds
+    stolen = _stolen()  # so does a busy host under a virtual machine, as steal time
     rows: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     rss: dict[str, int] = {}
@@ -483,6 +493,10 @@ def _measure(
     if server_cpu:
         print(f"docker-registry's own CPU s while serving the docker:// read: {statistics.median(server_cpu):.2f}")
     print(f"load average (1 min) before and after: {load[0]:.2f}, {os.getloadavg()[0]:.2f}")
+    now_stolen = _stolen()
+    steal = None if stolen is None or now_stolen is None else now_stolen - stolen
+    if steal is not None:
+        print(f"CPU s taken by the hypervisor for other guests during the rounds (steal): {steal:.1f}")
     for missing, tool in ((DIVE, "dive"), (SYFT, "syft")):
         if missing not in med:
             print(f"{tool} is not installed here: its rows have no reference")
@@ -509,6 +523,7 @@ def _measure(
             "seconds": rows,
             "load_average_before_after": [load[0], os.getloadavg()[0]],
             "registry_server_cpu_seconds": server_cpu,
+            "steal_seconds": steal,
         }
         Path(args.json_out).write_text(json.dumps(doc, indent=2))
     return 0
