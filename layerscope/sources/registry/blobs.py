@@ -167,7 +167,8 @@ class BlobStream:
                 break
             head, pos = self._head, self._head_pos
             take = min(want - have, len(head) - pos)
-            view[have : have + take] = head[pos : pos + take]
+            piece = head if isinstance(head, memoryview) else memoryview(head)  # a slice of bytes would copy
+            view[have : have + take] = piece[pos : pos + take]
             self._head_pos = pos + take
             have += take
             if have and not self._chunks and self._queue.empty():
