@@ -27,6 +27,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from types import TracebackType
 
 import httpx
@@ -141,39 +142,33 @@ class BlobStream:
     # -- consumer side -------------------------------------------------------------------
 
     def read(self, size: int = -1, /) -> bytes:
-        want = size if size >= 0 else 1 << 62
-        out: list[bytes] = []
-        have = 0
-        while have < want:
-            if self._head_pos >= len(self._head) and not self._next_chunk():
-                break
-            head, pos = self._head, self._head_pos
-            take = min(want - have, len(head) - pos)
-            if isinstance(head, bytes) and pos == 0 and take == len(head):
-                out.append(head)
-            else:
-                out.append(bytes(head[pos : pos + take]))  # a direct-path buffer goes round: copy it
-            self._head_pos = pos + take
-            have += take
-        return out[0] if len(out) == 1 else b"".join(out)
+        out = [p if isinstance(p, bytes) else bytes(p) for p in self._pieces(size if size >= 0 else 1 << 62)]
+        return out[0] if len(out) == 1 else b"".join(out)  # a direct-path buffer goes round: copied
 
     def readinto(self, buf: bytearray | memoryview) -> int:
         """Chunks copied straight into `buf` (a decoder's input buffer): one copy, no join."""
         view = memoryview(buf).cast("B")
-        want = len(view)
+        have = 0
+        # What has arrived so far: the decoder need not wait for a full buffer.
+        for piece in self._pieces(len(view), arrived=True):
+            view[have : have + len(piece)] = piece
+            have += len(piece)
+        return have
+
+    def _pieces(self, want: int, arrived: bool = False) -> Iterator[bytes | memoryview]:
+        """Up to `want` bytes as they lie in the chunks, in order, each valid until the next
+        is asked for; `arrived`: no more than has been handed over already (after the first)."""
         have = 0
         while have < want:
             if self._head_pos >= len(self._head) and not self._next_chunk():
-                break
+                return
             head, pos = self._head, self._head_pos
             take = min(want - have, len(head) - pos)
-            piece = head if isinstance(head, memoryview) else memoryview(head)  # a slice of bytes would copy
-            view[have : have + take] = piece[pos : pos + take]
             self._head_pos = pos + take
             have += take
-            if have and not self._chunks and self._queue.empty():
-                break  # what has arrived so far: the decoder need not wait for a full buffer
-        return have
+            yield head if pos == 0 and take == len(head) else memoryview(head)[pos : pos + take]
+            if arrived and not self._chunks and self._queue.empty():
+                return
 
     def _next_chunk(self) -> bool:
         self._release_head()
