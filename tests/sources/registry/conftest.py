@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from layerscope.sources.registry.blobs import BlobStream
 from tests.sources.registry.images import large_spec, push_archive, push_multi, push_oci, sample_spec
 from tests.sources.registry.tokens import TokenIssuer
 from tests.support.factory import ImageSpec
@@ -145,3 +146,27 @@ def token_images(token_registry: Registry, registry_dir: Path) -> dict[str, Push
         archive = push_archive(spec, token_registry.host, repo, registry_dir, f"{USER}:{PASSWORD}")
         out[repo.split("/")[0]] = Pushed(token_registry.host, repo, spec, archive)
     return out
+
+
+class DirectSpy:
+    """Counts the direct path's socket reads, so a test fails if the stream silently took h11."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.by: list[str] = []  # the streams (`what`) that took the direct path, once per request
+        real = BlobStream._receive_direct
+
+        def spy(stream: BlobStream, *args: object) -> None:
+            self.by.append(stream.what)
+            real(stream, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(BlobStream, "_receive_direct", spy)
+
+    @property
+    def calls(self) -> int:
+        return len(self.by)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> DirectSpy:
+    """Which streams took the large-blob direct path (a test fails if one silently took h11)."""
+    return DirectSpy(monkeypatch)

@@ -17,28 +17,10 @@ from layerscope.layers.streams import HashingReader
 from layerscope.sources.registry import blobs, client
 from layerscope.sources.registry.blobs import BlobStream
 from layerscope.sources.registry.handle import RegistryHandle
-from tests.sources.registry.conftest import Pushed
+from tests.sources.registry.conftest import DirectSpy, Pushed
 from tests.sources.registry.servers import FaultProxy, Registry, Rule
 
 pytestmark = pytest.mark.registry
-
-
-class DirectSpy:
-    """Counts the direct path's socket reads, so a test fails if the stream silently took h11."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.by: list[str] = []  # the streams (`what`) that took the direct path, once per request
-        real = BlobStream._receive_direct
-
-        def spy(stream: BlobStream, *args: object) -> None:
-            self.by.append(stream.what)
-            real(stream, *args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(BlobStream, "_receive_direct", spy)
-
-    @property
-    def calls(self) -> int:
-        return len(self.by)
 
 
 @pytest.fixture(params=["h11", "direct"])
@@ -49,11 +31,6 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     else:
         monkeypatch.setattr(blobs, "DIRECT_MIN", 1 << 62)
     return str(request.param)
-
-
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> DirectSpy:
-    return DirectSpy(monkeypatch)
 
 
 def _took(path: str, spy: DirectSpy, reads: int = 1) -> None:

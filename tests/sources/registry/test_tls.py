@@ -14,7 +14,7 @@ from layerscope.sources.registry import blobs
 from layerscope.sources.registry.blobs import BlobStream
 from layerscope.sources.registry.handle import RegistryHandle
 from layerscope.sources.registry.options import RegistryOptions
-from tests.sources.registry.conftest import Pushed
+from tests.sources.registry.conftest import DirectSpy, Pushed
 from tests.sources.registry.servers import Registry
 from tests.support.registry import outward_address
 
@@ -81,19 +81,11 @@ def test_a_trusted_certificate_is_verified(tls_registry: Registry, tls_image: Pu
 
 
 def test_a_large_blob_is_read_from_the_tls_socket(
-    tls_registry: Registry, tls_large_image: Pushed, monkeypatch: pytest.MonkeyPatch
+    tls_registry: Registry, tls_large_image: Pushed, monkeypatch: pytest.MonkeyPatch, spy: DirectSpy
 ) -> None:
     """The direct path (recv_into, past h11) on a TLS socket: the decrypted bytes, hashed right."""
     monkeypatch.setattr(blobs, "DIRECT_MIN", 1)
     monkeypatch.setattr(blobs, "DIRECT_BUFFER", 70_000)
-    calls: list[int] = []
-    real = BlobStream._receive_direct
-
-    def spy(stream: BlobStream, *args: object) -> None:
-        calls.append(1)
-        real(stream, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(BlobStream, "_receive_direct", spy)
     location = off_loopback(tls_registry, tls_large_image).removeprefix("docker://")
     handle = RegistryHandle(location, tls_large_image.ref, RegistryOptions.create(insecure=True))
     try:
@@ -102,6 +94,6 @@ def test_a_large_blob_is_read_from_the_tls_socket(
         want = tls_registry.blob_path(desc.digest or "").read_bytes()
         with BlobStream(handle.client, desc, "layer 0") as stream:
             assert stream.read() == want and stream.digest() == desc.digest
-        assert calls == [1]
+        assert spy.by == ["layer 0"]
     finally:
         handle.close()
