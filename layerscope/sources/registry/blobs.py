@@ -12,8 +12,8 @@ instead of hashing them again in a thread of its own, a hand-over less per block
 reader checks it against the descriptor once the blob is read to its end.
 
 A large blob (DIRECT_MIN) is received differently, for the decoder's sake: past h11,
-from the socket into buffers that go round, and hashed by a thread of its own in the
-order the reader is done with them (docs/performance.md, section 10).
+from the socket into buffers that go round, and hashed by a thread of its own as it
+arrives (docs/performance.md, section 10).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 import httpx
@@ -42,13 +42,14 @@ QUEUE_BATCHES = 8  # up to ~8 MiB in flight
 # A large blob's body is read from the socket by `recv_into` once httpx has its headers
 # (_direct_socket): h11 copies every byte twice in Python, which on a 3.2 GB layer cost the
 # download thread ~1 CPU s that the decoder on the other core wants. Its bytes are hashed by
-# a thread of its own at a lower priority, in the order they are read (_Hasher), so the
-# download thread only receives and never keeps the decoder waiting for a hash.
+# a thread of its own at a lower priority, as they arrive (_Hasher), so the download thread
+# only receives and never keeps the decoder waiting for a hash.
 DIRECT_MIN = 128 << 20  # below it, h11's copies cost ~tens of ms: not worth 64 MiB of buffers
 DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
 DIRECT_BUFFERS = 16  # per download: up to 64 MiB received ahead of the decoder and the hash
 # Large downloads at a time with buffers of their own; more take the h11 path. One: with two,
-# the ML image's 210 MB layer held 64 MiB more (243 MB peak RSS instead of 183) for no gain.
+# the ML image's 210 MB layer held 64 MiB more (243 MB peak RSS instead of 183) for no gain
+# (its decoder waited ~0.25 s less for data, but on two busy cores the wall time did not move).
 DIRECT_STREAMS = 1
 HASH_QUEUE = 32  # chunks read and not yet hashed, at most (the reader waits beyond)
 _EOF = object()
@@ -82,12 +83,18 @@ _BUDGET = _Budget(DIRECT_STREAMS * DIRECT_BUFFERS)
 
 
 class _Hasher:
-    """Hashes chunks in a thread of its own, at a lower priority, in the order the reader is
-    done with them; hands a direct-path buffer back to be filled again once it is hashed."""
+    """Hashes chunks in a thread of its own, at a lower priority, in the order they were
+    received; `done(chunk)` once a direct-path buffer's chunk is hashed.
 
-    def __init__(self, hasher: hashlib._Hash, free: queue.Queue[bytearray]) -> None:
+    Chunks are hashed as they arrive, not after the reader is done with them: when the
+    hasher gets the CPU it works ahead of the decoder, and that lead absorbs the times it
+    does not (on two busy cores it fell 50-60 MiB behind, holding every buffer, and the
+    decoder waited for the download, ~1 s on the 3.2 GB layer).
+    """
+
+    def __init__(self, hasher: hashlib._Hash, done: Callable[[memoryview], None]) -> None:
         self._hash = hasher
-        self._free = free
+        self._done = done
         self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=HASH_QUEUE)
         self._thread = threading.Thread(target=self._run, name="blob-hash", daemon=True)
         self._thread.start()
@@ -100,7 +107,7 @@ class _Hasher:
         while (chunk := self._queue.get()) is not None:
             self._hash.update(chunk)
             if isinstance(chunk, memoryview):
-                self._free.put(chunk.obj)  # type: ignore[arg-type]
+                self._done(chunk)
 
     def finish(self) -> None:
         """Once every chunk added so far is hashed (idempotent)."""
@@ -134,7 +141,10 @@ class BlobStream:
         self._large = (desc.size or 0) >= DIRECT_MIN and _BUDGET.take(DIRECT_BUFFERS)
         if self._large:  # its buffers bound what is in flight
             self._queue = queue.Queue(maxsize=DIRECT_BUFFERS)
-        self._hasher = _Hasher(self._hash, self._free) if self._large else None
+        # A buffer goes back to be filled once both the reader and the hasher are done with it.
+        self._holds: dict[int, int] = {}
+        self._holds_lock = threading.Lock()
+        self._hasher = _Hasher(self._hash, self._release) if self._large else None
         self._eof = False
         self._thread = threading.Thread(target=self._produce, name="blob-download", daemon=True)
         self._thread.start()
@@ -200,11 +210,20 @@ class BlobStream:
         return f"{self.digest_algorithm}:{self._hash.hexdigest()}"
 
     def _release_head(self) -> None:
-        """The chunk read to its end: to be hashed, and its buffer filled again (large blobs)."""
-        if self._hasher is not None and self._head:
-            self._hasher.add(self._head)
+        """The chunk read to its end: its buffer filled again once hashed (large blobs)."""
+        if isinstance(self._head, memoryview):
+            self._release(self._head)
         self._head = b""
         self._head_pos = 0
+
+    def _release(self, chunk: memoryview) -> None:
+        buf = chunk.obj
+        with self._holds_lock:
+            left = self._holds.pop(id(buf)) - 1
+            if left:
+                self._holds[id(buf)] = left
+                return
+        self._free.put(buf)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._stop.set()
@@ -317,6 +336,11 @@ class BlobStream:
             raise DigestError(f"{self.what} is larger than the {self.desc.size} bytes its descriptor says")
         if self._hasher is None:
             self._hash.update(chunk)
+            return
+        if isinstance(chunk, memoryview):
+            with self._holds_lock:
+                self._holds[id(chunk.obj)] = 2  # the reader's and the hasher's
+        self._hasher.add(chunk)
 
     def _direct_socket(self, response: httpx.Response, skip: int) -> tuple[socket.socket | None, int]:
         """The connection's socket and the body's length, where the body can be read from it
@@ -360,8 +384,9 @@ class BlobStream:
                     filled += n
             finally:
                 if filled:
-                    self._count(view[:filled])
-                    self._put(view[:filled])
+                    piece = view[:filled]
+                    self._count(piece)
+                    self._put(piece)
 
     def _free_buffer(self) -> bytearray | None:
         if self._buffers < DIRECT_BUFFERS:

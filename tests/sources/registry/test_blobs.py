@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 
 import pytest
 
@@ -66,6 +67,8 @@ def test_mixed_read_sizes_give_the_blob(
         with BlobStream(handle.client, desc, "layer 0") as stream:
             assert stream.read() == want  # read(-1): everything
             assert stream.digest() == desc.digest
+            # Each buffer went back once both the reader and the hasher were done with it.
+            assert stream._free.qsize() == stream._buffers and not stream._holds
         _took(path, spy, reads=2)
         assert blobs._BUDGET._left == blobs.DIRECT_STREAMS * blobs.DIRECT_BUFFERS  # every buffer given back
     finally:
@@ -118,6 +121,27 @@ def test_the_stream_hashes_what_it_hands_out_and_readinto_mixes_with_read(
                 pass
             assert reader.digest == desc.digest and reader.count == len(want)
         _took(path, spy, reads=2)
+    finally:
+        handle.close()
+
+
+def test_the_hasher_works_ahead_of_the_reader(large_image: Pushed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Direct-path chunks are hashed as they arrive: with the reader idle, every buffer the
+    download filled is hashed and held for the reader alone."""
+    monkeypatch.setattr(blobs, "DIRECT_MIN", 1)
+    monkeypatch.setattr(blobs, "DIRECT_BUFFER", 50_000)
+    handle = RegistryHandle(f"{large_image.host}/{large_image.repo}", large_image.ref)
+    try:
+        desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
+        with BlobStream(handle.client, desc, "layer 0") as stream:
+            assert len(stream.read(1)) == 1
+            deadline = time.monotonic() + 30
+            while not (stream._buffers == blobs.DIRECT_BUFFERS and set(dict(stream._holds).values()) == {1}):
+                assert time.monotonic() < deadline, f"holds {stream._holds}, {stream._buffers} buffers"
+                time.sleep(0.01)
+            assert len(stream._holds) == blobs.DIRECT_BUFFERS  # all filled, none read: the hash is ahead
+            rest = stream.read()
+            assert stream.digest() == desc.digest and len(rest) == (desc.size or 0) - 1
     finally:
         handle.close()
 
