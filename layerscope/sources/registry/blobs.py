@@ -202,7 +202,7 @@ class BlobStream:
         return True
 
     def digest(self) -> str:
-        """Of every byte received (and handed out, in order): the whole blob once read to its end."""
+        """Of every byte received, in order: the whole blob once read to its end."""
         if self._hasher is not None:
             if self._head_pos >= len(self._head):
                 self._release_head()
