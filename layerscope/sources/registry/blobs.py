@@ -27,14 +27,14 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import TracebackType
 
 import httpx
 
 from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError
-from layerscope.layers.priority import lower_priority
 from layerscope.sources.handle import Descriptor
+from layerscope.sources.registry.buffers import Budget, Hasher, Ring
 from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff, describe
 
 BATCH_BYTES = 1 << 20  # chunks as received (at most 64 KiB each) are handed over in batches of this
@@ -42,7 +42,7 @@ QUEUE_BATCHES = 8  # up to ~8 MiB in flight
 # A large blob's body is read from the socket by `recv_into` once httpx has its headers
 # (_direct_socket): h11 copies every byte twice in Python, which on a 3.2 GB layer cost the
 # download thread ~1 CPU s that the decoder on the other core wants. Its bytes are hashed by
-# a thread of its own at a lower priority, as they arrive (_Hasher), so the download thread
+# a thread of its own at a lower priority, as they arrive (buffers.py), so the download thread
 # only receives and never keeps the decoder waiting for a hash.
 DIRECT_MIN = 128 << 20  # below it, h11's copies cost ~tens of ms: not worth 64 MiB of buffers
 DIRECT_BUFFER = 4 << 20  # filled whole by the download thread, then read, hashed and filled again
@@ -51,7 +51,6 @@ DIRECT_BUFFERS = 16  # per download: up to 64 MiB received ahead of the decoder 
 # the ML image's 210 MB layer held 64 MiB more (243 MB peak RSS instead of 183) for no gain
 # (its decoder waited ~0.25 s less for data, but on two busy cores the wall time did not move).
 DIRECT_STREAMS = 1
-HASH_QUEUE = 32  # chunks read and not yet hashed, at most (the reader waits beyond)
 _EOF = object()
 _RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
@@ -60,60 +59,8 @@ class _Dropped(Exception):
     """The body ended before its end: resume."""
 
 
-class _Budget:
-    """Direct-path buffers for the whole process, so memory does not grow with the workers."""
-
-    def __init__(self, buffers: int) -> None:
-        self._left = buffers
-        self._lock = threading.Lock()
-
-    def take(self, n: int) -> bool:
-        with self._lock:
-            if self._left < n:
-                return False
-            self._left -= n
-            return True
-
-    def give(self, n: int) -> None:
-        with self._lock:
-            self._left += n
-
-
-_BUDGET = _Budget(DIRECT_STREAMS * DIRECT_BUFFERS)
-
-
-class _Hasher:
-    """Hashes chunks in a thread of its own, at a lower priority, in the order they were
-    received; `done(chunk)` once a direct-path buffer's chunk is hashed.
-
-    Chunks are hashed as they arrive, not after the reader is done with them: when the
-    hasher gets the CPU it works ahead of the decoder, and that lead absorbs the times it
-    does not (on two busy cores it fell 50-60 MiB behind, holding every buffer, and the
-    decoder waited for the download, ~1 s on the 3.2 GB layer).
-    """
-
-    def __init__(self, hasher: hashlib._Hash, done: Callable[[memoryview], None]) -> None:
-        self._hash = hasher
-        self._done = done
-        self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=HASH_QUEUE)
-        self._thread = threading.Thread(target=self._run, name="blob-hash", daemon=True)
-        self._thread.start()
-
-    def add(self, chunk: bytes | memoryview) -> None:
-        self._queue.put(chunk)
-
-    def _run(self) -> None:
-        lower_priority()
-        while (chunk := self._queue.get()) is not None:
-            self._hash.update(chunk)
-            if isinstance(chunk, memoryview):
-                self._done(chunk)
-
-    def finish(self) -> None:
-        """Once every chunk added so far is hashed (idempotent)."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+# The buffer budget of the whole process (tests give it another size).
+_BUDGET = Budget(DIRECT_STREAMS * DIRECT_BUFFERS)
 
 
 class BlobStream:
@@ -135,16 +82,12 @@ class BlobStream:
         self._chunks: deque[bytes | memoryview] = deque()  # consumer side: handed over, not read yet
         self._head: bytes | memoryview = b""  # the chunk being read, from _head_pos on
         self._head_pos = 0
-        # Buffers of the direct path go round: filled by the download thread, read, hashed, filled again.
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        self._buffers = 0
         self._large = (desc.size or 0) >= DIRECT_MIN and _BUDGET.take(DIRECT_BUFFERS)
         if self._large:  # its buffers bound what is in flight
             self._queue = queue.Queue(maxsize=DIRECT_BUFFERS)
-        # A buffer goes back to be filled once both the reader and the hasher are done with it.
-        self._holds: dict[int, int] = {}
-        self._holds_lock = threading.Lock()
-        self._hasher = _Hasher(self._hash, self._release) if self._large else None
+        # Buffers of the direct path go round: filled by the download thread, read and hashed, filled again.
+        self._ring = Ring(DIRECT_BUFFERS, DIRECT_BUFFER) if self._large else None
+        self._hasher = Hasher(self._hash, self._ring.release) if self._ring is not None else None
         self._eof = False
         self._thread = threading.Thread(target=self._produce, name="blob-download", daemon=True)
         self._thread.start()
@@ -211,19 +154,10 @@ class BlobStream:
 
     def _release_head(self) -> None:
         """The chunk read to its end: its buffer filled again once hashed (large blobs)."""
-        if isinstance(self._head, memoryview):
-            self._release(self._head)
+        if self._ring is not None and isinstance(self._head, memoryview):
+            self._ring.release(self._head)
         self._head = b""
         self._head_pos = 0
-
-    def _release(self, chunk: memoryview) -> None:
-        buf = chunk.obj
-        with self._holds_lock:
-            left = self._holds.pop(id(buf)) - 1
-            if left:
-                self._holds[id(buf)] = left
-                return
-        self._free.put(buf)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._stop.set()
@@ -337,9 +271,8 @@ class BlobStream:
         if self._hasher is None:
             self._hash.update(chunk)
             return
-        if isinstance(chunk, memoryview):
-            with self._holds_lock:
-                self._holds[id(chunk.obj)] = 2  # the reader's and the hasher's
+        if isinstance(chunk, memoryview) and self._ring is not None:
+            self._ring.hold(chunk, 2)  # the reader and the hasher
         self._hasher.add(chunk)
 
     def _direct_socket(self, response: httpx.Response, skip: int) -> tuple[socket.socket | None, int]:
@@ -369,9 +302,11 @@ class BlobStream:
     def _receive_direct(self, sock: socket.socket, end: int) -> None:
         """The body from `received` to `end`, by recv_into into recycled buffers; each handed
         over whole (or as far as it got, on a drop), hashed and counted like any chunk."""
+        ring = self._ring
+        assert ring is not None  # a large blob's
         sock.settimeout(self.client.options.timeout)
         while self.received < end and not self._stop.is_set():
-            buf = self._free_buffer()
+            buf = ring.take(self._stop)
             if buf is None:
                 return
             view = memoryview(buf)[: min(len(buf), end - self.received)]
@@ -387,15 +322,6 @@ class BlobStream:
                     piece = view[:filled]
                     self._count(piece)
                     self._put(piece)
-
-    def _free_buffer(self) -> bytearray | None:
-        if self._buffers < DIRECT_BUFFERS:
-            self._buffers += 1
-            return bytearray(DIRECT_BUFFER)
-        while not self._stop.is_set():
-            with contextlib.suppress(queue.Empty):
-                return self._free.get(timeout=0.1)
-        return None
 
     def _start(self, response: httpx.Response, offset: int) -> int:
         """Check the status; how many leading bytes to skip (a 200 to a range request)."""

@@ -17,6 +17,7 @@ from layerscope.errors import RegistryError
 from layerscope.layers.streams import HashingReader
 from layerscope.sources.registry import blobs, client
 from layerscope.sources.registry.blobs import BlobStream
+from layerscope.sources.registry.buffers import Budget
 from layerscope.sources.registry.handle import RegistryHandle
 from tests.sources.registry.conftest import DirectSpy, Pushed
 from tests.sources.registry.servers import FaultProxy, Registry, Rule
@@ -68,9 +69,9 @@ def test_mixed_read_sizes_give_the_blob(
             assert stream.read() == want  # read(-1): everything
             assert stream.digest() == desc.digest
             # Each buffer went back once both the reader and the hasher were done with it.
-            assert stream._free.qsize() == stream._buffers and not stream._holds
+            assert stream._ring is None or stream._ring.all_back
         _took(path, spy, reads=2)
-        assert blobs._BUDGET._left == blobs.DIRECT_STREAMS * blobs.DIRECT_BUFFERS  # every buffer given back
+        assert blobs._BUDGET.left == blobs.DIRECT_STREAMS * blobs.DIRECT_BUFFERS  # every buffer given back
     finally:
         handle.close()
 
@@ -135,11 +136,13 @@ def test_the_hasher_works_ahead_of_the_reader(large_image: Pushed, monkeypatch: 
         desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
         with BlobStream(handle.client, desc, "layer 0") as stream:
             assert len(stream.read(1)) == 1
+            ring = stream._ring
+            assert ring is not None
             deadline = time.monotonic() + 30
-            while not (stream._buffers == blobs.DIRECT_BUFFERS and set(dict(stream._holds).values()) == {1}):
-                assert time.monotonic() < deadline, f"holds {stream._holds}, {stream._buffers} buffers"
+            while not (ring.made == blobs.DIRECT_BUFFERS and set(ring.holders()) == {1}):
+                assert time.monotonic() < deadline, f"holders {ring.holders()}, {ring.made} buffers"
                 time.sleep(0.01)
-            assert len(stream._holds) == blobs.DIRECT_BUFFERS  # all filled, none read: the hash is ahead
+            assert len(ring.holders()) == blobs.DIRECT_BUFFERS  # all filled, none read: the hash is ahead
             rest = stream.read()
             assert stream.digest() == desc.digest and len(rest) == (desc.size or 0) - 1
     finally:
@@ -161,7 +164,7 @@ def test_large_downloads_beyond_the_budget_take_h11(
 ) -> None:
     """Buffers are for DIRECT_STREAMS downloads at a time: the next one gets none and reads through h11."""
     monkeypatch.setattr(blobs, "DIRECT_MIN", 1)
-    monkeypatch.setattr(blobs, "_BUDGET", blobs._Budget(blobs.DIRECT_BUFFERS))  # room for one
+    monkeypatch.setattr(blobs, "_BUDGET", Budget(blobs.DIRECT_BUFFERS))  # room for one
     handle = RegistryHandle(f"{large_image.host}/{large_image.repo}", large_image.ref)
     try:
         desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
@@ -170,7 +173,7 @@ def test_large_downloads_beyond_the_budget_take_h11(
             assert second.read() == want and second.digest() == desc.digest
             assert first.read() == want and first.digest() == desc.digest
         assert spy.by == ["layer 0"]  # the first took its buffers, the second h11
-        assert blobs._BUDGET._left == blobs.DIRECT_BUFFERS
+        assert blobs._BUDGET.left == blobs.DIRECT_BUFFERS
     finally:
         handle.close()
 
@@ -183,12 +186,12 @@ def test_a_large_download_closed_half_read_leaves_no_thread_and_gives_its_buffer
     handle = RegistryHandle(f"{large_image.host}/{large_image.repo}", large_image.ref)
     try:
         desc = max(handle.resolve(None).layers, key=lambda d: d.size or 0)
-        before = blobs._BUDGET._left
+        before = blobs._BUDGET.left
         with BlobStream(handle.client, desc, "layer 0") as stream:
             assert len(stream.read(1_000_000)) == 1_000_000
-            threads = {stream._thread, stream._hasher._thread}  # type: ignore[union-attr]
+            threads = {stream._thread, stream._hasher.thread}  # type: ignore[union-attr]
         assert not any(t.is_alive() for t in threads)
-        assert blobs._BUDGET._left == before
+        assert blobs._BUDGET.left == before
     finally:
         handle.close()
 
