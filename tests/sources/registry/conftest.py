@@ -86,25 +86,25 @@ def token_registry(registry_dir: Path, token_issuer: TokenIssuer) -> Iterator[Re
     registry.stop()
 
 
+def _pushed(spec: ImageSpec, registry: Registry, ref: str, registry_dir: Path, creds: str | None = None) -> Pushed:
+    """`spec` saved as a docker-archive and pushed to `registry` as `ref`."""
+    archive = push_archive(spec, registry.host, ref, registry_dir, creds)
+    return Pushed(registry.host, ref, spec, archive)
+
+
 @pytest.fixture(scope="session")
 def plain_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
-    spec = sample_spec("plain")
-    archive = push_archive(spec, anon_registry.host, "sample/plain:1", registry_dir)
-    return Pushed(anon_registry.host, "sample/plain:1", spec, archive)
+    return _pushed(sample_spec("plain"), anon_registry, "sample/plain:1", registry_dir)
 
 
 @pytest.fixture(scope="session")
 def large_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
-    spec = large_spec("large")
-    archive = push_archive(spec, anon_registry.host, "sample/large:1", registry_dir)
-    return Pushed(anon_registry.host, "sample/large:1", spec, archive)
+    return _pushed(large_spec("large"), anon_registry, "sample/large:1", registry_dir)
 
 
 @pytest.fixture(scope="session")
 def tls_large_image(tls_registry: Registry, registry_dir: Path) -> Pushed:
-    spec = large_spec("tls-large")
-    archive = push_archive(spec, tls_registry.host, "sample/tls-large:1", registry_dir)
-    return Pushed(tls_registry.host, "sample/tls-large:1", spec, archive)
+    return _pushed(large_spec("tls-large"), tls_registry, "sample/tls-large:1", registry_dir)
 
 
 @pytest.fixture(scope="session")
@@ -126,16 +126,12 @@ def multi_image(anon_registry: Registry, registry_dir: Path) -> Pushed:
 @pytest.fixture(scope="session")
 def tls_image(tls_registry: Registry, registry_dir: Path) -> Pushed:
     """Pushed over HTTPS, skopeo not checking the self-signed certificate (--dest-tls-verify=false)."""
-    spec = sample_spec("tls")
-    archive = push_archive(spec, tls_registry.host, "sample/tls:1", registry_dir)
-    return Pushed(tls_registry.host, "sample/tls:1", spec, archive)
+    return _pushed(sample_spec("tls"), tls_registry, "sample/tls:1", registry_dir)
 
 
 @pytest.fixture(scope="session")
 def basic_image(basic_registry: Registry, registry_dir: Path) -> Pushed:
-    spec = sample_spec("basic")
-    archive = push_archive(spec, basic_registry.host, "private/basic:1", registry_dir, f"{USER}:{PASSWORD}")
-    return Pushed(basic_registry.host, "private/basic:1", spec, archive)
+    return _pushed(sample_spec("basic"), basic_registry, "private/basic:1", registry_dir, f"{USER}:{PASSWORD}")
 
 
 @pytest.fixture(scope="session")
