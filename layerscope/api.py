@@ -114,8 +114,12 @@ def analyze(
             summary = None  # written by a command that did not need packages
         if summary is not None:
             from layerscope.analysis.serialize import load_saved_doc
+            from layerscope.errors import FormatError
 
-            return load_saved_doc(summary, "the summary cache")
+            try:
+                return load_saved_doc(summary, "the summary cache")
+            except FormatError:
+                pass  # an entry this code does not accept is a miss: the image is read again, the entry rewritten
     from layerscope.analysis.analyze import analyze_image
     from layerscope.analysis.feed import LayerFeed
     from layerscope.gcpause import paused_gc
