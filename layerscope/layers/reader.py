@@ -21,7 +21,20 @@ from layerscope.layers.streams import (
     usable_cores,
 )
 from layerscope.layers.tarwalk import TarWalker
-from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
+from layerscope.model import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    FILE,
+    HARDLINK,
+    MAX_PATH,
+    OTHER,
+    SYMLINK,
+    FileRecord,
+    LayerRecord,
+)
+from layerscope.units import MAX_SIZE
 
 _TYPES = {
     "0": FILE,
@@ -292,6 +305,8 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
             path = normalize(name)
             if not path:
                 continue  # the root directory entry "./"
+        if len(path) > MAX_PATH:
+            raise UnsafeInputError(f"layer has a path of {len(path)} characters (Linux allows {MAX_PATH} bytes)")
         size += hsize
         if ".wh." in path:
             parent, _, base = path.rpartition("/")
@@ -318,6 +333,8 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
                         head += walker.read_data(secret_scan.HEAD - len(head))
                 for detector in secret_scan.scan(head[: secret_scan.HEAD]):
                     found.append((path, detector))
+    if size > MAX_SIZE:  # header-only entries may claim any size: more than an int64 is corrupt input
+        raise FormatError(f"corrupt layer: its entries claim more than {MAX_SIZE} bytes")
     if sparse:
         notes.append(f"{sparse} sparse file(s): sizes are apparent sizes")
     for t in walker.trailing:

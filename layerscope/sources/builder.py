@@ -17,6 +17,7 @@ from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
 from layerscope.sources.parallel import can_fork, read_parallel
 from layerscope.sources.platforms import Platform
 from layerscope.sources.schedule import layer_order
+from layerscope.units import MAX_SIZE
 
 ProgressFn = Callable[[int, int, LayerRecord], None]
 # Called with (layer index, record) as each layer is read, in the order they finish.
@@ -150,6 +151,11 @@ def build_image(
         )
         if record is not None:
             notes.extend(f"layer {i}: {n}" for n in record.notes)
+    for what in ("size", "compressed_size"):
+        # Header-only entries (directories, links) may claim any size without data behind it:
+        # a sum no file could have is corrupt input, not a figure (a saved analysis holds int64s).
+        if sum(getattr(x, what) or 0 for x in layers) > MAX_SIZE:
+            raise FormatError(f"the image's layers claim more than {MAX_SIZE} bytes ({what.replace('_', ' ')})")
     return Image(
         reference=handle.reference,
         source=handle.transport,
