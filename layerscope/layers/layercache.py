@@ -41,8 +41,9 @@ from layerscope.layers.capture import rules_stamp
 from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 5  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
-# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity
+SCHEMA = 6  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
+# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity;
+# 6: only what the reader takes now (paths and link targets up to PATH_MAX, numbers within an int64)
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
 # The directories under the cache root that hold entries (any schema): the layer records'

@@ -305,8 +305,9 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
             path = normalize(name)
             if not path:
                 continue  # the root directory entry "./"
-        if len(path) > MAX_PATH:
-            raise UnsafeInputError(f"layer has a path of {len(path)} characters (Linux allows {MAX_PATH} bytes)")
+        if len(path) > MAX_PATH or len(link) > MAX_PATH:  # a link target too: every record keeps its own
+            what, long = ("path", path) if len(path) > MAX_PATH else ("link target", link)
+            raise UnsafeInputError(f"layer has a {what} of {len(long)} characters (Linux allows {MAX_PATH} bytes)")
         size += hsize
         if ".wh." in path:
             parent, _, base = path.rpartition("/")

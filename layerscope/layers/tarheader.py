@@ -100,8 +100,15 @@ def checksum_ok(block: bytes, total: int | None = None) -> bool:
     return signed == expected
 
 
+# The records _apply_pax reads. Only these are kept: a 16 MiB header may hold a million
+# others, and a global header's records were merged into every entry after it (400,000 keys
+# and 20,000 entries: minutes).
+PAX_KEYS = frozenset({"path", "linkpath", "size", "uid", "gid", "mtime", "GNU.sparse.realsize", "GNU.sparse.size"})
+
+
 def parse_pax(data: bytes) -> dict[str, str]:
-    """PAX extended header records: "<len> <key>=<value>\\n"."""
+    """PAX extended header records: "<len> <key>=<value>\\n"; every record's form is checked,
+    only those in PAX_KEYS are returned."""
     out: dict[str, str] = {}
     pos = 0
     n = len(data)
@@ -121,9 +128,9 @@ def parse_pax(data: bytes) -> dict[str, str]:
         eq = data.find(b"=", space + 1, end - 1)
         if data[end - 1] != 0x0A or eq < 0:
             raise FormatError("corrupt PAX header: malformed record")
-        out[data[space + 1 : eq].decode("utf-8", "surrogateescape")] = data[eq + 1 : end - 1].decode(
-            "utf-8", "surrogateescape"
-        )
+        key = data[space + 1 : eq].decode("utf-8", "surrogateescape")
+        if key in PAX_KEYS:
+            out[key] = data[eq + 1 : end - 1].decode("utf-8", "surrogateescape")
         pos = end
     return out
 

@@ -559,3 +559,12 @@ def test_header_only_entries_claiming_more_than_an_int64_are_refused():
     two = one + pax({"size": str(MAX_SIZE)}) + header("d2/", typeflag=b"5")
     with pytest.raises(FormatError, match="claim more than"):
         read(two + end())
+
+
+def test_a_link_target_longer_than_path_max_is_refused():
+    from layerscope.model import MAX_PATH
+
+    target = "x" * MAX_PATH
+    assert read(pax({"linkpath": target}) + header("l", typeflag=b"2") + end()).files[0].linkname == target
+    with pytest.raises(UnsafeInputError, match=f"link target of {8 << 20} characters"):  # 60 of them: 1.5 GB
+        read(pax({"linkpath": "x" * (8 << 20)}) + header("l", typeflag=b"2") + end())

@@ -5,6 +5,7 @@ that read the layer fine writes an analysis (and a summary-cache entry) no run c
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,27 @@ def test_the_extremes_it_takes_load_back_from_a_saved_analysis(tmp_path: Path) -
     r = box.run("inspect", "--save", str(saved), image, outputs=(saved,))
     assert r.code == 0, r.err
     assert_accepted(box.run("packages", f"analysis:{saved}"))
+
+
+def test_pax_records_the_walker_does_not_apply_are_checked_and_dropped() -> None:
+    from layerscope.layers.tarheader import PAX_KEYS, parse_pax
+    from tests.support.tarcraft import pax_records
+
+    records = {"path": "p", "comment": "c", "SCHILY.xattr.user.x": "v", "mtime": "1.5", "GNU.sparse.size": "9"}
+    assert parse_pax(pax_records(records)) == {"path": "p", "mtime": "1.5", "GNU.sparse.size": "9"}
+    assert set(parse_pax(pax_records(records))) <= PAX_KEYS
+    with pytest.raises(FormatError, match="malformed record"):
+        parse_pax(pax_records({"comment": "c"}).replace(b"=", b":"))  # a dropped record is still checked
+
+
+def test_a_global_header_of_400000_records_before_20000_entries(tmp_path: Path) -> None:
+    """Each entry had merged the global records into its own: minutes, under the sandbox's timeout now."""
+    g = pax({f"k{i}": "v" for i in range(400_000)} | {"uid": "7"}, global_=True)
+    layer = g + b"".join(header(f"f{i}") for i in range(20_000)) + end()
+    image = ImageSpec([layer]).docker_archive(str(tmp_path / "img.tar"))
+    box = Sandbox(tmp_path / "box")
+    saved = tmp_path / "saved.json"
+    r = box.run("inspect", "--save", str(saved), image, outputs=(saved,))
+    assert r.code == 0, r.err
+    files = json.loads(saved.read_text())["layers"][0]["record"]["files"]
+    assert len(files) == 20_000 and {x[4] for x in files} == {7}  # the global uid still applies
