@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
 from layerscope.layers import secrets as secret_scan
-from layerscope.layers.capture import capture_limit
+from layerscope.layers.capture import MAX_CAPTURE_LAYER, capture_limit
 from layerscope.layers.fileblob import FileHasher, PositionalReader, file_extent
 from layerscope.layers.streams import (
     GZIP_ERRORS,
@@ -277,6 +277,7 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
     whiteouts: list[str] = []
     opaque: list[str] = []
     captured: list[tuple[str, bytes]] = []
+    kept = 0  # bytes in captured
     notes: list[str] = []
     found: list[tuple[str, str]] = []
     size = 0
@@ -326,6 +327,12 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
             if limit is not None and hsize <= limit:
                 head = walker.read_data()
                 captured.append((path, head))
+                kept += len(head)
+                if kept > MAX_CAPTURE_LAYER:
+                    raise UnsafeInputError(
+                        f"layer has more than {MAX_CAPTURE_LAYER >> 20} MiB of package metadata to keep; "
+                        "refusing to read further"
+                    )
             if scan and 0 < hsize <= secret_scan.MAX_FILE:
                 if head is None:
                     # The sniff first: a binary's head is not read any further.

@@ -6,8 +6,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from layerscope.errors import DigestError, FormatError, LayerscopeError
+from layerscope.errors import DigestError, FormatError, LayerscopeError, UnsafeInputError
 from layerscope.gcpause import paused_gc
+from layerscope.layers import capture
 from layerscope.layers.layercache import LayerCache
 from layerscope.layers.reader import blob_matches, read_layer
 from layerscope.layers.streams import Readable
@@ -246,10 +247,16 @@ def _read_layers(
             unique.append(i)
         copies.setdefault(first[key], []).append(i)
     results: dict[int, LayerRecord] = {}
-    done = 0
+    done = kept = 0
 
     def finished(i: int, record: LayerRecord) -> None:
-        nonlocal done
+        nonlocal done, kept
+        kept += sum(len(data) for _path, data in record.captured)  # every layer's is kept to the end
+        if kept > capture.MAX_CAPTURE_IMAGE:
+            raise UnsafeInputError(
+                f"the image's layers have more than {capture.MAX_CAPTURE_IMAGE >> 20} MiB of package metadata "
+                "to keep; refusing to read further"
+            )
         results[i] = record
         done += 1
         if progress:
