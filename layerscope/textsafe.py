@@ -5,7 +5,7 @@ Shown raw, an ESC sequence clears the screen or fakes a green verdict, OSC 8/52 
 or writes the clipboard, `\\r` overwrites a line, a bidi override reorders what is read, and
 bytes that are not UTF-8 cannot even be written to a UTF-8 stream. `visible()` turns every
 such character into a visible escape; the other functions build each output's own escaping
-(Markdown, GitHub workflow commands, XML, JSON) on top of it.
+(CI log lines, Markdown, GitHub workflow commands, XML, HTML, JSON) on top of it.
 
 The escaped form, the same everywhere and close to Python's repr() (documented in
 docs/contract-extensions.md). Escaped: Unicode's controls, format characters (bidi controls,
@@ -118,12 +118,35 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
+# -- CI logs ---------------------------------------------------------------------------------
+
+# A CI runner reads every line a step writes, stdout and stderr alike, for commands of its own.
+# GitHub's runner (actions/runner, ActionCommand.cs) takes `::name ...::data` at the start of a
+# line after leading blanks (TryParseV2), and the legacy `##[name ...]data` anywhere in a line
+# (TryParse): `##[stop-commands]TOKEN` in a file name would switch off every annotation after it.
+_LEGACY_COMMAND = "##["
+_LEADING_COMMAND = re.compile(r"^(\s*):(?=:)")  # .NET's TrimStart() and Python's \s: Unicode blanks
+
+
+def log_text(text: str) -> str:
+    """Text inside a line of the CLI's stdout or stderr: visible(), and the `[` of GitHub's
+    legacy command prefix `##[` as `\\x5b`, so no runner reads a command out of it."""
+    return visible(text).replace(_LEGACY_COMMAND, "##\\x5b")
+
+
+def log_line(line: str) -> str:
+    """A whole line of the CLI's stdout or stderr: log_text(), and a `::` it starts with (after
+    blanks) as `\\x3a:`. The workflow commands layerscope means to print go out through
+    log_text() alone (cli/common.py: emit_command)."""
+    return _LEADING_COMMAND.sub(r"\1\\x3a", log_text(line), count=1)
+
+
 # -- GitHub Actions workflow commands ------------------------------------------------------
 
 
 def gh_message(text: str) -> str:
-    """A workflow command's message: escaped, then GitHub's own %-escapes for %, \\r, \\n."""
-    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: escaped (log_text), then GitHub's own %-escapes for %, \\r, \\n."""
+    return log_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def gh_property(text: str) -> str:
