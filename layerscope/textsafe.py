@@ -124,14 +124,16 @@ def md_code(text: str) -> str:
 # GitHub's runner (actions/runner, ActionCommand.cs) takes `::name ...::data` at the start of a
 # line after leading blanks (TryParseV2), and the legacy `##[name ...]data` anywhere in a line
 # (TryParse): `##[stop-commands]TOKEN` in a file name would switch off every annotation after it.
-_LEGACY_COMMAND = "##["
+# Azure Pipelines' agent takes `##vso[area.event ...]` anywhere in a line (task.setvariable).
+_ANYWHERE_COMMAND = re.compile(r"##(vso)?\[", re.IGNORECASE)
 _LEADING_COMMAND = re.compile(r"^(\s*):(?=:)")  # .NET's TrimStart() and Python's \s: Unicode blanks
 
 
 def log_text(text: str) -> str:
-    """Text inside a line of the CLI's stdout or stderr: visible(), and the `[` of GitHub's
-    legacy command prefix `##[` as `\\x5b`, so no runner reads a command out of it."""
-    return visible(text).replace(_LEGACY_COMMAND, "##\\x5b")
+    """Text inside a line of the CLI's stdout or stderr: visible(), and the `[` of the command
+    prefixes runners find anywhere in a line (`##[`, `##vso[`) as `\\x5b`, so none reads one."""
+    text = visible(text)
+    return _ANYWHERE_COMMAND.sub(lambda m: m.group()[:-1] + "\\x5b", text) if "##" in text else text
 
 
 def log_line(line: str) -> str:

@@ -98,7 +98,7 @@ def test_github_workflow_commands(text: str) -> None:
 
 
 # What a CI runner would read as a command of its own: `##[`, `::`, blanks, and what a name holds.
-CI_PIECES = ["##[", "#", "[", "]", "::", ":", " ", "\u00a0", "\t", "\n", "\r", "x", "%0A"]
+CI_PIECES = ["##[", "##vso[", "##VSO[", "vso", "#", "[", "]", "::", ":", " ", "\u00a0", "\t", "\n", "\r", "x", "%0A"]
 CI_TEXT = st.lists(st.sampled_from(CI_PIECES), max_size=12).map("".join)
 
 
@@ -109,6 +109,10 @@ def test_the_ci_log_forms() -> None:
     assert log_line("a ::error::b") == "a ::error::b"  # not at the start: no runner reads it
     assert log_line("nl\n::error::x") == "nl\\n::error::x"  # one line: visible() escaped the newline
     assert gh_message("##[error]x") == "##\\x5berror]x"
+    assert (
+        log_text("a ##vso[task.setvariable variable=X]1 ##VsO[")
+        == "a ##vso\\x5btask.setvariable variable=X]1 ##VsO\\x5b"
+    )
 
 
 @given(st.one_of(ANY, CI_TEXT), st.one_of(ANY, CI_TEXT))
@@ -118,8 +122,8 @@ def test_a_log_line_holds_no_runner_command(prefix: str, text: str) -> None:
     assert runner_commands(line) == []
     assert log_line(line) == line  # idempotent, as visible() is
     inner = log_text(text)
-    assert "##[" not in inner and log_text(inner) == inner
-    if "##[" not in text:
+    assert "##[" not in inner and "##vso[" not in inner.lower() and log_text(inner) == inner
+    if "##[" not in text and "##vso[" not in text.lower():
         assert inner == visible(text)  # nothing else changes
 
 

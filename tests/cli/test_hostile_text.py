@@ -267,6 +267,7 @@ def test_text_outputs_give_a_ci_runner_no_command(markup: Path, tmp_path: Path) 
             _no_runner_command(assert_plain(data, what), f"{args[0]} {what}")
     inspect = _run("inspect", str(markup))
     assert "/app/##\\x5bstop-commands]tok" in inspect  # shown, the prefix disarmed
+    assert "/app/##vso\\x5btask.setvariable variable=PATH]evil" in inspect
     assert "/app/nl\\n::error title=fake::injected%0A::warning::two" in inspect
     assert "RUN echo <script>alert(1)</script>" in inspect  # a terminal shows HTML as it is
     packages = _run("packages", "--all", str(markup))

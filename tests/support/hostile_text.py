@@ -116,10 +116,11 @@ GH_STOP = "##[stop-commands]tok"
 GH_LEGACY = "x##[error title=fake]legacy"
 GH_NEWLINE = "nl\n::error title=fake::injected%0A::warning::two"
 GH_LEADING = "::error title=fake::leading"
+AZURE = "##vso[task.setvariable variable=PATH]/evil"  # Azure Pipelines' agent: anywhere in a line
 
 MARKUP_HISTORY = [
     f"/bin/sh -c echo {HTML} {RICH_LINK} {RICH_CLICK}",
-    f"/bin/sh -c echo {GH_STOP} {GH_LEGACY}\n{GH_LEADING}",
+    f"/bin/sh -c echo {GH_STOP} {GH_LEGACY}\n{GH_LEADING} {AZURE}",
     f"/bin/sh -c echo {MD_LINK}",
     "/bin/sh -c true",
 ]
@@ -133,6 +134,7 @@ MARKUP_NAMES = [
     "app/" + GH_LEGACY,
     "app/" + GH_NEWLINE,
     "app/" + GH_LEADING,
+    "app/" + AZURE.replace("/", ""),
     "app/.env" + GH_STOP,  # matched by a forbid-paths glob: a finding on check's own lines
 ]
 MARKUP_PACKAGE = (f"pkg{HTML}{GH_STOP}", f"1{RICH_CLICK}")
@@ -180,7 +182,8 @@ _HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 def runner_commands(text: str) -> list[tuple[str, str]]:
     """(command and properties, data) for each line GitHub's runner would act on, by its two rules
     (actions/runner ActionCommand.cs): TryParseV2, `::` first after leading blanks and a second
-    `::` after it; else TryParse, the legacy `##[` anywhere and a `]` after it. Whether the
+    `::` after it; else TryParse, the legacy `##[` anywhere and a `]` after it; and Azure
+    Pipelines' `##vso[` anywhere (any case, as its own neutraliser matches). Whether the
     name is one the runner registered does not matter here: no image text may make either."""
     found = []
     for line in text.splitlines():
@@ -191,6 +194,8 @@ def runner_commands(text: str) -> list[tuple[str, str]]:
         elif "##[" in line and "]" in line[line.index("##[") :]:
             info, _, data = line[line.index("##[") + 3 :].partition("]")
             found.append((info, data))
+        elif "##vso[" in line.lower():  # Azure Pipelines' agent: anywhere in a line
+            found.append(("vso", line[line.lower().index("##vso[") :]))
     return found
 
 
