@@ -5,12 +5,10 @@ format; `--json` keeps the exact text and stays valid UTF-8."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -33,6 +31,8 @@ from tests.support.hostile_text import (
     OSC52,
     PACKAGE_NAME,
     PACKAGE_VERSION,
+    assert_inert_page,
+    assert_inert_svg,
     assert_plain,
     runner_commands,
     write_hostile_image,
@@ -320,47 +320,6 @@ def test_check_annotations_are_its_only_ci_commands(markup: Path, tmp_path: Path
         assert "[link=https\\://evil.example\\]" in prose or "`" in text
 
 
-class _Tags(HTMLParser):
-    """Every start tag of a page, with its attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-_SVG = "data:image/svg+xml;base64,"
-
-
-def _assert_inert_svg(data: bytes, what: str) -> None:
-    """An SVG (a figure) holds no script, handler, link or foreign content."""
-    root = ET.fromstring(data)
-    for el in root.iter():
-        tag = el.tag.rsplit("}", 1)[-1]
-        assert tag not in ("script", "a", "foreignObject", "iframe"), (what, tag)
-        for key, value in el.attrib.items():
-            name = key.rsplit("}", 1)[-1].lower()
-            assert not name.startswith("on"), (what, el.attrib)
-            assert name != "href" or value.startswith("#"), (what, el.attrib)  # a glyph's <use>: this SVG only
-
-
-def _assert_inert_page(page: str, what: str) -> None:
-    parser = _Tags()
-    parser.feed(page)
-    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "code", "em"}
-    allowed |= {"table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "figcaption", "img", "ul", "li"}
-    allowed |= {"div", "span", "section", "small", "br", "details", "summary"}
-    for tag, attrs in parser.tags:
-        assert tag in allowed, (what, tag, attrs)
-        assert not any(k.startswith("on") for k in attrs), (what, tag, attrs)
-        if tag == "img":
-            src = attrs.get("src") or ""
-            assert src.startswith(_SVG), (what, src[:80])
-            _assert_inert_svg(base64.b64decode(src[len(_SVG) :]), f"{what} figure")
-
-
 def test_html_and_svg_reports_hold_no_markup_from_the_image(markup: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     other = write_markup_image(tmp_path, tag="other:1")
@@ -368,10 +327,10 @@ def test_html_and_svg_reports_hold_no_markup_from_the_image(markup: Path, tmp_pa
     for out in (page, svg):
         _run("report", "-o", str(out), "--compare", str(other), str(markup), outputs=(out,))
     html = assert_plain(page.read_bytes().replace(b"\n", b" "), "report.html")
-    _assert_inert_page(html, "report.html")
+    assert_inert_page(html, "report.html")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
     assert "[link=https://evil.example]click[/link]" in html  # not markup in HTML: shown as it is
-    _assert_inert_svg(svg.read_bytes(), "report.svg")
+    assert_inert_svg(svg.read_bytes(), "report.svg")
     assert_plain(svg.read_bytes().replace(b"\n", b" "), "report.svg")
 
 
@@ -389,5 +348,5 @@ def test_fleet_text_and_report_hold_no_markup_from_the_image(markup: Path, tmp_p
         _no_runner_command(assert_plain(data, what), f"fleet {what}")
     assert "/##\\x5bstop-com" in r.out  # the reference, cut to the column
     html = assert_plain((out_dir / "report.html").read_bytes().replace(b"\n", b" "), "fleet report.html")
-    _assert_inert_page(html, "fleet report.html")
+    assert_inert_page(html, "fleet report.html")
     assert "&lt;script&gt;" in html

@@ -8,9 +8,12 @@ bytes (a non-UTF-8 name is one the PAX format would re-encode).
 
 from __future__ import annotations
 
+import base64
 import io
 import tarfile
 import unicodedata
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.support.dists import SITE
@@ -206,3 +209,46 @@ def assert_plain(data: bytes, what: str = "output") -> str:
     assert not bad, f"{what} holds raw {', '.join(bad)}:\n{text[:2000]}"
     assert "\ufffd" not in text, f"{what} decoded a name lossily"
     return text
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page, with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+_SVG = "data:image/svg+xml;base64,"
+
+
+def assert_inert_svg(data: bytes, what: str) -> None:
+    """An SVG (a figure) holds no script, handler, link or foreign content."""
+    root = ET.fromstring(data)
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        assert tag not in ("script", "a", "foreignObject", "iframe"), (what, tag)
+        for key, value in el.attrib.items():
+            name = key.rsplit("}", 1)[-1].lower()
+            assert not name.startswith("on"), (what, el.attrib)
+            assert name != "href" or value.startswith("#"), (what, el.attrib)  # a glyph's <use>: this SVG only
+
+
+def assert_inert_page(page: str, what: str) -> None:
+    """An HTML page or fragment holds only the tags layerscope writes, no handler attribute,
+    and images only as inert SVG data: nothing of it came from image text."""
+    parser = _Tags()
+    parser.feed(page)
+    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "code", "em"}
+    allowed |= {"table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "figcaption", "img", "ul", "li"}
+    allowed |= {"div", "span", "section", "small", "br", "details", "summary", "pre"}
+    for tag, attrs in parser.tags:
+        assert tag in allowed, (what, tag, attrs)
+        assert not any(k.startswith("on") for k in attrs), (what, tag, attrs)
+        if tag == "img":
+            src = attrs.get("src") or ""
+            assert src.startswith(_SVG), (what, src[:80])
+            assert_inert_svg(base64.b64decode(src[len(_SVG) :]), f"{what} figure")
