@@ -98,7 +98,8 @@ def test_github_workflow_commands(text: str) -> None:
 
 
 # What a CI runner would read as a command of its own: `##[`, `::`, blanks, and what a name holds.
-CI_PIECES = ["##[", "##vso[", "##VSO[", "vso", "#", "[", "]", "::", ":", " ", "\u00a0", "\t", "\n", "\r", "x", "%0A"]
+CI_PIECES = ["##[", "##vso[", "##VSO[", "vso", "#", "[", "]", "::", ":", "x", "%0A"]
+CI_PIECES += [" ", "\u00a0", "\t", "\n", "\r", "\ufe0f", "\u0301", "\u3164"]  # blanks; what matching skips
 CI_TEXT = st.lists(st.sampled_from(CI_PIECES), max_size=12).map("".join)
 
 
@@ -109,6 +110,9 @@ def test_the_ci_log_forms() -> None:
     assert log_line("a ::error::b") == "a ::error::b"  # not at the start: no runner reads it
     assert log_line("nl\n::error::x") == "nl\\n::error::x"  # one line: visible() escaped the newline
     assert gh_message("##[error]x") == "##\\x5berror]x"
+    # what a culture-sensitive match steps over does not hide a prefix
+    assert log_text("#\ufe0f#\u0301[x") == "#\ufe0f#\u0301\\x5bx"
+    assert log_line("\u3164:\ufe0f:error::x") == "\u3164\\x3a\ufe0f:error::x"
     assert (
         log_text("a ##vso[task.setvariable variable=X]1 ##VsO[")
         == "a ##vso\\x5btask.setvariable variable=X]1 ##VsO\\x5b"

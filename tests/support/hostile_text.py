@@ -174,6 +174,8 @@ def write_markup_image(directory: Path, tag: str = f"evil/markup:1{GH_STOP}") ->
     return Path(markup_spec().docker_archive(str(directory / "markup.tar"), tag=tag))
 
 
+_FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers, which show nothing
+
 # -- judging what the CLI wrote (run it with tests.support.hostile.Sandbox) ------------------
 
 # Raw characters no human-readable output may hold: Unicode's controls (but the line end
@@ -186,10 +188,13 @@ def runner_commands(text: str) -> list[tuple[str, str]]:
     """(command and properties, data) for each line GitHub's runner would act on, by its two rules
     (actions/runner ActionCommand.cs): TryParseV2, `::` first after leading blanks and a second
     `::` after it; else TryParse, the legacy `##[` anywhere and a `]` after it; and Azure
-    Pipelines' `##vso[` anywhere (any case, as its own neutraliser matches). Whether the
+    Pipelines' `##vso[` anywhere (any case, as its own neutraliser matches). Both match
+    culture-sensitively (.NET), which may step over combining marks, variation selectors and
+    fillers: those are dropped first, the cautious reading. Whether the
     name is one the runner registered does not matter here: no image text may make either."""
     found = []
-    for line in text.splitlines():
+    for shown in text.splitlines():
+        line = "".join(ch for ch in shown if ch not in _FILLERS and unicodedata.category(ch) not in ("Mn", "Me"))
         stripped = line.lstrip()
         if stripped.startswith("::") and "::" in stripped[2:]:
             info, _, data = stripped[2:].partition("::")
