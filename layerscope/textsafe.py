@@ -88,11 +88,16 @@ def json_dumps(doc: Any, indent: int | None = 2) -> str:
     Non-ASCII text stays readable (ensure_ascii=False), but what a terminal would act on (DEL,
     C1, bidi controls, ...) and the lone surrogates that stand for bytes of a name that is not
     UTF-8 are written as \\uXXXX escapes: a JSON reader gets the exact same string back (in
-    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes).
+    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes). Nor does a CI
+    runner find a command of its own in it.
     """
     text = json.dumps(doc, indent=indent, ensure_ascii=False)
     # json.dumps escapes C0 itself: what is left is DEL and beyond (raw \n there is indentation)
-    return text if text.isascii() and "\x7f" not in text else _JSON_NON_ASCII.sub(_json_char, text)
+    if not text.isascii() or "\x7f" in text:
+        text = _JSON_NON_ASCII.sub(_json_char, text)
+    # JSON printed into a CI log is read by its runner too: a `##[` can only stand inside a
+    # string here (a `#` is never JSON syntax), so its `[` is written \u005b (see log_text).
+    return _disarm_anywhere(text, "\\u005b") if "#" in text and "[" in text else text
 
 
 # -- Markdown (GitHub-flavoured) -----------------------------------------------------------
@@ -138,13 +143,13 @@ def _skipped(ch: str) -> bool:
     return ch in _FILLERS or (not ch.isascii() and unicodedata.category(ch) in ("Mn", "Me"))
 
 
-def _disarm_anywhere(text: str) -> str:
+def _disarm_anywhere(text: str, bracket: str = "\\x5b") -> str:
     if text.isascii():
-        return _ANYWHERE_COMMAND.sub(lambda m: m.group()[:-1] + "\\x5b", text)
+        return _ANYWHERE_COMMAND.sub(lambda m: m.group()[:-1] + bracket, text)
     kept = [i for i, ch in enumerate(text) if not _skipped(ch)]
     skeleton = "".join(text[i] for i in kept)
     brackets = {kept[m.end() - 1] for m in _ANYWHERE_COMMAND.finditer(skeleton)}
-    return "".join("\\x5b" if i in brackets else ch for i, ch in enumerate(text)) if brackets else text
+    return "".join(bracket if i in brackets else ch for i, ch in enumerate(text)) if brackets else text
 
 
 def log_text(text: str) -> str:

@@ -131,6 +131,19 @@ def test_a_log_line_holds_no_runner_command(prefix: str, text: str) -> None:
         assert inner == visible(text)  # nothing else changes
 
 
+@given(st.one_of(ANY, CI_TEXT), st.integers(min_value=0, max_value=2) | st.none())
+def test_json_gives_a_ci_runner_no_command_and_the_same_document(text: str, indent: int | None) -> None:
+    doc = {"path": text, "history": [{"created_by": text}]}
+    out = json_dumps(doc, indent=indent)
+    assert runner_commands(out) == []
+    assert json.loads(out) == doc
+
+
+def test_the_json_ci_form() -> None:
+    assert json_dumps("/app/##[stop-commands]tok") == '"/app/##\\u005bstop-commands]tok"'
+    assert json_dumps(["##vso[x", "#[", "[##"]) == '[\n  "##vso\\u005bx",\n  "#[",\n  "[##"\n]'
+
+
 @given(ANY)
 def test_xml_and_html(text: str) -> None:
     element = ET.Element("case", message=visible(text))
