@@ -3,8 +3,15 @@ came from are not shipped with it)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 _DESIGN = ("ARCHITECTURE", "CONTRACT", "STYLE", "cache-rules", "environment", "image-formats", "performance", "fleet")
@@ -30,3 +37,143 @@ def test_design_docs_are_cited_by_their_path() -> None:
         if bare.search(line) and p.name != "test_docs.py"
     ]
     assert found == []
+
+
+# The README's console examples are real output. Every `$ ` command of a ```console block is either run
+# here, from a clone's files, or named in NOT_RUN with what it needs that a clone lacks; a new example must
+# be one or the other. A shown line that is "…" or starts with "…" or "(…" stands for lines left out; the
+# lines between two such cuts are printed as shown, one after the other, and a block that starts (ends)
+# without a cut starts (ends) where the output does.
+NOT_RUN = {
+    "pip install -e '.[test]' && python -m pytest": "the test suite itself",
+    "layerscope packages --json svc-fat.tar": "a Debian image built from the mirror (test_multistage_savings.py)",
+    "layerscope packages svc-fat.tar": "a Debian image built from the mirror (test_multistage_savings.py)",
+    "layerscope cache --against ../last-build-ctx": "a user's project (acme/api), for the flags",
+    "layerscope cache --git-log 20": "a user's project (acme/api), for the flags",
+    "layerscope fleet --catalog": "the test fleet in a docker-registry (tests/fleet)",
+    "python benchmarks/fleet_benchmark.py": "a benchmark with a docker-registry, never run in tests",
+}
+CUT = ("…", "(…")
+
+
+@dataclass(frozen=True)
+class Example:
+    command: str  # as the README shows it, continuation lines joined
+    shown: tuple[str, ...]  # the lines shown under it
+
+
+def console_examples() -> list[Example]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    examples: list[Example] = []
+    for block in text.split("```console\n")[1:]:
+        lines = block.split("```", 1)[0].splitlines()
+        command: str | None = None
+        shown: list[str] = []
+        while lines:
+            line = lines.pop(0)
+            if line.startswith("$ "):
+                if command is not None:
+                    examples.append(Example(command, tuple(shown)))
+                command, shown = line[2:], []
+                while command.endswith("\\") and lines:
+                    command = command[:-1].rstrip() + " " + lines.pop(0).strip()
+            else:
+                shown.append(line.rstrip())
+        assert command is not None, f"a console block with no command: {lines}"
+        examples.append(Example(command, tuple(shown)))
+    return examples
+
+
+def _segments(shown: tuple[str, ...]) -> tuple[list[list[str]], bool, bool]:
+    """The runs of lines between cuts, and whether the first (last) run is cut off before (after) it."""
+    segments: list[list[str]] = [[]]
+    for line in shown:
+        if line.startswith(CUT):
+            segments.append([])
+        else:
+            segments[-1].append(line)
+    open_start, open_end = shown[:1] and shown[0].startswith(CUT), shown[-1:] and shown[-1].startswith(CUT)
+    return [s for s in segments if s], bool(open_start), bool(open_end)
+
+
+def assert_shown(shown: tuple[str, ...], printed: list[str], what: str) -> None:
+    segments, open_start, open_end = _segments(shown)
+    at = 0
+    for n, segment in enumerate(segments):
+        starts = [i for i in range(at, len(printed) - len(segment) + 1) if printed[i : i + len(segment)] == segment]
+        if n == 0 and not open_start:
+            starts = [i for i in starts if i == 0]
+        if n == len(segments) - 1 and not open_end:
+            starts = [i for i in starts if i + len(segment) == len(printed)]
+        assert starts, (
+            f"the README shows, under `{what}`, these lines together, which it does not print so:\n"
+            + "\n".join(segment)
+            + "\n--- it prints:\n"
+            + "\n".join(printed)
+        )
+        at = starts[0] + len(segment)
+
+
+def _not_run(command: str) -> str | None:
+    return next((why for prefix, why in NOT_RUN.items() if command.startswith(prefix)), None)
+
+
+def _runnable() -> list[Example]:
+    return [e for e in console_examples() if _not_run(e.command) is None]
+
+
+def test_every_console_example_is_run_or_says_why_not() -> None:
+    commands = [e.command for e in console_examples()]
+    assert len(commands) >= 15
+    ran = [c for c in commands if _not_run(c) is None]
+    assert all(c.startswith(("layerscope ", "pip install . && layerscope ")) for c in ran), ran
+    unused = [p for p in NOT_RUN if not any(c.startswith(p) for c in commands)]
+    assert unused == []  # a NOT_RUN entry no example has any more
+
+
+@pytest.mark.parametrize("example", _runnable(), ids=lambda e: " ".join(e.command.split()[:4]))
+def test_readme_console_example_is_real_output(example: Example, tmp_path: Path) -> None:
+    words = shlex.split(example.command.removeprefix("pip install . && "), comments=True)
+    assert words[0] == "layerscope"
+    argv, cwd, code, stream = words[1:], REPO, 0, "out"
+    if argv[:3] == ["cache", "--context", "demo/after"]:
+        cwd = REPO / "tests" / "fixtures" / "modern-docker"  # "On the demo context of tests/fixtures/modern-docker"
+    elif argv == ["check", "leaky.tar"]:
+        from tests.support.leaky import CONFIG, crafted  # the README's test image and its config
+
+        crafted(tmp_path / "leaky.tar")
+        (tmp_path / ".layerscope.toml").write_text(CONFIG)
+        cwd, code = tmp_path, 1
+    elif argv == ["inspect", "/dev/zero"]:
+        code, stream = 2, "err"
+    if "-o" in argv:  # a report: written to the test's directory, not the clone's
+        argv[argv.index("-o") + 1] = str(tmp_path / argv[argv.index("-o") + 1])
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    p = subprocess.run([sys.executable, "-m", "layerscope", *argv], capture_output=True, text=True, env=env,
+                       cwd=cwd, timeout=300)  # fmt: skip
+    assert p.returncode == code, p.stderr
+    printed = [line.rstrip() for line in (p.stdout if stream == "out" else p.stderr).splitlines()]
+    if example.shown:
+        assert_shown(example.shown, printed, example.command)
+
+
+@pytest.mark.parametrize(
+    ("shown", "printed", "holds"),
+    [
+        (("a", "b"), ["a", "b"], True),
+        (("a", "b"), ["a", "x", "b"], False),  # a line left out without a cut
+        (("a", "…", "b"), ["a", "x", "b"], True),
+        (("a",), ["a", "b"], False),  # the end left out without a cut
+        (("a", "(… the rest)"), ["a", "b"], True),
+        (("…", "b"), ["a", "b"], True),
+        (("b",), ["a", "b"], False),  # the start left out without a cut
+        (("b", "…", "a"), ["a", "b"], False),  # out of order
+    ],
+)
+def test_the_cut_rules(shown: tuple[str, ...], printed: list[str], holds: bool) -> None:
+    try:
+        assert_shown(shown, printed, "x")
+    except AssertionError:
+        assert not holds
+    else:
+        assert holds
