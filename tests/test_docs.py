@@ -177,3 +177,22 @@ def test_the_cut_rules(shown: tuple[str, ...], printed: list[str], holds: bool) 
         assert not holds
     else:
         assert holds
+
+
+def test_cache_keys_doc_names_the_cache_paths_the_code_writes(tmp_path: Path) -> None:
+    from layerscope.analysis import summary_cache
+    from layerscope.layers.layercache import SCHEMA, LayerCache
+
+    doc = (REPO / "docs" / "cache-keys.md").read_text(encoding="utf-8")
+    cache = LayerCache(str(tmp_path))
+    directory = Path(cache.directory).name  # layers-v5-py311-c<stamp>
+    shown = f"layers-v{SCHEMA}-pyXY-cSTAMP"
+    assert directory == shown.replace("pyXY", f"py{sys.version_info[0]}{sys.version_info[1]}").replace(
+        "STAMP", directory.rsplit("-c", 1)[1]
+    )
+    assert f"`{shown}/sha256/ab/<hex>.zst`" in doc and f"`{shown}/local/ab/" in doc
+    assert Path(cache._blob_path("sha256:ab" + "0" * 62)).relative_to(tmp_path).parts == (
+        directory, "sha256", "ab", "ab" + "0" * 62 + ".zst"
+    )  # fmt: skip
+    assert f"`images-v{summary_cache.SCHEMA}/ab/<key>.json.zst`" in doc
+    assert f"more than {summary_cache.MAX_LAYOUT_FILES:,} files are not summarised" in doc
