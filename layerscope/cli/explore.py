@@ -97,6 +97,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
+        use_cache=not args.no_cache,
         theme=args.theme,
         cache=cache,
     )
