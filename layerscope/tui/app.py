@@ -112,6 +112,7 @@ def make_app(
     verify: bool = False,
     manifest_only: bool = False,
     use_cache: bool = True,
+    insecure: bool = False,
     theme: str = "dark",
     analysis: Analysis | None = None,
     cache: BuildSpec | None = None,
@@ -124,7 +125,13 @@ def make_app(
 
     def loader(progress: ProgressFn) -> Analysis:
         a = analyze(
-            ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress, use_cache=use_cache
+            ref,
+            platform=platform,
+            verify=verify,
+            manifest_only=manifest_only,
+            progress=progress,
+            use_cache=use_cache,
+            insecure=insecure,
         )
         return costs_or_history(a, cache)
 

@@ -193,9 +193,9 @@ def test_the_image_flags_reach_the_app(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(layerscope.tui, "make_app", make_app)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    argv = ["explore", "x.tar", "--no-cache", "--verify", "--platform", "linux/arm64", "--manifest-only"]
+    argv = ["explore", "x.tar", "--no-cache", "--verify", "--platform", "linux/arm64", "--manifest-only", "--insecure"]
     assert run(build_parser("explore").parse_args(argv), print) == 0
     assert made == [{"ref": "x.tar", "platform": "linux/arm64", "verify": True, "manifest_only": True,
-                     "use_cache": False, "theme": "dark", "cache": None}]  # fmt: skip
+                     "use_cache": False, "insecure": True, "theme": "dark", "cache": None}]  # fmt: skip
     run(build_parser("explore").parse_args(["explore", "x.tar"]), print)
-    assert made[-1]["use_cache"] is True
+    assert made[-1]["use_cache"] is True and made[-1]["insecure"] is False

@@ -161,8 +161,8 @@ def test_the_loader_reads_with_the_flags_given(sample_dir: Path, monkeypatch: py
 
     monkeypatch.setattr(app_module, "analyze", spy)
     ref = f"docker-archive:{sample_dir / 'sample.tar'}"
-    analysis = make_app(ref, use_cache=False, verify=True).loader(lambda *_: None)
+    analysis = make_app(ref, use_cache=False, verify=True, insecure=True).loader(lambda *_: None)
     assert analysis.totals.wasted_bytes == 12226
-    assert seen[-1]["use_cache"] is False and seen[-1]["verify"] is True
+    assert (seen[-1]["use_cache"], seen[-1]["verify"], seen[-1]["insecure"]) == (False, True, True)
     make_app(ref).loader(lambda *_: None)
-    assert seen[-1]["use_cache"] is True and seen[-1]["verify"] is False
+    assert (seen[-1]["use_cache"], seen[-1]["verify"], seen[-1]["insecure"]) == (True, False, False)
