@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,3 +197,21 @@ def test_cache_keys_doc_names_the_cache_paths_the_code_writes(tmp_path: Path) ->
     )  # fmt: skip
     assert f"`images-v{summary_cache.SCHEMA}/ab/<key>.json.zst`" in doc
     assert f"more than {summary_cache.MAX_LAYOUT_FILES:,} files are not summarised" in doc
+
+
+def test_the_floors_of_architecture_md_are_the_import_contract_and_the_whole_package() -> None:
+    """docs/ARCHITECTURE.md's table of floors names every module and package of layerscope once, in the
+    order of the `layers` contract that lint-imports checks."""
+    doc = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+)(?: \(top\))? \| ((?:`[\w.]+/?`(?:, )?)+) \|", doc, re.M)
+    floors = [sorted(name.rstrip("/").removesuffix(".py") for name in re.findall(r"`([\w.]+/?)`", names))
+              for _, names in rows]  # fmt: skip
+    assert [int(n) for n, _ in rows] == list(range(1, len(rows) + 1))
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c for c in contracts["contracts"] if c["type"] == "layers" and "containers" not in c)["layers"]
+    assert floors == [sorted(m.strip().removeprefix("layerscope.") for m in layer.split(":")) for layer in layers]
+    package = REPO / "layerscope"
+    modules = {p.stem for p in package.glob("*.py")} | {
+        p.name for p in package.iterdir() if (p / "__init__.py").is_file()
+    }
+    assert sorted(name for floor in floors for name in floor) == sorted(modules - {"__init__", "__main__"})
