@@ -215,3 +215,20 @@ def test_the_floors_of_architecture_md_are_the_import_contract_and_the_whole_pac
         p.name for p in package.iterdir() if (p / "__init__.py").is_file()
     }
     assert sorted(name for floor in floors for name in floor) == sorted(modules - {"__init__", "__main__"})
+
+
+def test_the_readme_budget_example_is_a_valid_config(tmp_path: Path) -> None:
+    """The README's `[tool.layerscope.images.api]` example, as pyproject.toml: every key a rule, every value valid."""
+    from layerscope.budget.config import load_config
+    from layerscope.budget.rules import RULES
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    (tmp_path / "pyproject.toml").write_text(example)
+    config = load_config(str(tmp_path / "pyproject.toml"))
+    assert config.errors == ()
+    (api,) = config.images
+    assert api.name == "api" and api.ref == "docker-daemon:acme/api:latest"
+    shown = re.findall(r"^([a-z-]+) = ", example, re.M)
+    assert sorted(r.key for r in api.rules if r.key in shown) == sorted(set(shown) - {"ref"})
+    assert set(shown) - {"ref"} <= set(RULES)
