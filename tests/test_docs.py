@@ -232,3 +232,20 @@ def test_the_readme_budget_example_is_a_valid_config(tmp_path: Path) -> None:
     shown = re.findall(r"^([a-z-]+) = ", example, re.M)
     assert sorted(r.key for r in api.rules if r.key in shown) == sorted(set(shown) - {"ref"})
     assert set(shown) - {"ref"} <= set(RULES)
+
+
+def test_every_flag_of_every_command_is_documented() -> None:
+    """A flag a user can type is in the contract, its extensions or the README."""
+    import argparse
+
+    from layerscope.cli.main import build_parser
+
+    docs = "".join(
+        (REPO / p).read_text(encoding="utf-8") for p in ("docs/CONTRACT.md", "docs/contract-extensions.md", "README.md")
+    )
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    parsers = {"": parser, **sub.choices}
+    flags = {f for p in parsers.values() for a in p._actions for f in a.option_strings if f.startswith("--")}
+    assert len(parsers) >= 10 and "--no-cache" in flags
+    assert sorted(f for f in flags - {"--help"} if not re.search(re.escape(f) + r"(?![\w-])", docs)) == []
