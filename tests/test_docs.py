@@ -249,3 +249,15 @@ def test_every_flag_of_every_command_is_documented() -> None:
     flags = {f for p in parsers.values() for a in p._actions for f in a.option_strings if f.startswith("--")}
     assert len(parsers) >= 10 and "--no-cache" in flags
     assert sorted(f for f in flags - {"--help"} if not re.search(re.escape(f) + r"(?![\w-])", docs)) == []
+
+
+def test_the_readme_python_examples_run() -> None:
+    """The README's ```python blocks run as shown, from the repository root (the samples' paths)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for code in blocks:
+        check = code + "\nimport sys\nassert 'matplotlib.pyplot' not in sys.modules  # figures without pyplot\n"
+        p = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+        assert p.returncode == 0, p.stderr[-3000:]
