@@ -261,3 +261,27 @@ def test_the_readme_python_examples_run() -> None:
         p = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO, timeout=300,
                            env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
         assert p.returncode == 0, p.stderr[-3000:]
+
+
+def test_the_flags_the_docs_give_a_command_are_its_flags() -> None:
+    """`layerscope CMD ... --flag` in the README and the contract: CMD takes --flag."""
+    import argparse
+
+    from layerscope.cli.main import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    top = {f for a in parser._actions for f in a.option_strings}
+    takes = {name: top | {f for a in p._actions for f in a.option_strings} for name, p in sub.choices.items()}
+    wrong, seen = [], 0
+    for doc in ("README.md", "docs/CONTRACT.md", "docs/contract-extensions.md", "docs/fleet.md", "docs/cache-keys.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        for command, rest in re.findall(r"\blayerscope ([a-z][a-z-]*)((?: [^`\n|]*)?)", text):
+            if command not in takes:
+                continue
+            for flag in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest.split(" | ")[0]):
+                seen += 1
+                if flag not in takes[command]:
+                    wrong.append(f"{doc}: layerscope {command} ... {flag}")
+    assert seen > 30
+    assert wrong == []
