@@ -97,7 +97,7 @@ def _compile(glob: str) -> tuple[str, _Glob]:
             pattern += ".*" if final else "(?:[^/]+/)*"
         else:
             pattern += _component(part) + ("" if final else "/")
-    regex = re.compile(pattern)
+    regex = re.compile(pattern, re.DOTALL)  # a name may hold a newline: `**` must not stop at it
     if not _META.search(last):
         key = last
     elif last.startswith("*") and not _META.search(last[1:]) and len(last) > 1:

@@ -14,7 +14,7 @@ from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.readfile import check_regular
 from layerscope.sources.references import ANALYSIS_PREFIX
-from layerscope.textsafe import visible
+from layerscope.textsafe import log_line
 
 if TYPE_CHECKING:
     from layerscope.buildcache.request import BuildSpec
@@ -111,5 +111,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
-        sys.stderr.write(f"layerscope: {visible(app.failure)}\n")
+        sys.stderr.write(log_line(f"layerscope: {app.failure}") + "\n")
     return int(app.return_code or 0)
