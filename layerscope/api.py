@@ -115,7 +115,8 @@ def analyze(
         if summary is not None:
             from layerscope.analysis.serialize import load_saved_doc
 
-            return load_saved_doc(summary, "the summary cache")
+            # the key is the file's identity: the reference is this call's, not that of the run that wrote it
+            return load_saved_doc({**summary, "reference": ref}, "the summary cache")
     from layerscope.analysis.analyze import analyze_image
     from layerscope.analysis.feed import LayerFeed
     from layerscope.gcpause import paused_gc

@@ -80,6 +80,11 @@ def _targets(args: argparse.Namespace, cfg: BudgetConfig) -> list[tuple[ImageBud
             images = same
         return [(images[0], args.ref)]
     missing = [i.name for i in images if not i.ref]
+    if missing and cfg.path is None:  # dive's defaults: no config names an image
+        raise UsageError(
+            "check needs an image: give REF (no pyproject.toml [tool.layerscope], .layerscope.toml or .dive-ci"
+            " names one here)"
+        )
     if missing:
         raise UsageError(f"no REF given and image(s) {', '.join(missing)} in {cfg.path or 'the config'} have no ref")
     return [(i, str(i.ref)) for i in images]

@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="read manifest and config only (the Files pane stays empty)",
     )
+    # No --username/--password-stdin: explore's standard input is the terminal. Registry credentials
+    # come from ~/.docker/config.json (and its helpers), as for every command.
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP and unverified TLS for the registry (loopback registries are always allowed)",
+    )
     p.add_argument("--theme", choices=["dark", "light"], default="dark", help="colour theme (t switches it)")
     cache = p.add_argument_group("the Cache view (what a change would rebuild)")
     cache.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
@@ -97,6 +104,8 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
+        use_cache=not args.no_cache,
+        insecure=args.insecure,
         theme=args.theme,
         cache=cache,
     )
