@@ -117,7 +117,8 @@ def analyze(
             from layerscope.errors import FormatError
 
             try:
-                return load_saved_doc(summary, "the summary cache")
+                # the key is the file's identity: the reference is this call's, not that of the run that wrote it
+                return load_saved_doc({**summary, "reference": ref}, "the summary cache")
             except FormatError:
                 pass  # an entry this code does not accept is a miss: the image is read again, the entry rewritten
     from layerscope.analysis.analyze import analyze_image

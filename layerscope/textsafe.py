@@ -5,7 +5,7 @@ Shown raw, an ESC sequence clears the screen or fakes a green verdict, OSC 8/52 
 or writes the clipboard, `\\r` overwrites a line, a bidi override reorders what is read, and
 bytes that are not UTF-8 cannot even be written to a UTF-8 stream. `visible()` turns every
 such character into a visible escape; the other functions build each output's own escaping
-(Markdown, GitHub workflow commands, XML, JSON) on top of it.
+(CI log lines, Markdown, GitHub workflow commands, XML, HTML, JSON) on top of it.
 
 The escaped form, the same everywhere and close to Python's repr() (documented in
 docs/contract-extensions.md). Escaped: Unicode's controls, format characters (bidi controls,
@@ -88,11 +88,16 @@ def json_dumps(doc: Any, indent: int | None = 2) -> str:
     Non-ASCII text stays readable (ensure_ascii=False), but what a terminal would act on (DEL,
     C1, bidi controls, ...) and the lone surrogates that stand for bytes of a name that is not
     UTF-8 are written as \\uXXXX escapes: a JSON reader gets the exact same string back (in
-    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes).
+    Python, `name.encode("utf-8", "surrogateescape")` gives the original bytes). Nor does a CI
+    runner find a command of its own in it.
     """
     text = json.dumps(doc, indent=indent, ensure_ascii=False)
     # json.dumps escapes C0 itself: what is left is DEL and beyond (raw \n there is indentation)
-    return text if text.isascii() and "\x7f" not in text else _JSON_NON_ASCII.sub(_json_char, text)
+    if not text.isascii() or "\x7f" in text:
+        text = _JSON_NON_ASCII.sub(_json_char, text)
+    # JSON printed into a CI log is read by its runner too: a `##[` can only stand inside a
+    # string here (a `#` is never JSON syntax), so its `[` is written \u005b (see log_text).
+    return _disarm_anywhere(text, "\\u005b") if "#" in text and "[" in text else text
 
 
 # -- Markdown (GitHub-flavoured) -----------------------------------------------------------
@@ -118,12 +123,60 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
+# -- CI logs ---------------------------------------------------------------------------------
+
+# A CI runner reads every line a step writes, stdout and stderr alike, for commands of its own.
+# GitHub's runner (actions/runner, ActionCommand.cs) takes `::name ...::data` at the start of a
+# line after leading blanks (TryParseV2), and the legacy `##[name ...]data` anywhere in a line
+# (TryParse): `##[stop-commands]TOKEN` in a file name would switch off every annotation after it.
+# Azure Pipelines' agent takes `##vso[area.event ...]` anywhere in a line (task.setvariable).
+# Both runners match with .NET's culture-sensitive IndexOf/StartsWith, which may skip what
+# collation ignores: a combining mark or variation selector (`#\ufe0f#[`) must not hide a
+# prefix. visible() has escaped controls and format characters; what is left of that kind is
+# skipped here too (over-escaping a rare name is harmless, missing a command is not).
+_ANYWHERE_COMMAND = re.compile(r"##(vso)?\[", re.IGNORECASE)
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")  # Hangul fillers: letters that show nothing
+
+
+def _skipped(ch: str) -> bool:
+    """A character a culture-sensitive match may step over (after visible())."""
+    return ch in _FILLERS or (not ch.isascii() and unicodedata.category(ch) in ("Mn", "Me"))
+
+
+def _disarm_anywhere(text: str, bracket: str = "\\x5b") -> str:
+    if text.isascii():
+        return _ANYWHERE_COMMAND.sub(lambda m: m.group()[:-1] + bracket, text)
+    kept = [i for i, ch in enumerate(text) if not _skipped(ch)]
+    skeleton = "".join(text[i] for i in kept)
+    brackets = {kept[m.end() - 1] for m in _ANYWHERE_COMMAND.finditer(skeleton)}
+    return "".join(bracket if i in brackets else ch for i, ch in enumerate(text)) if brackets else text
+
+
+def log_text(text: str) -> str:
+    """Text inside a line of the CLI's stdout or stderr: visible(), and the `[` of the command
+    prefixes runners find anywhere in a line (`##[`, `##vso[`) as `\\x5b`, so none reads one."""
+    text = visible(text)
+    return _disarm_anywhere(text) if "#" in text and "[" in text else text
+
+
+def log_line(line: str) -> str:
+    """A whole line of the CLI's stdout or stderr: log_text(), and a `::` it starts with (after
+    blanks) as `\\x3a:`. The workflow commands layerscope means to print go out through
+    log_text() alone (cli/common.py: emit_command)."""
+    text = log_text(line)
+    first = next((i for i, ch in enumerate(text) if not (ch.isspace() or _skipped(ch))), len(text))
+    if text[first : first + 1] != ":":
+        return text
+    second = next((i for i in range(first + 1, len(text)) if not _skipped(text[i])), len(text))
+    return text[:first] + "\\x3a" + text[first + 1 :] if text[second : second + 1] == ":" else text
+
+
 # -- GitHub Actions workflow commands ------------------------------------------------------
 
 
 def gh_message(text: str) -> str:
-    """A workflow command's message: escaped, then GitHub's own %-escapes for %, \\r, \\n."""
-    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: escaped (log_text), then GitHub's own %-escapes for %, \\r, \\n."""
+    return log_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def gh_property(text: str) -> str:

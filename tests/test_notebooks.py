@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import REPO
 from tests.support.samples import SAMPLES
 
-nbformat = pytest.importorskip("nbformat", reason="notebook tests need nbformat (pip install -e '.[test]')")
-nbclient = pytest.importorskip("nbclient", reason="notebook tests need nbclient (pip install -e '.[test]')")
+nbformat = pytest.importorskip("nbformat", reason="notebook tests need nbformat (pip install .)")
+nbclient = pytest.importorskip("nbclient", reason="notebook tests need nbclient (pip install .)")
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 NEEDED = ("fat", "slim", "whiteouts")

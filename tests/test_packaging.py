@@ -41,8 +41,16 @@ def test_the_wheel_has_the_data_files_and_the_report_dependencies(tmp_path: Path
     assert "layerscope/tui/explore.tcss" in data
     assert data <= names
     requires = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
-    assert {re.match(r"[A-Za-z0-9_.\-]+", r).group() for r in requires} >= {"matplotlib", "pandas", "textual"}  # type: ignore[union-attr]
+    core = {re.match(r"[A-Za-z0-9_.\-]+", r).group() for r in requires}  # type: ignore[union-attr]
+    # reports, and the README's `jupyter execute notebooks/...`, after `pip install .` alone
+    assert core >= {"matplotlib", "pandas", "textual", "nbclient", "ipykernel"}
     assert set(metadata.get_all("Provides-Extra") or []) >= {"report", "notebook"}  # kept for old install lines
+    # the README's `pip install '.[notebook]' && jupyter lab notebooks/`: the extra brings JupyterLab
+    notebook = [r for r in metadata.get_all("Requires-Dist") or [] if re.search(r"extra == .notebook.", r)]
+    assert [re.match(r"[A-Za-z0-9_.\-]+", r).group() for r in notebook] == ["jupyterlab"]  # type: ignore[union-attr]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "pip install '.[notebook]' && jupyter lab notebooks/" in readme
+    assert "`jupyter execute --inplace notebooks/find-the-waste.ipynb`" in readme
     # the version is written once, in layerscope/_version.py, and the wheel takes it from there
     from layerscope._version import __version__
 

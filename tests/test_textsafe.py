@@ -10,7 +10,19 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layerscope.textsafe import gh_message, gh_property, html_lines, html_text, json_dumps, md_code, md_text, visible
+from layerscope.textsafe import (
+    gh_message,
+    gh_property,
+    html_lines,
+    html_text,
+    json_dumps,
+    log_line,
+    log_text,
+    md_code,
+    md_text,
+    visible,
+)
+from tests.support.hostile_text import runner_commands
 
 # Text as images hold it: any code point, lone surrogates (bytes that were not UTF-8) included.
 ANY = st.text(st.characters(codec=None, blacklist_categories=()), max_size=60)
@@ -82,6 +94,54 @@ def test_github_workflow_commands(text: str) -> None:
         assert "\n" not in out and "\r" not in out and not unsafe(out)
         assert not re.search("%(?!25|0D|0A|3A|2C)", out)
     assert ":" not in title and "," not in title
+    assert "##[" not in message and "##[" not in title
+
+
+# What a CI runner would read as a command of its own: `##[`, `::`, blanks, and what a name holds.
+CI_PIECES = ["##[", "##vso[", "##VSO[", "vso", "#", "[", "]", "::", ":", "x", "%0A"]
+CI_PIECES += [" ", "\u00a0", "\t", "\n", "\r", "\ufe0f", "\u0301", "\u3164"]  # blanks; what matching skips
+CI_TEXT = st.lists(st.sampled_from(CI_PIECES), max_size=12).map("".join)
+
+
+def test_the_ci_log_forms() -> None:
+    assert log_text("/app/##[stop-commands]tok") == "/app/##\\x5bstop-commands]tok"
+    assert log_text("###[error]x ##[") == "###\\x5berror]x ##\\x5b"
+    assert log_line("  ::error title=x::y") == "  \\x3a:error title=x::y"
+    assert log_line("a ::error::b") == "a ::error::b"  # not at the start: no runner reads it
+    assert log_line("nl\n::error::x") == "nl\\n::error::x"  # one line: visible() escaped the newline
+    assert gh_message("##[error]x") == "##\\x5berror]x"
+    # what a culture-sensitive match steps over does not hide a prefix
+    assert log_text("#\ufe0f#\u0301[x") == "#\ufe0f#\u0301\\x5bx"
+    assert log_line("\u3164:\ufe0f:error::x") == "\u3164\\x3a\ufe0f:error::x"
+    assert (
+        log_text("a ##vso[task.setvariable variable=X]1 ##VsO[")
+        == "a ##vso\\x5btask.setvariable variable=X]1 ##VsO\\x5b"
+    )
+
+
+@given(st.one_of(ANY, CI_TEXT), st.one_of(ANY, CI_TEXT))
+def test_a_log_line_holds_no_runner_command(prefix: str, text: str) -> None:
+    line = log_line(prefix + text)
+    assert "\n" not in line and "\r" not in line and not unsafe(line)
+    assert runner_commands(line) == []
+    assert log_line(line) == line  # idempotent, as visible() is
+    inner = log_text(text)
+    assert "##[" not in inner and "##vso[" not in inner.lower() and log_text(inner) == inner
+    if "##[" not in text and "##vso[" not in text.lower():
+        assert inner == visible(text)  # nothing else changes
+
+
+@given(st.one_of(ANY, CI_TEXT), st.integers(min_value=0, max_value=2) | st.none())
+def test_json_gives_a_ci_runner_no_command_and_the_same_document(text: str, indent: int | None) -> None:
+    doc = {"path": text, "history": [{"created_by": text}]}
+    out = json_dumps(doc, indent=indent)
+    assert runner_commands(out) == []
+    assert json.loads(out) == doc
+
+
+def test_the_json_ci_form() -> None:
+    assert json_dumps("/app/##[stop-commands]tok") == '"/app/##\\u005bstop-commands]tok"'
+    assert json_dumps(["##vso[x", "#[", "[##"]) == '[\n  "##vso\\u005bx",\n  "#[",\n  "[##"\n]'
 
 
 @given(ANY)

@@ -108,7 +108,9 @@ def _compile(glob: str) -> tuple[str, _Glob]:
             pieces += _component(part)
             if not final:
                 pieces.append(("/", Token(LIT, "/")))
-    regex = re.compile("".join(p for p, _ in pieces))  # also what says a glob is malformed (re.error)
+    # DOTALL: a name may hold a newline, and `**` must not stop at it (the automaton's tokens take any
+    # character but `/` already). The regex also says when a glob is malformed (re.error).
+    regex = re.compile("".join(p for p, _ in pieces), re.DOTALL)
     tokens = [t for _, t in pieces]
     match: Callable[[str], object] = regex.fullmatch if unbounded(tokens) <= 1 else Glob(tokens).match
     if not _META.search(last):

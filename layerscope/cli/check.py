@@ -12,7 +12,7 @@ from layerscope.analysis.serialize import inspect_document
 from layerscope.api import SAVED_LIMIT, analyze
 from layerscope.budget.config import BudgetConfig, ImageBudget, dive_ci_config, find_config, load_config, load_dive_ci
 from layerscope.budget.verdict import Result, evaluate
-from layerscope.cli.common import Progress, add_image_flags, emit_json, registry_args
+from layerscope.cli.common import Progress, add_image_flags, emit_command, emit_json, registry_args
 from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis
 from layerscope.output import budget as outputs
@@ -80,6 +80,11 @@ def _targets(args: argparse.Namespace, cfg: BudgetConfig) -> list[tuple[ImageBud
             images = same
         return [(images[0], args.ref)]
     missing = [i.name for i in images if not i.ref]
+    if missing and cfg.path is None:  # dive's defaults: no config names an image
+        raise UsageError(
+            "check needs an image: give REF (no pyproject.toml [tool.layerscope], .layerscope.toml or .dive-ci"
+            " names one here)"
+        )
     if missing:
         raise UsageError(f"no REF given and image(s) {', '.join(missing)} in {cfg.path or 'the config'} have no ref")
     return [(i, str(i.ref)) for i in images]
@@ -160,7 +165,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     else:
         if args.github or os.environ.get("GITHUB_ACTIONS") == "true":
             for line in outputs.github_annotations(results):
-                out(line)
+                emit_command(line)  # not out(): that disarms every workflow command, these included
         if cfg.path is None:
             out("Using dive's default CI rules (no [tool.layerscope] in pyproject.toml, .layerscope.toml or .dive-ci)")
         for line in outputs.text(results, refs):

@@ -12,7 +12,7 @@ from layerscope.errors import BadReferenceError, UsageError
 from layerscope.model import Analysis, LayerRecord
 from layerscope.sources.references import reference_help
 from layerscope.sources.registry.secret import Secret
-from layerscope.textsafe import json_dumps
+from layerscope.textsafe import json_dumps, log_text
 from layerscope.units import fmt_size
 
 MAX_PASSWORD = 64 << 10  # registry tokens are a few kB
@@ -107,6 +107,13 @@ def load_analysis(
         scan_secrets=scan_secrets,
         **(registry if registry is not None else registry_args(args)),
     )
+
+
+def emit_command(line: str) -> None:
+    """A CI workflow command layerscope means the runner to act on (`::error title=...::...`),
+    built with textsafe's gh_* escapes; every other line goes out through textsafe.log_line,
+    which would disarm it."""
+    sys.stdout.write(log_text(line) + "\n")
 
 
 def emit_json(doc: dict[str, Any]) -> None:

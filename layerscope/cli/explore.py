@@ -14,7 +14,7 @@ from layerscope.cli.common import REF_HELP, add_build_context_flag, build_args
 from layerscope.errors import UsageError
 from layerscope.readfile import check_regular
 from layerscope.sources.references import ANALYSIS_PREFIX
-from layerscope.textsafe import visible
+from layerscope.textsafe import log_line
 
 if TYPE_CHECKING:
     from layerscope.buildcache.request import BuildSpec
@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--manifest-only",
         action="store_true",
         help="read manifest and config only (the Files pane stays empty)",
+    )
+    # No --username/--password-stdin: explore's standard input is the terminal. Registry credentials
+    # come from ~/.docker/config.json (and its helpers), as for every command.
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain HTTP and unverified TLS for the registry (loopback registries are always allowed)",
     )
     p.add_argument("--theme", choices=["dark", "light"], default="dark", help="colour theme (t switches it)")
     cache = p.add_argument_group("the Cache view (what a change would rebuild)")
@@ -97,10 +104,12 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         platform=args.platform,
         verify=args.verify,
         manifest_only=args.manifest_only,
+        use_cache=not args.no_cache,
+        insecure=args.insecure,
         theme=args.theme,
         cache=cache,
     )
     app.run()
     if app.failure is not None:  # shown in the UI; repeated on stderr for the shell's scrollback
-        sys.stderr.write(f"layerscope: {visible(app.failure)}\n")
+        sys.stderr.write(log_line(f"layerscope: {app.failure}") + "\n")
     return int(app.return_code or 0)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from layerscope.cli.common import emit_json, read_password
 from layerscope.cli.mplcache import matplotlib_config_dir
 from layerscope.errors import UsageError
-from layerscope.textsafe import visible
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     try:
         result = runner.run(
             chosen, settings, runner.Cluster(args.scheduler, args.workers), args.config, bar,
-            on_dashboard=lambda link: bar.note(f"Dask dashboard: {visible(link)}"),  # the scheduler's text
+            on_dashboard=lambda link: bar.note(f"Dask dashboard: {link}"),  # the scheduler's text: note() escapes it
         )  # fmt: skip
     finally:
         bar.close()

@@ -13,7 +13,7 @@ from typing import NoReturn
 from layerscope import oneshot
 from layerscope._version import __version__
 from layerscope.errors import LayerscopeError
-from layerscope.textsafe import visible
+from layerscope.textsafe import log_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,13 +51,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _print(line: str) -> None:
-    """Every line of human-readable output: image text in it reaches the terminal escaped."""
-    sys.stdout.write(visible(line) + "\n")
+    """Every line of human-readable output: image text in it reaches the terminal escaped, and
+    no CI runner reads a command of its own out of it (textsafe.log_line)."""
+    sys.stdout.write(log_line(line) + "\n")
 
 
 def _error(message: str, details: Sequence[str] = ()) -> None:
     """`layerscope: MESSAGE` on stderr, escaped (a message quotes names, paths, image text)."""
-    sys.stderr.write("".join([f"layerscope: {visible(message)}\n", *(f"  {visible(d)}\n" for d in details)]))
+    lines = [f"layerscope: {message}", *(f"  {d}" for d in details)]
+    sys.stderr.write("".join(log_line(line) + "\n" for line in lines))
 
 
 def run() -> NoReturn:

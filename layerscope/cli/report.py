@@ -13,7 +13,7 @@ from layerscope.buildcache.builders.table import BUILDER_HELP, BUILDER_NAMES, DE
 from layerscope.cli.common import add_build_context_flag, add_image_flags, emit_json, load_analysis, registry_args
 from layerscope.cli.mplcache import matplotlib_config_dir
 from layerscope.errors import UnsupportedError, UsageError
-from layerscope.textsafe import visible
+from layerscope.textsafe import log_line
 from layerscope.units import fmt_size
 
 if TYPE_CHECKING:
@@ -102,5 +102,5 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
 
         emit_json(report_written_document(args.output, fmt, size))
     elif not args.quiet:
-        sys.stderr.write(f"wrote {visible(args.output)} ({fmt}, {fmt_size(size)})\n")
+        sys.stderr.write(log_line(f"wrote {args.output} ({fmt}, {fmt_size(size)})") + "\n")
     return 0

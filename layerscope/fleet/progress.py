@@ -8,6 +8,7 @@ from typing import TextIO
 
 from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import ImageSummary, LayerStats
+from layerscope.textsafe import log_line
 from layerscope.units import fmt_size
 
 WIDTH = 24
@@ -50,8 +51,9 @@ class Bar(Listener):
         )
 
     def note(self, text: str) -> None:
+        """A line of its own above the bar: escaped as every line of the CLI is (textsafe.log_line)."""
         if self.enabled:
-            self.stream.write(text + "\n")
+            self.stream.write(log_line(text) + "\n")
             self.stream.flush()
 
     def _draw(self, force: bool = False) -> None:

@@ -111,6 +111,8 @@ def make_app(
     platform: str | None = None,
     verify: bool = False,
     manifest_only: bool = False,
+    use_cache: bool = True,
+    insecure: bool = False,
     theme: str = "dark",
     analysis: Analysis | None = None,
     cache: BuildSpec | None = None,
@@ -122,7 +124,15 @@ def make_app(
         return ExploreApp(ref, lambda progress: costs_or_history(given, cache), theme=theme, cache=cache)
 
     def loader(progress: ProgressFn) -> Analysis:
-        a = analyze(ref, platform=platform, verify=verify, manifest_only=manifest_only, progress=progress)
+        a = analyze(
+            ref,
+            platform=platform,
+            verify=verify,
+            manifest_only=manifest_only,
+            progress=progress,
+            use_cache=use_cache,
+            insecure=insecure,
+        )
         return costs_or_history(a, cache)
 
     return ExploreApp(ref, loader, theme=theme, cache=cache)

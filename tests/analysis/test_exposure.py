@@ -34,6 +34,13 @@ from tests.support.leaky import crafted
         ("**/id_[rd]sa", "root/.ssh/id_dsa", False, True),
         ("home/*/.aws/credentials", "home/ann/.aws/credentials", False, True),
         ("home/*/.aws/credentials", "home/ann/x/.aws/credentials", False, False),
+        # a name may hold a newline (image text): no glob stops at it
+        ("secrets/**", "secrets/a\nb", False, True),
+        ("secrets/**", "secrets/x\n/y", False, True),
+        ("app/*", "app/a\nb", False, True),
+        ("app/?", "app/\n", False, True),
+        ("**/.env", "srv/x\ny/.env", False, True),
+        ("app/**/key*", "app/a\n/b/key\n1", False, True),
     ],
 )
 def test_glob_semantics(glob: str, path: str, is_dir: bool, hit: bool) -> None:
@@ -78,7 +85,7 @@ def _as_regex(glob: str) -> re.Pattern[str]:
                 out += {"*": "[^/]*", "?": "[^/]"}.get(c, re.escape(c))
             i += 1
         out += "" if final else "/"
-    return re.compile(out)
+    return re.compile(out, re.DOTALL)
 
 
 @given(st.lists(_glob_part, min_size=1, max_size=5), st.lists(st.text("ab", min_size=1, max_size=4), max_size=4))
@@ -128,6 +135,18 @@ def test_every_layer_is_searched_and_hiding_is_told(tmp_path) -> None:
         ("keys/id_rsa", 2): ("**/id_rsa", True, 3),
     }
     assert a.exposure.path_globs == DEFAULT_GLOBS and not a.exposure.secrets_scanned
+
+
+def test_a_newline_in_a_name_does_not_hide_it_from_forbid_paths(tmp_path) -> None:
+    a = layerscope.analyze(
+        ImageSpec([layer_tar([d("secrets"), d("secrets/x\n"), f("secrets/x\n/key", "k")])]).docker_archive(
+            str(tmp_path / "img.tar")
+        ),
+        use_cache=False,
+        forbid_paths=("secrets/**",),
+    )
+    assert a.exposure is not None
+    assert sorted(x.path for x in a.exposure.findings) == ["secrets/x\n", "secrets/x\n/key"]
 
 
 def test_visible_findings_are_not_hidden(tmp_path) -> None:

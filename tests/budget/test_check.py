@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -271,3 +272,15 @@ forbid-categories = ["package-caches", "build-toolchains", "model-weights"]
     code, res = _check(run_cli, tmp_path, slim, body.replace('"400 kB"', '"500 kB"'))
     assert code == 0, res
     assert {r["status"] for r in res.values()} == {"pass"}
+
+
+def test_no_ref_and_no_config_says_what_to_give(tmp_path):
+    """Nothing to check: the one line says to give REF, not that an image named "default" has no ref."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    p = subprocess.run([sys.executable, "-m", "layerscope", "check"], capture_output=True, text=True, cwd=tmp_path,
+                       env=env, timeout=120)  # fmt: skip
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == (
+        "layerscope: check needs an image: give REF (no pyproject.toml [tool.layerscope], .layerscope.toml or"
+        " .dive-ci names one here)\n"
+    )

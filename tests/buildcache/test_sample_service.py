@@ -1,7 +1,8 @@
-"""The README's `cache` and per-package rebuild examples, on sample_images/service as a clone has it: the
-Dockerfiles take named build contexts (`wheels`, `build-tools`, `site-packages`) that sample_images/build.sh
-makes and the clone does not hold; without them the names are images (as the builders take them), with notes;
-with them (here: directories like build.sh's) a change in one is followed."""
+"""The README's `cache` and per-package rebuild examples (tests/test_docs.py checks the lines it shows), on
+sample_images/service as a clone has it: the Dockerfiles take named build contexts (`wheels`, `build-tools`,
+`site-packages`) that sample_images/build.sh makes and the clone does not hold; without them the names are
+images (as the builders take them), with notes; with them (here: directories like build.sh's) a change in one
+is followed."""
 
 from __future__ import annotations
 
@@ -80,34 +81,3 @@ def test_packages_rebuild_on_the_sample_images(run_cli: Run, image: str, dockerf
     r = run_cli("packages", str(SAMPLES / f"{image}.docker.tar"), "--dockerfile", str(SERVICE / dockerfile),
                 "--context", str(SERVICE))  # fmt: skip
     assert r.code == 0 and "Costliest bumps" in r.out
-
-
-def readme_examples() -> list[tuple[list[str], list[str]]]:
-    """The README's console examples on sample_images/service: (argv after `layerscope`, shown lines)."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    out = []
-    for block in text.split("```console\n")[1:]:
-        lines = block.split("```", 1)[0].splitlines()
-        command = lines[0].removeprefix("$ layerscope ")
-        if "sample_images/service" in command and command.split()[0] in ("cache", "packages"):
-            out.append((command.split(), lines[1:]))
-    return out
-
-
-@pytest.mark.parametrize("example", readme_examples(), ids=lambda e: " ".join(e[0][:2]))
-def test_readme_examples_are_real_output(run_cli: Run, example: tuple[list[str], list[str]]) -> None:
-    argv, shown = example
-    r = run_cli(*argv)  # from the repository root, as the README runs it
-    assert r.code == 0, r.err
-    out = r.out.splitlines()
-    at = 0
-    for line in shown:  # every line shown, in order ("…" stands for lines left out)
-        if line == "…":
-            continue
-        assert line in out[at:], f"README shows {line!r}, which `layerscope {' '.join(argv)}` does not print"
-        at = out.index(line, at) + 1
-
-
-def test_the_readme_has_the_sample_examples() -> None:
-    commands = [" ".join(argv[:2]) for argv, _ in readme_examples()]
-    assert commands.count("cache --context") == 2 and commands.count("packages sample_images/slim.docker.tar") == 1

@@ -170,3 +170,32 @@ def test_console_script_with_a_dockerfile_shows_the_cache_view(tmp_path: Path) -
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
+
+
+def test_the_image_flags_reach_the_app(tmp_path: Path, monkeypatch) -> None:
+    """Every image flag explore takes is passed on to the app (--no-cache once was not)."""
+    import layerscope.tui
+    from layerscope.cli.explore import run
+    from layerscope.cli.main import build_parser
+
+    made: list[dict[str, object]] = []
+
+    class App:
+        failure, return_code = None, 0
+
+        def run(self) -> None:
+            pass
+
+    def make_app(ref: str, **kwargs: object) -> App:
+        made.append({"ref": ref, **kwargs})
+        return App()
+
+    monkeypatch.setattr(layerscope.tui, "make_app", make_app)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    argv = ["explore", "x.tar", "--no-cache", "--verify", "--platform", "linux/arm64", "--manifest-only", "--insecure"]
+    assert run(build_parser("explore").parse_args(argv), print) == 0
+    assert made == [{"ref": "x.tar", "platform": "linux/arm64", "verify": True, "manifest_only": True,
+                     "use_cache": False, "insecure": True, "theme": "dark", "cache": None}]  # fmt: skip
+    run(build_parser("explore").parse_args(["explore", "x.tar"]), print)
+    assert made[-1]["use_cache"] is True and made[-1]["insecure"] is False

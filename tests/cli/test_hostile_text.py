@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,18 +16,27 @@ import pytest
 from tests.buildcache.realbuild import git
 from tests.support.hostile import HostileResult, Sandbox
 from tests.support.hostile_text import (
+    APK_PACKAGE,
     CLEAR,
+    DEB_PACKAGE,
     EMOJI,
     FAKE_PASS,
+    GH_LEGACY,
+    GH_STOP,
     HISTORY,
     MARKUP,
+    MARKUP_PACKAGE,
     NAMES,
     NOT_UTF8,
     OSC52,
     PACKAGE_NAME,
     PACKAGE_VERSION,
+    assert_inert_page,
+    assert_inert_svg,
     assert_plain,
+    runner_commands,
     write_hostile_image,
+    write_markup_image,
 )
 
 
@@ -234,3 +244,109 @@ def test_cache_git_log_commit_subjects_and_names(tmp_path: Path) -> None:
     assert "\\x1b[2J\\x1b[H\\x1b[32mall checks PASSED" in out and "\\u202eexe.txt" in out
     doc = _json("cache", "--json", "--context", str(repo), "--git-log", "2")
     assert [c["subject"] for c in doc["commits"]][-1] == f"fix {OSC52} \u202eexe.txt"
+
+
+# -- text that is markup somewhere: HTML, Rich, Markdown and CI runners' commands -------------
+
+
+@pytest.fixture(scope="module")
+def markup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_markup_image(tmp_path_factory.mktemp("markup"))
+
+
+def _no_runner_command(text: str, what: str) -> None:
+    assert runner_commands(text) == [], f"{what} would run a CI command:\n{text[:3000]}"
+
+
+def test_text_outputs_give_a_ci_runner_no_command(markup: Path, tmp_path: Path) -> None:
+    other = write_markup_image(tmp_path, tag="other:1")
+    for args in (["inspect", str(markup)], ["packages", "--all", str(markup)], ["compare", str(markup), str(other)]):
+        r = run_raw(*args)
+        assert r.code == 0, r.err
+        for data, what in ((r.raw_out, "stdout"), (r.raw_err, "stderr")):
+            _no_runner_command(assert_plain(data, what), f"{args[0]} {what}")
+    inspect = _run("inspect", str(markup))
+    assert "/app/##\\x5bstop-commands]tok" in inspect  # shown, the prefix disarmed
+    assert "/app/##vso\\x5btask.setvariable variable=PATH]evil" in inspect
+    assert "/app/nl\\n::error title=fake::injected%0A::warning::two" in inspect
+    assert "RUN echo <script>alert(1)</script>" in inspect  # a terminal shows HTML as it is
+    packages = _run("packages", "--all", str(markup))
+    for name in (MARKUP_PACKAGE[0], DEB_PACKAGE[0], APK_PACKAGE[0]):
+        assert name.replace("##[", "##\\x5b")[:20] in packages, name
+
+
+def test_error_lines_give_a_ci_runner_no_command(tmp_path: Path) -> None:
+    missing = tmp_path / f"{GH_STOP}{GH_LEGACY}.tar"
+    r = run_raw("inspect", f"docker-archive:{missing}")
+    assert r.code == 2
+    err = assert_plain(r.raw_err, "stderr")
+    _no_runner_command(err, "the error line")
+    assert "##\\x5bstop-commands]tok" in err
+
+
+_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
+
+
+def test_check_annotations_are_its_only_ci_commands(markup: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / ".layerscope.toml"
+    # the budget's name starts a text line: a leading `::` there must not be a command either
+    cfg.write_text(
+        '[images."  ::warning::boo"]\nmax-size = "1 B"\nforbid-packages = ["*"]\nrequire-non-root = true\n'
+        'forbid-paths = ["**/.env*"]\n'
+    )
+    junit, markdown, summary = tmp_path / "junit.xml", tmp_path / "summary.md", tmp_path / "step-summary.md"
+    args = ["check", "--github", "--config", str(cfg), "--junit", str(junit), "--markdown", str(markdown), str(markup)]
+    r = run_raw(*args, outputs=(junit, markdown, summary), env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert r.code == 1, r.err
+    out = assert_plain(r.raw_out, "stdout")
+    _no_runner_command(assert_plain(r.raw_err, "stderr"), "stderr")
+    commands = runner_commands(out)
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert len(commands) == len(annotations) >= 3
+    # each one layerscope's own: an error or warning whose title its budget and rule make
+    title = "title=layerscope   %3A%3Awarning%3A%3Aboo "
+    assert all(info.startswith((f"error {title}", f"warning {title}")) for info, _ in commands), commands
+    finding = "/app/.env##\\x5bstop-commands]tok: glob **/.env*, layer 0"
+    assert any(data.startswith(finding) for _, data in commands)
+    assert any(line.strip().startswith(finding) for line in out.splitlines() if not line.startswith("::"))
+    assert "\\x3a:warning::boo: " in out  # the budget's line, its leading `::` disarmed
+
+    ET.fromstring(junit.read_bytes())  # well-formed, quotes and brackets escaped by ElementTree
+    for md in (markdown, summary):
+        text = assert_plain(md.read_bytes(), md.name)
+        prose = _CODE_SPAN.sub("", text)  # code spans show their text as it is: HTML there is literal
+        assert "<" not in prose.replace("\\<", ""), prose
+        assert "](" not in prose.replace("\\](", ""), prose  # no link or image
+        assert "[link=https\\://evil.example\\]" in prose or "`" in text
+
+
+def test_html_and_svg_reports_hold_no_markup_from_the_image(markup: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    other = write_markup_image(tmp_path, tag="other:1")
+    page, svg = tmp_path / "report.html", tmp_path / "report.svg"
+    for out in (page, svg):
+        _run("report", "-o", str(out), "--compare", str(other), str(markup), outputs=(out,))
+    html = assert_plain(page.read_bytes().replace(b"\n", b" "), "report.html")
+    assert_inert_page(html, "report.html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "[link=https://evil.example]click[/link]" in html  # not markup in HTML: shown as it is
+    assert_inert_svg(svg.read_bytes(), "report.svg")
+    assert_plain(svg.read_bytes().replace(b"\n", b" "), "report.svg")
+
+
+def test_fleet_text_and_report_hold_no_markup_from_the_image(markup: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    where = tmp_path / GH_STOP  # the reference is on the summary's lines
+    where.mkdir()
+    other = write_markup_image(where, tag="other:1")
+    out_dir = tmp_path / "fleet-out"
+    outputs = (out_dir, *(out_dir / n for n in ("report.html",)))
+    r = _BOX[0].run("fleet", "--workers", "1", "--output", str(out_dir), str(markup), f"docker-archive:{other}",
+                    outputs=outputs, memory=4 << 30)  # fmt: skip
+    assert r.code == 0, r.err
+    for data, what in ((r.raw_out, "stdout"), (r.raw_err, "stderr")):
+        _no_runner_command(assert_plain(data, what), f"fleet {what}")
+    assert "/##\\x5bstop-com" in r.out  # the reference, cut to the column
+    html = assert_plain((out_dir / "report.html").read_bytes().replace(b"\n", b" "), "fleet report.html")
+    assert_inert_page(html, "fleet report.html")
+    assert "&lt;script&gt;" in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from layerscope.errors import QUOTE_LIMIT, FormatError, quote
@@ -16,15 +16,20 @@ BIG = 3_000_000  # the issue's 15 MB PAX value, smaller: the cut is what is test
 
 
 @given(st.one_of(st.text(max_size=600), st.binary(max_size=600)))
+@example("0" * 19 + "\U0002ebe1" * 30)  # 49 characters, a repr of 321: hypothesis found it
+@example("\U0002ebe1" * 600)
 def test_quote_keeps_short_values_whole_and_cuts_long_ones(value):
     q = quote(value)
-    if len(value) <= QUOTE_LIMIT:
-        assert q == repr(value)
+    text = repr(value)
+    if len(value) <= QUOTE_LIMIT and len(text) <= QUOTE_LIMIT + 2:
+        assert q == text
+    elif len(value) <= QUOTE_LIMIT:  # few characters, many escapes (\U0002ebe1): the repr is what is cut
+        assert q == f"{text[:QUOTE_LIMIT]}… ({len(text)} characters)"
     else:
         assert q.startswith(repr(value[:QUOTE_LIMIT])) and q.endswith(
             f"… ({len(value)} {'characters' if isinstance(value, str) else 'bytes'})"
         )
-    assert len(q) < 4 * QUOTE_LIMIT + 50  # repr escapes at most 4 characters per one
+    assert len(q) < 10 * QUOTE_LIMIT + 50  # repr escapes at most 10 characters per one (\UXXXXXXXX)
 
 
 def test_an_error_message_never_grows_past_a_line():

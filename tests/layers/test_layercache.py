@@ -9,6 +9,7 @@ import os
 
 from layerscope.api import open_image
 from layerscope.layers.layercache import LayerCache
+from tests.conftest import REPO
 from tests.support.dists import dist
 from tests.support.factory import ImageSpec, d, f, layer_tar, wh
 
@@ -159,6 +160,22 @@ def test_warm_inspect_comes_from_the_summary_and_tracks_the_file(tmp_path, run_c
     ImageSpec([layer_tar([f("only", b"z" * 7)])]).docker_archive(str(path))
     changed = run_cli("inspect", "--json", str(path), env=env)
     assert json.loads(changed.out)["totals"]["size"] == 7
+
+
+def test_a_summary_answers_with_the_reference_given_not_the_one_that_wrote_it(tmp_path, run_cli):
+    """The same archive by two names (absolute, then relative, then docker-archive:): each run reports its own."""
+    env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
+    path = tmp_path / "img.tar"
+    _image().docker_archive(str(path))
+    relative = os.path.relpath(path, REPO)  # run_cli runs from the repository
+    for ref in (str(path), relative, f"docker-archive:{relative}", str(path)):
+        r = run_cli("inspect", "--json", ref, env=env)
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["reference"] == ref
+        text = run_cli("inspect", ref, env=env)
+        assert text.out.splitlines()[0].startswith(f"Image      {ref}  (docker-archive")
+        if ref == relative:  # the bare path by two names: one summary answered both
+            assert len(list((tmp_path / "cache").glob("images-v*/*/*.json.zst"))) == 1
 
 
 def test_blob_facts_come_from_the_blob_read_not_another_one(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
@@ -183,6 +184,8 @@ def test_an_archive_that_shrinks_under_a_worker_is_a_format_error(tmp_path):
     member = next(n for n in store.names() if n.endswith(".tar") or "blobs" in n)
 
     def read(i: int) -> LayerRecord:
+        # in the worker: the SIGBUS is expected, and pytest's faulthandler would print it as a fatal error
+        faulthandler.disable()
         window, start = store.open(member).map_window(0, 1 << 20)  # type: ignore[attr-defined]
         os.truncate(path, 0)
         window[start + 100]  # past the end of the file now

@@ -8,9 +8,12 @@ bytes (a non-UTF-8 name is one the PAX format would re-encode).
 
 from __future__ import annotations
 
+import base64
 import io
 import tarfile
 import unicodedata
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.support.dists import SITE
@@ -80,9 +83,9 @@ def gnu_layer(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def _dist_files() -> dict[str, bytes]:
+def _dist_files(name: str = PACKAGE_NAME, version: str = PACKAGE_VERSION) -> dict[str, bytes]:
     info = f"{SITE}/evil_pkg-1.0.dist-info"
-    meta = f"Metadata-Version: 2.1\nName: {PACKAGE_NAME}\nVersion: {PACKAGE_VERSION}\n".encode()
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
     return {
         f"{SITE}/evilpkg/__init__.py": b"x = 1\n" * 50,
         f"{info}/METADATA": meta,
@@ -104,12 +107,104 @@ def write_hostile_image(directory: Path, tag: str = f"evil/{CLEAR}image:1") -> P
     return Path(hostile_spec().docker_archive(str(directory / "hostile.tar"), tag=tag))
 
 
+# -- text that is markup somewhere: HTML, Rich, Markdown, CI workflow commands ----------------
+
+HTML = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>"  # and attribute-breaking quotes
+RICH_LINK = "[link=https://evil.example]click[/link]"
+RICH_CLICK = "[@click=app.quit]quit[/]"  # an action a click would run
+MD_LINK = "[docs](https://evil.example) ![x](https://evil.example/p.png) <b>bold</b>"
+# GitHub's runner reads `::name::` at a line's start and the legacy `##[name]` anywhere in one;
+# stop-commands would switch off every annotation after it.
+GH_STOP = "##[stop-commands]tok"
+GH_LEGACY = "x##[error title=fake]legacy"
+GH_NEWLINE = "nl\n::error title=fake::injected%0A::warning::two"
+GH_LEADING = "::error title=fake::leading"
+AZURE = "##vso[task.setvariable variable=PATH]/evil"  # Azure Pipelines' agent: anywhere in a line
+
+MARKUP_HISTORY = [
+    f"/bin/sh -c echo {HTML} {RICH_LINK} {RICH_CLICK}",
+    f"/bin/sh -c echo {GH_STOP} {GH_LEGACY}\n{GH_LEADING} {AZURE}",
+    f"/bin/sh -c echo {MD_LINK}",
+    "/bin/sh -c true",
+]
+# each name holds no slash of its own (a slash would make directories of it)
+MARKUP_NAMES = [
+    "app/" + HTML.replace("/", ""),
+    "app/" + RICH_LINK.replace("/", ""),
+    "app/" + RICH_CLICK.replace("/", ""),
+    "app/" + MD_LINK.replace("/", ""),
+    "app/" + GH_STOP,
+    "app/" + GH_LEGACY,
+    "app/" + GH_NEWLINE,
+    "app/" + GH_LEADING,
+    "app/" + AZURE.replace("/", ""),
+    "app/.env" + GH_STOP,  # matched by a forbid-paths glob: a finding on check's own lines
+]
+MARKUP_PACKAGE = (f"pkg{HTML}{GH_STOP}", f"1{RICH_CLICK}")
+DEB_PACKAGE = (f"deb{RICH_LINK}", f"2{GH_LEGACY}")
+APK_PACKAGE = (f"apk{RICH_CLICK}", f"3{HTML}")
+
+
+def _os_databases() -> dict[str, bytes]:
+    """A dpkg status file and an apk database naming one package each, with its file."""
+    (deb, deb_version), (apk, apk_version) = DEB_PACKAGE, APK_PACKAGE
+    status = f"Package: {deb}\nStatus: install ok installed\nArchitecture: all\nVersion: {deb_version}\n\n"
+    return {
+        "var/lib/dpkg/status": status.encode(),
+        f"var/lib/dpkg/info/{deb.replace('/', '')}.list": b"/usr/share/debfile\n",
+        "usr/share/debfile": b"d" * 5000,
+        "lib/apk/db/installed": f"P:{apk}\nV:{apk_version}\nF:usr/bin\nR:apkfile\n\n".encode(),
+        "usr/bin/apkfile": b"a" * 4000,
+    }
+
+
+def markup_spec() -> ImageSpec:
+    first = {name: b"x" * (300 + i) for i, name in enumerate(MARKUP_NAMES)}
+    second = {name: b"y" for name in MARKUP_NAMES}
+    history = [{"created_by": h, "created": "2024-01-01T00:00:00Z"} for h in MARKUP_HISTORY]
+    history[1]["comment"] = f"{HTML} {RICH_CLICK}"
+    layers = [gnu_layer(first), gnu_layer(second), gnu_layer(_dist_files(*MARKUP_PACKAGE)), gnu_layer(_os_databases())]
+    config = {"Cmd": ["/bin/sh"], "User": f"{HTML}{GH_STOP}", "Labels": {HTML: RICH_LINK}}
+    return ImageSpec(layers, history=history, config_extra={"config": config})
+
+
+def write_markup_image(directory: Path, tag: str = f"evil/markup:1{GH_STOP}") -> Path:
+    """An image whose text is markup in some output (HTML, Rich, Markdown) or a CI runner's
+    command, as a docker-archive in `directory`."""
+    return Path(markup_spec().docker_archive(str(directory / "markup.tar"), tag=tag))
+
+
+_FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers, which show nothing
+
 # -- judging what the CLI wrote (run it with tests.support.hostile.Sandbox) ------------------
 
 # Raw characters no human-readable output may hold: Unicode's controls (but the line end
 # `\n`), format characters (bidi, zero-width), surrogates (bytes that were not UTF-8),
 # private-use and unassigned code points, line and paragraph separators.
 _HIDDEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def runner_commands(text: str) -> list[tuple[str, str]]:
+    """(command and properties, data) for each line GitHub's runner would act on, by its two rules
+    (actions/runner ActionCommand.cs): TryParseV2, `::` first after leading blanks and a second
+    `::` after it; else TryParse, the legacy `##[` anywhere and a `]` after it; and Azure
+    Pipelines' `##vso[` anywhere (any case, as its own neutraliser matches). Both match
+    culture-sensitively (.NET), which may step over combining marks, variation selectors and
+    fillers: those are dropped first, the cautious reading. Whether the
+    name is one the runner registered does not matter here: no image text may make either."""
+    found = []
+    for shown in text.splitlines():
+        line = "".join(ch for ch in shown if ch not in _FILLERS and unicodedata.category(ch) not in ("Mn", "Me"))
+        stripped = line.lstrip()
+        if stripped.startswith("::") and "::" in stripped[2:]:
+            info, _, data = stripped[2:].partition("::")
+            found.append((info, data))
+        elif "##[" in line and "]" in line[line.index("##[") :]:
+            info, _, data = line[line.index("##[") + 3 :].partition("]")
+            found.append((info, data))
+        elif "##vso[" in line.lower():  # Azure Pipelines' agent: anywhere in a line
+            found.append(("vso", line[line.lower().index("##vso[") :]))
+    return found
 
 
 def assert_plain(data: bytes, what: str = "output") -> str:
@@ -119,3 +214,46 @@ def assert_plain(data: bytes, what: str = "output") -> str:
     assert not bad, f"{what} holds raw {', '.join(bad)}:\n{text[:2000]}"
     assert "\ufffd" not in text, f"{what} decoded a name lossily"
     return text
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page, with its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+_SVG = "data:image/svg+xml;base64,"
+
+
+def assert_inert_svg(data: bytes, what: str) -> None:
+    """An SVG (a figure) holds no script, handler, link or foreign content."""
+    root = ET.fromstring(data)
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        assert tag not in ("script", "a", "foreignObject", "iframe"), (what, tag)
+        for key, value in el.attrib.items():
+            name = key.rsplit("}", 1)[-1].lower()
+            assert not name.startswith("on"), (what, el.attrib)
+            assert name != "href" or value.startswith("#"), (what, el.attrib)  # a glyph's <use>: this SVG only
+
+
+def assert_inert_page(page: str, what: str) -> None:
+    """An HTML page or fragment holds only the tags layerscope writes, no handler attribute,
+    and images only as inert SVG data: nothing of it came from image text."""
+    parser = _Tags()
+    parser.feed(page)
+    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "code", "em"}
+    allowed |= {"table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "figcaption", "img", "ul", "li"}
+    allowed |= {"div", "span", "section", "small", "br", "details", "summary", "pre"}
+    for tag, attrs in parser.tags:
+        assert tag in allowed, (what, tag, attrs)
+        assert not any(k.startswith("on") for k in attrs), (what, tag, attrs)
+        if tag == "img":
+            src = attrs.get("src") or ""
+            assert src.startswith(_SVG), (what, src[:80])
+            assert_inert_svg(base64.b64decode(src[len(_SVG) :]), f"{what} figure")

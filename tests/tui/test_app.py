@@ -146,3 +146,23 @@ async def test_q_while_loading_quits_without_waiting_for_the_read(sample_dir: Pa
         assert not app.load_done.is_set()  # the app ended while the read was still going
     finally:
         release.set()
+
+
+def test_the_loader_reads_with_the_flags_given(sample_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`explore --no-cache` reaches the read (it was once accepted and dropped), as do the other flags."""
+    from layerscope.tui import app as app_module
+
+    seen: list[dict[str, object]] = []
+    real = app_module.analyze
+
+    def spy(ref: str, **kwargs: object) -> Analysis:
+        seen.append(kwargs)
+        return real(ref, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app_module, "analyze", spy)
+    ref = f"docker-archive:{sample_dir / 'sample.tar'}"
+    analysis = make_app(ref, use_cache=False, verify=True, insecure=True).loader(lambda *_: None)
+    assert analysis.totals.wasted_bytes == 12226
+    assert (seen[-1]["use_cache"], seen[-1]["verify"], seen[-1]["insecure"]) == (False, True, True)
+    make_app(ref).loader(lambda *_: None)
+    assert (seen[-1]["use_cache"], seen[-1]["verify"], seen[-1]["insecure"]) == (True, False, False)

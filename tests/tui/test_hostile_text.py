@@ -17,7 +17,21 @@ from layerscope.tui.widgets.details import Details
 from layerscope.tui.widgets.files import FilesPane
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.packages import PackagesTable
-from tests.support.hostile_text import CLEAR, EMOJI, FAKE_PASS, assert_plain, write_hostile_image
+from tests.support.hostile_text import (
+    APK_PACKAGE,
+    CLEAR,
+    DEB_PACKAGE,
+    EMOJI,
+    FAKE_PASS,
+    GH_STOP,
+    HTML,
+    MARKUP_PACKAGE,
+    RICH_CLICK,
+    RICH_LINK,
+    assert_plain,
+    write_hostile_image,
+    write_markup_image,
+)
 from tests.tui.conftest import node_for, settle
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +109,60 @@ async def test_cache_view_shows_dockerfile_text_literally(tmp_path: Path, monkey
         assert "Change RUN (line 2) edited" in summary and "❌" not in summary
         for text, what in ((steps, "steps"), (summary, "summary")):
             assert_plain(text.encode(), what)
+
+
+def _active_spans(widget: Widget) -> list[str]:
+    """Text the terminal would make a link of, or run an action on when clicked."""
+    found = []
+    for y in range(widget.size.height):
+        for seg in widget.render_line(y):
+            style = seg.style
+            if style is not None and (style.link or any(str(k).startswith("@") for k in (style.meta or {}))):
+                found.append(seg.text)
+    return found
+
+
+async def test_links_actions_and_html_in_image_text_stay_text(tmp_path: Path) -> None:
+    image = write_markup_image(tmp_path)
+    app = make_app(f"docker-archive:{image}")
+    async with app.run_test(size=(240, 60)) as pilot:
+        await settle(pilot)
+        layers_table = app.screen.query_one(LayersTable)
+        layers_table.focus()
+        layers_table.move_cursor(row=0)
+        await settle(pilot)
+        layers = rendered(layers_table)
+        details = rendered(app.screen.query_one(Details))
+        assert f"RUN echo {HTML} {RICH_LINK} {RICH_CLICK}"[:60] in layers
+        assert RICH_LINK in details and RICH_CLICK in details  # the whole line, as it is
+
+        tree = app.screen.query_one(FilesPane).file_tree
+        app_dir = node_for(tree, "app")
+        tree.populate(app_dir)
+        app_dir.expand()
+        await settle(pilot)
+        files = rendered(tree)
+        for name in (RICH_LINK, RICH_CLICK, HTML, GH_STOP):
+            assert name.replace("/", "") in files, (name, files)
+
+        app.screen.query_one("#tabs").active = "packages-tab"  # type: ignore[attr-defined]
+        await settle(pilot)
+        packages = app.screen.query_one(PackagesTable)
+        shown = rendered(packages)
+        for name, version in (MARKUP_PACKAGE, DEB_PACKAGE, APK_PACKAGE):
+            assert name[:12] in shown and version[:6] in shown, (name, version, shown)
+        packages.focus()
+        packages.move_cursor(row=0)
+        await settle(pilot)
+        about = app.screen.query_one("#package-details", Static)
+
+        widgets = [layers_table, app.screen.query_one(Details), tree, packages, about]
+        for widget in widgets:
+            assert _active_spans(widget) == [], type(widget).__name__
+            assert_plain(rendered(widget).encode(), type(widget).__name__)
+
+        # a click anywhere on image text runs nothing ([@click=app.quit] would end the app)
+        for widget in widgets:
+            await pilot.click(widget)
+            await settle(pilot)
+        assert app.is_running and app.return_code is None

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import matplotlib
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from layerscope.model import Analysis
@@ -50,9 +53,26 @@ def hidden_patch(label: str) -> Patch:
     return Patch(facecolor="white", edgecolor=GREY, hatch=HATCH, label=label)
 
 
+class PlainTextFigure(Figure):
+    """A figure whose text is never mathtext, wherever it is drawn.
+
+    Its labels are image text: a history line or file name with two `$` would be typeset, or
+    fail to parse and raise. `render_report` draws under `text.parse_math: False`, but a
+    notebook shows `layers_figure(a)` long after it was made, with the user's rcParams; and
+    matplotlib makes tick labels while drawing. So every text is made plain when drawn.
+    """
+
+    def draw(self, renderer: RendererBase) -> None:
+        for text in self.findobj(Text):
+            if text.get_parse_math():
+                text.set_parse_math(False)
+        with matplotlib.rc_context({"text.parse_math": False}):  # the texts made while drawing
+            super().draw(renderer)
+
+
 def new_figure(width: float, height: float) -> Figure:
-    """A figure that renders to any format without pyplot."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    """A figure that renders to any format without pyplot, its text never read as mathtext."""
+    fig = PlainTextFigure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 

@@ -27,7 +27,9 @@ from tests.support.dockerd import Engine
 pytestmark = [
     pytest.mark.docker,
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("LAYERSCOPE_SLOW") != "1", reason="slow real-build scenario: LAYERSCOPE_SLOW=1"),
+    pytest.mark.skipif(
+        os.environ.get("LAYERSCOPE_SLOW") != "1", reason="slow real-build scenario: set LAYERSCOPE_SLOW=1 to run it"
+    ),
     pytest.mark.skipif(
         importlib.util.find_spec("tests.engines") is None,
         reason="needs the shared Docker engine fixture (tests/engines.py `engine`), not in this checkout",
