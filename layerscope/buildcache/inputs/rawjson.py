@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,10 +53,21 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The log's lines one at a time: a list of them (splitlines) doubled a 512 MiB log's
+    memory. Only "\\n" ends one: a JSON string may hold U+2028, which splitlines splits at."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop
+        yield text[start:stop]
+        start = stop + 1
+
+
 def read_rawjson(text: str) -> list[Vertex]:
     merged: dict[str, dict[str, object]] = {}
     order: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip().startswith("{"):
             continue  # buildx writes its own warnings to the same stream as plain text
         try:

@@ -88,3 +88,11 @@ def test_cache_timings_of_the_wrong_shape_through_the_cli(tmp_path: Path) -> Non
     log.write_text('{"vertexes": [{"digest": "x", "started": "garbage"}]}\n')
     r = box.run("cache", "--context", str(ctx), "--changed", "a.txt", "--timings", str(log))
     assert_refused(r, "started is not a time")
+
+
+def test_only_a_newline_ends_a_line() -> None:
+    """Go's encoder writes U+0085 (and a form feed's neighbours) raw inside strings; splitlines()
+    had cut the line there and called it not JSON."""
+    line = '{"vertexes": [{"digest": "x", "name": "[1/2] RUN echo \u0085\u2028"}]}'
+    (v,) = read_rawjson(line + "\r\n" + line + "\n")
+    assert v.step == (None, 1, 2, "RUN echo \u0085\u2028")
