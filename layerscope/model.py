@@ -259,8 +259,13 @@ class PackageRebuild:
     compressed_bytes: int | None  # pushed and pulled again
     seconds: float | None
     seconds_source: str | None  # "rawjson" | "history-estimate" | None
-    shared_with: tuple[str, ...] = ()  # the other packages the same step installed
+    shared_with: tuple[str, ...] = ()  # the other packages the same step installed (the first SHARED_SHOWN by name)
     change: str = ""  # what was simulated, in words
+    shared_count: int | None = None  # how many other packages the same step installed (None: len(shared_with))
+
+    @property
+    def shared_total(self) -> int:
+        return len(self.shared_with) if self.shared_count is None else self.shared_count
 
 
 @dataclass(frozen=True, slots=True)

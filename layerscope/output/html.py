@@ -114,7 +114,7 @@ def packages_table(a: Analysis, top: int = 20) -> str:
 
 def _installed_by(r: PackageRebuild) -> str:
     where = f"line {r.step_line}: " if r.step_line is not None else ""
-    n = len(r.shared_with)
+    n = r.shared_total
     return where + _step(r.step_text, 60) + (f" (with {n} other package{'s' if n != 1 else ''})" if n else "")
 
 

@@ -46,6 +46,7 @@ def rebuild_json(r: PackageRebuild) -> dict[str, Any]:
         "seconds": r.seconds,
         "seconds_source": r.seconds_source,
         "shared_with": list(r.shared_with),
+        "shared_count": r.shared_total,
         "change": r.change,
     }
 
@@ -54,7 +55,8 @@ def _rebuild_from(d: dict[str, Any] | None) -> PackageRebuild | None:
     if d is None:
         return None
     return PackageRebuild(d["step_line"], d["step_text"], tuple(d["layers"]), d["bytes"], d["compressed_bytes"],
-                          d["seconds"], d["seconds_source"], tuple(d["shared_with"]), d.get("change", ""))  # fmt: skip
+                          d["seconds"], d["seconds_source"], tuple(d["shared_with"]), d.get("change", ""),
+                          d.get("shared_count"))  # fmt: skip
 
 
 def advice_json(x: SplitAdvice) -> dict[str, Any]:

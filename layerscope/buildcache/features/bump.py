@@ -78,8 +78,8 @@ def from_history(a: Analysis, report: PackageReport) -> dict[int, PackageRebuild
             first, change = copied, f"the file it reads, copied by `{pins}` (layer {copied}), changes"
         layers = tuple(range(first, len(img.layers)))
         size, stored = layer_sizes(img, layers)
-        for i, shared in shared_names(members, report.packages).items():
-            out[i] = PackageRebuild(None, text, layers, size, stored, None, None, shared, change)
+        for i, (shared, count) in shared_names(members, report.packages).items():
+            out[i] = PackageRebuild(None, text, layers, size, stored, None, None, shared, change, count)
     return out
 
 

@@ -103,15 +103,24 @@ def _read_timings(path: str | None) -> str | None:
     return read_text(path, "--timings", TIMINGS_LIMIT)
 
 
-def figure(priced: Priced, line: int | None, text: str, change: str, shared: tuple[str, ...]) -> PackageRebuild:
+def figure(priced: Priced, line: int | None, text: str, change: str, shared: Shared) -> PackageRebuild:
     s = priced.summary
     return PackageRebuild(line, text, priced.layers, s.rebuilt_bytes, s.rebuilt_compressed_bytes, s.estimated_seconds,
-                          s.seconds_source, shared, change)  # fmt: skip
+                          s.seconds_source, shared[0], change, shared[1])  # fmt: skip
 
 
-def shared_names(members: list[int], packages: tuple[Package, ...]) -> dict[int, tuple[str, ...]]:
-    names = {i: packages[i].name for i in members}
-    return {i: tuple(sorted(n for j, n in names.items() if j != i)) for i in members}
+# The names listed per package of the other packages its step installed: all of them would
+# grow with the square of a step's packages (60,000 dpkg stanzas in one layer: 2 GB and out
+# of memory); `shared_count` says how many there are.
+SHARED_SHOWN = 100
+Shared = tuple[tuple[str, ...], int]  # (the first SHARED_SHOWN other names, sorted; how many others)
+
+
+def shared_names(members: list[int], packages: tuple[Package, ...]) -> dict[int, Shared]:
+    ranked = sorted((packages[i].name, i) for i in members)
+    head = ranked[: SHARED_SHOWN + 1]  # enough for any member once it leaves itself out
+    others = len(members) - 1
+    return {i: (tuple(n for n, j in head if j != i)[:SHARED_SHOWN], others) for i in members}
 
 
 def install_groups(packages: tuple[Package, ...], owner: dict[int, Key] | None) -> dict[object, list[int]]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 
 from layerscope.buildcache.features.pins import CHANGED, Change, normalize, requirement_lines
-from layerscope.buildcache.features.rebuilds import DockerfileBuild, PackageRebuilds, Priced, figure
+from layerscope.buildcache.features.rebuilds import SHARED_SHOWN, DockerfileBuild, PackageRebuilds, Priced, figure
 from layerscope.buildcache.pricing.image_history import Key, layer_sizes
 from layerscope.buildcache.results import MISS
 from layerscope.buildfile.context import ContextTree
@@ -136,10 +136,10 @@ def split_advice(build: DockerfileBuild, report: PackageReport, found: PackageRe
             continue
         names = tuple(sorted(report.packages[i].name for i in others))
         cheap = replace(figure(after, split.run_key[1], " ".join(run.original.split()),
-                               f"{pin_file} changed, with the split", names),
+                               f"{pin_file} changed, with the split", (names[:SHARED_SHOWN], len(names))),
                         bytes=nbytes, compressed_bytes=comp)  # fmt: skip
         dear: PackageRebuild = figure(heavy_after, split.copy_line + 1, split.run_text,
-                                      f"{split.new_file} changed, with the split", ())  # fmt: skip
+                                      f"{split.new_file} changed, with the split", ((), 0))  # fmt: skip
         name = report.packages[heavy].name
         why = (
             f"{name} ({fmt_size(added[heavy])}) is {added[heavy] / size:.0%} of the {fmt_size(size)} layer that "

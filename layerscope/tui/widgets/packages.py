@@ -70,7 +70,7 @@ def package_text(p: Package) -> Text:
         text = text if len(text) <= 60 else text[:59] + "…"
         parts += ["\n", ("a bump rebuilds ", "dim"), visible(rebuild_text(r)), "\n", ("installed by ", "dim")]
         parts.append(visible(f"{step}{text}"))
-        n = len(r.shared_with)
+        n = r.shared_total
         if n:
             parts += [("  with ", "dim"), f"{n} other package{'s' if n != 1 else ''}"]
     return Text.assemble(*parts)

@@ -105,6 +105,7 @@ def test_through_the_dockerfile_with_timings(run_cli: Run, tmp_path: Path) -> No
         "seconds_source": "rawjson",
         "shared_with": sorted(set(PINS) - {"idna"}),
         "change": "requirements.txt changed (read by RUN at line 4)",
+        "shared_count": len(PINS) - 1,
     }
     for name in PINS:  # one step, one figure
         assert {k: v for k, v in found[name].items() if k != "shared_with"} == {
@@ -174,3 +175,23 @@ def test_bad_input(run_cli: Run, tmp_path: Path) -> None:
     assert "the image's history does not end with the steps of its target stage" in r.err
     r = run_cli("packages", ref, "--context", str(tmp_path / "missing"))
     assert (r.code, r.err) == (2, f"layerscope: --context {tmp_path / 'missing'}: no such directory\n")
+
+
+def test_a_step_of_many_packages_lists_a_bounded_share_of_them() -> None:
+    """Every package of a step lists at most SHARED_SHOWN of the others, by name, and counts them
+    all: listing every other name per package grew with the square of a step's packages."""
+    from layerscope.buildcache.features.rebuilds import SHARED_SHOWN, shared_names
+    from layerscope.model import Package
+
+    names = [f"pkg{i:05d}" for i in range(2_000)]
+    packages = tuple(
+        Package(n, "1", "deb", 1, 1, 0, ((0, 1),), "/var/lib/dpkg", 0, "os-packages") for n in reversed(names)
+    )
+    shared = shared_names(list(range(len(packages))), packages)
+    assert len(shared) == len(names)
+    for i, (listed, count) in shared.items():
+        me = packages[i].name
+        assert count == len(names) - 1 and len(listed) == SHARED_SHOWN
+        assert list(listed) == [n for n in names if n != me][:SHARED_SHOWN]
+    few = shared_names([0, 1, 2], packages)
+    assert few[0] == ((packages[2].name, packages[1].name), 2)
