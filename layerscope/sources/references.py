@@ -180,6 +180,12 @@ def _registry_handle(ref: Reference, options: RegistryOptions | None) -> ImageHa
 def _bare_name(ref: Reference, verify: bool, options: RegistryOptions | None, scan_secrets: bool) -> ImageHandle:
     from layerscope.sources.daemon import DaemonHandle
     from layerscope.sources.fallback import FallbackHandle
+    from layerscope.sources.registry.reference import parse_name
+
+    # The engine and registries share one name grammar: a name outside it is refused here,
+    # with the one reason, before asking either (a list of junk names cost an engine round
+    # trip each).
+    parse_name(ref.location)
 
     return FallbackHandle(
         ref.location,

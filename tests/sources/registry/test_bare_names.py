@@ -25,3 +25,11 @@ def test_bare_name_both_reasons(plain_image: Pushed, run_cli: Any) -> None:
     assert r.code == 2 and r.err.count("\n") == 1
     assert "Docker engine: no Docker engine at unix://" in r.err
     assert "registry: tag '1' not found" in r.err
+
+
+@pytest.mark.parametrize(("name", "why"), [("**/x*", "invalid repository name component '**'"),
+                                           ("acme/API", "repository names must be lowercase")])  # fmt: skip
+def test_a_name_outside_the_grammar_is_refused_before_any_source(run_cli: Any, name: str, why: str) -> None:
+    r = run_cli("inspect", name)
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert why in r.err and "Docker engine" not in r.err and "registry:" not in r.err
