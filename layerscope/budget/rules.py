@@ -16,7 +16,7 @@ from typing import Any
 from layerscope.analysis.exposure import SECRET_NAME, check_globs
 from layerscope.errors import UsageError
 from layerscope.layers.secrets import NAMES as DETECTORS
-from layerscope.model import FILE, Analysis, Finding
+from layerscope.model import COMPRESSED, FILE, Analysis, Finding, layers_stored_word
 from layerscope.units import fmt_pct, fmt_size, parse_size
 
 MODEL_SUFFIXES = (".safetensors", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".tflite", ".pb", ".bin")
@@ -152,7 +152,10 @@ def _max_size(c: Context, v: int) -> Outcome:
 
 
 def _max_compressed(c: Context, v: int) -> Outcome:
-    return _limit(c.analysis.totals.compressed_size, v, "compressed size")
+    word = layers_stored_word(c.analysis.image.layers)  # a plain-tar source's blobs are not compressed
+    return _limit(
+        c.analysis.totals.compressed_size, v, "compressed size" if word == COMPRESSED else f"blob size ({word})"
+    )
 
 
 def _max_layer(c: Context, v: int) -> Outcome:
