@@ -348,7 +348,7 @@ RULES: dict[str, Rule] = {
     r.key: r
     for r in [
         Rule("max-size", _size, _max_size, True, "total uncompressed size (Σ layer sizes)"),
-        Rule("max-compressed-size", _size, _max_compressed, False, "total compressed size as stored/pulled"),
+        Rule("max-compressed-size", _size, _max_compressed, False, "total blob size as stored/pulled"),
         Rule("max-layer-size", _size, _max_layer, True, "largest layer, uncompressed"),
         Rule("max-layers", _count, _max_layers, False, "number of filesystem layers"),
         Rule("min-efficiency", _ratio, _min_efficiency, True, "layerscope's efficiency (final / all bytes)"),
@@ -366,7 +366,7 @@ RULES: dict[str, Rule] = {
         Rule("require-non-root", _flag, _non_root, False, "USER is not root"),
         Rule("require-exec-form", _flag, _exec_form, False, "ENTRYPOINT/CMD in exec form"),
         Rule("max-growth", _size, lambda c, v: _growth(c, v, False), True, "growth of the uncompressed size"),
-        Rule("max-compressed-growth", _size, lambda c, v: _growth(c, v, True), False, "growth of the compressed size"),
+        Rule("max-compressed-growth", _size, lambda c, v: _growth(c, v, True), False, "growth of the stored blob size"),
         Rule("max-growth-percent", _percent, _growth_pct, True, "growth of the uncompressed size, in percent"),
     ]
 }
