@@ -37,3 +37,19 @@ def test_inspect_and_check_say_which_bytes(tmp_path, run_cli, name, word, what) 
     assert f", {word} {fmt_size(comp)}, " in md.read_text()
     if word != "compressed":
         assert " compressed " not in md.read_text().split("| Status |")[0]
+
+
+@pytest.mark.parametrize(
+    ("names", "word"),
+    [
+        (["slim.docker.tar", "fat.docker.tar"], "stored uncompressed"),
+        (["slim.oci.tar", "fat.oci.tar"], "compressed"),
+        (["slim.docker.tar", "slim.oci.tar"], "stored, partly uncompressed"),
+    ],
+)
+def test_fleet_totals_say_which_bytes(run_cli, names, word) -> None:
+    r = run_cli("fleet", *(str(SAMPLES / n) for n in names))
+    assert r.code == 0, r.err
+    logical, stored = (line for line in r.out.splitlines() if line.startswith(("Logical ", "Stored ")))
+    assert f" {word} (Σ image sizes)" in logical
+    assert f" {word} (unique blobs once)" in stored
