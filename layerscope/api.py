@@ -114,9 +114,13 @@ def analyze(
             summary = None  # written by a command that did not need packages
         if summary is not None:
             from layerscope.analysis.serialize import load_saved_doc
+            from layerscope.errors import FormatError
 
-            # the key is the file's identity: the reference is this call's, not that of the run that wrote it
-            return load_saved_doc({**summary, "reference": ref}, "the summary cache")
+            try:
+                # the key is the file's identity: the reference is this call's, not that of the run that wrote it
+                return load_saved_doc({**summary, "reference": ref}, "the summary cache")
+            except FormatError:
+                pass  # an entry this code does not accept is a miss: the image is read again, the entry rewritten
     from layerscope.analysis.analyze import analyze_image
     from layerscope.analysis.feed import LayerFeed
     from layerscope.gcpause import paused_gc

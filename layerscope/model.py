@@ -42,6 +42,12 @@ class FileRecord:
     linkname: str = ""  # symlink target, or the path a hardlink points at (normalised)
 
 
+# Linux's PATH_MAX: a longer name cannot be extracted by any engine. The bound matters to
+# memory: every parent of a path becomes a directory with its own full path, so a path of n
+# bytes costs up to n*n/2 (a 100 kB name of 50,000 components: gigabytes).
+MAX_PATH = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class LayerRecord:
     """Everything one pass over one layer's tar stream yields; depends only on the bytes.

@@ -19,11 +19,12 @@ image root; a leading `/` in a glob is ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from layerscope.analysis.filetree import FileTree
+from layerscope.buildfile.glob import ALL, CLASS, DIRS, LIT, ONE, STAR, Glob, Token, unbounded
 from layerscope.layers.secrets import scan_text
 from layerscope.model import DIR, Exposure, Finding, Image
 from layerscope.textsafe import visible
@@ -50,37 +51,45 @@ _META = re.compile(r"[*?\[]")
 @dataclass(frozen=True, slots=True)
 class _Glob:
     text: str
-    regex: re.Pattern[str] | None  # None: the base name alone decides (`**/NAME`, `**/*SUFFIX`)
+    match: Callable[[str], object] | None  # None: the base name alone decides (`**/NAME`, `**/*SUFFIX`)
     dir_only: bool
 
 
-def _component(part: str) -> str:
-    out = []
+Piece = tuple[str, Token]  # a glob's piece as a regular expression and as a token of buildfile/glob.py
+
+
+def _component(part: str) -> list[Piece]:
+    out: list[Piece] = []
     i = 0
     while i < len(part):
         c = part[i]
         if c == "*":
-            out.append("[^/]*")
+            out.append(("[^/]*", Token(STAR)))
         elif c == "?":
-            out.append("[^/]")
+            out.append(("[^/]", Token(ONE)))
         elif c == "[":
             j = part.find("]", i + 2)
             if j < 0:
-                out.append(re.escape(c))
+                out.append((re.escape(c), Token(LIT, c)))
             else:
                 body = part[i + 1 : j]
                 if body.startswith("!"):
                     body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
+                cls = "[" + body.replace("\\", "\\\\") + "]"
+                out.append((cls, Token(CLASS, cls=re.compile(cls, re.DOTALL))))
                 i = j
         else:
-            out.append(re.escape(c))
+            out.append((re.escape(c), Token(LIT, c)))
         i += 1
-    return "".join(out)
+    return out
 
 
 def _compile(glob: str) -> tuple[str, _Glob]:
-    """(the base-name key: a literal name, "*SUFFIX", or "" for any), the compiled glob."""
+    """(the base-name key: a literal name, "*SUFFIX", or "" for any), the compiled glob.
+
+    A glob with two or more unbounded parts (`*`, `**`) is matched by buildfile/glob.py's
+    automaton, never by `re`: `*b*b*b*b*b*b*b*b*b*b*b*b*b*b*bx` against a name of 40 `b`s
+    had backtracked for minutes (`check --config` with such a forbid-paths)."""
     text = glob
     dir_only = glob.endswith("/")
     body = glob.strip("/")
@@ -90,14 +99,20 @@ def _compile(glob: str) -> tuple[str, _Glob]:
         body = "**/" + body
     parts = body.split("/")
     last = parts[-1]
-    pattern = ""
+    pieces: list[Piece] = []
     for k, part in enumerate(parts):
         final = k == len(parts) - 1
         if part == "**":
-            pattern += ".*" if final else "(?:[^/]+/)*"
+            pieces.append((".*", Token(ALL)) if final else ("(?:[^/]+/)*", Token(DIRS)))
         else:
-            pattern += _component(part) + ("" if final else "/")
-    regex = re.compile(pattern, re.DOTALL)  # a name may hold a newline: `**` must not stop at it
+            pieces += _component(part)
+            if not final:
+                pieces.append(("/", Token(LIT, "/")))
+    # DOTALL: a name may hold a newline, and `**` must not stop at it (the automaton's tokens take any
+    # character but `/` already). The regex also says when a glob is malformed (re.error).
+    regex = re.compile("".join(p for p, _ in pieces), re.DOTALL)
+    tokens = [t for _, t in pieces]
+    match: Callable[[str], object] = regex.fullmatch if unbounded(tokens) <= 1 else Glob(tokens).match
     if not _META.search(last):
         key = last
     elif last.startswith("*") and not _META.search(last[1:]) and len(last) > 1:
@@ -105,7 +120,7 @@ def _compile(glob: str) -> tuple[str, _Glob]:
     else:
         key = ""
     any_depth = parts[:-1] == ["**"]
-    return key, _Glob(text, None if any_depth and key else regex, dir_only)
+    return key, _Glob(text, None if any_depth and key else match, dir_only)
 
 
 class PathMatcher:
@@ -133,7 +148,7 @@ class PathMatcher:
             return None
         pool: list[_Glob] = [*(candidates or []), *self._suffixed(name), *self.general]
         for g in pool:
-            if (is_dir or not g.dir_only) and (g.regex is None or g.regex.fullmatch(path)):
+            if (is_dir or not g.dir_only) and (g.match is None or g.match(path)):
                 return g.text
         return None
 

@@ -13,7 +13,7 @@ from typing import Any
 from layerscope.analysis.exposure import exposure_from, exposure_json
 from layerscope.analysis.packages.document import report_from, report_json
 from layerscope.analysis.unknown import unknown_figures
-from layerscope.analysis.validate import check_fields
+from layerscope.analysis.validate import check_fields, check_layers
 from layerscope.errors import FormatError
 from layerscope.layers.layercache import record_from_json, record_to_json
 from layerscope.model import (
@@ -123,7 +123,7 @@ def load_saved_doc(doc: Any, label: str) -> Analysis:
     if not isinstance(doc, dict) or doc.get("schema") != SAVED_SCHEMA:
         raise FormatError(f"{label} is not a saved analysis (schema {SAVED_SCHEMA}; write one with --save)")
     analysis = _analysis(doc, label)
-    wrong = check_fields(analysis, "")
+    wrong = check_fields(analysis, "") or check_layers(analysis.image.layers, "image.layers")
     if wrong is not None:
         raise FormatError(f"{label} is a damaged saved analysis: {wrong}")
     return analysis

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from layerscope.layers.layercache import cache_root, read_entry, write_entry
+from layerscope.layers.layercache import SUMMARIES_PREFIX, cache_root, read_entry, write_entry
 
 SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
 # 4: exposure findings; 5: a layout is keyed by all its files
@@ -96,7 +96,7 @@ def _layout_files(root: str) -> list[Any] | None:
 
 
 def _path(key: str) -> str:
-    return os.path.join(cache_root(), f"images-v{SCHEMA}", key[:2], key + ".json.zst")
+    return os.path.join(cache_root(), f"{SUMMARIES_PREFIX}{SCHEMA}", key[:2], key + ".json.zst")
 
 
 def get(key: str) -> dict[str, Any] | None:

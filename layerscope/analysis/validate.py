@@ -12,10 +12,12 @@ import typing
 from operator import attrgetter
 from typing import Any
 
-from layerscope.model import FileRecord
+from layerscope.model import MAX_PATH, FileRecord, Layer
 from layerscope.units import MAX_SIZE
 
-SIGNED = frozenset({"mtime"})  # the one integer field that may be negative (before 1970)
+# The integer fields that may be negative: a time before 1970, and the owner ids a tar
+# header may give (PAX and base-256 numbers are signed; the layer reader takes them).
+SIGNED = frozenset({"mtime", "uid", "gid"})
 _FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileRecord))
 
 
@@ -92,13 +94,24 @@ def _file_records(files: tuple[Any, ...], where: str) -> str | None:
         p = check_fields(r, f"{where}[{i}]")
         if p is not None:
             return p
+        if len(r.path) > MAX_PATH:
+            return f"{where}[{i}].path: {len(r.path)} characters, more than a layer may hold ({MAX_PATH})"
+    return None
+
+
+def check_layers(layers: tuple[Layer, ...], where: str) -> str | None:
+    """What the types do not say: a layer's index is its position (renderers index by it)."""
+    for i, layer in enumerate(layers):
+        if layer.index != i:
+            return f"{where}[{i}].index: {_show(layer.index)} is not the layer's position"
     return None
 
 
 def _column_ok(files: tuple[FileRecord, ...], name: str) -> bool:
     column = list(map(attrgetter(name), files))
     if name in ("path", "type", "linkname"):
-        return set(map(type, column)) <= {str}
+        # A path as long as a reader refuses (layers/reader.py MAX_PATH): its parents would cost n*n/2.
+        return set(map(type, column)) <= {str} and (name != "path" or not column or max(map(len, column)) <= MAX_PATH)
     low = -MAX_SIZE if name in SIGNED else 0
     return set(map(type, column)) <= {int} and (not column or (low <= min(column) and max(column) <= MAX_SIZE))
 

@@ -18,6 +18,11 @@ from dataclasses import dataclass, fields
 MAX_CAPTURE = 8 << 20
 MAX_CAPTURE_RPMDB = 256 << 20
 MAX_CAPTURE_CONF = 64 << 10
+# What one layer, and one image, may keep in all: the limits above are per file, and a layer
+# of a few hundred 8 MiB `.list` files (27 MB gzip) had kept gigabytes (MemoryError, exit 3).
+# Far above real ones: a large rpmdb (up to MAX_CAPTURE_RPMDB) and every RECORD of an ML image.
+MAX_CAPTURE_LAYER = 512 << 20
+MAX_CAPTURE_IMAGE = 1 << 30
 NOT_KEPT = -1  # a limit's answer: the ecosystem's file but not one it keeps (no later rules are asked)
 
 Limit = Callable[[str, str, str], "int | None"]

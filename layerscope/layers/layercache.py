@@ -28,6 +28,7 @@ import hashlib
 import json
 import marshal
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -40,10 +41,16 @@ from layerscope.layers.capture import rules_stamp
 from layerscope.layers.secrets import STAMP as SECRETS_STAMP
 from layerscope.model import FileRecord, LayerRecord
 
-SCHEMA = 5  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
-# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity
+SCHEMA = 6  # 2: marshal columns instead of JSON; 3: apt's extended_states and apt.conf(.d), apk's world captured;
+# 4: secret findings (with their detectors' stamp); 5: keyed by blob digest or file identity;
+# 6: only what the reader takes now (paths and link targets up to PATH_MAX, numbers within an int64)
 # marshal's format is the interpreter's: entries of another Python version live apart.
 _FLAVOUR = f"py{sys.version_info[0]}{sys.version_info[1]}"
+# The directories under the cache root that hold entries (any schema): the layer records'
+# and the image summaries' (analysis/summary_cache.py). Only their files are counted and
+# pruned: the root may be a directory the user named that holds other things too.
+LAYERS_PREFIX = "layers-v"
+SUMMARIES_PREFIX = "images-v"
 DEFAULT_MAX_BYTES = 2 * 1000**3
 
 
@@ -228,7 +235,7 @@ class LayerCache:
     def __init__(self, root: str | None = None, read: bool = True) -> None:
         self.root = root or cache_root()
         # The capture rules' stamp: which files a record captured depends on them, not on the bytes.
-        self.directory = os.path.join(self.root, f"layers-v{SCHEMA}-{_FLAVOUR}-c{rules_stamp()}")
+        self.directory = os.path.join(self.root, f"{LAYERS_PREFIX}{SCHEMA}-{_FLAVOUR}-c{rules_stamp()}")
         self.read_enabled = read
         self.hits = 0
         self.misses = 0
@@ -326,15 +333,27 @@ class LayerCache:
         return CacheStats(self.root, entries, total)
 
     def _entries(self) -> list[tuple[str, int, float]]:
-        out = []
-        for dirpath, _dirs, files in os.walk(self.root):
-            for name in files:
-                p = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(p)
-                except OSError:
-                    continue
-                out.append((p, st.st_size, st.st_mtime))
+        """Entry files (and writers' leftover temp files) in the entry directories: never
+        another file under the root, nor what a symlink there points at."""
+        out: list[tuple[str, int, float]] = []
+        try:
+            tops = sorted(os.listdir(self.root))
+        except OSError:
+            return out
+        for top in tops:
+            if not top.startswith((LAYERS_PREFIX, SUMMARIES_PREFIX)):
+                continue
+            for dirpath, _dirs, files in os.walk(os.path.join(self.root, top)):  # does not follow links
+                for name in files:
+                    if not name.endswith(".zst") and not name.startswith(".tmp-"):
+                        continue
+                    p = os.path.join(dirpath, name)
+                    try:
+                        st = os.lstat(p)
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        out.append((p, st.st_size, st.st_mtime))
         return out
 
     def prune(self, max_bytes: int, older_than: float | None = None) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from layerscope.errors import DigestError, FormatError, UnsafeInputError, quote
 from layerscope.layers import secrets as secret_scan
-from layerscope.layers.capture import capture_limit
+from layerscope.layers.capture import MAX_CAPTURE_LAYER, capture_limit
 from layerscope.layers.fileblob import FileHasher, PositionalReader, file_extent
 from layerscope.layers.streams import (
     GZIP_ERRORS,
@@ -21,7 +21,20 @@ from layerscope.layers.streams import (
     usable_cores,
 )
 from layerscope.layers.tarwalk import TarWalker
-from layerscope.model import BLOCK, CHAR, DIR, FIFO, FILE, HARDLINK, OTHER, SYMLINK, FileRecord, LayerRecord
+from layerscope.model import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    FILE,
+    HARDLINK,
+    MAX_PATH,
+    OTHER,
+    SYMLINK,
+    FileRecord,
+    LayerRecord,
+)
+from layerscope.units import MAX_SIZE
 
 _TYPES = {
     "0": FILE,
@@ -264,6 +277,7 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
     whiteouts: list[str] = []
     opaque: list[str] = []
     captured: list[tuple[str, bytes]] = []
+    kept = 0  # bytes in captured
     notes: list[str] = []
     found: list[tuple[str, str]] = []
     size = 0
@@ -292,6 +306,9 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
             path = normalize(name)
             if not path:
                 continue  # the root directory entry "./"
+        if len(path) > MAX_PATH or len(link) > MAX_PATH:  # a link target too: every record keeps its own
+            what, long = ("path", path) if len(path) > MAX_PATH else ("link target", link)
+            raise UnsafeInputError(f"layer has a {what} of {len(long)} characters (Linux allows {MAX_PATH} bytes)")
         size += hsize
         if ".wh." in path:
             parent, _, base = path.rpartition("/")
@@ -310,6 +327,12 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
             if limit is not None and hsize <= limit:
                 head = walker.read_data()
                 captured.append((path, head))
+                kept += len(head)
+                if kept > MAX_CAPTURE_LAYER:
+                    raise UnsafeInputError(
+                        f"layer has more than {MAX_CAPTURE_LAYER >> 20} MiB of package metadata to keep; "
+                        "refusing to read further"
+                    )
             if scan and 0 < hsize <= secret_scan.MAX_FILE:
                 if head is None:
                     # The sniff first: a binary's head is not read any further.
@@ -318,6 +341,8 @@ def _records(walker: TarWalker, compression: str, scan: bool = False) -> LayerRe
                         head += walker.read_data(secret_scan.HEAD - len(head))
                 for detector in secret_scan.scan(head[: secret_scan.HEAD]):
                     found.append((path, detector))
+    if size > MAX_SIZE:  # header-only entries may claim any size: more than an int64 is corrupt input
+        raise FormatError(f"corrupt layer: its entries claim more than {MAX_SIZE} bytes")
     if sparse:
         notes.append(f"{sparse} sparse file(s): sizes are apparent sizes")
     for t in walker.trailing:

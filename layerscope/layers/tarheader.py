@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass
 
 from layerscope.errors import FormatError, quote
+from layerscope.units import MAX_SIZE
 
 BLOCK = 512
 _adler = zlib.adler32
@@ -53,6 +54,8 @@ def parse_number(field: bytes) -> int:
         value = int.from_bytes(bytes([field[0] & 0x7F]) + field[1:], "big")
         if field[0] & 0x40:  # negative base-256 (0xff prefix)
             value -= 1 << (8 * len(field) - 1)
+        if not -MAX_SIZE <= value <= MAX_SIZE:  # Go's reader refuses what overflows an int64 too
+            raise FormatError(f"corrupt tar header: number {value} out of range")
         return value
     nul = field.find(0)
     text = (field if nul < 0 else field[:nul]).strip()
@@ -97,8 +100,15 @@ def checksum_ok(block: bytes, total: int | None = None) -> bool:
     return signed == expected
 
 
+# The records _apply_pax reads. Only these are kept: a 16 MiB header may hold a million
+# others, and a global header's records were merged into every entry after it (400,000 keys
+# and 20,000 entries: minutes).
+PAX_KEYS = frozenset({"path", "linkpath", "size", "uid", "gid", "mtime", "GNU.sparse.realsize", "GNU.sparse.size"})
+
+
 def parse_pax(data: bytes) -> dict[str, str]:
-    """PAX extended header records: "<len> <key>=<value>\\n"."""
+    """PAX extended header records: "<len> <key>=<value>\\n"; every record's form is checked,
+    only those in PAX_KEYS are returned."""
     out: dict[str, str] = {}
     pos = 0
     n = len(data)
@@ -118,9 +128,9 @@ def parse_pax(data: bytes) -> dict[str, str]:
         eq = data.find(b"=", space + 1, end - 1)
         if data[end - 1] != 0x0A or eq < 0:
             raise FormatError("corrupt PAX header: malformed record")
-        out[data[space + 1 : eq].decode("utf-8", "surrogateescape")] = data[eq + 1 : end - 1].decode(
-            "utf-8", "surrogateescape"
-        )
+        key = data[space + 1 : eq].decode("utf-8", "surrogateescape")
+        if key in PAX_KEYS:
+            out[key] = data[eq + 1 : end - 1].decode("utf-8", "surrogateescape")
         pos = end
     return out
 
@@ -159,20 +169,31 @@ def _apply_pax(
 
 
 def _pax_int(value: str, key: str) -> int:
+    """A PAX number within an int64, as Go's reader takes them: a saved analysis holds only
+    such numbers, so whatever is read must fit in one."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise FormatError(f"corrupt PAX header: {key}={quote(value)} is not a number") from None
+    if not -MAX_SIZE <= number <= MAX_SIZE:
+        raise FormatError(f"corrupt PAX header: {key}={quote(value)} is out of range")
+    return number
 
 
 def _pax_time(value: str) -> int:
     """Seconds, maybe with a fraction ("1700000000.123456789"); whole seconds kept."""
     secs, _, frac = value.partition(".")
-    if secs.isascii() and secs.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
-        return int(secs)  # the usual form, without the regular expression
-    if not _PAX_TIME.fullmatch(value):
+    if len(secs) > 20:  # past any int64 (and past what int() converts, at 4300 digits)
+        seconds = MAX_SIZE + 1
+    elif secs.isascii() and secs.isdigit() and (not frac or (frac.isascii() and frac.isdigit())):
+        seconds = int(secs)  # the usual form, without the regular expression
+    elif not _PAX_TIME.fullmatch(value):
         raise FormatError(f"corrupt PAX header: mtime={quote(value)} is not a time")
-    return int(value.partition(".")[0])
+    else:
+        seconds = int(value.partition(".")[0])
+    if not -MAX_SIZE <= seconds <= MAX_SIZE:
+        raise FormatError(f"corrupt PAX header: mtime={quote(value)} is out of range")
+    return seconds
 
 
 # -- the walker's fast path: the usual header's fields, each parse in one step ---------------

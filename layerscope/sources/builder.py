@@ -6,8 +6,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from layerscope.errors import DigestError, FormatError, LayerscopeError
+from layerscope.errors import DigestError, FormatError, LayerscopeError, UnsafeInputError
 from layerscope.gcpause import paused_gc
+from layerscope.layers import capture
 from layerscope.layers.layercache import LayerCache
 from layerscope.layers.reader import blob_matches, read_layer
 from layerscope.layers.streams import Readable
@@ -17,6 +18,7 @@ from layerscope.sources.handle import Descriptor, ImageHandle, ResolvedManifest
 from layerscope.sources.parallel import can_fork, read_parallel
 from layerscope.sources.platforms import Platform
 from layerscope.sources.schedule import layer_order
+from layerscope.units import MAX_SIZE
 
 ProgressFn = Callable[[int, int, LayerRecord], None]
 # Called with (layer index, record) as each layer is read, in the order they finish.
@@ -150,6 +152,11 @@ def build_image(
         )
         if record is not None:
             notes.extend(f"layer {i}: {n}" for n in record.notes)
+    for what in ("size", "compressed_size"):
+        # Header-only entries (directories, links) may claim any size without data behind it:
+        # a sum no file could have is corrupt input, not a figure (a saved analysis holds int64s).
+        if sum(getattr(x, what) or 0 for x in layers) > MAX_SIZE:
+            raise FormatError(f"the image's layers claim more than {MAX_SIZE} bytes ({what.replace('_', ' ')})")
     return Image(
         reference=handle.reference,
         source=handle.transport,
@@ -240,10 +247,16 @@ def _read_layers(
             unique.append(i)
         copies.setdefault(first[key], []).append(i)
     results: dict[int, LayerRecord] = {}
-    done = 0
+    done = kept = 0
 
     def finished(i: int, record: LayerRecord) -> None:
-        nonlocal done
+        nonlocal done, kept
+        kept += sum(len(data) for _path, data in record.captured)  # every layer's is kept to the end
+        if kept > capture.MAX_CAPTURE_IMAGE:
+            raise UnsafeInputError(
+                f"the image's layers have more than {capture.MAX_CAPTURE_IMAGE >> 20} MiB of package metadata "
+                "to keep; refusing to read further"
+            )
         results[i] = record
         done += 1
         if progress:

@@ -15,6 +15,7 @@ from layerscope.errors import FormatError, quote
 from layerscope.layers.streams import Readable
 from layerscope.model import LayerRecord
 from layerscope.sources.platforms import Platform
+from layerscope.units import MAX_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Descriptor:
         annotations, urls = d.get("annotations") or {}, d.get("urls") or []
         if digest is not None and not isinstance(digest, str):
             raise FormatError(f"malformed descriptor: digest {quote(digest)} is not a string")
-        if size is not None and (type(size) is not int or size < 0):
+        if size is not None and (type(size) is not int or not 0 <= size <= MAX_SIZE):  # int64, as the spec says
             raise FormatError(f"malformed descriptor {digest}: size {quote(size)} is not a byte count")
         if not isinstance(annotations, dict) or not isinstance(urls, list):
             raise FormatError(f"malformed descriptor {digest}: annotations or urls of the wrong type")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerscope.errors import FormatError
+from layerscope.errors import DigestError, FormatError
 from layerscope.model import LayerRecord
 from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor, LayerReader, ResolvedManifest
@@ -28,7 +28,16 @@ def fetch_blob(store: Store, desc: Descriptor, what: str) -> bytes:
         raise FormatError(f"{what} names blob {desc.digest}, which is missing from {store.label}")
     raw = store.read(path, what)
     manifests.verify_bytes(raw, desc.digest, what)
+    if desc.size is not None and len(raw) != desc.size:
+        raise DigestError(f"{what} is {len(raw)} bytes, its descriptor says {desc.size}")
     return raw
+
+
+def check_size(store: Store, path: str, desc: Descriptor, what: str) -> None:
+    """A blob must be as long as its descriptor says (image-spec descriptor.md): the declared
+    size is what the figures report as the layer's stored size, so a wrong one is refused."""
+    if desc.size is not None and (actual := store.size(path)) != desc.size:
+        raise DigestError(f"{what} ({desc.digest}) is {actual} bytes, its descriptor says {desc.size}")
 
 
 def select_by_tag(index: dict[str, Any], tag: str, label: str) -> dict[str, Any]:
@@ -65,7 +74,7 @@ class LayoutHandle:
         index = manifests.parse_json(self.store.read("index.json", "index.json"), "index.json")
         if self.tag:
             index = select_by_tag(index, self.tag, self.store.label)
-        return manifests.resolve_doc(
+        resolved = manifests.resolve_doc(
             index,
             manifests.OCI_INDEX,
             None,
@@ -73,6 +82,13 @@ class LayoutHandle:
             platform,
             f"index.json of {self.store.label}",
         )
+        # Here, not when a layer is read: a layer answered from the cache is never opened.
+        for i, layer in enumerate(resolved.layers):
+            if layer.digest is not None or layer.location is not None:
+                path = layer.location or blob_path(layer.digest or "", f"layer {i}")
+                if self.store.exists(path):  # a missing blob is reported when it is needed
+                    check_size(self.store, path, layer, f"layer {i}")
+        return resolved
 
     def config_bytes(self, manifest: ResolvedManifest) -> bytes:
         return fetch_blob(self.store, manifest.config, "image config")

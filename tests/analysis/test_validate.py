@@ -10,7 +10,8 @@ import pytest
 from layerscope.analysis.serialize import load_saved, saved_document
 from layerscope.analysis.validate import check_fields, problem
 from layerscope.api import analyze
-from layerscope.model import Analysis, FileRecord
+from layerscope.errors import FormatError
+from layerscope.model import MAX_PATH, Analysis, FileRecord
 from layerscope.units import MAX_SIZE
 from tests.support.factory import ImageSpec, d, f, layer_tar
 
@@ -52,3 +53,24 @@ def test_file_records() -> None:
 def test_saved_analysis_round_trip_is_valid(analysis: Analysis) -> None:
     raw = json.dumps(saved_document(analysis)).encode()
     assert load_saved(raw, "saved.json").totals == analysis.totals
+
+
+def test_a_path_longer_than_a_layer_may_hold_is_named() -> None:
+    ok = FileRecord("a/" * 2047 + "x", "file", 1, 0o644, 0, 0, 0)
+    assert len(ok.path) <= MAX_PATH
+    assert problem((ok,), tuple[FileRecord, ...], "files") is None
+    long = FileRecord("a/" * 30_000 + "x", "file", 1, 0o644, 0, 0, 0)
+    assert problem((ok, long), tuple[FileRecord, ...], "files") == (
+        f"files[1].path: 60001 characters, more than a layer may hold ({MAX_PATH})"
+    )
+
+
+def test_a_layer_index_that_is_not_its_position_is_refused(analysis: Analysis) -> None:
+    """The report's figures index their rows by it: 10**9 had been an IndexError (exit 3)."""
+    doc = saved_document(analysis)
+    doc["layers"][1]["index"] = 10**9
+    with pytest.raises(FormatError, match=r"image.layers\[1\].index: 1000000000 is not the layer's position"):
+        load_saved(json.dumps(doc).encode(), "saved.json")
+    doc["layers"][1]["index"] = 0
+    with pytest.raises(FormatError, match="is not the layer's position"):
+        load_saved(json.dumps(doc).encode(), "saved.json")

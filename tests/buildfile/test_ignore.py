@@ -112,3 +112,13 @@ def test_ignore_file_syntax() -> None:
 
 def test_dotdot_is_cleaned() -> None:
     assert IgnoreMatcher(["a/../b"]).ignored("b")
+
+
+def test_more_patterns_than_the_limit_is_one_error():
+    from layerscope.buildfile.ignore import MAX_PATTERNS, read_ignore_lines
+    from layerscope.errors import FormatError
+
+    lines = [f"x{i}/**/y*" for i in range(MAX_PATTERNS)]
+    assert len(read_ignore_lines("# comment\n\n" + "\n".join(lines))) == MAX_PATTERNS  # comments do not count
+    with pytest.raises(FormatError, match=f"more than {MAX_PATTERNS} patterns"):
+        read_ignore_lines("\n".join([*lines, "one/more"]))

@@ -194,8 +194,13 @@ def test_compressed_blob_tampered_in_an_oci_layout(bad, tmp_path):
     root = Path(SPEC.oci_dir(str(tmp_path / "oci")))
     manifest = _manifest(root)
     target = blob_path(root, manifest["layers"][1]["digest"])
-    target.write_bytes(gzip.compress(layer_tar([f("app/b", b"B" * 10)])))  # valid gzip, other bytes
+    size = target.stat().st_size
+    forged = gzip.compress(layer_tar([f("app/b", b"")]), mtime=0)  # valid gzip, other bytes
+    # Padded with zeros (gzip readers skip them) to the size its descriptor says: only the digest differs.
+    target.write_bytes(forged + bytes(size - len(forged)))
     bad(f"oci:{root}", expect="digest mismatch in layer 1")
+    target.write_bytes(forged + bytes(size + 1 - len(forged)))  # a byte longer: its size is checked first
+    bad(f"oci:{root}", expect=f"is {size + 1} bytes, its descriptor says {size}")
 
 
 def test_tampered_manifest_and_config_blobs(bad, tmp_path):

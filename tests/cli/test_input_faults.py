@@ -147,6 +147,8 @@ def _set(doc: dict[str, Any], path: str, value: Any) -> None:
         ("history_full.0.created_by", 5, "image.history[0].created_by"),
         ("layers.0.record.files.0.2", "100", "image.layers[0].record.files[0].size"),
         ("reference", None, "image.reference"),
+        ("layers.0.index", 10**9, "image.layers[0].index: 1000000000 is not the layer's position"),
+        ("layers.0.record.files.0.0", "a/" * 30_000, "image.layers[0].record.files[0].path: 60000 characters"),
     ],
 )
 def test_saved_analysis_values(tmp_path: Path, saved: dict[str, Any], where: str, value: Any, expect: str) -> None:
@@ -155,6 +157,8 @@ def test_saved_analysis_values(tmp_path: Path, saved: dict[str, Any], where: str
     path = _write(tmp_path / "damaged.json", json.dumps(doc))
     for command in ("inspect", "packages"):
         refused(command, f"analysis:{path}", expect=f"damaged saved analysis: {expect}")
+    out = tmp_path / "report.html"  # the report indexes its rows by layer: 10**9 had been exit 3
+    refused("report", "-o", str(out), f"analysis:{path}", expect=f"damaged saved analysis: {expect}")
 
 
 def test_output_files_that_cannot_be_written(tmp_path: Path, image: Path) -> None:

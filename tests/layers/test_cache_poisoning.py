@@ -94,8 +94,14 @@ def _oci(spec: ImageSpec, root: Path) -> tuple[Path, str]:
 
 
 def _swap_blob(root: Path, digest: str) -> None:
-    """The blob named `digest` now holds another valid gzip layer."""
-    (root / "blobs/sha256" / digest[7:]).write_bytes(gzip.compress(FORGED, mtime=0))
+    """The blob named `digest` now holds another valid gzip layer, padded with zeros (which gzip
+    readers skip) to the genuine blob's length: the size its descriptor says is right, so
+    only the digest tells them apart."""
+    blob = root / "blobs/sha256" / digest[7:]
+    forged = gzip.compress(FORGED, mtime=0)
+    genuine_size = blob.stat().st_size
+    assert len(forged) <= genuine_size
+    blob.write_bytes(forged + bytes(genuine_size - len(forged)))
 
 
 @pytest.mark.parametrize("order", ["genuine first", "forged first"])

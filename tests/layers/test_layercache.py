@@ -115,6 +115,37 @@ def test_prune_evicts_least_recently_used_first(tmp_path, run_cli):
     assert json.loads(r.out)["entries"] == 0
 
 
+def test_prune_removes_only_entries_from_a_cache_dir_that_holds_other_files(tmp_path, run_cli):
+    """LAYERSCOPE_CACHE_DIR may name a directory the user keeps other things in (even $HOME by
+    mistake): `--prune --max-size 0` had deleted every file under it."""
+    cache_dir = tmp_path / "mine"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_text("outside")
+    theirs = {
+        "notes/thesis.txt": "precious",
+        "layers-v5-notes.txt": "a file named like an entry directory",
+        "images-v5/readme.txt": "not an entry",
+        "a.zst": "an entry's name, outside the entry directories",
+    }
+    for name, text in theirs.items():
+        (cache_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (cache_dir / name).write_text(text)
+    env = {"LAYERSCOPE_CACHE_DIR": str(cache_dir)}
+    assert run_cli("inspect", _image().docker_archive(str(tmp_path / "img.tar")), env=env).code == 0
+    entry_dir = next(cache_dir.glob("layers-v*/"))
+    (entry_dir / "link.zst").symlink_to(outside / "kept.txt")  # a link is not an entry: not followed, not counted
+    (cache_dir / "images-v5" / "out").symlink_to(outside)
+    assert json.loads(run_cli("cache-dir", "--json", env=env).out)["entries"] == 3  # two layers, one summary
+    r = run_cli("cache-dir", "--prune", "--max-size", "0", "--json", env=env)
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["removed"] == 3
+    for name, text in theirs.items():
+        assert (cache_dir / name).read_text() == text
+    assert (outside / "kept.txt").read_text() == "outside"
+    assert (entry_dir / "link.zst").is_symlink()
+
+
 def test_warm_inspect_comes_from_the_summary_and_tracks_the_file(tmp_path, run_cli):
     env = {"LAYERSCOPE_CACHE_DIR": str(tmp_path / "cache")}
     path = tmp_path / "img.tar"

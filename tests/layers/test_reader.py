@@ -20,7 +20,7 @@ from layerscope.layers import streams
 from layerscope.layers.reader import normalize, read_layer
 from layerscope.model import CHAR, DIR, FIFO, FILE, HARDLINK, SYMLINK
 from tests.support.factory import Entry, d, f, hard, layer_tar, opq, sha, sym, wh
-from tests.support.tarcraft import end, entry, gzip_bomb, header, skippable_frame, zstd_bomb, zstd_frames
+from tests.support.tarcraft import end, entry, gzip_bomb, header, pax, skippable_frame, zstd_bomb, zstd_frames
 
 
 class Chunks(io.RawIOBase):
@@ -533,3 +533,38 @@ def test_names_the_reader_keeps_as_they_are_are_the_ones_normalize_keeps(name, l
         return
     files = read_layer(io.BytesIO(tar)).files
     assert [x.path for x in files] == ([expected] if expected else [])
+
+
+# -- bounds a layer's entries must keep (a saved analysis holds what was read) ---------------
+
+
+def test_a_path_longer_than_path_max_is_refused():
+    from layerscope.model import MAX_PATH
+
+    ok = "d/" * ((MAX_PATH - 1) // 2) + "x"
+    assert len(ok) <= MAX_PATH
+    assert read(pax({"path": ok}) + entry("f", b"1") + end()).files[0].path == ok
+    deep = "/".join(["d"] * 50_000)  # 100 kB: its 50,000 parents would have cost gigabytes
+    with pytest.raises(UnsafeInputError, match="path of 99999 characters"):
+        read(pax({"path": deep}) + entry("f", b"1") + end())
+    with pytest.raises(UnsafeInputError, match="path of"):
+        read(pax({"path": "./" + "a" * (MAX_PATH + 1)}) + entry("f") + end())  # the normalising path too
+
+
+def test_header_only_entries_claiming_more_than_an_int64_are_refused():
+    from layerscope.units import MAX_SIZE
+
+    one = pax({"size": str(MAX_SIZE)}) + header("d1/", typeflag=b"5")
+    assert read(one + end()).size == MAX_SIZE  # a directory's header size counts, as dive counts it
+    two = one + pax({"size": str(MAX_SIZE)}) + header("d2/", typeflag=b"5")
+    with pytest.raises(FormatError, match="claim more than"):
+        read(two + end())
+
+
+def test_a_link_target_longer_than_path_max_is_refused():
+    from layerscope.model import MAX_PATH
+
+    target = "x" * MAX_PATH
+    assert read(pax({"linkpath": target}) + header("l", typeflag=b"2") + end()).files[0].linkname == target
+    with pytest.raises(UnsafeInputError, match=f"link target of {8 << 20} characters"):  # 60 of them: 1.5 GB
+        read(pax({"linkpath": "x" * (8 << 20)}) + header("l", typeflag=b"2") + end())

@@ -81,14 +81,14 @@ def entry(name: str, data: bytes = b"", **kw: object) -> bytes:
 
 
 def pax_records(records: dict[str, str]) -> bytes:
-    out = b""
+    out = []  # joined once: a header of 400,000 records is built in a second, not minutes
     for key, value in records.items():
         body = f" {key}={value}\n".encode()
         n = len(body) + 1
         while len(str(n)) + len(body) != n:
             n = len(str(n)) + len(body)
-        out += str(n).encode() + body
-    return out
+        out.append(str(n).encode() + body)
+    return b"".join(out)
 
 
 def pax(records: dict[str, str], global_: bool = False) -> bytes:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from layerscope.errors import FormatError
+from layerscope.errors import FormatError, quote
 
-STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d+)/(?P<n>\d+)\] (?P<text>.*)$", re.DOTALL)
+# Step numbers of at most 9 digits: int() of thousands of them fails (and no build has more steps).
+STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d{1,9})/(?P<n>\d{1,9})\] (?P<text>.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +53,21 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The log's lines one at a time: a list of them (splitlines) doubled a 512 MiB log's
+    memory. Only "\\n" ends one: a JSON string may hold U+2028, which splitlines splits at."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop
+        yield text[start:stop]
+        start = stop + 1
+
+
 def read_rawjson(text: str) -> list[Vertex]:
     merged: dict[str, dict[str, object]] = {}
     order: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip().startswith("{"):
             continue  # buildx writes its own warnings to the same stream as plain text
         try:
@@ -63,7 +76,10 @@ def read_rawjson(text: str) -> list[Vertex]:
             raise FormatError(f"rawjson line {number}: not JSON ({err.msg})") from None
         except RecursionError:
             raise FormatError(f"rawjson line {number}: JSON nested too deeply") from None
-        for v in doc.get("vertexes") or []:
+        vertexes = doc.get("vertexes") or []
+        if not isinstance(vertexes, list) or not all(isinstance(v, dict) for v in vertexes):
+            raise FormatError(f"rawjson line {number}: vertexes is not a list of objects")
+        for v in vertexes:
             d = str(v.get("digest"))
             if d not in merged:
                 merged[d] = {}
@@ -72,6 +88,7 @@ def read_rawjson(text: str) -> list[Vertex]:
     out = []
     for d in order:
         v = merged[d]
+        _check_vertex(d, v)
         group = v.get("progressGroup")
         out.append(
             Vertex(
@@ -86,3 +103,17 @@ def read_rawjson(text: str) -> list[Vertex]:
             )
         )
     return out
+
+
+def _check_vertex(digest: str, v: dict[str, object]) -> None:
+    """The fields a vertex is read by have their types, its times parse: a log is input."""
+    if not isinstance(v.get("inputs") or [], list):
+        raise FormatError(f"rawjson: vertex {quote(digest)} has inputs that are not a list")
+    for key in ("started", "completed"):
+        value = v.get(key)
+        if value is None:
+            continue
+        try:
+            parse_time(str(value))
+        except ValueError:
+            raise FormatError(f"rawjson: vertex {quote(digest)}: {key} is not a time: {quote(value)}") from None

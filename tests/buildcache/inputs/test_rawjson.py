@@ -51,3 +51,48 @@ def test_simulation_matches_the_recorded_rebuild(fixtures_dir: Path, store: str,
     assert {n: "miss" if v == "depends" else v for n, v in predicted.items()} == real
     link_copy = next(s for s in sim.steps if s.line == 14)
     assert link_copy.status == ("hit" if store == "containerd" else "depends")  # overlay2: chained on line 13
+
+
+@pytest.mark.parametrize(
+    ("line", "expect"),
+    [
+        ('{"vertexes": [1]}', "line 1: vertexes is not a list of objects"),
+        ('{"vertexes": 5}', "line 1: vertexes is not a list of objects"),
+        ('{"vertexes": [{"digest": "x", "inputs": 7}]}', "vertex 'x' has inputs that are not a list"),
+        ('{"vertexes": [{"digest": "x", "started": "garbage"}]}', "vertex 'x': started is not a time: 'garbage'"),
+        ('{"vertexes": [{"digest": "x", "completed": 12}]}', "vertex 'x': completed is not a time: 12"),
+    ],
+)
+def test_a_log_of_the_wrong_shape_is_one_format_error(line: str, expect: str) -> None:
+    """Each had been an AttributeError, TypeError or ValueError: exit 3 from `cache --timings`."""
+    with pytest.raises(FormatError, match=expect):
+        read_rawjson(line + "\n")
+
+
+def test_a_step_number_of_thousands_of_digits_is_no_step() -> None:
+    (v,) = read_rawjson('{"vertexes": [{"digest": "x", "name": "[1/' + "9" * 5000 + '] RUN x"}]}\n')
+    assert v.step is None  # int() of it had raised ValueError
+    (w,) = read_rawjson('{"vertexes": [{"digest": "y", "name": "[stage-0 2/3] RUN x"}]}\n')
+    assert w.step == ("stage-0", 2, 3, "RUN x")
+
+
+def test_cache_timings_of_the_wrong_shape_through_the_cli(tmp_path: Path) -> None:
+    from tests.support.hostile import Sandbox, assert_refused
+
+    box = Sandbox(tmp_path / "box")
+    ctx = box.inputs / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY a.txt /a\n")
+    (ctx / "a.txt").write_text("a")
+    log = box.inputs / "timings.json"
+    log.write_text('{"vertexes": [{"digest": "x", "started": "garbage"}]}\n')
+    r = box.run("cache", "--context", str(ctx), "--changed", "a.txt", "--timings", str(log))
+    assert_refused(r, "started is not a time")
+
+
+def test_only_a_newline_ends_a_line() -> None:
+    """Go's encoder writes U+0085 (and a form feed's neighbours) raw inside strings; splitlines()
+    had cut the line there and called it not JSON."""
+    line = '{"vertexes": [{"digest": "x", "name": "[1/2] RUN echo \u0085\u2028"}]}'
+    (v,) = read_rawjson(line + "\r\n" + line + "\n")
+    assert v.step == (None, 1, 2, "RUN echo \u0085\u2028")
