@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -98,6 +99,46 @@ class Layer:
     record: LayerRecord | None  # None with --manifest-only, and in summaries without file records
     size: int | None = None  # record.size: bytes of file contents as the tar headers say (dive's)
     files: int | None = None  # regular files in the layer
+
+    @property
+    def kept_uncompressed(self) -> bool:
+        """A plain-tar blob (a legacy `docker save`, an OCI `.tar` layer): its `compressed_size` is not compressed."""
+        return plain_tar(self.media_type)
+
+
+PLAIN_TAR_SUFFIXES = (".tar", "diff.tar")
+
+
+def plain_tar(media_type: str) -> bool:
+    """Whether a layer of this media type is a plain, uncompressed tar."""
+    return media_type.endswith(PLAIN_TAR_SUFFIXES)
+
+
+COMPRESSED = "compressed"
+STORED_UNCOMPRESSED = "stored uncompressed"
+STORED_MIXED = "stored, partly uncompressed"
+STORED = "stored"
+
+
+def stored_word(media_types: Iterable[str]) -> str:
+    """The honest word for the summed blob bytes (`compressed_size`) of layers of these media types:
+    "compressed" only when every blob is; "stored uncompressed" when every blob is a plain tar; "stored,
+    partly uncompressed" when mixed; "stored" when there is no layer to tell."""
+    plain = {plain_tar(m) for m in media_types}
+    if plain == {False}:
+        return COMPRESSED
+    if plain == {True}:
+        return STORED_UNCOMPRESSED
+    return STORED_MIXED if plain else STORED
+
+
+def layers_stored_word(layers: Iterable[Layer], indexes: Iterable[int] | None = None) -> str:
+    """stored_word for `layers` (an image's), or for those of them at `indexes` (e.g. the layers a rebuild makes)."""
+    chosen = list(layers)
+    if indexes is not None:
+        by_index = {x.index: x for x in chosen}
+        chosen = [by_index[i] for i in indexes if i in by_index]
+    return stored_word(x.media_type for x in chosen)
 
 
 @dataclass(frozen=True, slots=True)

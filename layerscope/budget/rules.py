@@ -16,7 +16,7 @@ from typing import Any
 from layerscope.analysis.exposure import SECRET_NAME, check_globs
 from layerscope.errors import UsageError
 from layerscope.layers.secrets import NAMES as DETECTORS
-from layerscope.model import FILE, Analysis, Finding
+from layerscope.model import COMPRESSED, FILE, Analysis, Finding, layers_stored_word
 from layerscope.units import fmt_pct, fmt_size, parse_size
 
 MODEL_SUFFIXES = (".safetensors", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".tflite", ".pb", ".bin")
@@ -152,7 +152,10 @@ def _max_size(c: Context, v: int) -> Outcome:
 
 
 def _max_compressed(c: Context, v: int) -> Outcome:
-    return _limit(c.analysis.totals.compressed_size, v, "compressed size")
+    word = layers_stored_word(c.analysis.image.layers)  # a plain-tar source's blobs are not compressed
+    return _limit(
+        c.analysis.totals.compressed_size, v, "compressed size" if word == COMPRESSED else f"blob size ({word})"
+    )
 
 
 def _max_layer(c: Context, v: int) -> Outcome:
@@ -345,7 +348,7 @@ RULES: dict[str, Rule] = {
     r.key: r
     for r in [
         Rule("max-size", _size, _max_size, True, "total uncompressed size (Σ layer sizes)"),
-        Rule("max-compressed-size", _size, _max_compressed, False, "total compressed size as stored/pulled"),
+        Rule("max-compressed-size", _size, _max_compressed, False, "total blob size as stored/pulled"),
         Rule("max-layer-size", _size, _max_layer, True, "largest layer, uncompressed"),
         Rule("max-layers", _count, _max_layers, False, "number of filesystem layers"),
         Rule("min-efficiency", _ratio, _min_efficiency, True, "layerscope's efficiency (final / all bytes)"),
@@ -363,7 +366,7 @@ RULES: dict[str, Rule] = {
         Rule("require-non-root", _flag, _non_root, False, "USER is not root"),
         Rule("require-exec-form", _flag, _exec_form, False, "ENTRYPOINT/CMD in exec form"),
         Rule("max-growth", _size, lambda c, v: _growth(c, v, False), True, "growth of the uncompressed size"),
-        Rule("max-compressed-growth", _size, lambda c, v: _growth(c, v, True), False, "growth of the compressed size"),
+        Rule("max-compressed-growth", _size, lambda c, v: _growth(c, v, True), False, "growth of the stored blob size"),
         Rule("max-growth-percent", _percent, _growth_pct, True, "growth of the uncompressed size, in percent"),
     ]
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from layerscope.model import STORED
+
 HIT, MISS, SKIPPED, NONE = "hit", "miss", "skipped", "none"
 # hits if the steps re-run in this build write the same bytes as before, misses otherwise (the condition is
 # in `reason`): the builder compares bytes that exist only once those steps have run
@@ -97,6 +99,7 @@ class CacheSimulation:
     commits: tuple[CommitResult, ...] | None = None  # --git-log
     totals: ReplayTotals | None = None
     advice: tuple[Advice, ...] | None = None  # --advise
+    stored_as: str = STORED  # the word for the compressed_bytes figures: the --image's blobs may be plain tars
 
     @property
     def missed(self) -> tuple[StepResult, ...]:

@@ -116,6 +116,7 @@ class ImageLayer:
     size: int | None
     compressed_size: int | None
     files: int | None
+    media_type: str = ""  # says whether compressed_size is compressed (model.stored_word)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from layerscope.fleet.records import ImageSummary, LayerStats
+from layerscope.model import STORED, stored_word
 
 TABLES = ("images", "layers", "image_layers", "packages", "categories", "savings", "budget")
 
@@ -28,6 +29,7 @@ class FleetTotals:
     logical_compressed_bytes: int
     stored_compressed_bytes: int
     blobs_read: int  # blobs this run read (the others came from the per-layer cache)
+    stored_as: str = STORED  # the word for the *_compressed_bytes: plain-tar blobs are not compressed
 
     @property
     def dedupe_ratio(self) -> float | None:
@@ -195,11 +197,13 @@ def build(images: Sequence[ImageSummary], stats: dict[str, LayerStats]) -> Fleet
         categories=categories_table(ok),
         savings=savings_table(ok),
         budget=budget_table(ok),
-        totals=totals(image_rows, layer_rows, stats),
+        totals=totals(image_rows, layer_rows, stats, stored_word(x.media_type for s in ok for x in s.layers)),
     )
 
 
-def totals(images: pd.DataFrame, layers: pd.DataFrame, stats: dict[str, LayerStats]) -> FleetTotals:
+def totals(
+    images: pd.DataFrame, layers: pd.DataFrame, stats: dict[str, LayerStats], stored_as: str = STORED
+) -> FleetTotals:
     ok = images[images["error"].isna()]
     return FleetTotals(
         images=len(images),
@@ -210,4 +214,5 @@ def totals(images: pd.DataFrame, layers: pd.DataFrame, stats: dict[str, LayerSta
         logical_compressed_bytes=int(ok["compressed_size"].fillna(0).sum()),
         stored_compressed_bytes=int(layers["compressed_size"].fillna(0).sum()),
         blobs_read=sum(1 for x in stats.values() if x.read and x.error is None),
+        stored_as=stored_as,
     )

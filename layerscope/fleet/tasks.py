@@ -199,7 +199,16 @@ def summarize(
 def boil_down(target: Target, a: Analysis, budget: ImageBudget | None) -> ImageSummary:
     image, t = a.image, a.totals
     layers = tuple(
-        ImageLayer(x.index, blob_key(x.digest, x.diff_id), x.digest, x.diff_id, x.size, x.compressed_size, x.files)
+        ImageLayer(
+            x.index,
+            blob_key(x.digest, x.diff_id),
+            x.digest,
+            x.diff_id,
+            x.size,
+            x.compressed_size,
+            x.files,
+            x.media_type,
+        )
         for x in image.layers
     )
     report = a.packages

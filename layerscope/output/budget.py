@@ -7,7 +7,7 @@ from typing import Any
 
 from layerscope.analysis.exposure import describe, finding_json
 from layerscope.budget.verdict import Result
-from layerscope.model import Analysis, Finding
+from layerscope.model import Analysis, Finding, layers_stored_word
 from layerscope.textsafe import gh_message, gh_property, md_code, md_text, xml_text
 from layerscope.units import fmt_size
 
@@ -140,7 +140,7 @@ def markdown(results: list[Result], analyses: dict[str, Analysis], top: int = 5)
         lines += [
             f"### {md_text(image)} — {md_code(a.image.reference)}",
             "",
-            f"Uncompressed {fmt_size(t.size)}, compressed {fmt_size(t.compressed_size)}, "
+            f"Uncompressed {fmt_size(t.size)}, {layers_stored_word(a.image.layers)} {fmt_size(t.compressed_size)}, "
             f"{len(a.image.layers)} layers, wasted {fmt_size(t.wasted_bytes)}",
             "",
             "| Status | Rule | Result |",

@@ -109,12 +109,12 @@ def seconds_label(source: str | None) -> str:
     return ""
 
 
-def _cost_line(s: CacheSummary) -> list[str]:
+def _cost_line(s: CacheSummary, stored_as: str) -> list[str]:
     out = []
     if s.rebuilt_bytes is not None:
         out.append(
             f"rebuilds {s.rebuilt_layers} layer(s), {fmt_size(s.rebuilt_bytes)} "
-            f"({fmt_size(s.rebuilt_compressed_bytes)} compressed, pushed and pulled again); "
+            f"({fmt_size(s.rebuilt_compressed_bytes)} {stored_as}, pushed and pulled again); "
             "measured on the last build's layers"
         )
     if s.estimated_seconds is not None:
@@ -137,12 +137,12 @@ def _step_line(st: StepResult) -> str:
     return f"{st.status:>7}  {st.line:>4}  {st.stage:<12} {first}{why}{extra}"
 
 
-def _totals_text(t: ReplayTotals, out: Out, indent: str = "") -> None:
+def _totals_text(t: ReplayTotals, stored_as: str, out: Out, indent: str = "") -> None:
     rate = "n/a" if t.hit_rate is None else f"{t.hit_rate:.0%}"
     out(f"{indent}hit rate {rate} ({t.hits} of {t.hits + t.misses} cache steps hit) over {t.commits} commit(s); "
         f"{t.full_hits} built entirely from the cache")  # fmt: skip
     if t.rebuilt_bytes is not None:
-        out(f"{indent}rebuilt {fmt_size(t.rebuilt_bytes)} ({fmt_size(t.rebuilt_compressed_bytes)} compressed)")
+        out(f"{indent}rebuilt {fmt_size(t.rebuilt_bytes)} ({fmt_size(t.rebuilt_compressed_bytes)} {stored_as})")
     if t.estimated_seconds is not None:
         out(f"{indent}about {t.estimated_seconds:.1f} s of building ({seconds_label(t.seconds_source)})")
 
@@ -160,7 +160,7 @@ def render_text(sim: CacheSimulation, out: Out) -> None:
             size = "" if s.rebuilt_bytes is None else f"  {fmt_size(s.rebuilt_bytes):>9}"
             secs = "" if s.estimated_seconds is None else f"  ~{s.estimated_seconds:.1f} s"
             out(f"{c.commit[:10]}  {s.missed_steps:>2} miss, first {first:<9}{size}{secs}  {c.subject[:50]}")
-        _totals_text(sim.totals, out)
+        _totals_text(sim.totals, sim.stored_as, out)
     else:
         for st in sim.steps:
             out(_step_line(st))
@@ -168,7 +168,7 @@ def render_text(sim: CacheSimulation, out: Out) -> None:
         first_miss = "none" if s.first_miss is None else f"line {s.first_miss}"
         depends = f"; {s.depends_steps} step(s) depend on bytes re-run steps write" if s.depends_steps else ""
         out(f"{s.missed_steps} step(s) miss; first miss: {first_miss}{depends}")
-        for line in _cost_line(s):
+        for line in _cost_line(s, sim.stored_as):
             out(line)
     for a in sim.advice or ():
         out("")
@@ -180,8 +180,8 @@ def render_text(sim: CacheSimulation, out: Out) -> None:
         if a.ignore_added:
             out(f"  .dockerignore: add {', '.join(a.ignore_added)}")
         out("  replay as it was:")
-        _totals_text(a.before, out, "    ")
+        _totals_text(a.before, sim.stored_as, out, "    ")
         out("  replay with the rewrite:")
-        _totals_text(a.totals, out, "    ")
+        _totals_text(a.totals, sim.stored_as, out, "    ")
     for note in sim.notes:
         out(f"note: {note}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from layerscope.analysis.breakdown import all_waste, per_layer
 from layerscope.analysis.compare import Comparison
 from layerscope.analysis.pkgview import UNAVAILABLE, report_of
-from layerscope.model import Analysis, PackageRebuild, PackageReport
+from layerscope.model import Analysis, Layer, PackageRebuild, PackageReport
 from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import html_lines
 from layerscope.textsafe import html_text as escape
@@ -108,8 +108,8 @@ def packages_table(a: Analysis, top: int = 20) -> str:
         headers += ["a bump rebuilds", "installed by"]
         for row, p in zip(rows, pk, strict=False):
             r = p.rebuild
-            row += [None, None] if r is None else [rebuild_text(r), _installed_by(r)]
-    return table(headers, rows, (0, 4), caption) + _advice(report)
+            row += [None, None] if r is None else [rebuild_text(r, a.image.layers), _installed_by(r)]
+    return table(headers, rows, (0, 4), caption) + _advice(report, a.image.layers)
 
 
 def _installed_by(r: PackageRebuild) -> str:
@@ -118,13 +118,14 @@ def _installed_by(r: PackageRebuild) -> str:
     return where + _step(r.step_text, 60) + (f" (with {n} other package{'s' if n != 1 else ''})" if n else "")
 
 
-def _advice(report: PackageReport) -> str:
+def _advice(report: PackageReport, image_layers: Sequence[Layer]) -> str:
     out = []
     for x in report.rebuild_advice:
+        before, after, heavy = (rebuild_text(r, image_layers) for r in (x.before, x.after, x.heavy_after))
         out.append(
             f"<p><strong>Split the install at line {x.step_line}</strong>: {escape(x.why)} Bumping any of the "
-            f"{x.others} others: {escape(rebuild_text(x.before))} now; {escape(rebuild_text(x.after))} with the "
-            f"split (seconds: at most). Bumping {escape(', '.join(x.heavy))}: {escape(rebuild_text(x.heavy_after))}."
+            f"{x.others} others: {escape(before)} now; {escape(after)} with the "
+            f"split (seconds: at most). Bumping {escape(', '.join(x.heavy))}: {escape(heavy)}."
             f"</p><pre>{html_lines(x.dockerfile)}</pre>"
         )
     return "".join(out)

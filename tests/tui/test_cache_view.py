@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TabbedContent
 
 from layerscope.buildcache.request import BuildSpec
-from layerscope.model import Analysis
+from layerscope.model import Analysis, layers_stored_word
 from layerscope.tui import make_app
 from layerscope.tui.app import ExploreApp
 from layerscope.tui.widgets.cache import CachePane, CacheTable
@@ -57,7 +57,7 @@ def statuses(app: ExploreApp) -> dict[int, str]:
 def layer_bytes(sample: Analysis, *layers: int) -> str:
     size = sum(sample.image.layers[i].size or 0 for i in layers)
     stored = sum(sample.image.layers[i].compressed_size or 0 for i in layers)
-    return f"{fmt_size(size)} ({fmt_size(stored)} compressed)"
+    return f"{fmt_size(size)} ({fmt_size(stored)} {layers_stored_word(sample.image.layers, layers)})"
 
 
 async def test_the_tab_lists_the_steps_with_their_layers(

@@ -10,6 +10,7 @@ from layerscope.buildcache.inputs.builds import change_builds, change_notes, con
 from layerscope.buildcache.pricing.costs import apply_costs, load_costs
 from layerscope.buildcache.request import BuildSpec, ChangeSpec
 from layerscope.buildcache.results import CacheSimulation
+from layerscope.model import STORED
 
 
 def simulate_change(build: BuildSpec, change: ChangeSpec) -> CacheSimulation:
@@ -29,4 +30,5 @@ def simulate_change(build: BuildSpec, change: ChangeSpec) -> CacheSimulation:
         summary=summary,
         image_store=image_store(build.builder, build.image_store),
         notes=(*change_notes(build, change), *named, *(model.notes if model else ()), *cost_notes),
+        stored_as=model.stored_as if model else STORED,
     )

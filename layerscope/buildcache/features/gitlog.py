@@ -10,6 +10,7 @@ from layerscope.buildcache.inputs.builds import git_context_notes
 from layerscope.buildcache.pricing.costs import load_costs
 from layerscope.buildcache.request import BuildSpec, ReplaySpec
 from layerscope.buildcache.results import CacheSimulation
+from layerscope.model import STORED
 
 
 def simulate_replay(req: BuildSpec, spec: ReplaySpec) -> CacheSimulation:
@@ -36,4 +37,5 @@ def simulate_replay(req: BuildSpec, spec: ReplaySpec) -> CacheSimulation:
         commits=tuple(replay.commits),
         totals=replay.totals,
         advice=advice,
+        stored_as=model.stored_as if model else STORED,
     )

@@ -26,7 +26,7 @@ from layerscope.buildcache.results import DEPENDS, MISS, NONE, CacheSummary, Ste
 from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
 from layerscope.errors import UsageError
-from layerscope.model import Image
+from layerscope.model import STORED, Image, layers_stored_word
 from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 RAWJSON, HISTORY_ESTIMATE = "rawjson", "history-estimate"
@@ -48,6 +48,7 @@ class CostModel:
     seconds_source: str | None
     has_image: bool
     notes: tuple[str, ...] = ()
+    stored_as: str = STORED  # the word for the image's blob bytes: compressed, or stored uncompressed (a plain tar)
 
 
 def _layer_costs(
@@ -104,7 +105,7 @@ def cost_model(
         costs[key] = dataclasses.replace(costs.get(key, StepCost()), seconds=value)
     sizes = {} if image is None else {x.index: (x.size, x.compressed_size) for x in image.layers}
     return CostModel(chosen, costs, sizes, source if seconds or source == RAWJSON else None, image is not None,
-                     tuple(notes))  # fmt: skip
+                     tuple(notes), STORED if image is None else layers_stored_word(image.layers))  # fmt: skip
 
 
 def _buildah(image: Image) -> bool:
@@ -218,7 +219,7 @@ def apply_costs(
         if any(s.line in estimated for s in rebuilt):
             lines = ", ".join(str(s.line) for s in rebuilt if s.line in estimated)
             notes.append(f"line(s) {lines}: no layer of the image is this step's; its bytes are the context files "
-                         "it copies, and its compressed bytes are not counted")  # fmt: skip
+                         "it copies, and its bytes as stored (the blob) are not counted")  # fmt: skip
         unknown = [s.line for s in rebuilt if s.layers is None and s.bytes is None and s.stage in chain_stages]
         if unknown:
             notes.append(f"line(s) {', '.join(map(str, unknown))}: no layer of the image is this step's: "

@@ -41,11 +41,11 @@ def lines(t: FleetTables, rows: int = ROWS) -> Iterator[str]:
     )
     yield (
         f"Logical    {fmt_size(totals.logical_bytes)} uncompressed, {fmt_size(totals.logical_compressed_bytes)} "
-        "compressed (Σ image sizes)"
+        f"{totals.stored_as} (Σ image sizes)"
     )
     yield (
         f"Stored     {fmt_size(totals.stored_bytes)} uncompressed, {fmt_size(totals.stored_compressed_bytes)} "
-        f"compressed (unique blobs once): dedupe {ratio}"
+        f"{totals.stored_as} (unique blobs once): dedupe {ratio}"
     )
     ok = t.images[t.images["error"].isna()].sort_values(["size", "reference"], ascending=[False, True])
     if not ok.empty:

@@ -3,7 +3,9 @@ steps and split advice, and one bump's cost in a line (rebuild_text: the TUI, th
 
 from __future__ import annotations
 
-from layerscope.model import Package, PackageRebuild, PackageReport, SplitAdvice
+from collections.abc import Sequence
+
+from layerscope.model import Layer, Package, PackageRebuild, PackageReport, SplitAdvice, layers_stored_word
 from layerscope.units import fmt_size
 
 TOP_STEPS = 8
@@ -20,7 +22,7 @@ def _step(r: PackageRebuild, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_rebuild(report: PackageReport) -> list[str]:
+def render_rebuild(report: PackageReport, image_layers: Sequence[Layer]) -> list[str]:
     """The costliest bumps, one row per install step (its packages share the figure), and the split advice."""
     groups: dict[tuple[int | None, str, str], list[Package]] = {}
     for p in report.packages:
@@ -44,7 +46,7 @@ def render_rebuild(report: PackageReport) -> list[str]:
     if len(ranked) > TOP_STEPS:
         lines.append(f"  … {len(ranked) - TOP_STEPS} more install steps")
     for x in report.rebuild_advice:
-        lines += ["", *advice_text(x)]
+        lines += ["", *advice_text(x, image_layers)]
     return lines
 
 
@@ -53,20 +55,28 @@ def _rebuild(p: Package) -> PackageRebuild:
     return p.rebuild
 
 
-def _cost(r: PackageRebuild, bound: bool = False) -> str:
+def _cost(r: PackageRebuild, image_layers: Sequence[Layer], bound: bool = False) -> str:
     size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
-    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
+    stored = _stored(r, image_layers)
     secs = "" if r.seconds is None else f", {'at most ' if bound else ''}{r.seconds:.1f} s"
     return f"{size}{stored}{secs}"
 
 
-def advice_text(x: SplitAdvice) -> list[str]:
+def _stored(r: PackageRebuild, image_layers: Sequence[Layer]) -> str:
+    """The rebuilt layers' blob bytes, with the word that says whether they are compressed."""
+    if r.compressed_bytes is None:
+        return ""
+    return f" ({fmt_size(r.compressed_bytes)} {layers_stored_word(image_layers, r.layers)})"
+
+
+def advice_text(x: SplitAdvice, image_layers: Sequence[Layer]) -> list[str]:
     heavy = ", ".join(x.heavy)
+    before, after = _cost(x.before, image_layers), _cost(x.after, image_layers, True)
     new = x.files[0][0]
     return [
         f"Split the install at line {x.step_line}: {x.why}",
-        f"  bumping any of the {x.others} others: {_cost(x.before)} now; {_cost(x.after, True)} with the split",
-        f"  bumping {heavy}: {_cost(x.heavy_after)} with the split (its own step, then the others')",
+        f"  bumping any of the {x.others} others: {before} now; {after} with the split",
+        f"  bumping {heavy}: {_cost(x.heavy_after, image_layers)} with the split (its own step, then the others')",
         f"  the split: {new} holds its pin, installed before the COPY of the others' pins:",
         *[f"    {line}" for line in _inserted(x)],
     ]
@@ -85,11 +95,11 @@ def _inserted(x: SplitAdvice) -> list[str]:
     return lines[at:end]
 
 
-def rebuild_text(r: PackageRebuild) -> str:
+def rebuild_text(r: PackageRebuild, image_layers: Sequence[Layer]) -> str:
     """What a bump costs, in one line (the TUI's details, the report's tables)."""
     layers = f"{len(r.layers)} layer{'s' if len(r.layers) != 1 else ''}"
     size = fmt_size(r.bytes) if r.bytes is not None else "? bytes"
-    stored = f" ({fmt_size(r.compressed_bytes)} compressed)" if r.compressed_bytes is not None else ""
+    stored = _stored(r, image_layers)
     secs = "time unknown" if r.seconds is None else f"{r.seconds:.1f} s"
     if r.seconds is not None and r.seconds_source == "history-estimate":
         secs += " (estimate)"

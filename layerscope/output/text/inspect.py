@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from layerscope.analysis.exposure import DEFAULT_GLOBS, describe
 from layerscope.analysis.unknown import CONTENT_FIGURES, MANIFEST_ONLY_NOTE
-from layerscope.model import Analysis
+from layerscope.model import COMPRESSED, STORED_MIXED, Analysis, layers_stored_word
 from layerscope.units import fmt_pct, fmt_size
 
 WASTE_LINES = 10
@@ -31,8 +31,10 @@ def render(a: Analysis) -> list[str]:
     if img.digest:
         lines.append(f"Manifest   {img.digest}")
     comp = fmt_size(t.compressed_size)
-    stored_plain = all(x.media_type.endswith((".tar", "diff.tar")) for x in img.layers)
-    how = "as stored: this source keeps layers uncompressed" if stored_plain else "compressed, as stored or pulled"
+    how = {
+        COMPRESSED: "compressed, as stored or pulled",
+        STORED_MIXED: "as stored: this source keeps some layers uncompressed",
+    }.get(layers_stored_word(img.layers), "as stored: this source keeps layers uncompressed")
     n = len(img.layers)
     if img.manifest_only:
         lines.append(f"Size       {n} layers; uncompressed sizes unknown")

@@ -23,7 +23,7 @@ def render(a: Analysis, top: int | None = TOP) -> list[str]:
     kinds = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
     lines.append(f"Packages   {kinds}: {fmt_size(owned)} of {fmt_size(final)} in the final filesystem")
     lines += ["", *_packages(r, top)]
-    bumps = render_rebuild(r)
+    bumps = render_rebuild(r, a.image.layers)
     if bumps:
         lines += ["", *bumps]
     if r.removed:

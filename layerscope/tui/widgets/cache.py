@@ -26,7 +26,7 @@ from layerscope.buildcache.pricing.imagemap import RebuildCost, StepMap, map_ste
 from layerscope.buildcache.request import BuildSpec
 from layerscope.buildcache.results import DEPENDS, HIT, MISS, NONE, SKIPPED, StepResult
 from layerscope.errors import LayerscopeError
-from layerscope.model import Analysis
+from layerscope.model import Analysis, layers_stored_word
 from layerscope.textsafe import visible
 from layerscope.units import fmt_size
 
@@ -73,7 +73,7 @@ class CacheTable(DataTable[str | Text]):
         for label, key in [("Line", "line"), ("Step", "text"), ("Layer", "layer")]:
             self.add_column(label, key=key)
         self.add_column("Size", key="size")
-        self.add_column("Compr.", key="compressed")
+        self.add_column("Stored", key="compressed")  # the blob as stored: a plain tar in some sources
 
     def style_of(self, status: str | None) -> Style:
         """The theme's style for a status, without its background (the cursor row keeps its own)."""
@@ -306,7 +306,8 @@ class CachePane(Vertical):
             return "nothing rebuilds: every step hits the cache"
         layers = len(cost.layers)
         size = fmt_size(cost.bytes) if cost.bytes is not None else "? bytes"
-        stored = f" ({fmt_size(cost.compressed_bytes)} compressed)" if cost.compressed_bytes is not None else ""
+        word = layers_stored_word(self.analysis.image.layers, cost.layers)
+        stored = f" ({fmt_size(cost.compressed_bytes)} {word})" if cost.compressed_bytes is not None else ""
         return (
             f"{missed} step{'s' if missed != 1 else ''} rebuild from line {sim.summary.first_miss}: "
             f"{layers} layer{'s' if layers != 1 else ''}, {size}{stored}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from layerscope.model import DIR, HARDLINK, SYMLINK, Layer
+from layerscope.model import DIR, HARDLINK, SYMLINK, Layer, stored_word
 from layerscope.textsafe import visible
 from layerscope.tui.format import mode_string, plain, short_command
 from layerscope.tui.fsmodel import Touch
@@ -17,7 +17,7 @@ def layer_text(layer: Layer) -> Text:
     files = "-" if layer.files is None else f"{layer.files:,} files"
     text = Text.assemble(
         (f"Layer {layer.index}", "bold"),
-        f"  {fmt_size(layer.size)} ({fmt_size(layer.compressed_size)} compressed), {files}\n",
+        f"  {fmt_size(layer.size)} ({fmt_size(layer.compressed_size)} {stored_word((layer.media_type,))}), {files}\n",
         ("diff_id ", "dim"),
         visible(layer.diff_id) + "\n",
         ("created ", "dim"),

@@ -20,7 +20,7 @@ class LayersTable(DataTable[str | Text]):
     def on_mount(self) -> None:
         self.add_column("#", key="index")
         self.add_column("Size", key="size")
-        self.add_column("Compr.", key="compressed")
+        self.add_column("Stored", key="compressed")  # the blob as stored: a plain tar in some sources
         self.add_column("", key="bar", width=BAR_WIDTH)
         self.add_column("Created by", key="created_by")
         largest = max((layer.size or 0 for layer in self.image.layers), default=0)

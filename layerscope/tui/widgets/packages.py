@@ -4,6 +4,7 @@ its files in the layer that installed it. The Bump column is what bumping its pi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from layerscope.analysis.state import state_of
-from layerscope.model import Analysis, Package
+from layerscope.model import Analysis, Layer, Package
 from layerscope.output.text.bumps import rebuild_text
 from layerscope.textsafe import visible
 from layerscope.tui.format import plain
@@ -51,7 +52,7 @@ def sort_value(p: Package, column: str) -> tuple[object, ...]:
     return (str(getattr(p, column)).lower(), p.name.lower())
 
 
-def package_text(p: Package) -> Text:
+def package_text(p: Package, image_layers: Sequence[Layer]) -> Text:
     layers = ", ".join(f"L{i} {fmt_size(b)}" for i, b in p.layers) or "-"
     parts: list[str | tuple[str, str]] = [
         (visible(f"{p.name} {p.version}"), "bold"),
@@ -68,7 +69,13 @@ def package_text(p: Package) -> Text:
         step = f"line {r.step_line}: " if r.step_line is not None else ""
         text = " ".join(r.step_text.split())
         text = text if len(text) <= 60 else text[:59] + "…"
-        parts += ["\n", ("a bump rebuilds ", "dim"), visible(rebuild_text(r)), "\n", ("installed by ", "dim")]
+        parts += [
+            "\n",
+            ("a bump rebuilds ", "dim"),
+            visible(rebuild_text(r, image_layers)),
+            "\n",
+            ("installed by ", "dim"),
+        ]
         parts.append(visible(f"{step}{text}"))
         n = r.shared_total
         if n:
@@ -169,7 +176,7 @@ class PackagesPane(Vertical):
         table = self.table
         details = self.query_one("#package-details", Static)
         if 0 <= table.cursor_row < len(table.shown):
-            details.update(package_text(table.shown[table.cursor_row]))
+            details.update(package_text(table.shown[table.cursor_row], self.analysis.image.layers))
         else:
             details.update("")
 

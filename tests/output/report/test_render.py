@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from layerscope.model import PackageRebuild
+from layerscope.model import Layer, PackageRebuild
 from layerscope.output.text.bumps import rebuild_text
 from tests.buildcache import bumpcase
 from tests.conftest import REPO
@@ -155,8 +155,13 @@ def test_html_packages_table_shows_the_bump_cost(tmp_path, run_cli):
     assert r.code == 0, r.err
     page = unescape(out.read_text())
     assert "<th>a bump rebuilds</th><th>installed by</th>" in page
+    keys = ("index", "digest", "diff_id", "media_type", "compressed_size", "created_by", "created", "history_index")
+    layers = [
+        Layer(**{k: x[k] for k in keys}, record=None)
+        for x in json.loads(run_cli("inspect", ref, "--json").out)["layers"]
+    ]
     for p in doc["packages"]:
-        figure = rebuild_text(PackageRebuild(**{**p["rebuild"], "layers": tuple(p["rebuild"]["layers"])}))
+        figure = rebuild_text(PackageRebuild(**{**p["rebuild"], "layers": tuple(p["rebuild"]["layers"])}), layers)
         assert figure in page, p["name"]
     assert "3 layers" in page and "20.3 s" in page and "line 4: RUN pip install" in page
     assert "Split the install at line 4</strong>: torch" in page
