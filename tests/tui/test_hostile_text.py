@@ -5,16 +5,20 @@ control character reaches the terminal."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
 
 from layerscope.buildcache.request import BuildSpec
 from layerscope.tui import make_app
+from layerscope.tui.app import ExploreApp
 from layerscope.tui.widgets.cache import CacheTable
 from layerscope.tui.widgets.details import Details
 from layerscope.tui.widgets.files import FilesPane
+from layerscope.tui.widgets.filetree import FileTreeView
 from layerscope.tui.widgets.layers import LayersTable
 from layerscope.tui.widgets.packages import PackagesTable
 from tests.support.hostile_text import (
@@ -42,6 +46,16 @@ def rendered(widget: Widget) -> str:
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
 
 
+async def opened_app_dir(app: ExploreApp, pilot: Pilot[Any]) -> tuple[FileTreeView, str]:
+    """The Files pane's tree with /app expanded, and its lines as shown."""
+    tree = app.screen.query_one(FilesPane).file_tree
+    app_dir = node_for(tree, "app")
+    tree.populate(app_dir)
+    app_dir.expand()
+    await settle(pilot)
+    return tree, rendered(tree)
+
+
 async def test_history_file_names_and_packages_show_literally(tmp_path: Path) -> None:
     image = write_hostile_image(tmp_path)
     app = make_app(f"docker-archive:{image}")
@@ -53,12 +67,7 @@ async def test_history_file_names_and_packages_show_literally(tmp_path: Path) ->
         assert "RUN touch \\u202eexe.txt\\u202c \\u2066x" in layers
         assert "❌" not in layers
 
-        tree = app.screen.query_one(FilesPane).file_tree
-        app_dir = node_for(tree, "app")
-        tree.populate(app_dir)
-        app_dir.expand()
-        await settle(pilot)
-        files = rendered(tree)
+        tree, files = await opened_app_dir(app, pilot)
         for shown in (
             "\\x1b[2J\\x1b[Hclear",
             "[bold red]loud[",  # a directory: the name holds a slash
@@ -136,12 +145,7 @@ async def test_links_actions_and_html_in_image_text_stay_text(tmp_path: Path) ->
         assert f"RUN echo {HTML} {RICH_LINK} {RICH_CLICK}"[:60] in layers
         assert RICH_LINK in details and RICH_CLICK in details  # the whole line, as it is
 
-        tree = app.screen.query_one(FilesPane).file_tree
-        app_dir = node_for(tree, "app")
-        tree.populate(app_dir)
-        app_dir.expand()
-        await settle(pilot)
-        files = rendered(tree)
+        tree, files = await opened_app_dir(app, pilot)
         for name in (RICH_LINK, RICH_CLICK, HTML, GH_STOP):
             assert name.replace("/", "") in files, (name, files)
 
