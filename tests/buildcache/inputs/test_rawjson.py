@@ -32,7 +32,7 @@ def test_vertices_merge_by_digest(fixtures_dir: Path) -> None:
 def test_not_json_is_a_format_error() -> None:
     with pytest.raises(FormatError, match="rawjson line 2"):
         read_rawjson('{"vertexes": []}\n{"vertexes": [\n')
-    assert read_rawjson("WARNING: buildx says something\n") == []
+    assert read_rawjson("WARNING: buildx says something\n") == ()
 
 
 @pytest.mark.parametrize(("store", "fixture"), [("containerd", "containerd-store"), ("overlay2", "default-store")])
