@@ -21,7 +21,7 @@ from layerscope.buildfile.stages import load_dockerfile
 from layerscope.errors import FormatError
 from layerscope.readfile import split_lines
 from tests.buildcache import buildlogs
-from tests.support.hostile import Sandbox, assert_refused
+from tests.support.hostile import DATA, Sandbox, assert_refused
 
 
 def test_vertices_merge_by_digest(fixtures_dir: Path) -> None:
@@ -202,7 +202,10 @@ def test_the_vertex_table_holds_a_bounded_amount_of_text(monkeypatch: pytest.Mon
 
 
 def _cache_box(tmp_path: Path) -> tuple[Sandbox, list[str]]:
-    box = Sandbox(tmp_path / "box")
+    return _cache_box_in(Sandbox(tmp_path / "box"))
+
+
+def _cache_box_in(box: Sandbox) -> tuple[Sandbox, list[str]]:
     ctx = box.inputs / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text("FROM busybox\nCOPY a.txt /a\n")
@@ -227,3 +230,17 @@ def test_a_log_that_is_not_utf8_is_refused_through_the_cli(tmp_path: Path) -> No
     log = box.inputs / "latin1.rawjson"
     log.write_bytes(b'{"vertexes": []}\n{"logs": [{"data": "caf\xe9"}]}\n')
     assert_refused(box.run(*args, str(log)), "is not UTF-8 text (line 2, byte 40)")
+
+
+def test_the_costliest_line_parses_within_a_memory_ceiling(tmp_path: Path) -> None:
+    """A line just under LINE_LIMIT of the values json.loads builds dearest (an empty list for every 3 bytes,
+    ~20 bytes of objects per byte) is parsed and dropped by `cache --timings` in 512 MiB of heap (160 MiB is
+    too little: the bound on a line is what bounds this)."""
+    box = Sandbox(tmp_path / "box", DATA)
+    _, args = _cache_box_in(box)
+    log = box.inputs / "tiny-values.rawjson"
+    head, tail = b'{"statuses": [', b"[]]}\n"
+    log.write_bytes(head + b"[]," * ((LINE_LIMIT - len(head) - len(tail)) // 3) + tail)
+    r = box.run(*args, str(log), "--json", timeout=120)
+    assert r.code == 0, r.err[-2000:]
+    assert [s["status"] for s in json.loads(r.out)["steps"]] == ["hit", "miss"]  # the log timed no step
