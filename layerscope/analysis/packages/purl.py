@@ -34,18 +34,18 @@ def encode(
 ) -> str | None:
     """The canonical purl of these components; None without a name (the spec requires one).
 
-    `namespace` may hold several `/`-separated segments (empty ones are dropped, as the
-    spec's parser drops them). Qualifier keys are the caller's constants; a later value for
-    the same key replaces an earlier one.
+    `namespace` is one segment or "" (none): every namespace here is a vendor, the
+    os-release ID, so a `/` in it is encoded rather than let image text add a segment.
+    Qualifier keys are the caller's constants; a later value for the same key replaces an
+    earlier one.
     """
     if not _TYPE.match(kind):
         raise ValueError(f"not a purl type: {kind!r}")
     if not name:
         return None
     out = ["pkg:", kind, "/"]
-    for segment in namespace.split("/"):
-        if segment:
-            out += [quote(segment), "/"]
+    if namespace:
+        out += [quote(namespace), "/"]
     out.append(quote(name))
     if version:
         out += ["@", quote(version)]
