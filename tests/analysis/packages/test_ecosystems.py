@@ -37,7 +37,7 @@ def test_every_capture_rule_belongs_to_one_ecosystem() -> None:
     assert [e.capture.name for e in ECOSYSTEMS] == [e.name for e in ECOSYSTEMS]
     assert sorted(e.name for e in ECOSYSTEMS) == sorted(r.name for r in PACKAGE_CAPTURES)
     assert {id(e.capture) for e in ECOSYSTEMS} == {id(r) for r in PACKAGE_CAPTURES}
-    assert CAPTURES == (*PACKAGE_CAPTURES, RELEASE_FILES)
+    assert (*PACKAGE_CAPTURES, RELEASE_FILES) == CAPTURES
 
 
 def test_the_os_release_is_captured_bounded_and_claimed_by_no_database() -> None:

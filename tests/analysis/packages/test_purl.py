@@ -47,7 +47,9 @@ def test_the_reference_parser_reads_back_every_component(
 
 
 @given(namespace=namespaces, name=st.text(min_size=1), version=st.text(), quals=st.dictionaries(keys, st.text()))
-def test_only_permitted_characters_and_one_split(namespace: str, name: str, version: str, quals: dict[str, str]) -> None:
+def test_only_permitted_characters_and_one_split(
+    namespace: str, name: str, version: str, quals: dict[str, str]
+) -> None:
     """Whatever the image's text: ASCII of the spec's permitted set, each component decoding
     back to itself, and its separators only where the encoder put them."""
     purl = encode("deb", namespace, name, version, quals.items())

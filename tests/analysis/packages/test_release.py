@@ -33,7 +33,7 @@ def test_real_os_release_files() -> None:
 
 
 def test_quotes_escapes_and_comments() -> None:
-    text = b"# a comment\n\nID='arch'\nBUILD_ID=rolling\nVERSION_ID=\"1\\\"2\"\nnot a line\n"
+    text = b'# a comment\n\nID=\'arch\'\nBUILD_ID=rolling\nVERSION_ID="1\\"2"\nnot a line\n'
     assert parse(text) == Release(id="arch", build_id="rolling", version_id='1"2')
 
 
@@ -71,7 +71,13 @@ def test_etc_first_then_usr_lib(tmp_path: Path) -> None:
 
 def test_debians_symlink_leads_to_usr_lib(tmp_path: Path) -> None:
     """Debian's /etc/os-release is a symlink to ../usr/lib/os-release."""
-    entries = [d("etc"), d("usr"), d("usr/lib"), f("usr/lib/os-release", DEBIAN), sym("etc/os-release", "../usr/lib/os-release")]
+    entries = [
+        d("etc"),
+        d("usr"),
+        d("usr/lib"),
+        f("usr/lib/os-release", DEBIAN),
+        sym("etc/os-release", "../usr/lib/os-release"),
+    ]
     (pkg,) = _analyze(tmp_path, [*DPKG, *entries]).packages.packages
     assert pkg.purl == "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12"
 
