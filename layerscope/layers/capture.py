@@ -1,4 +1,5 @@
-"""Which small files a layer walk keeps the contents of: package databases and metadata.
+"""Which small files a layer walk keeps the contents of: package databases and metadata,
+and the os-release that names the distro of OS packages' purls.
 
 Captured during the one pass over a layer so that package attribution never reads the
 layer twice (docs/image-formats.md §10). Each ecosystem declares its files in one

@@ -1,7 +1,7 @@
 """apk: `lib/apk/db/installed`, blank-line separated records of `X:value` lines.
 
-`P` name, `V` version, `A` arch, `F` a directory, `R` a file in the preceding `F`
-(docs/image-formats.md §10). Lines that are not `X:value` are counted and skipped.
+`P` name, `V` version, `A` arch, `o` origin (source) package, `F` a directory, `R` a file
+in the preceding `F` (docs/image-formats.md §10). Lines that are not `X:value` are counted and skipped.
 """
 
 from __future__ import annotations
