@@ -135,3 +135,23 @@ def test_the_command_survives_a_killed_worker_quietly(
     doc = json.loads(out)
     want = fleet_run.images.astype(object).where(fleet_run.images.notna(), None).to_dict(orient="records")
     assert doc["images"] == want
+
+
+
+def test_an_erred_task_is_told_by_its_exception() -> None:
+    """as_completed(raise_errors=False) hands over an erred future as (type, exception,
+    traceback): rows said 'unexpected task result tuple'. A KilledWorker (a worker with too
+    little memory, restarted by its nanny until Dask gives up: seen with a 60 MB worker) says
+    what happened in one line, without Dask's several sentences."""
+    from distributed import KilledWorker
+
+    from layerscope.fleet.graph import _failure
+
+    try:
+        raise ValueError("bad\nsecond line")
+    except ValueError as err:
+        assert _failure((ValueError, err, err.__traceback__)) == "ValueError: bad"
+    killed = KilledWorker("resolve-abc-0", "tcp://127.0.0.1:1", 3)
+    text = _failure((KilledWorker, killed, None))
+    assert text.startswith("KilledWorker: every worker that ran this task died") and "\n" not in text
+    assert _failure("x") == "unexpected task result str"
