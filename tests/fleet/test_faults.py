@@ -137,7 +137,6 @@ def test_the_command_survives_a_killed_worker_quietly(
     assert doc["images"] == want
 
 
-
 def test_an_erred_task_is_told_by_its_exception() -> None:
     """as_completed(raise_errors=False) hands over an erred future as (type, exception,
     traceback): rows said 'unexpected task result tuple'. A KilledWorker (a worker with too
