@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -26,7 +27,12 @@ from layerscope.sources.registry.reference import is_loopback
 from layerscope.sources.registry.secret import Secret
 
 DEFAULT_EXPIRY = 60
+MAX_EXPIRY = 24 * 3600  # a token kept longer than a day is not worth trusting (nor overflowing on)
 EXPIRY_MARGIN = 5  # seconds before expiry we stop trusting a token
+# What may go after "Bearer " in a header: visible ASCII (RFC 6750's b64token is narrower;
+# registries send JWTs and opaque tokens). A CR/LF or a non-ASCII character would make the
+# request fail inside httpx/h11 with the token in its message.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 CLIENT_ID = "layerscope"
 
 # Sends a token request: (method, url, headers, form) -> (status, body); retries handled there.
@@ -195,7 +201,10 @@ def _parse_token(body: bytes, registry: str) -> _Token:
         if not isinstance(value, str) or not value:
             raise ValueError
         expires_in = doc.get("expires_in")
-        lifetime = int(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRY
+        ok = isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0
+        lifetime = int(min(expires_in, MAX_EXPIRY)) if ok else DEFAULT_EXPIRY  # min: also Infinity
     except (ValueError, AttributeError):
         raise RegistryError(f"the token service of {registry} answered without a token") from None
+    if not _HEADER_SAFE.fullmatch(value):
+        raise RegistryError(f"the token service of {registry} answered a token that cannot go in an HTTP header")
     return _Token(Secret(value), time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1))
