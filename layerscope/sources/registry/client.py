@@ -15,6 +15,7 @@ import random
 import ssl
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +28,7 @@ from layerscope.sources.registry.auth import Authorizer
 from layerscope.sources.registry.credentials import Credentials, CredentialStore
 from layerscope.sources.registry.options import RegistryOptions
 from layerscope.sources.registry.reference import RegistryName, is_loopback
+from layerscope.sources.registry.trust import ssl_context
 
 ACCEPT = ", ".join([manifests.OCI_INDEX, manifests.OCI_MANIFEST, manifests.DOCKER_LIST, manifests.DOCKER_MANIFEST])
 MAX_MANIFEST = 4 << 20  # distribution's own limit
@@ -42,6 +44,13 @@ DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 # arrives in as many pieces, and each costs a pass through httpcore and h11 in Python:
 # at 1 MiB the download thread of a 3.2 GB layer took 2.5 CPU s instead of 3.7.
 RECV_BYTES = 1 << 20
+# HTTP(S)_PROXY, ALL_PROXY and NO_PROXY are honoured (httpx's trust_env), except that loopback
+# is never proxied: Go's rule, so Docker, skopeo and crane reach a local registry directly.
+NO_PROXY_LOOPBACK: dict[str, httpx.BaseTransport | None] = {
+    "all://localhost": None,
+    "all://127.0.0.1": None,
+    "all://[::1]": None,
+}
 
 
 def larger_socket_reads() -> None:
@@ -91,6 +100,21 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+def proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (as httpx reads it), for messages: no userinfo."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or is_loopback(url.host):
+        return None
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # (on every OS; not in typeshed)
+    if bypass(url.host, proxies):
+        return None
+    try:
+        return where(httpx.URL(proxy if "://" in proxy else f"http://{proxy}")).removesuffix("/")
+    except httpx.InvalidURL:
+        return "(unparsable)"
+
+
 def describe(err: Exception) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:200]
@@ -126,7 +150,12 @@ class RegistryClient:
         self._secure_client: httpx.Client | None = None  # made on first use: loading CAs costs ~25 ms
         # Docker skips certificate checks for insecure registries (and loopback is one).
         self._lax = httpx.Client(
-            timeout=timeout, headers=headers, follow_redirects=False, verify=False, transport=transport
+            timeout=timeout,
+            headers=headers,
+            follow_redirects=False,
+            verify=False,
+            transport=transport,
+            mounts=NO_PROXY_LOOPBACK,
         )
         larger_socket_reads()
         self._base: str | None = None
@@ -147,7 +176,12 @@ class RegistryClient:
         with self._secure_lock:
             if self._secure_client is None:
                 self._secure_client = httpx.Client(
-                    timeout=self._timeout, headers=self._headers, follow_redirects=False, transport=self._transport
+                    timeout=self._timeout,
+                    headers=self._headers,
+                    follow_redirects=False,
+                    verify=ssl_context(self.name.registry),
+                    transport=self._transport,
+                    mounts=NO_PROXY_LOOPBACK,
                 )
             return self._secure_client
 
@@ -213,13 +247,20 @@ class RegistryClient:
                 if problem is not None:
                     # Docker's answer too: an insecure registry's certificate is not checked.
                     raise RegistryError(
-                        f"cannot verify the TLS certificate of {self.host} ({what}): {problem}; "
-                        "pass --insecure to skip the check, or trust its CA with SSL_CERT_FILE"
+                        f"cannot verify the TLS certificate of {httpx.URL(url).netloc.decode()} ({what}): {problem}; "
+                        f"to trust its CA put it in /etc/docker/certs.d/{self.name.registry}/ca.crt "
+                        f"(or ~/.config/containers/certs.d/{self.name.registry}/), "
+                        "or pass --insecure to skip the check"
                     ) from None
                 hint = ""
                 if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
                     hint = " (if it serves plain HTTP, pass --insecure)"
-                raise RegistryError(f"cannot reach {self.host} ({what}): {describe(err)}{hint}") from None
+                target = httpx.URL(url)
+                proxy = proxy_for(target)
+                via = f" through the proxy {proxy}" if proxy else ""
+                raise RegistryError(
+                    f"cannot reach {target.netloc.decode()}{via} ({what}): {describe(err)}{hint}"
+                ) from None
             if response.status_code in RETRY_STATUS and attempt < self.options.retries:
                 delay = retry_after(response)
                 if delay is None or delay <= MAX_RETRY_AFTER:

@@ -5,6 +5,7 @@ is checked unless --insecure) and on 127.0.0.1 (never checked, as Docker does)."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,3 +98,51 @@ def test_a_large_blob_is_read_from_the_tls_socket(
         assert spy.by == ["layer 0"]
     finally:
         handle.close()
+
+
+def certs_d(home: Path, registry: Registry) -> Path:
+    """containers-certs.d(5) in the test's $HOME: ~/.config/containers/certs.d/HOST:PORT/."""
+    address = outward_address()
+    directory = home / ".config/containers/certs.d" / f"{address}:{registry.port}"
+    directory.mkdir(parents=True)
+    return directory
+
+
+def test_the_error_says_where_to_put_the_ca(tls_registry: Registry, tls_image: Pushed, run_cli: Any) -> None:
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    host = f"{outward_address()}:{tls_registry.port}"
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert f"/etc/docker/certs.d/{host}/ca.crt" in r.err and f"~/.config/containers/certs.d/{host}/" in r.err
+
+
+def test_a_ca_in_certs_d_is_trusted(
+    tls_registry: Registry, tls_image: Pushed, isolated_env: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Docker's /etc/docker/certs.d/HOST:PORT/ca.crt: no --insecure, no SSL_CERT_FILE, verified."""
+    assert tls_registry.cert is not None
+    home = isolated_env.parent / "home"
+    directory = certs_d(home, tls_registry)
+    (directory / "ca.crt").write_bytes(tls_registry.cert.read_bytes())
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    r = run_cli("inspect", "--json", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 0, r.err
+    assert [layer["digest"] for layer in json.loads(r.out)["layers"]] == pushed_layers(tls_registry, tls_image)
+    # Another registry's directory does not vouch for this one.
+    directory.rename(directory.with_name(f"{outward_address()}:1"))
+    r = run_cli("inspect", "--json", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and "cannot verify the TLS certificate" in r.err
+
+
+def test_a_broken_certs_d_file_is_one_line(
+    tls_registry: Registry, tls_image: Pushed, isolated_env: Path, run_cli: Any
+) -> None:
+    directory = certs_d(isolated_env.parent / "home", tls_registry)
+    (directory / "ca.crt").write_text("not a certificate\n")
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert f"cannot load {directory / 'ca.crt'}" in r.err
+    (directory / "ca.crt").unlink()
+    (directory / "client.cert").write_bytes(b"")
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and "has no client.key beside it" in r.err and r.err.count("\n") == 1
