@@ -122,11 +122,20 @@ class Registry:
     localhost and this machine's outward address, and listens on every interface so that it
     can be reached off loopback too (at `outward:PORT`)."""
 
-    def __init__(self, workdir: Path, auth: dict[str, Any] | None = None, tls: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        auth: dict[str, Any] | None = None,
+        tls: bool = False,
+        extra: dict[str, Any] | None = None,
+        bind: str = "127.0.0.1",
+    ) -> None:
+        """`extra`: more top-level configuration (e.g. `validation`); `bind`: the loopback
+        address to listen on ("[::1]" for IPv6)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.storage = workdir / "data"
         self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"{bind}:{self.port}"
         self.scheme = "https" if tls else "http"
         self.cert: Path | None = None
         http: dict[str, Any] = {"addr": self.host}
@@ -142,6 +151,7 @@ class Registry:
         }
         if auth:
             config["auth"] = auth
+        config.update(extra or {})
         path = workdir / "registry.yml"
         path.write_text(json.dumps(config))  # JSON is YAML
         self.log = workdir / "registry.log"
