@@ -221,3 +221,50 @@ def test_expired_tokens_are_fetched_again(token_images: dict[str, Pushed], token
     finally:
         token_issuer.expires_in = 300
         handle.close()
+
+
+def test_a_token_the_registry_rejects_is_fetched_again_once(
+    token_images: dict[str, Pushed], token_issuer: TokenIssuer
+) -> None:
+    """A cached token the registry no longer takes (expired by its clock, not ours: a real JWT
+    past its exp) gets one fresh token; when that is refused too, one clear error, no loop."""
+    from layerscope.sources.registry.auth import _Token
+    from layerscope.sources.registry.handle import RegistryHandle
+    from layerscope.sources.registry.secret import Secret
+
+    pushed = token_images["public"]
+    handle = RegistryHandle(pushed.ref.removeprefix("docker://"), pushed.ref)
+    try:
+        manifest = handle.resolve(None)
+        tokens = handle.client.auth._tokens
+        [key] = tokens
+        assert key[2] == "repository:public/tok:pull"
+        stale = token_issuer.sign("", token_issuer.grant(None, [key[2]]), lifetime=-120)
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        before = len(token_issuer.requests)
+        assert handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 1
+        token_issuer.lifetime = -120  # every token the issuer gives is stale now
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        with pytest.raises(RegistryError, match="requires authentication for public/tok"):
+            handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 2
+    finally:
+        token_issuer.lifetime = 300
+        handle.close()
+
+
+def test_nested_repository_names_get_their_own_scope(
+    token_registry: Any, token_issuer: TokenIssuer, registry_dir: Path
+) -> None:
+    from tests.sources.registry.images import push_archive, sample_spec
+
+    host = token_registry.host
+    for repo in ("public/team/sub/tok:1", "public/team/tok:1"):
+        push_archive(sample_spec(repo), host, repo, registry_dir, f"{USER}:{PASSWORD}")
+    before = len(token_issuer.requests)
+    deep = api.open_image(f"docker://{host}/public/team/sub/tok:1", manifest_only=True)
+    shallow = api.open_image(f"docker://{host}/public/team/tok:1", manifest_only=True)
+    assert deep.digest != shallow.digest
+    scopes = [r["query"]["scope"] for r in token_issuer.requests[before:]]
+    assert scopes == [["repository:public/team/sub/tok:pull"], ["repository:public/team/tok:pull"]]
