@@ -59,11 +59,14 @@ def repository_scope(repository: str, actions: str = "pull") -> str:
 class Authorizer:
     """Builds the Authorization header for requests to one registry host."""
 
-    def __init__(self, registry: str, credentials: CredentialStore, send: TokenSender, insecure: bool) -> None:
+    def __init__(
+        self, registry: str, credentials: CredentialStore, send: TokenSender, insecure: bool, hostname: str = ""
+    ) -> None:
         self.registry = registry
         self.credentials = credentials
         self.send = send
-        self.insecure = insecure
+        self.insecure = insecure  # the registry's host may be spoken to over plain HTTP
+        self.hostname = hostname.lower()  # that host (without port or brackets)
         self._lock = threading.Lock()
         self._scheme: str | None = None  # what the registry asked for last: "basic" | "bearer"
         self._challenge: Challenge | None = None
@@ -157,11 +160,19 @@ class Authorizer:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise RegistryError(f"registry {self.registry} names a token service that is not an http(s) URL")
         creds = lookup.credentials
-        if creds is not None and url.scheme == "http" and not (self.insecure or is_loopback(url.hostname)):
-            raise RegistryError(
-                f"refusing to send credentials over plain HTTP to the token service at {url.hostname} "
-                "(use --insecure if that is really wanted)"
-            )
+        # Plain HTTP carries credentials only on loopback or to the registry's own host when
+        # that is allowed insecure: --insecure never sends them in clear to a third host.
+        if creds is not None and url.scheme == "http" and not is_loopback(url.hostname):
+            if url.hostname.lower() != self.hostname:
+                raise RegistryError(
+                    f"refusing to send credentials over plain HTTP to the token service at {url.hostname}, "
+                    f"another host than the registry {self.registry}"
+                )
+            if not self.insecure:
+                raise RegistryError(
+                    f"refusing to send credentials over plain HTTP to the token service at {url.hostname} "
+                    "(pass --insecure if that is really wanted)"
+                )
         headers: dict[str, str] = {}
         form: dict[str, str] | None = None
         if creds is not None and creds.identity_token:

@@ -164,7 +164,7 @@ class RegistryClient:
         if options.username is not None and options.password is not None:
             token = options.username == "<token>"
             explicit = Credentials("" if token else options.username, options.password, token, "--username")
-        self.auth = Authorizer(name.registry, CredentialStore(explicit), self._token_request, self.lax)
+        self.auth = Authorizer(name.registry, CredentialStore(explicit), self._token_request, self.lax, name.hostname)
 
     def close(self) -> None:
         if self._secure_client is not None:
@@ -205,11 +205,9 @@ class RegistryClient:
             nxt = target.join(location)
             if nxt.scheme not in ("http", "https"):
                 raise RegistryError(f"{self.host} redirected {where(target)} to a non-HTTP URL")
-            if (
-                target.scheme == "https"
-                and nxt.scheme == "http"
-                and not (self.options.insecure or is_loopback(nxt.host))
-            ):
+            # --insecure allows plain HTTP to the registry's own host, not to wherever it points.
+            insecure_host = self.lax and nxt.host == self.name.hostname.lower()
+            if target.scheme == "https" and nxt.scheme == "http" and not (insecure_host or is_loopback(nxt.host)):
                 raise RegistryError(f"refusing a redirect from HTTPS to plain HTTP ({where(nxt)})")
             if _origin(nxt) != _origin(target):
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}

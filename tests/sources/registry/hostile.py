@@ -4,10 +4,12 @@ what to send. Real registries (tests/support/registry.py) are used for everythin
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -29,11 +31,16 @@ Answer = Callable[[str, str, dict[str, str]], Reply]
 
 
 class HostileServer:
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, bind: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> None:
+        """`bind` "0.0.0.0" to be reached off loopback; `tls`: (certificate, key) to speak HTTPS."""
         self.answer = answer
         self.requests: list[Seen] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((bind, 0), self._handler())
         self._server.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = int(self._server.server_address[1])
         self.host = f"127.0.0.1:{self.port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
