@@ -115,6 +115,15 @@ def proxy_for(url: httpx.URL) -> str | None:
         return "(unparsable)"
 
 
+def redirected_to(err: Exception) -> str | None:
+    """Where a transport error happened, when that was past a redirect (_follow's note)."""
+    text = str(err)
+    start = text.rfind(" (at ")
+    if start < 0 or not text.endswith(" redirected)"):
+        return None
+    return text[start + 5 :].split(", where ", 1)[0]
+
+
 def describe(err: Exception) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:200]
@@ -193,11 +202,18 @@ class RegistryClient:
 
     def _follow(self, method: str, url: str, headers: dict[str, str], form: dict[str, str] | None) -> httpx.Response:
         """One request, redirects followed; the response is open (streamed) for the caller."""
-        target = httpx.URL(url)
+        first = target = httpx.URL(url)
         for _ in range(MAX_REDIRECTS + 1):
             client = self._client_for(target)
             request = client.build_request(method, target, headers=headers, data=form)
-            response = client.send(request, stream=True)
+            try:
+                response = client.send(request, stream=True)
+            except httpx.TransportError as err:
+                if _origin(target) == _origin(first):
+                    raise
+                # Say where it failed: the registry was reached, what it redirected to was not.
+                note = f"{describe(err)} (at {where(target)}, where {self.host} redirected)"
+                raise type(err)(note, request=request) from err
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUS or not location:
                 return response
@@ -230,7 +246,12 @@ class RegistryClient:
         while True:
             try:
                 response = self._follow(method, url, headers, form)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as err:
+                at = redirected_to(err)
+                if at:
+                    raise RegistryError(
+                        f"{at}, where {self.host} redirected {what}, did not answer within {self.options.timeout:g}s"
+                    ) from None
                 raise RegistryError(f"{self.host} did not answer {what} within {self.options.timeout:g}s") from None
             except DROPPED as err:
                 if attempt < self.options.retries:

@@ -174,3 +174,28 @@ def test_plain_http_needs_insecure_off_loopback(anon_registry: Registry, plain_i
         assert json.loads(r.out)["reference"] == ref
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("target", ["silent", "http://elsewhere.invalid:1"])
+def test_a_failing_redirect_target_is_named_without_its_query(
+    basic_registry: Registry, basic_image: Pushed, target: str, run_cli: Any
+) -> None:
+    """The registry answered; the storage it redirected to did not: the message says which,
+    without the signed query string."""
+    proxy = FaultProxy(f"http://{basic_registry.host}")
+    silent = SilentServer()
+    base = f"http://{silent.host}" if target == "silent" else target
+    proxy.add(Rule("/blobs/", "redirect", times=None, method="GET", target=base))
+    try:
+        ref = f"docker://{proxy.host}/{basic_image.repo}"
+        r = run_cli(
+            "inspect", "--no-cache", "--username", USER, "--password-stdin", ref, stdin=PASSWORD,
+            env={"LAYERSCOPE_REGISTRY_TIMEOUT": "1", "LAYERSCOPE_REGISTRY_RETRIES": "0"}, timeout=60,
+        )  # fmt: skip
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert f"{base}/v2/{basic_image.repo.split(':')[0]}/blobs/sha256:" in r.err
+        assert f"where {proxy.host} redirected" in r.err
+        assert "s3cr3t-signature" not in r.err and PASSWORD not in r.err
+    finally:
+        proxy.close()
+        silent.close()
