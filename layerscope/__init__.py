@@ -8,6 +8,7 @@ from layerscope.api import analyze, compare, load, open_image
 from layerscope.errors import LayerscopeError
 from layerscope.model import Analysis, FileRecord, HistoryEntry, Image, Layer, LayerRecord, Totals, WasteEntry
 from layerscope.output.notebook import register as _register_renderers
+from layerscope.textsafe import visible
 
 # The results' notebook methods (Analysis.layers_df(), _repr_html_ ...) render through
 # layerscope/renderhooks.py; every import of a submodule runs this file first.
@@ -33,6 +34,7 @@ __all__ = [
     "open_image",
     "rebuild_cost",
     "simulate_cache",
+    "visible",
 ]
 
 

@@ -152,3 +152,12 @@ def test_xml_and_html(text: str) -> None:
     assert parsed.get("message") == visible(text)
     assert "<" not in html_text(text) and '"' not in html_text(text)
     assert html_lines("a\nb<\x1b") == "a\nb&lt;\\x1b"
+
+
+def test_the_public_api_gives_the_same_escaping() -> None:
+    """`layerscope.visible` is what a notebook or caller printing image text itself uses."""
+    import layerscope
+
+    assert layerscope.visible is visible
+    assert "visible" in layerscope.__all__
+    assert layerscope.visible("RUN echo \x1b]52;c;aGk=\x07") == "RUN echo \\x1b]52;c;aGk=\\x07"
