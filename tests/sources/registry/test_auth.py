@@ -268,3 +268,25 @@ def test_nested_repository_names_get_their_own_scope(
     assert deep.digest != shallow.digest
     scopes = [r["query"]["scope"] for r in token_issuer.requests[before:]]
     assert scopes == [["repository:public/team/sub/tok:pull"], ["repository:public/team/tok:pull"]]
+
+
+def test_no_secret_reaches_the_cache(
+    basic_image: Pushed, token_images: dict[str, Pushed], token_issuer: TokenIssuer, tmp_path: Path, run_cli: Any
+) -> None:
+    """Whatever the cache keeps of a private image (per-layer results, keys), no credential:
+    not the password, not its Basic encoding, not a bearer token."""
+    cache = tmp_path / "cache"
+    before = len(token_issuer.issued)
+    for pushed in (basic_image, token_images["private"]):
+        for command in ("inspect", "packages"):
+            r = run_cli(
+                command, "--username", USER, "--password-stdin", pushed.ref, stdin=PASSWORD,
+                env={"LAYERSCOPE_CACHE_DIR": str(cache)},
+            )  # fmt: skip
+            assert r.code == 0, r.err
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert files  # the layers were cached
+    issued = tuple(token_issuer.issued[before:])
+    assert issued
+    for path in files:
+        assert_no_secrets(path.read_bytes().decode("latin-1"), path.name, extra=issued)
