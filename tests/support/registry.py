@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
 import stat
 import subprocess
 import threading
@@ -129,9 +130,11 @@ class Registry:
         tls: bool = False,
         extra: dict[str, Any] | None = None,
         bind: str = "127.0.0.1",
+        client_auth: tuple[Path, Path, Path] | None = None,
     ) -> None:
         """`extra`: more top-level configuration (e.g. `validation`); `bind`: the loopback
-        address to listen on ("[::1]" for IPv6)."""
+        address to listen on ("[::1]" for IPv6); `client_auth` (with `tls`): the CA clients'
+        certificates must chain to, and a certificate and key of one (for the start-up check)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.storage = workdir / "data"
         self.port = free_port()
@@ -143,6 +146,8 @@ class Registry:
             address = outward_address()
             self.cert, key = self_signed(workdir, ["127.0.0.1", *([address] if address else [])])
             http = {"addr": f"0.0.0.0:{self.port}", "tls": {"certificate": str(self.cert), "key": str(key)}}
+            if client_auth is not None:
+                http["tls"]["clientcas"] = [str(client_auth[0])]
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "warn"},
@@ -158,9 +163,14 @@ class Registry:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(["docker-registry", "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
+        check: ssl.SSLContext | bool = False  # only our own certificate to check
+        if client_auth is not None:
+            check = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            check.check_hostname, check.verify_mode = False, ssl.CERT_NONE
+            check.load_cert_chain(str(client_auth[1]), str(client_auth[2]))
         while True:
             try:
-                httpx.get(f"{self.url}/v2/", timeout=1, verify=False)  # only our own certificate to check
+                httpx.get(f"{self.url}/v2/", timeout=1, verify=check)
                 return
             except httpx.TransportError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -143,6 +143,19 @@ def certificate_problem(err: BaseException) -> str | None:
     return None
 
 
+def tls_alert(err: BaseException) -> str | None:
+    """The alert the server ended the TLS handshake with ("sslv3 alert bad certificate",
+    "tlsv13 alert certificate required": it wants a client certificate), if that is why."""
+    seen: BaseException | None = err
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError) and "ALERT" in str(seen.reason or ""):
+            return str(seen.reason).lower().replace("_", " ")[:120]
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class RegistryClient:
     def __init__(
         self, name: RegistryName, options: RegistryOptions, transport: httpx.BaseTransport | None = None
@@ -254,32 +267,18 @@ class RegistryClient:
                     ) from None
                 raise RegistryError(f"{self.host} did not answer {what} within {self.options.timeout:g}s") from None
             except DROPPED as err:
-                if attempt < self.options.retries:
+                alert = tls_alert(err)  # the server ended the handshake on purpose: no retry
+                if alert is None and attempt < self.options.retries:
                     attempt += 1
                     time.sleep(backoff(attempt))
                     continue
-                raise RegistryError(
-                    f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
-                ) from None
-            except httpx.TransportError as err:
-                problem = certificate_problem(err)
-                if problem is not None:
-                    # Docker's answer too: an insecure registry's certificate is not checked.
+                if alert is None:
                     raise RegistryError(
-                        f"cannot verify the TLS certificate of {httpx.URL(url).netloc.decode()} ({what}): {problem}; "
-                        f"to trust its CA put it in /etc/docker/certs.d/{self.name.registry}/ca.crt "
-                        f"(or ~/.config/containers/certs.d/{self.name.registry}/), "
-                        "or pass --insecure to skip the check"
+                        f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
                     ) from None
-                hint = ""
-                if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
-                    hint = " (if it serves plain HTTP, pass --insecure)"
-                target = httpx.URL(url)
-                proxy = proxy_for(target)
-                via = f" through the proxy {proxy}" if proxy else ""
-                raise RegistryError(
-                    f"cannot reach {target.netloc.decode()}{via} ({what}): {describe(err)}{hint}"
-                ) from None
+                raise self._unreachable(err, url, what) from None
+            except httpx.TransportError as err:
+                raise self._unreachable(err, url, what) from None
             if response.status_code in RETRY_STATUS and attempt < self.options.retries:
                 delay = retry_after(response)
                 if delay is None or delay <= MAX_RETRY_AFTER:
@@ -288,6 +287,32 @@ class RegistryClient:
                     time.sleep(backoff(attempt) if delay is None else delay)
                     continue
             return response
+
+    def _unreachable(self, err: httpx.TransportError, url: str, what: str) -> RegistryError:
+        """The one line for a connection that failed for good, with what the user can do."""
+        target = httpx.URL(url)
+        host = target.netloc.decode()
+        certs_d = f"/etc/docker/certs.d/{self.name.registry}/ (or ~/.config/containers/certs.d/{self.name.registry}/)"
+        problem = certificate_problem(err)
+        if problem is not None:
+            # Docker's answer too: an insecure registry's certificate is not checked.
+            return RegistryError(
+                f"cannot verify the TLS certificate of {host} ({what}): {problem}; "
+                f"to trust its CA put it in {certs_d.replace('/ (', '/ca.crt (', 1)}, "
+                "or pass --insecure to skip the check"
+            )
+        alert = tls_alert(err)
+        if alert is not None:
+            return RegistryError(
+                f"{host} refused the TLS connection ({what}): {alert}; if it wants a client certificate, "
+                f"put NAME.cert and NAME.key in {certs_d}"
+            )
+        hint = ""
+        if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
+            hint = " (if it serves plain HTTP, pass --insecure)"
+        proxy = proxy_for(target)
+        via = f" through the proxy {proxy}" if proxy else ""
+        return RegistryError(f"cannot reach {host}{via} ({what}): {describe(err)}{hint}")
 
     def _base_url(self) -> str:
         """https://HOST, or for insecure and loopback registries whichever of https/http answers."""
