@@ -128,7 +128,8 @@ class Authorizer:
 
     def _needs_credentials(self, repository: str, lookup: Lookup) -> str:
         text = (
-            f"registry {self.registry} requires authentication for {repository}: "
+            # As Docker says it: an anonymous pull of a name that does not exist is refused alike.
+            f"registry {self.registry} requires authentication for {repository} (or has no such repository): "
             "pass --username and --password-stdin, or log in with docker login"
         )
         if lookup.problems:

@@ -149,7 +149,7 @@ def test_anonymous_token_for_a_public_repository(token_images: dict[str, Pushed]
 def test_private_repository_needs_credentials(token_images: dict[str, Pushed], run_cli: Any) -> None:
     r = run_cli("inspect", token_images["private"].ref)
     assert r.code == 2 and r.err.count("\n") == 1
-    assert "requires authentication for private/tok" in r.err
+    assert "requires authentication for private/tok (or has no such repository)" in r.err
 
 
 def test_token_with_user_credentials(
