@@ -199,3 +199,25 @@ def test_a_failing_redirect_target_is_named_without_its_query(
     finally:
         proxy.close()
         silent.close()
+
+
+def test_a_bearer_token_is_not_sent_to_the_redirect_target(
+    token_registry: Registry, token_images: dict[str, Pushed], run_cli: Any
+) -> None:
+    """As with Basic credentials: the registry gets the bearer token, the storage it
+    redirects blobs to (another origin) does not."""
+    from tests.sources.registry.hostile import HostileServer, Reply
+
+    storage = HostileServer(lambda method, path, headers: Reply(503, b"unavailable"))
+    proxy = FaultProxy(f"http://{token_registry.host}")
+    proxy.add(Rule("/blobs/", "redirect", times=None, method="GET", target=f"http://localhost:{storage.port}"))
+    try:
+        ref = f"docker://{proxy.host}/{token_images['public'].repo}"
+        r = run_cli("inspect", "--no-cache", ref, env={"LAYERSCOPE_REGISTRY_RETRIES": "0"})
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert storage.requests
+        assert all(name.lower() != "authorization" for seen in storage.requests for name in seen.headers)
+        assert any(seen.headers.get("Authorization", "").startswith("Bearer ") for seen in proxy.requests)
+    finally:
+        proxy.close()
+        storage.close()
