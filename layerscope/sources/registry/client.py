@@ -37,6 +37,7 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 MAX_REDIRECTS = 10
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+REDIRECT_NOTE = "layerscope: redirected to "  # noted on a transport error past a redirect
 # A dropped connection (reset, closed mid-response) is worth another try; a refused one
 # or a name that does not resolve is not.
 DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
@@ -115,13 +116,12 @@ def proxy_for(url: httpx.URL) -> str | None:
         return "(unparsable)"
 
 
-def redirected_to(err: Exception) -> str | None:
+def redirected_to(err: BaseException) -> str | None:
     """Where a transport error happened, when that was past a redirect (_follow's note)."""
-    text = str(err)
-    start = text.rfind(" (at ")
-    if start < 0 or not text.endswith(" redirected)"):
-        return None
-    return text[start + 5 :].split(", where ", 1)[0]
+    for note in getattr(err, "__notes__", ()):
+        if isinstance(note, str) and note.startswith(REDIRECT_NOTE):
+            return note.removeprefix(REDIRECT_NOTE)
+    return None
 
 
 def describe(err: Exception) -> str:
@@ -222,11 +222,9 @@ class RegistryClient:
             try:
                 response = client.send(request, stream=True)
             except httpx.TransportError as err:
-                if _origin(target) == _origin(first):
-                    raise
-                # Say where it failed: the registry was reached, what it redirected to was not.
-                note = f"{describe(err)} (at {where(target)}, where {self.host} redirected)"
-                raise type(err)(note, request=request) from err
+                if _origin(target) != _origin(first):  # the registry answered; where it sent us did not
+                    err.add_note(REDIRECT_NOTE + where(target))
+                raise
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUS or not location:
                 return response
@@ -260,12 +258,11 @@ class RegistryClient:
             try:
                 response = self._follow(method, url, headers, form)
             except httpx.TimeoutException as err:
-                at = redirected_to(err)
-                if at:
-                    raise RegistryError(
-                        f"{at}, where {self.host} redirected {what}, did not answer within {self.options.timeout:g}s"
-                    ) from None
-                raise RegistryError(f"{self.host} did not answer {what} within {self.options.timeout:g}s") from None
+                within = f"within {self.options.timeout:g}s"
+                if redirected_to(err):
+                    who, what = self._at(err, self.host, what)
+                    raise RegistryError(f"{who} did not answer {within} ({what})") from None
+                raise RegistryError(f"{self.host} did not answer {what} {within}") from None
             except DROPPED as err:
                 alert = tls_alert(err)  # the server ended the handshake on purpose: no retry
                 if alert is None and attempt < self.options.retries:
@@ -273,8 +270,9 @@ class RegistryClient:
                     time.sleep(backoff(attempt))
                     continue
                 if alert is None:
+                    who, what = self._at(err, self.host, what)
                     raise RegistryError(
-                        f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
+                        f"the connection to {who} dropped {attempt + 1} times ({what}): {describe(err)}"
                     ) from None
                 raise self._unreachable(err, url, what) from None
             except httpx.TransportError as err:
@@ -288,29 +286,36 @@ class RegistryClient:
                     continue
             return response
 
+    def _at(self, err: BaseException, host: str, what: str) -> tuple[str, str]:
+        """Who failed, and what was asked, for a message: past a redirect, the URL it led to
+        (no query string) and who sent us there."""
+        at = redirected_to(err)
+        return (at, f"{what}, redirected there by {self.host}") if at else (host, what)
+
     def _unreachable(self, err: httpx.TransportError, url: str, what: str) -> RegistryError:
         """The one line for a connection that failed for good, with what the user can do."""
         target = httpx.URL(url)
-        host = target.netloc.decode()
-        certs_d = f"/etc/docker/certs.d/{self.name.registry}/ (or ~/.config/containers/certs.d/{self.name.registry}/)"
+        at = redirected_to(err)
+        host, what = self._at(err, target.netloc.decode(), what)
+        docker_dir = f"/etc/docker/certs.d/{self.name.registry}/"
+        user_dir = f"~/.config/containers/certs.d/{self.name.registry}/"
         problem = certificate_problem(err)
         if problem is not None:
             # Docker's answer too: an insecure registry's certificate is not checked.
             return RegistryError(
                 f"cannot verify the TLS certificate of {host} ({what}): {problem}; "
-                f"to trust its CA put it in {certs_d.replace('/ (', '/ca.crt (', 1)}, "
-                "or pass --insecure to skip the check"
+                f"to trust its CA put it in {docker_dir}ca.crt (or {user_dir}), or pass --insecure to skip the check"
             )
         alert = tls_alert(err)
         if alert is not None:
             return RegistryError(
                 f"{host} refused the TLS connection ({what}): {alert}; if it wants a client certificate, "
-                f"put NAME.cert and NAME.key in {certs_d}"
+                f"put NAME.cert and NAME.key in {docker_dir} (or {user_dir})"
             )
         hint = ""
-        if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
+        if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure and not at:
             hint = " (if it serves plain HTTP, pass --insecure)"
-        proxy = proxy_for(target)
+        proxy = proxy_for(httpx.URL(at) if at else target)
         via = f" through the proxy {proxy}" if proxy else ""
         return RegistryError(f"cannot reach {host}{via} ({what}): {describe(err)}{hint}")
 

@@ -7,7 +7,7 @@
   `/etc/containers/certs.d` and `/etc/docker/certs.d` that has a `HOST[:PORT]` directory
   gives more CAs (`*.crt`) and a client certificate (`NAME.cert` with `NAME.key`).
 
-Contexts are cached per (environment, directory): each costs ~50 ms of CPU to load.
+Contexts are cached per (environment, directory and its mtime): each costs ~50 ms of CPU.
 """
 
 from __future__ import annotations
@@ -39,15 +39,20 @@ def certs_dir(registry: str, env: dict[str, str] | os._Environ[str] | None = Non
 def ssl_context(registry: str) -> ssl.SSLContext:
     """The verifying context for connections made for `registry` (its redirects included)."""
     directory = certs_dir(registry)
+    try:
+        changed = directory.stat().st_mtime_ns if directory else 0  # a file added or removed: load again
+    except OSError:
+        changed = 0
     return _context(
         os.environ.get("SSL_CERT_FILE") or None,
         os.environ.get("SSL_CERT_DIR") or None,
         str(directory) if directory else None,
+        changed,
     )
 
 
 @functools.lru_cache(maxsize=16)
-def _context(cafile: str | None, capath: str | None, directory: str | None) -> ssl.SSLContext:
+def _context(cafile: str | None, capath: str | None, directory: str | None, changed: int) -> ssl.SSLContext:
     try:
         if cafile or capath:
             ctx = ssl.create_default_context(cafile=cafile, capath=capath)

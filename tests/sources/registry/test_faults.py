@@ -194,7 +194,7 @@ def test_a_failing_redirect_target_is_named_without_its_query(
         )  # fmt: skip
         assert r.code == 2 and r.err.count("\n") == 1, r.err
         assert f"{base}/v2/{basic_image.repo.split(':')[0]}/blobs/sha256:" in r.err
-        assert f"where {proxy.host} redirected" in r.err
+        assert f"redirected there by {proxy.host})" in r.err
         assert "s3cr3t-signature" not in r.err and PASSWORD not in r.err
     finally:
         proxy.close()
