@@ -68,6 +68,7 @@ class Authorizer:
         self.insecure = insecure  # the registry's host may be spoken to over plain HTTP
         self.hostname = hostname.lower()  # that host (without port or brackets)
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()
         self._scheme: str | None = None  # what the registry asked for last: "basic" | "bearer"
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, str, str], _Token] = {}
@@ -97,8 +98,11 @@ class Authorizer:
             scope = repository_scope(repository)
             with self._lock:
                 self._scheme, self._challenge = "bearer", bearer
-                if sent is not None and sent.startswith("Bearer "):
-                    self._tokens.pop(self._key(bearer, scope), None)  # rejected: fetch a fresh one
+                key = self._key(bearer, scope)
+                cached = self._tokens.get(key)
+                # Rejected: fetch a fresh one, unless another thread already has (parallel layers).
+                if sent is not None and cached is not None and sent == "Bearer " + cached.value.reveal():
+                    del self._tokens[key]
             return "Bearer " + self._token(bearer, scope, lookup).value.reveal()
         if basic is not None:
             with self._lock:
@@ -155,6 +159,11 @@ class Authorizer:
         cached = self._cached(challenge, scope)
         if cached is not None:
             return cached
+        with self._fetching:  # one fetch at a time: parallel layer downloads share its token
+            cached = self._cached(challenge, scope)
+            return cached if cached is not None else self._fetch(challenge, scope, lookup)
+
+    def _fetch(self, challenge: Challenge, scope: str, lookup: Lookup) -> _Token:
         realm = challenge.params["realm"]
         service = challenge.params.get("service", "")
         url = urllib.parse.urlsplit(realm)

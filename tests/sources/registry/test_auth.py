@@ -290,3 +290,29 @@ def test_no_secret_reaches_the_cache(
     assert issued
     for path in files:
         assert_no_secrets(path.read_bytes().decode("latin-1"), path.name, extra=issued)
+
+
+def test_parallel_requests_share_one_fresh_token(token_images: dict[str, Pushed], token_issuer: TokenIssuer) -> None:
+    """Layers download in parallel: when their shared token is rejected, one fresh token is
+    fetched for all of them (not one each, and none throws away another's fresh token)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from layerscope.sources.registry.auth import _Token
+    from layerscope.sources.registry.handle import RegistryHandle
+    from layerscope.sources.registry.secret import Secret
+
+    pushed = token_images["public"]
+    handle = RegistryHandle(pushed.ref.removeprefix("docker://"), pushed.ref)
+    try:
+        manifest = handle.resolve(None)
+        tokens = handle.client.auth._tokens
+        [key] = tokens
+        stale = token_issuer.sign("", token_issuer.grant(None, [key[2]]), lifetime=-120)
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        before = len(token_issuer.requests)
+        with ThreadPoolExecutor(8) as pool:
+            configs = list(pool.map(lambda _: handle.config_bytes(manifest), range(16)))
+        assert len(set(configs)) == 1
+        assert len(token_issuer.requests) == before + 1
+    finally:
+        handle.close()
