@@ -316,3 +316,12 @@ def test_parallel_requests_share_one_fresh_token(token_images: dict[str, Pushed]
         assert len(token_issuer.requests) == before + 1
     finally:
         handle.close()
+
+
+@pytest.mark.parametrize("command", ["check", "packages"])
+def test_other_commands_read_a_private_image(basic_image: Pushed, command: str, run_cli: Any) -> None:
+    """`check` (exit 0 or 1: a verdict, not an error) and `packages` take the same credentials."""
+    r = run_cli(command, "--username", USER, "--password-stdin", basic_image.ref, stdin=PASSWORD)
+    assert r.code in (0, 1), r.err
+    assert basic_image.ref in r.out
+    assert_no_secrets(r.out, r.err)
