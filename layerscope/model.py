@@ -343,6 +343,7 @@ class Package:
     inferred_bytes: int = 0  # part of `size` owned by inference, not by its file list (pyc, top-level name, ...)
     rebuild: PackageRebuild | None = None  # what bumping it costs, when worked out (buildcache/features/bump.py)
     notes: tuple[str, ...] = ()  # what its inferred_bytes were inferred from
+    purl: str | None = None  # its package URL (analysis/packages/purl.py); None: none (or saved before purls)
 
 
 @dataclass(frozen=True, slots=True)

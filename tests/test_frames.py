@@ -153,6 +153,7 @@ def test_packages_df_without_attribution_has_its_columns(analysis):
         "location",
         "dead_bytes",
         "category",
+        "purl",
     ]
 
 
@@ -166,6 +167,7 @@ def test_packages_and_categories_df(tmp_path):
     assert df.loc["alpha", "ecosystem"] == "python" and df.loc["alpha", "category"] == "python-packages"
     assert df.loc["alpha", "size"] > 1000 and df.dtypes["size"] == "int64"
     assert df.loc["alpha", "location"].endswith(SITE.split("/", 1)[1])
+    assert df.loc["alpha", "purl"] == "pkg:pypi/alpha@1.0" and df.dtypes["purl"] == "string"
     long = a.packages_df(by_layer=True)
     assert list(long.columns) == ["ecosystem", "name", "version", "location", "layer", "bytes"]
     assert long.groupby("name")["bytes"].sum().to_dict() == df["size"].to_dict()

@@ -18,8 +18,8 @@ from typing import Any
 
 from layerscope.layers.layercache import SUMMARIES_PREFIX, cache_root, read_entry, write_entry
 
-SCHEMA = 5  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
-# 4: exposure findings; 5: a layout is keyed by all its files
+SCHEMA = 6  # 2: summaries carry the package report; 3: inferred bytecode, packages' notes, savings' closure;
+# 4: exposure findings; 5: a layout is keyed by all its files; 6: packages' purl
 MAX_LAYOUT_FILES = 100_000  # a directory with more files is not keyed (read every time)
 
 

@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_image_flags(p)
     p.add_argument("--save", metavar="FILE", help="also write the full analysis (reusable as analysis:FILE)")
     p.add_argument("--all", action="store_true", help=f"list every package (default: the {TOP} largest)")
+    p.add_argument("--purl", action="store_true", help="add each package's package URL (purl; always in --json)")
     add_rebuild_flags(p)
     p.set_defaults(func=run)
 
@@ -42,6 +43,6 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     if args.json:
         emit_json(packages_document(analysis))
     else:
-        for line in render(analysis, None if args.all else TOP):
+        for line in render(analysis, None if args.all else TOP, purl=args.purl):
             out(line)
     return 0

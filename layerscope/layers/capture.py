@@ -1,4 +1,5 @@
-"""Which small files a layer walk keeps the contents of: package databases and metadata.
+"""Which small files a layer walk keeps the contents of: package databases and metadata,
+and the os-release that names the distro of OS packages' purls.
 
 Captured during the one pass over a layer so that package attribution never reads the
 layer twice (docs/image-formats.md §10). Each ecosystem declares its files in one
@@ -18,6 +19,7 @@ from dataclasses import dataclass, fields
 MAX_CAPTURE = 8 << 20
 MAX_CAPTURE_RPMDB = 256 << 20
 MAX_CAPTURE_CONF = 64 << 10
+MAX_CAPTURE_RELEASE = 64 << 10  # an os-release is under 1 KiB; a larger one is not kept (no release)
 # What one layer, and one image, may keep in all: the limits above are per file, and a layer
 # of a few hundred 8 MiB `.list` files (27 MB gzip) had kept gigabytes (MemoryError, exit 3).
 # Far above real ones: a large rpmdb (up to MAX_CAPTURE_RPMDB) and every RECORD of an ML image.
@@ -107,9 +109,21 @@ def _rpm_limit(path: str, parent: str, name: str) -> int | None:
 
 RPM_FILES = CaptureRules("rpm", _RPM_NAMES, _rpm_limit)
 
+# The image's os-release: not a package database but what OS package URLs name as their
+# distro (analysis/packages/release.py), kept in the same walk so no layer is read twice.
+_RELEASE_PATHS = frozenset({"etc/os-release", "usr/lib/os-release"})
+
+
+def _release_limit(path: str, parent: str, name: str) -> int | None:
+    return MAX_CAPTURE_RELEASE if path in _RELEASE_PATHS else None
+
+
+RELEASE_FILES = CaptureRules("os-release", frozenset({"os-release"}), _release_limit)
+
 # The order rules are asked in: the first that answers decides (dpkg's and apk's exact
 # paths first, then Python's .dist-info/.egg-info directories, which keep only their own files).
-CAPTURES = (DPKG_FILES, APK_FILES, PYTHON_FILES, CONDA_FILES, RPM_FILES)
+PACKAGE_CAPTURES = (DPKG_FILES, APK_FILES, PYTHON_FILES, CONDA_FILES, RPM_FILES)
+CAPTURES = (*PACKAGE_CAPTURES, RELEASE_FILES)
 
 # The prefilter: most paths fail these three cheap tests and cost nothing more.
 _NAMES = frozenset().union(*(r.names for r in CAPTURES))

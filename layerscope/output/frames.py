@@ -143,7 +143,19 @@ def waste_df(a: Analysis) -> pd.DataFrame:
     )
 
 
-_PACKAGE_COLUMNS = ("ecosystem", "name", "version", "size", "files", "layer", "location", "dead_bytes", "category")
+# purl: the package URL, <NA> where it has none (packages --json's packages[].purl)
+_PACKAGE_COLUMNS = (
+    "ecosystem",
+    "name",
+    "version",
+    "size",
+    "files",
+    "layer",
+    "location",
+    "dead_bytes",
+    "category",
+    "purl",
+)
 
 
 def packages_df(a: Analysis, by_layer: bool = False) -> pd.DataFrame:

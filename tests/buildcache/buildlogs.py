@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from layerscope.buildcache.inputs.rawjson import read_rawjson
 from layerscope.buildcache.inputs.timings import place_vertices, rawjson_steps
 from layerscope.buildfile.stages import Dockerfile, load_dockerfile
 
@@ -29,7 +30,7 @@ def _buildkit(
 
 
 def from_rawjson(text: str, df: Dockerfile, args: dict[str, str], target: str | None) -> dict[int, str]:
-    steps, problems = rawjson_steps(text, df, args, target)
+    steps, problems = rawjson_steps(read_rawjson(text), df, args, target)
     if problems:
         raise LogMismatch("; ".join(problems))
     return {s.line: "hit" if s.cached else "miss" for s in steps if s.keyword != "FROM"}

@@ -139,3 +139,67 @@ def test_damaged_metadata_inside_an_image_is_a_note(tmp_path: Path, run_cli) -> 
     assert [(p["name"], p["version"]) for p in doc["packages"]] == [("bad", "1.0")]
     assert any("RECORD" in n and "malformed" in n for n in doc["notes"])
     assert any("/var/lib/dpkg/status" in n and "malformed" in n for n in doc["notes"])
+
+
+SAMPLE_PIP = "sample_images/pip.docker.tar"  # relative to the repository, where run_cli runs
+
+
+def test_every_package_of_a_sample_image_has_its_purl(run_cli) -> None:
+    """`packages --json` on a committed sample image: pip's dists, each its pkg:pypi purl
+    (an addition to the contract: docs/contract-extensions.md)."""
+    r = run_cli("packages", "--json", SAMPLE_PIP)
+    assert r.code == 0, r.err
+    purls = {p["name"]: p["purl"] for p in json.loads(r.out)["packages"]}
+    assert purls == {
+        "charset-normalizer": "pkg:pypi/charset-normalizer@3.4.0",
+        "urllib3": "pkg:pypi/urllib3@2.2.3",  # upgraded from 1.26.20: the version present now
+        "idna": "pkg:pypi/idna@3.10",
+        "certifi": "pkg:pypi/certifi@2024.8.30",
+        "requests": "pkg:pypi/requests@2.32.3",
+    }
+
+
+def test_purl_column_is_asked_for(run_cli) -> None:
+    plain = run_cli("packages", SAMPLE_PIP)
+    assert plain.code == 0 and "pkg:pypi/" not in plain.out  # a purl is as long as the row: only on request
+    r = run_cli("packages", "--purl", SAMPLE_PIP)
+    assert r.code == 0, r.err
+    head = next(line for line in r.out.splitlines() if line.lstrip().startswith("Size"))
+    assert head.endswith("Category               Package URL")
+    row = next(line for line in r.out.splitlines() if " idna " in line)
+    assert row.split()[-2:] == ["python-packages", "pkg:pypi/idna@3.10"]
+
+
+def test_an_analysis_saved_before_purls_has_none(venv_archive: str, tmp_path: Path, run_cli) -> None:
+    saved = tmp_path / "a.json"
+    assert run_cli("packages", "--json", "--save", str(saved), venv_archive).code == 0
+    doc = json.loads(saved.read_text())
+    assert {p["purl"] for p in doc["packages"]["packages"]} == {"pkg:pypi/demo-pkg@2.0", "pkg:pypi/solo@0.5"}
+    for p in doc["packages"]["packages"]:
+        del p["purl"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    r = run_cli("packages", "--json", f"analysis:{old}")
+    assert r.code == 0, r.err
+    assert [p["purl"] for p in json.loads(r.out)["packages"]] == [None, None]
+
+
+def test_hostile_database_text_is_percent_encoded_and_escaped(tmp_path: Path, run_cli) -> None:
+    """A dpkg name and an os-release ID with an ANSI escape, `/`, `?` and `#`: the purl keeps
+    them inside their components, encoded; the text output escapes the name as every other."""
+    status = b"Package: evil\x1b[31m/x?y#z\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\n"
+    release = b'ID="debian\x1b]0;t\x07/../x"\nID_LIKE=debian\nVERSION_ID=12\n'
+    entries = [d("var"), d("var/lib"), d("var/lib/dpkg"), f("var/lib/dpkg/status", status)]
+    entries += [d("etc"), f("etc/os-release", release)]
+    path = ImageSpec([layer_tar(entries)]).docker_archive(str(tmp_path / "evil.tar"))
+    r = run_cli("packages", "--json", path)
+    assert r.code == 0, r.err
+    (pkg,) = json.loads(r.out)["packages"]
+    assert pkg["purl"] == (
+        "pkg:deb/debian%1B%5D0%3Bt%07%2F..%2Fx/evil%1B%5B31m%2Fx%3Fy%23z@1.0"
+        "?arch=amd64&distro=debian%1B%5D0%3Bt%07%2F..%2Fx-12"
+    )
+    text = run_cli("packages", "--purl", path)
+    assert text.code == 0, text.err
+    assert "\x1b" not in text.out and "\x07" not in text.out
+    assert pkg["purl"] in text.out

@@ -1,12 +1,14 @@
 """apk: `lib/apk/db/installed`, blank-line separated records of `X:value` lines.
 
-`P` name, `V` version, `A` arch, `F` a directory, `R` a file in the preceding `F`
-(docs/image-formats.md §10). Lines that are not `X:value` are counted and skipped.
+`P` name, `V` version, `A` arch, `o` origin (source) package, `F` a directory, `R` a file
+in the preceding `F` (docs/image-formats.md §10). Lines that are not `X:value` are counted and skipped.
 """
 
 from __future__ import annotations
 
 from layerscope.analysis.packages.common import APK, Captured, Found, decode, join_rel
+from layerscope.analysis.packages.purl import encode
+from layerscope.analysis.packages.release import Release
 
 DBS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
 WORLD = "etc/apk/world"  # what was installed on purpose, read for the toolchain's closure (closure.py)
@@ -37,7 +39,7 @@ def parse(text: str, db: str) -> tuple[list[Found], int]:
 
     def flush() -> None:
         if fields.get("P"):
-            name = fields["P"]
+            name, origin = fields["P"], fields.get("o", "")
             found.append(
                 Found(
                     ecosystem=APK,
@@ -47,6 +49,8 @@ def parse(text: str, db: str) -> tuple[list[Found], int]:
                     key=f"{APK}:{name}",
                     files=tuple(files),
                     meta=(db,),
+                    # syft's upstream: the origin (source) package when it is another one
+                    qualifiers=(("arch", fields.get("A", "")), ("upstream", "" if origin == name else origin)),
                 )
             )
 
@@ -69,3 +73,11 @@ def parse(text: str, db: str) -> tuple[list[Found], int]:
             fields[tag] = value
     flush()
     return found, bad
+
+
+def purl(f: Found, release: Release | None) -> str | None:
+    """`pkg:apk/<ID>/name@version?arch=..&distro=ID-VERSION_ID&upstream=..`; None without an
+    os-release (syft gives none then either)."""
+    if release is None:
+        return None
+    return encode("apk", release.id.lower(), f.name.lower(), f.version, (*f.qualifiers, ("distro", release.distro)))

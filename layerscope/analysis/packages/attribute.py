@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from layerscope.analysis.filetree import FileTree
 from layerscope.analysis.packages.categories import TOOLCHAINS, Classifier
 from layerscope.analysis.packages.common import SOURCE, Found
-from layerscope.analysis.packages.ecosystems import RANK, package_category
+from layerscope.analysis.packages.ecosystems import RANK, package_category, package_url
 from layerscope.analysis.packages.installs import History, Install
 from layerscope.analysis.packages.owners import BYTECODE, INSTALL_PATH, PROJECT, TOP_LEVEL, Claims, Inferred
 from layerscope.analysis.packages.resolve import Resolver
@@ -180,6 +180,7 @@ def _packages(
                 provided_by=provided_by,
                 inferred_bytes=t.inferred,
                 notes=_inferred_notes(f, t),
+                purl=package_url(f, hist.release),
             )
         )
     out.sort(key=lambda p: (-p.size, p.ecosystem, p.name.lower(), p.location))

@@ -29,6 +29,9 @@ class Found:
     site: str = ""  # python: the site directory its RECORD is relative to
     tops: tuple[str, ...] = ()  # python: top_level.txt names, used only without a file list
     project: str = ""  # python: an editable install's project directory (its files are taken as the dist's)
+    # what its database states that its package URL carries besides name and version (arch,
+    # upstream, epoch, build...): purl qualifiers; the image's distro is added by ecosystems.py
+    qualifiers: tuple[tuple[str, str], ...] = ()
 
     @property
     def group(self) -> tuple[str, str, str]:

@@ -33,6 +33,7 @@ def _package(p: Package) -> dict[str, Any]:
         "inferred_bytes": p.inferred_bytes,
         "rebuild": None if p.rebuild is None else rebuild_json(p.rebuild),
         "notes": list(p.notes),
+        "purl": p.purl,
     }
 
 
@@ -152,6 +153,7 @@ def report_from(d: dict[str, Any]) -> PackageReport:
                 inferred_bytes=p["inferred_bytes"],
                 rebuild=_rebuild_from(p.get("rebuild")),
                 notes=tuple(p.get("notes") or ()),
+                purl=p.get("purl"),
             )
             for p in d["packages"]
         ),

@@ -9,7 +9,11 @@ really installed it at the diversion's target.
 
 from __future__ import annotations
 
+import re
+
 from layerscope.analysis.packages.common import DEB, Captured, Found, decode, root_path, stanzas
+from layerscope.analysis.packages.purl import encode
+from layerscope.analysis.packages.release import Release
 
 ROOT = "var/lib/dpkg/"
 STATUS = ROOT + "status"
@@ -19,6 +23,7 @@ DIVERSIONS = ROOT + "diversions"
 # apt's marks (Auto-Installed), read for the toolchain's dependency closure (closure.py)
 EXTENDED_STATES = "var/lib/apt/extended_states"
 APT_CONF, APT_CONF_D = "etc/apt/apt.conf", "etc/apt/apt.conf.d/"  # its AutoRemove settings, likewise
+_SOURCE = re.compile(r"^(\S+)(?:\s*\((.*)\))?")  # `Source: name` or `Source: name (version)`
 
 
 def is_dpkg_meta(path: str) -> bool:
@@ -77,9 +82,27 @@ def find(view: Captured) -> tuple[list[Found], list[str]]:
                 files=tuple(files),
                 meta=(path,) + ((list_path,) if list_path else ()),
                 stamp=stamp,
+                qualifiers=(("arch", arch), ("upstream", _upstream(fields.get("Source", "")))),
             )
         )
     return found, notes
+
+
+def _upstream(source: str) -> str:
+    """The purl `upstream` qualifier (syft's) of a `Source:` field: `name` or `name@version`."""
+    m = _SOURCE.match(source.strip())
+    if m is None:
+        return ""
+    name, version = m.group(1), (m.group(2) or "").strip()
+    return f"{name}@{version}" if version else name
+
+
+def purl(f: Found, release: Release | None) -> str | None:
+    """`pkg:deb/<ID>/name@version?arch=..&distro=ID-VERSION_ID&upstream=..`; None unless the
+    image's os-release says it is Debian or derived from it (syft gives none then either)."""
+    if release is None or not release.like("debian"):
+        return None
+    return encode("deb", release.id.lower(), f.name.lower(), f.version, (*f.qualifiers, ("distro", release.distro)))
 
 
 def _files(view: Captured, name: str, arch: str, status_path: str) -> tuple[list[str], str | None]:

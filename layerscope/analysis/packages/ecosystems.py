@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from layerscope.analysis.packages import apk, categories, conda, dpkg, python, rpm
 from layerscope.analysis.packages.common import APK, CONDA, DEB, PYTHON, RPM, SOURCE, Captured, Found
+from layerscope.analysis.packages.release import Release
 from layerscope.layers import capture
 from layerscope.layers.capture import CaptureRules
 
 Finder = Callable[[Captured], tuple[list[Found], list[str]]]
+PackageURL = Callable[[Found, Release | None], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class Ecosystem:
     captures: tuple[str, ...]  # examples of those files (the tests check the walk keeps them)
     category: Callable[[str], str]  # a package's category by its name (categories.py)
     owns_meta: bool  # its database files are each package's own (a dist's metadata), not one shared database
+    purl: PackageURL  # a package's package URL, given the image's os-release (None: it has none)
 
     @property
     def key_prefix(self) -> str:
@@ -54,6 +57,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",),
         categories.python_package_category,
         owns_meta=True,
+        purl=python.purl,
     ),
     Ecosystem(
         "conda",
@@ -65,6 +69,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("opt/conda/conda-meta/zlib-1.2.13-0.json",),
         categories.conda_package_category,
         owns_meta=True,
+        purl=conda.purl,
     ),
     Ecosystem(
         "dpkg",
@@ -76,6 +81,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("var/lib/dpkg/status",),
         categories.os_package_category,
         owns_meta=False,
+        purl=dpkg.purl,
     ),
     Ecosystem(
         "apk",
@@ -87,6 +93,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("lib/apk/db/installed",),
         categories.os_package_category,
         owns_meta=False,
+        purl=apk.purl,
     ),
     Ecosystem(
         "rpm",
@@ -98,6 +105,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("var/lib/rpm/rpmdb.sqlite",),
         categories.os_package_category,
         owns_meta=False,
+        purl=rpm.purl,
     ),
 )
 ECOSYSTEM_BY_NAME = {e.name: e for e in ECOSYSTEMS}
@@ -114,6 +122,16 @@ def package_category(ecosystem: str, name: str) -> str:
     attributed from source (no database) is an OS package."""
     category = _CATEGORY.get(ecosystem)
     return categories.OS_PACKAGES if category is None else category(name)
+
+
+_PURL = {e.package_ecosystem: e.purl for e in ECOSYSTEMS}
+
+
+def package_url(f: Found, release: Release | None) -> str | None:
+    """The package URL of a package its database states, in the image whose os-release is
+    `release`; None when its ecosystem gives it none (see each one's `purl`)."""
+    purl = _PURL.get(f.ecosystem)
+    return None if purl is None else purl(f, release)
 
 
 def ecosystem_of(path: str) -> str | None:

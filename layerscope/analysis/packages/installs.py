@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from layerscope.analysis.packages.common import Captured, Found
 from layerscope.analysis.packages.ecosystems import ECOSYSTEM_BY_NAME, ECOSYSTEMS, Finder, ecosystem_of
+from layerscope.analysis.packages.release import Release, final_release
 from layerscope.model import LayerRecord
 
 
@@ -33,6 +34,7 @@ class History:
     final: list[Install] = field(default_factory=list)  # the installs present at the top
     notes: list[str] = field(default_factory=list)
     views: dict[str, Captured] = field(default_factory=dict)  # final captured files by ecosystem
+    release: Release | None = None  # the final filesystem's os-release: the distro of its OS packages' purls
 
 
 def _finders() -> dict[str, Finder]:
@@ -103,5 +105,6 @@ def build(records: list[LayerRecord], visible: Callable[[str, int], bool]) -> Hi
                     hist.installs.append(latest[f.key])
     hist.final = sorted(latest.values(), key=lambda x: x.found.key)
     hist.views = final_views
+    hist.release = final_release(records, visible)
     hist.notes = sorted(seen_notes)
     return hist

@@ -16,6 +16,8 @@ import re
 import urllib.parse
 
 from layerscope.analysis.packages.common import PYTHON, Captured, Found, decode, headers, join_rel, root_path
+from layerscope.analysis.packages.purl import encode
+from layerscope.analysis.packages.release import Release
 
 _SINGLE = ""  # key of a single-file egg-info's own contents (no file in a dir has this name)
 _DIRNAME = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)(?:-py\d.*)?\.(?:dist|egg)-info$", re.IGNORECASE)
@@ -77,7 +79,8 @@ def _dist(d: str, files: dict[str, tuple[int, bytes]]) -> tuple[Found | None, tu
             p = join_rel(d, line.strip()) if line.strip() else None
             if p is not None:
                 listed.append(p)
-    project = _editable_project(files["direct_url.json"][1]) if "direct_url.json" in files else ""
+    direct = _direct_url(files["direct_url.json"][1]) if "direct_url.json" in files else None
+    project = _editable_project(direct)
     meta_path = d if single else f"{d}/{meta_name}"
     tops: tuple[str, ...] = ()
     if not listed and "top_level.txt" in files:
@@ -96,21 +99,44 @@ def _dist(d: str, files: dict[str, tuple[int, bytes]]) -> tuple[Found | None, tu
             site=site,
             tops=tops,
             project=project,
+            qualifiers=(("vcs_url", _vcs_url(direct)),),
         ),
         tuple(notes),
     )
 
 
-def _editable_project(raw: bytes) -> str:
+def _direct_url(raw: bytes) -> dict[str, object] | None:
+    """A PEP 610 direct_url.json document; None when it is not a JSON object."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _vcs_url(doc: dict[str, object] | None) -> str:
+    """The purl `vcs_url` qualifier of a dist installed from version control (PEP 610
+    vcs_info): `git+https://host/repo@commit`, syft's form; "" otherwise."""
+    info = None if doc is None else doc.get("vcs_info")
+    url = None if doc is None else doc.get("url")
+    if not isinstance(info, dict) or not isinstance(url, str) or not isinstance(info.get("vcs"), str):
+        return ""
+    commit = info.get("commit_id")
+    return f"{info['vcs']}+{url}@{commit if isinstance(commit, str) else ''}"
+
+
+def purl(f: Found, release: Release | None) -> str | None:
+    """`pkg:pypi/name@version`: the name as the spec's pypi type says, lower case with `_` as
+    `-` (and no more: `zope.interface` keeps its dot, as in syft's purls)."""
+    return encode("pypi", "", f.name.lower().replace("_", "-"), f.version, f.qualifiers)
+
+
+def _editable_project(doc: dict[str, object] | None) -> str:
     """The project directory of an editable install (PEP 610 direct_url.json), root-relative; "" otherwise.
 
     `pip install -e DIR` leaves only a .pth file or an import hook in site-packages: the
     code stays in DIR, where nothing else would own it."""
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
-        return ""
-    if not isinstance(doc, dict):
+    if doc is None:
         return ""
     info, url = doc.get("dir_info"), doc.get("url")
     if not isinstance(info, dict) or info.get("editable") is not True or not isinstance(url, str):

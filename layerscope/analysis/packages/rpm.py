@@ -18,6 +18,8 @@ import tempfile
 
 from layerscope.analysis.packages import rpmheader, rpmstore
 from layerscope.analysis.packages.common import RPM, Captured, Found, root_path
+from layerscope.analysis.packages.purl import encode
+from layerscope.analysis.packages.release import Release
 from layerscope.layers.layercache import cache_root
 
 DIRS = ("var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/rpm/")
@@ -63,10 +65,30 @@ def find(view: Captured) -> tuple[list[Found], list[str]]:
             if pkg.name == "gpg-pubkey":
                 continue  # imported signing keys, not software
             files = tuple(p for p in (root_path(f) for f in pkg.files) if p is not None)
-            found.append(Found(RPM, pkg.name, pkg.version, "/" + path, f"{RPM}:{pkg.name}:{pkg.arch}", files, (path,)))
+            epoch = "" if pkg.epoch is None else str(pkg.epoch)
+            qualifiers = (("arch", pkg.arch), ("epoch", epoch), ("upstream", pkg.source_rpm))
+            key = f"{RPM}:{pkg.name}:{pkg.arch}"
+            found.append(Found(RPM, pkg.name, pkg.version, "/" + path, key, files, (path,), qualifiers=qualifiers))
         if bad:
             notes.append(f"/{path}: {bad} damaged package header(s) skipped")
     return found, notes
+
+
+def purl(f: Found, release: Release | None) -> str | None:
+    """`pkg:rpm/<vendor>/name@version-release?arch=..&distro=..&epoch=N&upstream=..`: the epoch
+    is a qualifier, not part of the version (the spec's rpm type). The vendor is the
+    os-release ID as syft names it (`rhel` is `redhat`, any `opensuse*` is `opensuse`); none
+    without an os-release, which still gives a purl (syft's too)."""
+    vendor = "" if release is None else release.id.lower()
+    if vendor == "rhel":
+        vendor = "redhat"
+    elif vendor.startswith("opensuse"):
+        vendor = "opensuse"
+    quals = dict(f.qualifiers)
+    epoch = quals.get("epoch", "")
+    version = f.version.removeprefix(f"{epoch}:") if epoch else f.version
+    distro = () if release is None else (("distro", release.distro),)
+    return encode("rpm", vendor, f.name, version, (*f.qualifiers, *distro))
 
 
 def read_sqlite(db: bytes, wal: bytes = b"") -> list[bytes]:

@@ -6,11 +6,24 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-NAME, VERSION, RELEASE, EPOCH, ARCH = 1000, 1001, 1002, 1003, 1022
+NAME, VERSION, RELEASE, EPOCH, ARCH, SOURCERPM = 1000, 1001, 1002, 1003, 1022, 1044
 FILESIZES, FILESTATES, FILEFLAGS = 1028, 1029, 1037
 DIRINDEXES, BASENAMES, DIRNAMES, OLDFILENAMES = 1116, 1117, 1118, 1027
 _WANTED = frozenset(
-    {NAME, VERSION, RELEASE, EPOCH, ARCH, FILESTATES, FILEFLAGS, DIRINDEXES, BASENAMES, DIRNAMES, OLDFILENAMES}
+    {
+        NAME,
+        VERSION,
+        RELEASE,
+        EPOCH,
+        ARCH,
+        SOURCERPM,
+        FILESTATES,
+        FILEFLAGS,
+        DIRINDEXES,
+        BASENAMES,
+        DIRNAMES,
+        OLDFILENAMES,
+    }
 )
 _CHAR, _INT8, _INT16, _INT32, _INT64, _STRING, _BIN, _STRING_ARRAY, _I18N = 1, 2, 3, 4, 5, 6, 7, 8, 9
 RPMFILE_GHOST = 1 << 6
@@ -31,6 +44,8 @@ class RpmPackage:
     version: str  # [epoch:]version-release, as rpm -q and syft print it
     arch: str
     files: tuple[str, ...]  # absolute paths of installed, non-%ghost files
+    epoch: int | None = None  # its EPOCH tag, when it has one (the purl's `epoch` qualifier)
+    source_rpm: str = ""  # the source package it was built from (syft's `upstream` qualifier)
 
 
 def parse(blob: bytes) -> dict[int, Value]:
@@ -83,9 +98,10 @@ def package(blob: bytes) -> RpmPackage:
     version, release, arch = _str(h.get(VERSION)), _str(h.get(RELEASE)), _str(h.get(ARCH))
     epoch = h.get(EPOCH)
     text = f"{version}-{release}" if release else version
-    if isinstance(epoch, list) and epoch:
-        text = f"{epoch[0]}:{text}"
-    return RpmPackage(name, text, arch, tuple(_files(h)))
+    number = epoch[0] if isinstance(epoch, list) and epoch and isinstance(epoch[0], int) else None
+    if number is not None:
+        text = f"{number}:{text}"
+    return RpmPackage(name, text, arch, tuple(_files(h)), number, _str(h.get(SOURCERPM)))
 
 
 def _str(v: Value | None) -> str:

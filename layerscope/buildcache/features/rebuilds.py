@@ -14,6 +14,7 @@ from layerscope.buildcache.builders.table import image_store
 from layerscope.buildcache.features.pins import BASE_CHANGED, CHANGED, EDITED, Change, Pins
 from layerscope.buildcache.inputs.builds import context_notes, mark_changed
 from layerscope.buildcache.inputs.edits import edit_lines
+from layerscope.buildcache.inputs.timings import load_timings
 from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.buildcache.pricing.costs import CostModel, apply_costs, cost_model, rebuilt_indexes
 from layerscope.buildcache.pricing.image_history import Key, align_chain, target_chain
@@ -23,7 +24,6 @@ from layerscope.buildfile.context import ContextTree
 from layerscope.buildfile.stages import Dockerfile
 from layerscope.errors import UsageError
 from layerscope.model import Image, Package, PackageRebuild, PackageReport
-from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class DockerfileBuild:
                 f"--dockerfile {request.dockerfile_path}: the image's history does not end with the steps of its "
                 f"target stage: is {image.reference} this Dockerfile's last build?"
             )
-        model = cost_model([self.whatif.df], request.target, args, image, _read_timings(request.timings))
+        model = cost_model([self.whatif.df], request.target, args, image, load_timings(request.timings))
         assert model is not None
         self.model: CostModel = model
         self.owner: dict[int, Key] = {n: key for key, c in model.costs.items() for n in c.layers or ()}
@@ -95,12 +95,6 @@ class DockerfileBuild:
         if not rewritten:
             self._priced[change] = priced
         return priced
-
-
-def _read_timings(path: str | None) -> str | None:
-    if path is None:
-        return None
-    return read_text(path, "--timings", TIMINGS_LIMIT)
 
 
 def figure(priced: Priced, line: int | None, text: str, change: str, shared: Shared) -> PackageRebuild:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from layerscope.errors import FormatError, quote
+from layerscope.readfile import read_lines
 
 # Step numbers of at most 9 digits: int() of thousands of them fails (and no build has more steps).
 STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<i>\d{1,9})/(?P<n>\d{1,9})\] (?P<text>.*)$", re.DOTALL)
@@ -53,9 +54,24 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+# One line is one SolveStatus. BuildKit cuts a status message once its logs pass 1 MiB
+# (client/graph.go, SolveStatus.Marshal: ~1.4 MiB as base64 JSON) and a Dockerfile, whose
+# instructions name the vertices, is at most 1 MiB here: a real line is a few MiB at most. The
+# bound is also what parsing one line may cost: json.loads builds up to ~25 bytes for each byte
+# of a line of tiny values (`[[],[],...]`), ~200 MiB for 8 MiB, freed before the next line.
+LINE_LIMIT = 8 << 20
+# The vertex table is all that is kept of a log (statuses, logs and warnings are dropped as each
+# line is read): a real build has hundreds of vertices, a large bake a few thousand.
+MAX_VERTICES = 100_000
+# ... and the text it keeps (digests, names, times, inputs, errors), counted with a per-string
+# overhead, so that 100,000 vertices of 8 MiB names are refused too.
+TABLE_LIMIT = 64 << 20
+_STRING_COST = 64  # bytes a str object costs besides its characters (CPython: 40 to 80)
+
+
 def _lines(text: str) -> Iterator[str]:
-    """The log's lines one at a time: a list of them (splitlines) doubled a 512 MiB log's
-    memory. Only "\\n" ends one: a JSON string may hold U+2028, which splitlines splits at."""
+    """The lines of a log held in memory (tests, a build's captured output): only "\\n" ends one,
+    as in a file (`readfile.split_lines`): a JSON string may hold U+2028, which splitlines splits at."""
     start, end = 0, len(text)
     while start < end:
         stop = text.find("\n", start)
@@ -64,10 +80,72 @@ def _lines(text: str) -> Iterator[str]:
         start = stop + 1
 
 
-def read_rawjson(text: str) -> list[Vertex]:
-    merged: dict[str, dict[str, object]] = {}
-    order: list[str] = []
-    for number, line in enumerate(_lines(text), start=1):
+def read_rawjson(text: str) -> tuple[Vertex, ...]:
+    """The vertices of a log held in memory."""
+    return parse_rawjson(_lines(text))
+
+
+def load_rawjson(path: str, what: str = "--timings") -> tuple[Vertex, ...]:
+    """The vertices of a log file, read line by line: memory is bounded by one line (LINE_LIMIT)
+    and the vertex table (MAX_VERTICES, TABLE_LIMIT), whatever the file's size."""
+    lines = read_lines(path, what, LINE_LIMIT)
+    try:
+        return parse_rawjson(lines)
+    finally:
+        lines.close()
+
+
+class _NotTime(str):
+    """A time field that was no string (BuildKit writes RFC 3339 text), kept as the error quotes it."""
+
+
+def _time(value: object) -> str:
+    return value if isinstance(value, str) else _NotTime(quote(value))
+
+
+@dataclass(slots=True)
+class _Merged:
+    """A vertex as its updates so far leave it: only the fields a Vertex is read from."""
+
+    name: str = ""
+    cached: bool = False
+    started: str | None = None
+    completed: str | None = None
+    inputs: tuple[str, ...] | None = ()  # None: the last update's inputs were not a list
+    error: str | None = None
+    group: str | None = None
+
+    def cost(self) -> int:
+        texts = [self.name, self.started or "", self.completed or "", self.error or "", self.group or "",
+                 *(self.inputs or ())]  # fmt: skip
+        return sum(len(t) + _STRING_COST for t in texts)
+
+    def update(self, v: dict[str, object]) -> None:
+        """The last update wins, field by field; a null field leaves the field as it was."""
+        for key, value in v.items():
+            if value is None:
+                continue
+            if key == "name":
+                self.name = str(value)
+            elif key == "cached":
+                self.cached = bool(value)
+            elif key == "started":
+                self.started = _time(value)
+            elif key == "completed":
+                self.completed = _time(value)
+            elif key == "inputs":
+                self.inputs = tuple(str(i) for i in value) if isinstance(value, list) else () if not value else None
+            elif key == "error":
+                self.error = str(value) if value else None
+            elif key == "progressGroup":
+                self.group = str(value.get("id")) if isinstance(value, dict) else None
+
+
+def parse_rawjson(lines: Iterable[str]) -> tuple[Vertex, ...]:
+    """The vertices of a log given line by line (without the "\\n"), in the order they first appear."""
+    merged: dict[str, _Merged] = {}
+    kept = 0  # what the table holds, as _Merged.cost counts it
+    for number, line in enumerate(lines, start=1):
         if not line.strip().startswith("{"):
             continue  # buildx writes its own warnings to the same stream as plain text
         try:
@@ -77,43 +155,40 @@ def read_rawjson(text: str) -> list[Vertex]:
         except RecursionError:
             raise FormatError(f"rawjson line {number}: JSON nested too deeply") from None
         vertexes = doc.get("vertexes") or []
+        del doc  # the line's statuses, logs and warnings go now
         if not isinstance(vertexes, list) or not all(isinstance(v, dict) for v in vertexes):
             raise FormatError(f"rawjson line {number}: vertexes is not a list of objects")
         for v in vertexes:
             d = str(v.get("digest"))
-            if d not in merged:
-                merged[d] = {}
-                order.append(d)
-            merged[d].update({k: val for k, val in v.items() if val is not None})
-    out = []
-    for d in order:
-        v = merged[d]
-        _check_vertex(d, v)
-        group = v.get("progressGroup")
-        out.append(
-            Vertex(
-                digest=d,
-                name=str(v.get("name", "")),
-                cached=bool(v.get("cached", False)),
-                started=str(v["started"]) if "started" in v else None,
-                completed=str(v["completed"]) if "completed" in v else None,
-                inputs=tuple(str(i) for i in v.get("inputs") or []),  # type: ignore[attr-defined]
-                error=str(v["error"]) if v.get("error") else None,
-                progress_group=str(group.get("id")) if isinstance(group, dict) else None,
-            )
-        )
-    return out
+            m = merged.get(d)
+            if m is None:
+                if len(merged) == MAX_VERTICES:
+                    raise FormatError(f"rawjson line {number}: more than {MAX_VERTICES} distinct vertices "
+                                      f"(a build has a few thousand at most): not the log of one build")  # fmt: skip
+                m = merged[d] = _Merged()
+                kept += len(d) + _STRING_COST
+            kept -= m.cost()
+            m.update(v)
+            kept += m.cost()
+            if kept > TABLE_LIMIT:
+                raise FormatError(f"rawjson line {number}: the log's vertices hold more than {TABLE_LIMIT >> 20} "
+                                  "MiB of names, times, inputs and errors: not the log of one build")  # fmt: skip
+    return tuple(_vertex(d, m) for d, m in merged.items())
 
 
-def _check_vertex(digest: str, v: dict[str, object]) -> None:
+def _vertex(digest: str, m: _Merged) -> Vertex:
     """The fields a vertex is read by have their types, its times parse: a log is input."""
-    if not isinstance(v.get("inputs") or [], list):
+    if m.inputs is None:
         raise FormatError(f"rawjson: vertex {quote(digest)} has inputs that are not a list")
-    for key in ("started", "completed"):
-        value = v.get(key)
+    for key, value in (("started", m.started), ("completed", m.completed)):
         if value is None:
             continue
-        try:
-            parse_time(str(value))
-        except ValueError:
-            raise FormatError(f"rawjson: vertex {quote(digest)}: {key} is not a time: {quote(value)}") from None
+        shown: str | None = value if isinstance(value, _NotTime) else None
+        if shown is None:
+            try:
+                parse_time(value)
+                continue
+            except ValueError:
+                shown = quote(value)
+        raise FormatError(f"rawjson: vertex {quote(digest)}: {key} is not a time: {shown}")
+    return Vertex(digest, m.name, m.cached, m.started, m.completed, m.inputs, m.error, m.group)

@@ -8,9 +8,10 @@ shows as two vertices with the same number, the copy and its `LINK` merge: both 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from layerscope.buildcache.inputs.rawjson import STEP_NAME, read_rawjson
+from layerscope.buildcache.inputs.rawjson import STEP_NAME, Vertex, load_rawjson
 from layerscope.buildfile.instructions import Instruction
 from layerscope.buildfile.stages import Dockerfile, Stage, stage_base
 
@@ -90,16 +91,20 @@ def place_vertices(
     return list(placed.values()), problems
 
 
+def load_timings(path: str | None) -> tuple[Vertex, ...] | None:
+    """The vertices of the `--timings` log, read once per request (line by line: the log's size is no limit)."""
+    return None if path is None else load_rawjson(path, "--timings")
+
+
 def rawjson_steps(
-    text: str, df: Dockerfile, args: dict[str, str], target: str | None
+    vertices: Sequence[Vertex], df: Dockerfile, args: dict[str, str], target: str | None
 ) -> tuple[list[VertexStep], list[str]]:
-    vertices = [(v.name, v.cached, v.seconds) for v in read_rawjson(text)]
-    return place_vertices(df, vertices, args, target)
+    return place_vertices(df, [(v.name, v.cached, v.seconds) for v in vertices], args, target)
 
 
 def rawjson_seconds(
-    text: str, df: Dockerfile, args: dict[str, str], target: str | None
+    vertices: Sequence[Vertex], df: Dockerfile, args: dict[str, str], target: str | None
 ) -> tuple[dict[tuple[str, int], float], list[str]]:
     """Durations of the steps the logged build executed. A cached vertex took no time there: it gives none."""
-    steps, problems = rawjson_steps(text, df, args, target)
+    steps, problems = rawjson_steps(vertices, df, args, target)
     return {(s.stage, s.line): s.seconds for s in steps if not s.cached and s.seconds is not None}, problems

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from layerscope.buildcache.builders.plan import BASE, BuildInput, PlannedStep
-from layerscope.buildcache.inputs.timings import rawjson_seconds
+from layerscope.buildcache.inputs.rawjson import Vertex
+from layerscope.buildcache.inputs.timings import load_timings, rawjson_seconds
 from layerscope.buildcache.pricing.image_history import (
     Key,
     align_chain,
@@ -27,7 +28,6 @@ from layerscope.buildfile.context import FILE
 from layerscope.buildfile.stages import Dockerfile, stage_base
 from layerscope.errors import UsageError
 from layerscope.model import STORED, Image, layers_stored_word
-from layerscope.readfile import TIMINGS_LIMIT, read_text
 
 RAWJSON, HISTORY_ESTIMATE = "rawjson", "history-estimate"
 
@@ -61,8 +61,10 @@ def _layer_costs(
     return {key: StepCost(layers) for key, layers in step_layers(image, al).items()}, al.text_matches
 
 
-def _timing_fit(text: str, df: Dockerfile, target: str | None, args: dict[str, str]) -> tuple[dict[Key, float], int]:
-    seconds, problems = rawjson_seconds(text, df, args, target)
+def _timing_fit(
+    vertices: tuple[Vertex, ...], df: Dockerfile, target: str | None, args: dict[str, str]
+) -> tuple[dict[Key, float], int]:
+    seconds, problems = rawjson_seconds(vertices, df, args, target)
     return seconds, len(problems)
 
 
@@ -71,9 +73,10 @@ def cost_model(
     target: str | None,
     args: dict[str, str],
     image: Image | None = None,
-    timings: str | None = None,
+    timings: tuple[Vertex, ...] | None = None,
 ) -> CostModel | None:
-    """Join the image's history (and the timing log) to the candidate Dockerfile they fit best (the first on a tie)."""
+    """Join the image's history (and the timing log's vertices) to the candidate Dockerfile they fit best (the
+    first on a tie)."""
     if image is None and timings is None:
         return None
     chosen, layer_costs = candidates[0], None
@@ -241,7 +244,4 @@ def load_costs(req: BuildSpec, candidates: list[Dockerfile], args: dict[str, str
         from layerscope.api import open_image  # the image floor: below this package, loaded only when asked
 
         image = open_image(req.image)
-    timings = None
-    if req.timings is not None:
-        timings = read_text(req.timings, "--timings", TIMINGS_LIMIT)
-    return cost_model(candidates, req.target, args, image, timings)
+    return cost_model(candidates, req.target, args, image, load_timings(req.timings))

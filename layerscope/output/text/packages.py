@@ -9,7 +9,9 @@ from layerscope.units import fmt_size
 TOP = 30
 
 
-def render(a: Analysis, top: int | None = TOP) -> list[str]:
+def render(a: Analysis, top: int | None = TOP, purl: bool = False) -> list[str]:
+    """The text; `purl` adds each package's package URL as the last column (`--purl`: a purl
+    is as long as the rest of the row, so it is asked for; `--json` always has it)."""
     img = a.image
     lines = [f"Image      {img.reference}  ({img.source}, {img.platform})"]
     r = a.packages
@@ -22,7 +24,7 @@ def render(a: Analysis, top: int | None = TOP) -> list[str]:
         counts[p.ecosystem] = counts.get(p.ecosystem, 0) + 1
     kinds = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
     lines.append(f"Packages   {kinds}: {fmt_size(owned)} of {fmt_size(final)} in the final filesystem")
-    lines += ["", *_packages(r, top)]
+    lines += ["", *_packages(r, top, purl)]
     bumps = render_rebuild(r, a.image.layers)
     if bumps:
         lines += ["", *bumps]
@@ -60,18 +62,19 @@ def render(a: Analysis, top: int | None = TOP) -> list[str]:
     return lines
 
 
-def _packages(r: PackageReport, top: int | None) -> list[str]:
+def _packages(r: PackageReport, top: int | None, purl: bool = False) -> list[str]:
     head = f"{'Size':>9}  {'Files':>6}  {'Layer':>5}  {'Dead':>9}  {'Ecosystem':<9}  {'Package':<32} {'Version':<20}"
-    rows = [head + " Category"]
+    rows = [head + (f" {'Category':<22} Package URL" if purl else " Category")]
     shown = r.packages if top is None else r.packages[:top]
     for p in shown:
         name = p.name if len(p.name) <= 32 else p.name[:31] + "…"
         extra = f"  (in {p.provided_by})" if p.provided_by else ""
         layer = "-" if p.layer is None else str(p.layer)
         dead = fmt_size(p.dead_bytes) if p.dead_bytes else "-"
+        category = f"{p.category:<22} {p.purl or '-'}" if purl else p.category
         rows.append(
             f"{fmt_size(p.size):>9}  {p.files:>6}  {layer:>5}  {dead:>9}  {p.ecosystem:<9}  {name:<32} "
-            f"{p.version[:20]:<20} {p.category}{extra}"
+            f"{p.version[:20]:<20} {category}{extra}"
         )
     if top is not None and len(r.packages) > top:
         rest = r.packages[top:]

@@ -15,7 +15,7 @@ from layerscope.analysis.packages.ecosystems import (
     ecosystem_of,
     package_category,
 )
-from layerscope.layers.capture import CAPTURES, NOT_KEPT, capture_limit
+from layerscope.layers.capture import CAPTURES, NOT_KEPT, PACKAGE_CAPTURES, RELEASE_FILES, capture_limit
 
 DPKG_STATUS = b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13\nArchitecture: amd64\n\n"
 
@@ -32,10 +32,19 @@ def test_its_files_are_captured_and_claimed_by_it(eco: Ecosystem) -> None:
 
 def test_every_capture_rule_belongs_to_one_ecosystem() -> None:
     """A new ecosystem declares its files (a CaptureRules in layers/capture.py, asked by the walk)
-    in its entry; rules no ecosystem names would capture files nothing parses."""
+    in its entry; rules no ecosystem names would capture files nothing parses. The one other
+    rule is the image's os-release, which release.py reads for the purls' distro."""
     assert [e.capture.name for e in ECOSYSTEMS] == [e.name for e in ECOSYSTEMS]
-    assert sorted(e.name for e in ECOSYSTEMS) == sorted(r.name for r in CAPTURES)
-    assert {id(e.capture) for e in ECOSYSTEMS} == {id(r) for r in CAPTURES}
+    assert sorted(e.name for e in ECOSYSTEMS) == sorted(r.name for r in PACKAGE_CAPTURES)
+    assert {id(e.capture) for e in ECOSYSTEMS} == {id(r) for r in PACKAGE_CAPTURES}
+    assert (*PACKAGE_CAPTURES, RELEASE_FILES) == CAPTURES
+
+
+def test_the_os_release_is_captured_bounded_and_claimed_by_no_database() -> None:
+    for path in ("etc/os-release", "usr/lib/os-release"):
+        assert capture_limit(path) == 64 << 10
+        assert ecosystem_of(path) is None
+    assert capture_limit("opt/app/etc/os-release") is None  # only the two paths syft reads
 
 
 def test_ranks() -> None:

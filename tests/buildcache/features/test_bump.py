@@ -15,6 +15,7 @@ import pytest
 from layerscope.api import analyze
 from layerscope.buildcache.features.bump import package_costs
 from layerscope.buildcache.features.pins import BASE_CHANGED, CHANGED, EDITED, Pins, mentions, requirement_lines
+from layerscope.buildcache.inputs.rawjson import LINE_LIMIT
 from layerscope.buildcache.inputs.whatif import WhatIf
 from layerscope.buildcache.request import BuildSpec
 from tests.buildcache.bumpcase import PINS, SIZES, STEP_SECONDS, make
@@ -195,3 +196,15 @@ def test_a_step_of_many_packages_lists_a_bounded_share_of_them() -> None:
         assert list(listed) == [n for n in names if n != me][:SHARED_SHOWN]
     few = shared_names([0, 1, 2], packages)
     assert few[0] == ((packages[2].name, packages[1].name), 2)
+
+
+def test_a_timings_log_that_never_ends_its_line_is_refused(run_cli: Run, tmp_path: Path) -> None:
+    """`packages --rebuild` reads the log as `cache` does: line by line, a line at most LINE_LIMIT bytes (here the
+    real log, then 8 GiB of zeros on no disk)."""
+    ref, ctx, log = make(tmp_path)
+    lines = log.read_bytes().count(b"\n")
+    with open(log, "r+b") as fh:
+        fh.truncate(log.stat().st_size + (8 << 30))
+    r = run_cli("packages", ref, "--context", str(ctx), "--timings", str(log))
+    assert (r.code, r.out) == (2, "")
+    assert r.err == f"layerscope: --timings {log}: line {lines + 1} is longer than {LINE_LIMIT} bytes\n"
