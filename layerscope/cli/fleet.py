@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -56,7 +58,43 @@ def quiet_dask() -> None:
     warnings.filterwarnings("ignore", module=r"distributed(\..*)?$")
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised on the main thread: not an Exception, so no `except Exception` on the
+    way (Dask's included) takes it for an error of its own."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    # The run is abandoned: what the cluster's teardown logs about the requests it cuts short
+    # (a gather's closed stream, keys already forgotten) is no news, and would be tracebacks.
+    logging.disable(logging.CRITICAL)
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    """Ctrl-C, and SIGTERM (a CI job cancelled, `kill`, a container stopped), end the run the
+    same way: the cluster is closed on the way out (a local one's worker processes stopped, a
+    remote scheduler's tasks released), no output is written, one line on stderr; exit 130
+    (main's `interrupted`) or 143."""
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args, out)  # signal handlers belong to the main thread (an embedding caller's)
+    previous = {
+        sig: signal.signal(sig, _stop)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler)  # not one ignored on purpose
+    }
+    try:
+        return _run(args, out)
+    except Terminated:
+        sys.stderr.write("layerscope: fleet: terminated\n")
+        return 128 + signal.SIGTERM
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from layerscope.fleet import parquet, runner, targets
     from layerscope.fleet.progress import Bar
     from layerscope.fleet.records import Settings

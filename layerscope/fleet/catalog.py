@@ -22,6 +22,7 @@ from layerscope.sources.registry.reference import RegistryName, parse_name
 PAGE = 1000  # distribution's own maximum for n
 MAX_PAGE_BYTES = 16 << 20
 MAX_PAGES = 100_000  # a registry whose Link never ends is not followed forever
+MAX_NAMES = 1_000_000  # repositories in a catalog, tags of one repository: a bound on the client's memory
 CATALOG_SCOPE = "registry:catalog:*"  # the token scope the catalog needs (distribution's token spec)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
@@ -63,6 +64,8 @@ def next_link(response: httpx.Response) -> str | None:
 
 
 def _pages(client: RegistryClient, path: str, key: str, what: str) -> Iterator[str]:
+    seen = {path}
+    names = 0
     for _ in range(MAX_PAGES):
         response = client.request("GET", path, {"Accept": "application/json"}, what=what)
         if response.status_code != 200:
@@ -78,9 +81,15 @@ def _pages(client: RegistryClient, path: str, key: str, what: str) -> Iterator[s
             items = []  # distribution answers a repository without tags with "tags": null
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
             raise FormatError(f"{client.name.registry} answered {what} without a list of {key}")
+        names += len(items)
+        if names > MAX_NAMES:
+            raise RegistryError(f"{client.name.registry} lists more than {MAX_NAMES} names in {what}")
         yield from items
         if link is None:
             return
+        if link in seen:  # a next page already read: the listing would go round for ever
+            raise RegistryError(f"{client.name.registry} sent a page of {what} twice (its Link header loops)")
+        seen.add(link)
         path = link
     raise RegistryError(f"{client.name.registry} kept sending pages of {what} ({MAX_PAGES} pages)")
 

@@ -23,6 +23,7 @@ CONNECT_TIMEOUT = "20s"
 # handshake and one `identity` round trip. Dask's own connect timeout does not bound a peer
 # that accepts and then never answers (an HTTP server): the Client would wait for ever.
 PREFLIGHT_SECONDS = 20.0
+WORKER_PRELOAD = "layerscope.fleet.workerinit"
 
 
 class ClusterError(LayerscopeError):
@@ -63,6 +64,7 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
             dashboard_address="127.0.0.1:0",  # any free port (8787 may be taken); served only with bokeh installed
             silence_logs=logging.ERROR,
             local_directory=scratch,
+            preload=[WORKER_PRELOAD],  # Ctrl-C is the command's to handle, not each worker's (workerinit.py)
         )
         try:
             client = Client(local, set_as_default=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from distributed import Client, Future, as_completed
+from distributed import Client, Future, KilledWorker, as_completed
 
 from layerscope.fleet import tasks
 from layerscope.fleet.handles import blob_key
@@ -138,6 +138,13 @@ def run(
 
 def _failure(err: object) -> str:
     """A task that raised: the one line a row shows."""
+    if isinstance(err, tuple) and len(err) == 3 and isinstance(err[1], BaseException):
+        err = err[1]  # as_completed(raise_errors=False) hands over an erred future's (type, exception, traceback)
+    if isinstance(err, KilledWorker):
+        # Dask's text names the task key and a worker address, over several sentences.
+        return (
+            "KilledWorker: every worker that ran this task died while running it (out of memory? see the workers' logs)"
+        )
     if isinstance(err, BaseException):
         text = str(err).strip() or type(err).__name__
         return f"{type(err).__name__}: {text.splitlines()[0][:300]}"

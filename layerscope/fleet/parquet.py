@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from typing import TYPE_CHECKING
@@ -26,12 +27,19 @@ def write_bytes(directory: str, name: str, data: bytes) -> str:
     path = os.path.join(directory, name)
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror}") from None
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the report from whoever the directory is shared with
         os.replace(tmp, path)
-    except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror}") from None
+    except BaseException as err:  # a full disk, Ctrl-C, SIGTERM: no half-written temp file left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise UsageError(f"cannot write {path}: {err.strerror}") from None
+        raise
     return path
 
 

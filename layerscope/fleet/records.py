@@ -22,6 +22,7 @@ class Target:
     reference: str
     repository: str  # the registry repository, or the reference itself for other sources
     tag: str | None
+    error: str | None = None  # known before any read: a catalog repository whose tags could not be listed
 
 
 @dataclass(frozen=True, slots=True)

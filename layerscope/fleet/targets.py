@@ -56,12 +56,22 @@ def from_catalog(
     pattern: re.Pattern[str] | None,
     latest: int | None,
     page: int = catalog.PAGE,
-) -> list[str]:
+) -> list[Target]:
+    """Every chosen tag of every repository listed; a repository whose tags cannot be listed
+    (a 500 that outlasts the retries, a page that is not JSON) is one failed row naming it,
+    as a broken image is, and the others are read."""
     spec = catalog.parse_catalog(spec_text)
     out = []
     for repository in catalog.repositories(spec, options, page):
-        for tag in catalog.choose_tags(catalog.tags(spec.registry, repository, options, page), pattern, latest):
-            out.append(f"docker://{spec.registry}/{repository}:{tag}")
+        try:
+            names = catalog.tags(spec.registry, repository, options, page)
+        except LayerscopeError as err:
+            reason = " ".join(str(err).split())[:500]  # one line, as every row's error
+            name = f"{spec.registry}/{repository}"
+            out.append(Target(f"docker://{name}", name, None, f"cannot list the tags of {repository}: {reason}"))
+            continue
+        for tag in catalog.choose_tags(names, pattern, latest):
+            out.append(target_of(f"docker://{spec.registry}/{repository}:{tag}"))
     return out
 
 
@@ -92,16 +102,15 @@ def collect(
     texts = list(refs)
     if from_file:
         texts += read_list(from_file)
+    listed: list[Target] = []
     if catalog_spec:
         listed = from_catalog(catalog_spec, options or RegistryOptions.create(), pattern, latest, page)
         if not listed and not texts:
             what = "no repository with a tag" + (" matching --tags" if pattern else "")
             raise UsageError(f"--catalog {catalog_spec}: the registry lists {what} there")
-        texts += listed
-    if not texts:
+    if not texts and not listed:
         raise UsageError("no images: give references, --from-file FILE or --catalog docker://HOST[/PREFIX]")
     seen: dict[str, Target] = {}
-    for text in texts:
-        if text not in seen:
-            seen[text] = target_of(text)
+    for target in [*(target_of(t) for t in dict.fromkeys(texts)), *listed]:
+        seen.setdefault(target.reference, target)
     return list(seen.values())

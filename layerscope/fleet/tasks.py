@@ -89,6 +89,8 @@ def _opened(reference: str, settings: Settings) -> Iterator[ImageHandle]:
 
 def resolve(target: Target, settings: Settings) -> ImagePlan | SavedPlan | PlanError:
     """The manifest and config of one image (a few small requests; no layer is read here)."""
+    if target.error is not None:
+        return PlanError(target, target.error)
     try:
         if target.reference.startswith(ANALYSIS_PREFIX):
             return SavedPlan(target, load(target.reference[len(ANALYSIS_PREFIX) :]))

@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layerscope.errors import BadReferenceError, UsageError
-from layerscope.fleet import catalog
+from layerscope.errors import BadReferenceError, RegistryError, UsageError
+from layerscope.fleet import catalog, runner
+from layerscope.fleet.records import Settings
 from layerscope.fleet.targets import collect
 from layerscope.sources.registry.options import RegistryOptions
+from tests.support.daskcluster import DaskCluster
 from tests.support.fleetimages import Fleet
-from tests.support.registry import FaultProxy, Registry
+from tests.support.registry import FaultProxy, Registry, Rule
 
 
 @pytest.mark.registry
@@ -102,3 +108,69 @@ def test_link_parser_never_fails(text: str) -> None:
 
 def test_tags_pattern_is_searched() -> None:
     assert catalog.choose_tags(["v1", "rc-v2", "x"], re.compile("v"), None) == ["rc-v2", "v1"]
+
+
+class EndlessCatalog(BaseHTTPRequestHandler):
+    """A registry whose catalog never ends: every page links to a next one (`loop`: always the
+    same one). Real HTTP; it stands for a misbehaving registry, which docker-registry is not."""
+
+    loop = True
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/v2/_catalog"):
+            body, link = b"{}", None
+        else:
+            n = int(self.path.rsplit("last=r", 1)[1]) + 1 if "last=r" in self.path else 0
+            body = json.dumps({"repositories": [f"r{n}"]}).encode()
+            link = f'</v2/_catalog?n=1&last=r{0 if self.loop else n}>; rel="next"'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if link:
+            self.send_header("Link", link)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("loop", [True, False])
+def test_a_catalog_that_never_ends_is_refused(loop: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Link back to a page already read is refused at once; links that never end stop at
+    MAX_NAMES names (here lowered, as a registry would need a million)."""
+    monkeypatch.setattr(catalog, "MAX_NAMES", 50)
+    handler = type("Handler", (EndlessCatalog,), {"loop": loop})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spec = catalog.parse_catalog(f"docker://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(RegistryError) as err:
+            catalog.repositories(spec, RegistryOptions.create(insecure=True), page=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ("Link header loops" if loop else "more than 50 names") in str(err.value)
+
+
+@pytest.mark.registry
+def test_a_repository_whose_tags_cannot_be_listed_is_one_failed_row(
+    fleet: Fleet, fleet_registry: Registry, dask_cluster: DaskCluster
+) -> None:
+    """It stopped the whole run (exit 2); now it is a row with its reason and the others are read."""
+    proxy = FaultProxy(f"http://{fleet_registry.host}")
+    try:
+        rule = proxy.add(Rule("/v2/ml/serve/tags/list", "status", times=None, status=500))
+        targets = collect([], catalog_spec=f"docker://{proxy.host}/ml")
+        result = runner.run(targets, Settings(), runner.Cluster(dask_cluster.address))
+    finally:
+        proxy.close()
+    assert rule.hits > 1  # retried before giving up
+    rows = result.images.set_index("reference")
+    serve = rows.loc[f"docker://{proxy.host}/ml/serve"]
+    assert serve["error"].startswith("cannot list the tags of ml/serve: ") and "500" in serve["error"]
+    assert pd.isna(serve["tag"]) and "\n" not in serve["error"]
+    train = [f"docker://{proxy.host}/ml/train:{t}" for t in ("v1", "v2", "v3", "v4")]
+    assert list(rows.index) == [f"docker://{proxy.host}/ml/serve", *train]  # the registry's order of repositories
+    assert rows.loc[train, "error"].isna().all()
+    assert result.totals.failed_images == 1

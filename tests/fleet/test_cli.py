@@ -163,3 +163,16 @@ def test_every_local_image_failing_says_so_on_stderr(run_cli: Cli, tmp_path: Pat
     assert r.code == 2, r.err
     assert r.err.splitlines() == ["layerscope: fleet: none of the 2 image(s) could be read (reasons above)"], r.err
     assert "character device" in r.out and "Traceback" not in r.err
+
+
+def test_an_output_file_that_cannot_be_replaced_leaves_no_temp_file(
+    fleet: Fleet, dask_cluster: DaskCluster, run_cli: Cli, tmp_path: Path
+) -> None:
+    """Each output file is written whole under a temp name and renamed into place; when the
+    rename fails (here report.html is a directory) the temp file goes too (it stayed behind)."""
+    out = tmp_path / "out"
+    (out / "report.html").mkdir(parents=True)
+    r = run_cli("fleet", fleet.images[0].ref(fleet.host), "--scheduler", dask_cluster.address, "--output", str(out))
+    assert r.code == 2, r.err
+    assert r.err.count("\n") == 1 and "cannot write" in r.err and "report.html" in r.err
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

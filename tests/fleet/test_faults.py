@@ -17,7 +17,7 @@ from layerscope.fleet.listener import Listener
 from layerscope.fleet.records import LayerStats, Settings
 from layerscope.fleet.tables import FleetTables
 from layerscope.fleet.targets import collect
-from layerscope.layers.layercache import LayerCache
+from tests.fleet.workercache import held_by_workers
 from tests.support.daskcluster import REPO, DaskCluster, dask_missing
 from tests.support.fleetimages import Fleet
 from tests.support.registry import FaultProxy, Registry, Rule
@@ -61,8 +61,9 @@ def test_a_worker_killed_mid_run_changes_nothing(
     assert result.packages.equals(fleet_run.packages)
     # The dead worker's finished reads are in the shared cache: the survivor reads only the rest.
     assert result.totals.blobs_read <= result.totals.unique_layers
-    cache = LayerCache(str(own_cluster.cache_dir))
-    assert all(cache.has_blob(b) for b in result.layers["digest"])
+    digests = list(result.layers["digest"])
+    held = held_by_workers(own_cluster.address, digests)  # asked of the workers (workercache.py says why)
+    assert list(held.values()) == [digests]  # the one survivor: the killed worker is gone from the cluster
 
 
 def test_registry_429_and_503_are_retried(
@@ -90,14 +91,13 @@ def test_registry_429_and_503_are_retried(
 
 def test_a_second_run_reads_only_new_layers(fleet: Fleet, dask_cluster: DaskCluster, fleet_run: FleetTables) -> None:
     """Layers dropped from the workers' cache are read again; the others are not."""
-    cache = LayerCache(str(dask_cluster.cache_dir))
     agent = [i.ref(fleet.host) for i in fleet.images if i.repository == "apps/agent"][:2]
     first = runner.run(collect(agent), Settings(), runner.Cluster(dask_cluster.address))
     assert first.totals.blobs_read == 0
     top = first.layers[first.layers["images"] == 1]  # each tag's own app layer
     for digest in top["digest"]:  # entries are by blob digest (docs/cache-keys.md)
         _alg, _, hexpart = digest.partition(":")
-        for path in Path(cache.root).rglob(hexpart + ".zst"):
+        for path in Path(dask_cluster.cache_dir).rglob(hexpart + ".zst"):
             path.unlink()
     again = runner.run(collect(agent), Settings(), runner.Cluster(dask_cluster.address))
     assert again.totals.blobs_read == len(top) == 2
@@ -135,3 +135,22 @@ def test_the_command_survives_a_killed_worker_quietly(
     doc = json.loads(out)
     want = fleet_run.images.astype(object).where(fleet_run.images.notna(), None).to_dict(orient="records")
     assert doc["images"] == want
+
+
+def test_an_erred_task_is_told_by_its_exception() -> None:
+    """as_completed(raise_errors=False) hands over an erred future as (type, exception,
+    traceback): rows said 'unexpected task result tuple'. A KilledWorker (a worker with too
+    little memory, restarted by its nanny until Dask gives up: seen with a 60 MB worker) says
+    what happened in one line, without Dask's several sentences."""
+    from distributed import KilledWorker
+
+    from layerscope.fleet.graph import _failure
+
+    try:
+        raise ValueError("bad\nsecond line")
+    except ValueError as err:
+        assert _failure((ValueError, err, err.__traceback__)) == "ValueError: bad"
+    killed = KilledWorker("resolve-abc-0", "tcp://127.0.0.1:1", 3)
+    text = _failure((KilledWorker, killed, None))
+    assert text.startswith("KilledWorker: every worker that ran this task died") and "\n" not in text
+    assert _failure("x") == "unexpected task result str"

@@ -10,7 +10,7 @@ import pytest
 import layerscope
 from layerscope.errors import LayerscopeError
 from layerscope.fleet.tables import FleetTables
-from layerscope.layers.layercache import LayerCache
+from tests.fleet.workercache import held_by_workers
 from tests.support.daskcluster import DaskCluster
 from tests.support.fleetimages import Fleet
 
@@ -78,9 +78,9 @@ def test_broken_and_missing_images_are_rows_with_one_line_reasons(fleet: Fleet, 
 def test_workers_fill_the_layer_cache_and_a_second_run_reads_nothing(
     fleet: Fleet, fleet_run: FleetTables, dask_cluster: DaskCluster
 ) -> None:
-    cache = LayerCache(str(dask_cluster.cache_dir))
-    for digest in fleet_run.layers["digest"]:
-        assert cache.has_blob(digest)
+    digests = list(fleet_run.layers["digest"])
+    held = held_by_workers(dask_cluster.address, digests)  # asked of the workers (workercache.py says why)
+    assert list(held.values()) == [digests, digests]  # both workers share one cache dir
     again = layerscope.fleet(fleet.refs(), scheduler=dask_cluster.address)
     assert again.totals.blobs_read == 0
     assert again.totals.failed_images == 0

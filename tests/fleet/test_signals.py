@@ -1,0 +1,102 @@
+"""Ctrl-C and SIGTERM mid-run, as a terminal and a CI runner send them: one line on stderr,
+exit 130 / 143, no output file (not even a temp file), no process left behind, and a remote
+scheduler's tasks released."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.daskcluster import REPO, DaskCluster
+from tests.support.fleetimages import Fleet
+
+pytestmark = pytest.mark.registry
+
+DEADLINE = 300.0  # a bound on waiting for an event, not a measurement
+
+
+def start(args: list[str], cache: Path) -> subprocess.Popen[bytes]:
+    """The CLI in a session of its own: a signal to its group reaches it and every process it
+    started, as Ctrl-C at a terminal does."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LAYERSCOPE_CACHE_DIR": str(cache)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "layerscope", "fleet", *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_until(proc: subprocess.Popen[bytes], ready: object, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not ready():  # type: ignore[operator]
+        assert proc.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {DEADLINE:g} s"
+        time.sleep(0.05)
+
+
+def group_members(pgid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                out.append(int(entry.name))
+    return out
+
+
+def test_ctrl_c_on_a_local_cluster_mid_run(fleet: Fleet, tmp_path: Path) -> None:
+    """The local cluster's workers get the Ctrl-C too: they used to print a KeyboardInterrupt
+    traceback each under the command's own `interrupted`."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    proc = start([*fleet.refs(), "--workers", "2", "--no-cache", "-q", "--output", str(out)], cache)
+    try:
+        # Mid-run: the workers have written a layer's cache entry, the images are not all read.
+        wait_until(proc, lambda: any(cache.rglob("*.zst")), "a layer was read")
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert (proc.returncode, stderr.decode(), stdout) == (130, "layerscope: interrupted\n", b"")
+    assert list(out.iterdir()) == []  # nothing written, no temp file
+    deadline = time.monotonic() + DEADLINE
+    while group_members(proc.pid):  # the worker processes (and the resource tracker) follow it out
+        assert time.monotonic() < deadline, f"left behind: {group_members(proc.pid)}"
+        time.sleep(0.1)
+
+
+def test_sigterm_on_a_remote_cluster_mid_run(fleet: Fleet, dask_cluster: DaskCluster, tmp_path: Path) -> None:
+    """SIGTERM (a CI job cancelled) ends the run as Ctrl-C does: it used to kill the process
+    where it stood, with no word and the cluster's cleanup skipped."""
+    from distributed import Client
+
+    def tasks(dask_scheduler: object) -> int:
+        return len(dask_scheduler.tasks)  # type: ignore[attr-defined]
+
+    out = tmp_path / "out"
+    with Client(dask_cluster.address, timeout="20s", set_as_default=False) as client:
+        proc = start([*fleet.refs(), "--scheduler", dask_cluster.address, "--no-cache", "-q", "--output", str(out)],
+                     tmp_path / "cache")  # fmt: skip
+        try:
+            wait_until(proc, lambda: client.run_on_scheduler(tasks) > 0, "the run's tasks reached the scheduler")
+            os.killpg(proc.pid, signal.SIGTERM)
+            stdout, stderr = proc.communicate(timeout=DEADLINE)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        assert (proc.returncode, stderr.decode(), stdout) == (143, "layerscope: fleet: terminated\n", b"")
+        assert list(out.iterdir()) == []
+        deadline = time.monotonic() + DEADLINE
+        while client.run_on_scheduler(tasks):  # released with the client that made them
+            assert time.monotonic() < deadline, "the run's tasks stayed on the scheduler"
+            time.sleep(0.1)
