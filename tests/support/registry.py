@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
 import stat
 import subprocess
 import threading
@@ -122,11 +123,22 @@ class Registry:
     localhost and this machine's outward address, and listens on every interface so that it
     can be reached off loopback too (at `outward:PORT`)."""
 
-    def __init__(self, workdir: Path, auth: dict[str, Any] | None = None, tls: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        auth: dict[str, Any] | None = None,
+        tls: bool = False,
+        extra: dict[str, Any] | None = None,
+        bind: str = "127.0.0.1",
+        client_auth: tuple[Path, Path, Path] | None = None,
+    ) -> None:
+        """`extra`: more top-level configuration (e.g. `validation`); `bind`: the loopback
+        address to listen on ("[::1]" for IPv6); `client_auth` (with `tls`): the CA clients'
+        certificates must chain to, and a certificate and key of one (for the start-up check)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.storage = workdir / "data"
         self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"{bind}:{self.port}"
         self.scheme = "https" if tls else "http"
         self.cert: Path | None = None
         http: dict[str, Any] = {"addr": self.host}
@@ -134,6 +146,8 @@ class Registry:
             address = outward_address()
             self.cert, key = self_signed(workdir, ["127.0.0.1", *([address] if address else [])])
             http = {"addr": f"0.0.0.0:{self.port}", "tls": {"certificate": str(self.cert), "key": str(key)}}
+            if client_auth is not None:
+                http["tls"]["clientcas"] = [str(client_auth[0])]
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "warn"},
@@ -142,15 +156,21 @@ class Registry:
         }
         if auth:
             config["auth"] = auth
+        config.update(extra or {})
         path = workdir / "registry.yml"
         path.write_text(json.dumps(config))  # JSON is YAML
         self.log = workdir / "registry.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(["docker-registry", "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
+        check: ssl.SSLContext | bool = False  # only our own certificate to check
+        if client_auth is not None:
+            check = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            check.check_hostname, check.verify_mode = False, ssl.CERT_NONE
+            check.load_cert_chain(str(client_auth[1]), str(client_auth[2]))
         while True:
             try:
-                httpx.get(f"{self.url}/v2/", timeout=1, verify=False)  # only our own certificate to check
+                httpx.get(f"{self.url}/v2/", timeout=1, verify=check)
                 return
             except httpx.TransportError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -26,7 +27,12 @@ from layerscope.sources.registry.reference import is_loopback
 from layerscope.sources.registry.secret import Secret
 
 DEFAULT_EXPIRY = 60
+MAX_EXPIRY = 24 * 3600  # a token kept longer than a day is not worth trusting (nor overflowing on)
 EXPIRY_MARGIN = 5  # seconds before expiry we stop trusting a token
+# What may go after "Bearer " in a header: visible ASCII (RFC 6750's b64token is narrower;
+# registries send JWTs and opaque tokens). A CR/LF or a non-ASCII character would make the
+# request fail inside httpx/h11 with the token in its message.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 CLIENT_ID = "layerscope"
 
 # Sends a token request: (method, url, headers, form) -> (status, body); retries handled there.
@@ -53,12 +59,16 @@ def repository_scope(repository: str, actions: str = "pull") -> str:
 class Authorizer:
     """Builds the Authorization header for requests to one registry host."""
 
-    def __init__(self, registry: str, credentials: CredentialStore, send: TokenSender, insecure: bool) -> None:
+    def __init__(
+        self, registry: str, credentials: CredentialStore, send: TokenSender, insecure: bool, hostname: str = ""
+    ) -> None:
         self.registry = registry
         self.credentials = credentials
         self.send = send
-        self.insecure = insecure
+        self.insecure = insecure  # the registry's host may be spoken to over plain HTTP
+        self.hostname = hostname.lower()  # that host (without port or brackets)
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()
         self._scheme: str | None = None  # what the registry asked for last: "basic" | "bearer"
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, str, str], _Token] = {}
@@ -88,8 +98,11 @@ class Authorizer:
             scope = repository_scope(repository)
             with self._lock:
                 self._scheme, self._challenge = "bearer", bearer
-                if sent is not None and sent.startswith("Bearer "):
-                    self._tokens.pop(self._key(bearer, scope), None)  # rejected: fetch a fresh one
+                key = self._key(bearer, scope)
+                cached = self._tokens.get(key)
+                # Rejected: fetch a fresh one, unless another thread already has (parallel layers).
+                if sent is not None and cached is not None and sent == "Bearer " + cached.value.reveal():
+                    del self._tokens[key]
             return "Bearer " + self._token(bearer, scope, lookup).value.reveal()
         if basic is not None:
             with self._lock:
@@ -119,7 +132,8 @@ class Authorizer:
 
     def _needs_credentials(self, repository: str, lookup: Lookup) -> str:
         text = (
-            f"registry {self.registry} requires authentication for {repository}: "
+            # As Docker says it: an anonymous pull of a name that does not exist is refused alike.
+            f"registry {self.registry} requires authentication for {repository} (or has no such repository): "
             "pass --username and --password-stdin, or log in with docker login"
         )
         if lookup.problems:
@@ -145,17 +159,30 @@ class Authorizer:
         cached = self._cached(challenge, scope)
         if cached is not None:
             return cached
+        with self._fetching:  # one fetch at a time: parallel layer downloads share its token
+            cached = self._cached(challenge, scope)
+            return cached if cached is not None else self._fetch(challenge, scope, lookup)
+
+    def _fetch(self, challenge: Challenge, scope: str, lookup: Lookup) -> _Token:
         realm = challenge.params["realm"]
         service = challenge.params.get("service", "")
         url = urllib.parse.urlsplit(realm)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise RegistryError(f"registry {self.registry} names a token service that is not an http(s) URL")
         creds = lookup.credentials
-        if creds is not None and url.scheme == "http" and not (self.insecure or is_loopback(url.hostname)):
-            raise RegistryError(
-                f"refusing to send credentials over plain HTTP to the token service at {url.hostname} "
-                "(use --insecure if that is really wanted)"
-            )
+        # Plain HTTP carries credentials only on loopback or to the registry's own host when
+        # that is allowed insecure: --insecure never sends them in clear to a third host.
+        if creds is not None and url.scheme == "http" and not is_loopback(url.hostname):
+            if url.hostname.lower() != self.hostname:
+                raise RegistryError(
+                    f"refusing to send credentials over plain HTTP to the token service at {url.hostname}, "
+                    f"another host than the registry {self.registry}"
+                )
+            if not self.insecure:
+                raise RegistryError(
+                    f"refusing to send credentials over plain HTTP to the token service at {url.hostname} "
+                    "(pass --insecure if that is really wanted)"
+                )
         headers: dict[str, str] = {}
         form: dict[str, str] | None = None
         if creds is not None and creds.identity_token:
@@ -195,7 +222,10 @@ def _parse_token(body: bytes, registry: str) -> _Token:
         if not isinstance(value, str) or not value:
             raise ValueError
         expires_in = doc.get("expires_in")
-        lifetime = int(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_EXPIRY
+        ok = isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0
+        lifetime = int(min(expires_in, MAX_EXPIRY)) if ok else DEFAULT_EXPIRY  # min: also Infinity
     except (ValueError, AttributeError):
         raise RegistryError(f"the token service of {registry} answered without a token") from None
+    if not _HEADER_SAFE.fullmatch(value):
+        raise RegistryError(f"the token service of {registry} answered a token that cannot go in an HTTP header")
     return _Token(Secret(value), time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1))

@@ -26,13 +26,14 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Iterator
 from types import TracebackType
 
 import httpx
 
-from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError
+from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError, quote
 from layerscope.sources.handle import Descriptor
 from layerscope.sources.registry.buffers import Budget, Hasher, Ring
 from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff, describe
@@ -332,4 +333,30 @@ class BlobStream:
             if not m or int(m.group(1)) != offset:
                 raise RegistryError(f"{self.client.host} answered a resumed download of {self.what} with a wrong range")
             return 0
+        if response.status_code == 404 and foreign(self.desc):
+            response.close()
+            raise RegistryError(foreign_missing(self.desc, self.what, self.client.name.registry))
         raise self.client.fail(response, f"{self.what} ({self.desc.digest})")
+
+
+def foreign(desc: Descriptor) -> bool:
+    """A layer its pusher need not upload (Windows base layers): the manifest may name URLs."""
+    return bool(desc.urls) or ".foreign." in desc.media_type or ".nondistributable." in desc.media_type
+
+
+def _host(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).hostname or "?"
+    except ValueError:  # "http://[::1" and the like
+        return "?"
+
+
+def foreign_missing(desc: Descriptor, what: str, registry: str) -> str:
+    """Why a foreign layer the registry lacks is not read: URLs from a manifest are never
+    fetched (they may point anywhere, the registry's credentials included or not)."""
+    hosts = sorted({_host(u) for u in desc.urls})
+    named = f"; its manifest names {len(desc.urls)} URL(s) on {quote(', '.join(hosts))}" if desc.urls else ""
+    return (
+        f"{what} ({desc.digest}) is a foreign (non-distributable) layer that {registry} does not serve{named}: "
+        "layerscope does not download from URLs a manifest names; --manifest-only reads the rest"
+    )

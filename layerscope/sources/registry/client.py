@@ -15,6 +15,7 @@ import random
 import ssl
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +28,7 @@ from layerscope.sources.registry.auth import Authorizer
 from layerscope.sources.registry.credentials import Credentials, CredentialStore
 from layerscope.sources.registry.options import RegistryOptions
 from layerscope.sources.registry.reference import RegistryName, is_loopback
+from layerscope.sources.registry.trust import ssl_context
 
 ACCEPT = ", ".join([manifests.OCI_INDEX, manifests.OCI_MANIFEST, manifests.DOCKER_LIST, manifests.DOCKER_MANIFEST])
 MAX_MANIFEST = 4 << 20  # distribution's own limit
@@ -35,6 +37,7 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 MAX_REDIRECTS = 10
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+REDIRECT_NOTE = "layerscope: redirected to "  # noted on a transport error past a redirect
 # A dropped connection (reset, closed mid-response) is worth another try; a refused one
 # or a name that does not resolve is not.
 DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
@@ -42,6 +45,13 @@ DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 # arrives in as many pieces, and each costs a pass through httpcore and h11 in Python:
 # at 1 MiB the download thread of a 3.2 GB layer took 2.5 CPU s instead of 3.7.
 RECV_BYTES = 1 << 20
+# HTTP(S)_PROXY, ALL_PROXY and NO_PROXY are honoured (httpx's trust_env), except that loopback
+# is never proxied: Go's rule, so Docker, skopeo and crane reach a local registry directly.
+NO_PROXY_LOOPBACK: dict[str, httpx.BaseTransport | None] = {
+    "all://localhost": None,
+    "all://127.0.0.1": None,
+    "all://[::1]": None,
+}
 
 
 def larger_socket_reads() -> None:
@@ -91,6 +101,29 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+def proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (as httpx reads it), for messages: no userinfo."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or is_loopback(url.host):
+        return None
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # (on every OS; not in typeshed)
+    if bypass(url.host, proxies):
+        return None
+    try:
+        return where(httpx.URL(proxy if "://" in proxy else f"http://{proxy}")).removesuffix("/")
+    except httpx.InvalidURL:
+        return "(unparsable)"
+
+
+def redirected_to(err: BaseException) -> str | None:
+    """Where a transport error happened, when that was past a redirect (_follow's note)."""
+    for note in getattr(err, "__notes__", ()):
+        if isinstance(note, str) and note.startswith(REDIRECT_NOTE):
+            return note.removeprefix(REDIRECT_NOTE)
+    return None
+
+
 def describe(err: Exception) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:200]
@@ -106,6 +139,19 @@ def certificate_problem(err: BaseException) -> str | None:
             return None
         if isinstance(seen, ssl.SSLCertVerificationError):
             return str(seen.verify_message or seen.reason or "verification failed")[:200]
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def tls_alert(err: BaseException) -> str | None:
+    """The alert the server ended the TLS handshake with ("sslv3 alert bad certificate",
+    "tlsv13 alert certificate required": it wants a client certificate), if that is why."""
+    seen: BaseException | None = err
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError) and "ALERT" in str(seen.reason or ""):
+            return str(seen.reason).lower().replace("_", " ")[:120]
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -126,7 +172,12 @@ class RegistryClient:
         self._secure_client: httpx.Client | None = None  # made on first use: loading CAs costs ~25 ms
         # Docker skips certificate checks for insecure registries (and loopback is one).
         self._lax = httpx.Client(
-            timeout=timeout, headers=headers, follow_redirects=False, verify=False, transport=transport
+            timeout=timeout,
+            headers=headers,
+            follow_redirects=False,
+            verify=False,
+            transport=transport,
+            mounts=NO_PROXY_LOOPBACK,
         )
         larger_socket_reads()
         self._base: str | None = None
@@ -135,7 +186,7 @@ class RegistryClient:
         if options.username is not None and options.password is not None:
             token = options.username == "<token>"
             explicit = Credentials("" if token else options.username, options.password, token, "--username")
-        self.auth = Authorizer(name.registry, CredentialStore(explicit), self._token_request, self.lax)
+        self.auth = Authorizer(name.registry, CredentialStore(explicit), self._token_request, self.lax, name.hostname)
 
     def close(self) -> None:
         if self._secure_client is not None:
@@ -147,7 +198,12 @@ class RegistryClient:
         with self._secure_lock:
             if self._secure_client is None:
                 self._secure_client = httpx.Client(
-                    timeout=self._timeout, headers=self._headers, follow_redirects=False, transport=self._transport
+                    timeout=self._timeout,
+                    headers=self._headers,
+                    follow_redirects=False,
+                    verify=ssl_context(self.name.registry),
+                    transport=self._transport,
+                    mounts=NO_PROXY_LOOPBACK,
                 )
             return self._secure_client
 
@@ -159,11 +215,16 @@ class RegistryClient:
 
     def _follow(self, method: str, url: str, headers: dict[str, str], form: dict[str, str] | None) -> httpx.Response:
         """One request, redirects followed; the response is open (streamed) for the caller."""
-        target = httpx.URL(url)
+        first = target = httpx.URL(url)
         for _ in range(MAX_REDIRECTS + 1):
             client = self._client_for(target)
             request = client.build_request(method, target, headers=headers, data=form)
-            response = client.send(request, stream=True)
+            try:
+                response = client.send(request, stream=True)
+            except httpx.TransportError as err:
+                if _origin(target) != _origin(first):  # the registry answered; where it sent us did not
+                    err.add_note(REDIRECT_NOTE + where(target))
+                raise
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUS or not location:
                 return response
@@ -171,11 +232,9 @@ class RegistryClient:
             nxt = target.join(location)
             if nxt.scheme not in ("http", "https"):
                 raise RegistryError(f"{self.host} redirected {where(target)} to a non-HTTP URL")
-            if (
-                target.scheme == "https"
-                and nxt.scheme == "http"
-                and not (self.options.insecure or is_loopback(nxt.host))
-            ):
+            # --insecure allows plain HTTP to the registry's own host, not to wherever it points.
+            insecure_host = self.lax and nxt.host == self.name.hostname.lower()
+            if target.scheme == "https" and nxt.scheme == "http" and not (insecure_host or is_loopback(nxt.host)):
                 raise RegistryError(f"refusing a redirect from HTTPS to plain HTTP ({where(nxt)})")
             if _origin(nxt) != _origin(target):
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
@@ -198,28 +257,26 @@ class RegistryClient:
         while True:
             try:
                 response = self._follow(method, url, headers, form)
-            except httpx.TimeoutException:
-                raise RegistryError(f"{self.host} did not answer {what} within {self.options.timeout:g}s") from None
+            except httpx.TimeoutException as err:
+                within = f"within {self.options.timeout:g}s"
+                if redirected_to(err):
+                    who, what = self._at(err, self.host, what)
+                    raise RegistryError(f"{who} did not answer {within} ({what})") from None
+                raise RegistryError(f"{self.host} did not answer {what} {within}") from None
             except DROPPED as err:
-                if attempt < self.options.retries:
+                alert = tls_alert(err)  # the server ended the handshake on purpose: no retry
+                if alert is None and attempt < self.options.retries:
                     attempt += 1
                     time.sleep(backoff(attempt))
                     continue
-                raise RegistryError(
-                    f"the connection to {self.host} dropped {attempt + 1} times ({what}): {describe(err)}"
-                ) from None
-            except httpx.TransportError as err:
-                problem = certificate_problem(err)
-                if problem is not None:
-                    # Docker's answer too: an insecure registry's certificate is not checked.
+                if alert is None:
+                    who, what = self._at(err, self.host, what)
                     raise RegistryError(
-                        f"cannot verify the TLS certificate of {self.host} ({what}): {problem}; "
-                        "pass --insecure to skip the check, or trust its CA with SSL_CERT_FILE"
+                        f"the connection to {who} dropped {attempt + 1} times ({what}): {describe(err)}"
                     ) from None
-                hint = ""
-                if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure:
-                    hint = " (if it serves plain HTTP, pass --insecure)"
-                raise RegistryError(f"cannot reach {self.host} ({what}): {describe(err)}{hint}") from None
+                raise self._unreachable(err, url, what) from None
+            except httpx.TransportError as err:
+                raise self._unreachable(err, url, what) from None
             if response.status_code in RETRY_STATUS and attempt < self.options.retries:
                 delay = retry_after(response)
                 if delay is None or delay <= MAX_RETRY_AFTER:
@@ -228,6 +285,39 @@ class RegistryClient:
                     time.sleep(backoff(attempt) if delay is None else delay)
                     continue
             return response
+
+    def _at(self, err: BaseException, host: str, what: str) -> tuple[str, str]:
+        """Who failed, and what was asked, for a message: past a redirect, the URL it led to
+        (no query string) and who sent us there."""
+        at = redirected_to(err)
+        return (at, f"{what}, redirected there by {self.host}") if at else (host, what)
+
+    def _unreachable(self, err: httpx.TransportError, url: str, what: str) -> RegistryError:
+        """The one line for a connection that failed for good, with what the user can do."""
+        target = httpx.URL(url)
+        at = redirected_to(err)
+        host, what = self._at(err, target.netloc.decode(), what)
+        docker_dir = f"/etc/docker/certs.d/{self.name.registry}/"
+        user_dir = f"~/.config/containers/certs.d/{self.name.registry}/"
+        problem = certificate_problem(err)
+        if problem is not None:
+            # Docker's answer too: an insecure registry's certificate is not checked.
+            return RegistryError(
+                f"cannot verify the TLS certificate of {host} ({what}): {problem}; "
+                f"to trust its CA put it in {docker_dir}ca.crt (or {user_dir}), or pass --insecure to skip the check"
+            )
+        alert = tls_alert(err)
+        if alert is not None:
+            return RegistryError(
+                f"{host} refused the TLS connection ({what}): {alert}; if it wants a client certificate, "
+                f"put NAME.cert and NAME.key in {docker_dir} (or {user_dir})"
+            )
+        hint = ""
+        if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure and not at:
+            hint = " (if it serves plain HTTP, pass --insecure)"
+        proxy = proxy_for(httpx.URL(at) if at else target)
+        via = f" through the proxy {proxy}" if proxy else ""
+        return RegistryError(f"cannot reach {host}{via} ({what}): {describe(err)}{hint}")
 
     def _base_url(self) -> str:
         """https://HOST, or for insecure and loopback registries whichever of https/http answers."""

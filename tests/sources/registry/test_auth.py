@@ -149,7 +149,7 @@ def test_anonymous_token_for_a_public_repository(token_images: dict[str, Pushed]
 def test_private_repository_needs_credentials(token_images: dict[str, Pushed], run_cli: Any) -> None:
     r = run_cli("inspect", token_images["private"].ref)
     assert r.code == 2 and r.err.count("\n") == 1
-    assert "requires authentication for private/tok" in r.err
+    assert "requires authentication for private/tok (or has no such repository)" in r.err
 
 
 def test_token_with_user_credentials(
@@ -221,3 +221,107 @@ def test_expired_tokens_are_fetched_again(token_images: dict[str, Pushed], token
     finally:
         token_issuer.expires_in = 300
         handle.close()
+
+
+def test_a_token_the_registry_rejects_is_fetched_again_once(
+    token_images: dict[str, Pushed], token_issuer: TokenIssuer
+) -> None:
+    """A cached token the registry no longer takes (expired by its clock, not ours: a real JWT
+    past its exp) gets one fresh token; when that is refused too, one clear error, no loop."""
+    from layerscope.sources.registry.auth import _Token
+    from layerscope.sources.registry.handle import RegistryHandle
+    from layerscope.sources.registry.secret import Secret
+
+    pushed = token_images["public"]
+    handle = RegistryHandle(pushed.ref.removeprefix("docker://"), pushed.ref)
+    try:
+        manifest = handle.resolve(None)
+        tokens = handle.client.auth._tokens
+        [key] = tokens
+        assert key[2] == "repository:public/tok:pull"
+        stale = token_issuer.sign("", token_issuer.grant(None, [key[2]]), lifetime=-120)
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        before = len(token_issuer.requests)
+        assert handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 1
+        token_issuer.lifetime = -120  # every token the issuer gives is stale now
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        with pytest.raises(RegistryError, match="requires authentication for public/tok"):
+            handle.config_bytes(manifest)
+        assert len(token_issuer.requests) == before + 2
+    finally:
+        token_issuer.lifetime = 300
+        handle.close()
+
+
+def test_nested_repository_names_get_their_own_scope(
+    token_registry: Any, token_issuer: TokenIssuer, registry_dir: Path
+) -> None:
+    from tests.sources.registry.images import push_archive, sample_spec
+
+    host = token_registry.host
+    for repo in ("public/team/sub/tok:1", "public/team/tok:1"):
+        push_archive(sample_spec(repo), host, repo, registry_dir, f"{USER}:{PASSWORD}")
+    before = len(token_issuer.requests)
+    deep = api.open_image(f"docker://{host}/public/team/sub/tok:1", manifest_only=True)
+    shallow = api.open_image(f"docker://{host}/public/team/tok:1", manifest_only=True)
+    assert deep.digest != shallow.digest
+    scopes = [r["query"]["scope"] for r in token_issuer.requests[before:]]
+    assert scopes == [["repository:public/team/sub/tok:pull"], ["repository:public/team/tok:pull"]]
+
+
+def test_no_secret_reaches_the_cache(
+    basic_image: Pushed, token_images: dict[str, Pushed], token_issuer: TokenIssuer, tmp_path: Path, run_cli: Any
+) -> None:
+    """Whatever the cache keeps of a private image (per-layer results, keys), no credential:
+    not the password, not its Basic encoding, not a bearer token."""
+    cache = tmp_path / "cache"
+    before = len(token_issuer.issued)
+    for pushed in (basic_image, token_images["private"]):
+        for command in ("inspect", "packages"):
+            r = run_cli(
+                command, "--username", USER, "--password-stdin", pushed.ref, stdin=PASSWORD,
+                env={"LAYERSCOPE_CACHE_DIR": str(cache)},
+            )  # fmt: skip
+            assert r.code == 0, r.err
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert files  # the layers were cached
+    issued = tuple(token_issuer.issued[before:])
+    assert issued
+    for path in files:
+        assert_no_secrets(path.read_bytes().decode("latin-1"), path.name, extra=issued)
+
+
+def test_parallel_requests_share_one_fresh_token(token_images: dict[str, Pushed], token_issuer: TokenIssuer) -> None:
+    """Layers download in parallel: when their shared token is rejected, one fresh token is
+    fetched for all of them (not one each, and none throws away another's fresh token)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from layerscope.sources.registry.auth import _Token
+    from layerscope.sources.registry.handle import RegistryHandle
+    from layerscope.sources.registry.secret import Secret
+
+    pushed = token_images["public"]
+    handle = RegistryHandle(pushed.ref.removeprefix("docker://"), pushed.ref)
+    try:
+        manifest = handle.resolve(None)
+        tokens = handle.client.auth._tokens
+        [key] = tokens
+        stale = token_issuer.sign("", token_issuer.grant(None, [key[2]]), lifetime=-120)
+        tokens[key] = _Token(Secret(stale), tokens[key].expires)
+        before = len(token_issuer.requests)
+        with ThreadPoolExecutor(8) as pool:
+            configs = list(pool.map(lambda _: handle.config_bytes(manifest), range(16)))
+        assert len(set(configs)) == 1
+        assert len(token_issuer.requests) == before + 1
+    finally:
+        handle.close()
+
+
+@pytest.mark.parametrize("command", ["check", "packages"])
+def test_other_commands_read_a_private_image(basic_image: Pushed, command: str, run_cli: Any) -> None:
+    """`check` (exit 0 or 1: a verdict, not an error) and `packages` take the same credentials."""
+    r = run_cli(command, "--username", USER, "--password-stdin", basic_image.ref, stdin=PASSWORD)
+    assert r.code in (0, 1), r.err
+    assert basic_image.ref in r.out
+    assert_no_secrets(r.out, r.err)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layerscope.errors import RegistryError
 from layerscope.sources.registry.challenge import Challenge, parse_challenges
@@ -108,3 +110,51 @@ def test_unsupported_scheme_is_one_clear_error() -> None:
 
     with pytest.raises(RegistryError, match="authentication scheme layerscope does not support"):
         _client(handler).head_digest("1")
+
+
+# -- properties (hypothesis) -------------------------------------------------------------
+
+_TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+tokens = st.text(alphabet=_TOKEN_CHARS, min_size=1, max_size=12)
+# Quoted-string content: any visible character, space and tab, and obs-text (Latin-1 high half).
+quoted_values = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"))
+ows = st.sampled_from(["", " ", "  ", "\t"])
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@st.composite
+def challenges(draw: st.DrawFn) -> tuple[str, Challenge]:
+    """A challenge as a server might write it (random spacing, quoted or bare values), and
+    what it means."""
+    scheme = draw(tokens)
+    names = draw(st.lists(tokens.map(str.lower), unique=True, max_size=5))
+    params: dict[str, str] = {}
+    parts = []
+    for name in names:
+        bare = draw(st.booleans())
+        value = draw(tokens) if bare else draw(quoted_values)
+        params[name] = value
+        written = draw(st.sampled_from([name, name.upper()]))
+        parts.append(f"{written}{draw(ows)}={draw(ows)}{value if bare else _quote(value)}")
+    text = scheme + (" " + ("," + draw(ows)).join(parts) if parts else "")
+    return text, Challenge(scheme.lower(), params)
+
+
+@given(st.lists(challenges(), min_size=1, max_size=4), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_written_challenges_parse_back(written: list[tuple[str, Challenge]], one_line: bool) -> None:
+    texts = [text for text, _ in written]
+    header: str | list[str] = ", ".join(texts) if one_line else texts
+    assert parse_challenges(header) == [challenge for _, challenge in written]
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=500, deadline=None)
+def test_any_text_parses_without_error(text: str) -> None:
+    """Junk never raises or hangs; what comes out is well formed."""
+    for challenge in parse_challenges(text):
+        assert challenge.scheme and challenge.scheme == challenge.scheme.lower()
+        assert all(name and name == name.lower() for name in challenge.params)

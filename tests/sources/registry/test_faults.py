@@ -174,3 +174,50 @@ def test_plain_http_needs_insecure_off_loopback(anon_registry: Registry, plain_i
         assert json.loads(r.out)["reference"] == ref
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("target", ["silent", "http://elsewhere.invalid:1"])
+def test_a_failing_redirect_target_is_named_without_its_query(
+    basic_registry: Registry, basic_image: Pushed, target: str, run_cli: Any
+) -> None:
+    """The registry answered; the storage it redirected to did not: the message says which,
+    without the signed query string."""
+    proxy = FaultProxy(f"http://{basic_registry.host}")
+    silent = SilentServer()
+    base = f"http://{silent.host}" if target == "silent" else target
+    proxy.add(Rule("/blobs/", "redirect", times=None, method="GET", target=base))
+    try:
+        ref = f"docker://{proxy.host}/{basic_image.repo}"
+        r = run_cli(
+            "inspect", "--no-cache", "--username", USER, "--password-stdin", ref, stdin=PASSWORD,
+            env={"LAYERSCOPE_REGISTRY_TIMEOUT": "1", "LAYERSCOPE_REGISTRY_RETRIES": "0"}, timeout=60,
+        )  # fmt: skip
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert f"{base}/v2/{basic_image.repo.split(':')[0]}/blobs/sha256:" in r.err
+        assert f"redirected there by {proxy.host})" in r.err
+        assert "s3cr3t-signature" not in r.err and PASSWORD not in r.err
+    finally:
+        proxy.close()
+        silent.close()
+
+
+def test_a_bearer_token_is_not_sent_to_the_redirect_target(
+    token_registry: Registry, token_images: dict[str, Pushed], run_cli: Any
+) -> None:
+    """As with Basic credentials: the registry gets the bearer token, the storage it
+    redirects blobs to (another origin) does not."""
+    from tests.sources.registry.hostile import HostileServer, Reply
+
+    storage = HostileServer(lambda method, path, headers: Reply(503, b"unavailable"))
+    proxy = FaultProxy(f"http://{token_registry.host}")
+    proxy.add(Rule("/blobs/", "redirect", times=None, method="GET", target=f"http://localhost:{storage.port}"))
+    try:
+        ref = f"docker://{proxy.host}/{token_images['public'].repo}"
+        r = run_cli("inspect", "--no-cache", ref, env={"LAYERSCOPE_REGISTRY_RETRIES": "0"})
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert storage.requests
+        assert all(name.lower() != "authorization" for seen in storage.requests for name in seen.headers)
+        assert any(seen.headers.get("Authorization", "").startswith("Bearer ") for seen in proxy.requests)
+    finally:
+        proxy.close()
+        storage.close()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from layerscope.errors import BadReferenceError
 from layerscope.sources.registry.reference import DOCKER_HUB_API, parse_name
+from tests.sources.registry.images import sample_spec
+from tests.sources.registry.rawpush import put_blob, put_manifest
+from tests.support.registry import Registry
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -71,3 +79,32 @@ def test_credentials_in_a_reference_are_refused_without_echo() -> None:
     with pytest.raises(BadReferenceError) as err:
         parse_name("alice:hunter2@registry.example/app:1")
     assert "hunter2" not in str(err.value) and "--password-stdin" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def ipv6_registry(registry_dir: Path) -> Iterator[Registry]:
+    """A real registry listening on [::1] only (module scope: started before the per-test
+    environment, whose REGISTRY_AUTH_FILE docker-registry would take as its own setting)."""
+    try:
+        registry = Registry(registry_dir / "ipv6", bind="[::1]")
+    except RuntimeError as err:
+        pytest.skip(f"no IPv6 loopback here: {str(err)[:200]}")
+    yield registry
+    registry.stop()
+
+
+@pytest.mark.registry
+def test_an_ipv6_literal_registry(ipv6_registry: Registry, run_cli: Any) -> None:
+    """docker://[::1]:PORT/...: loopback, so plain HTTP without --insecure, as Docker does."""
+    # skopeo refuses IPv6 literals in references: pushed through the distribution API instead
+    blobs, index = sample_spec("ipv6").oci_blobs("gzip")
+    manifest_digest = index["manifests"][0]["digest"]
+    for digest, data in blobs.items():
+        if digest != manifest_digest:
+            put_blob(ipv6_registry.host, "sample/v6", data)
+    put_manifest(ipv6_registry.host, "sample/v6", "1", json.loads(blobs[manifest_digest]))
+    ref = f"docker://{ipv6_registry.host}/sample/v6:1"
+    r = run_cli("inspect", "--json", "--no-cache", ref)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["reference"] == ref and len(doc["layers"]) == 3 and all(layer["files"] for layer in doc["layers"])

@@ -5,6 +5,9 @@ is checked unless --insecure) and on 127.0.0.1 (never checked, as Docker does)."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,3 +100,116 @@ def test_a_large_blob_is_read_from_the_tls_socket(
         assert spy.by == ["layer 0"]
     finally:
         handle.close()
+
+
+def certs_d(home: Path, registry: Registry) -> Path:
+    """containers-certs.d(5) in the test's $HOME: ~/.config/containers/certs.d/HOST:PORT/."""
+    address = outward_address()
+    directory = home / ".config/containers/certs.d" / f"{address}:{registry.port}"
+    directory.mkdir(parents=True)
+    return directory
+
+
+def test_the_error_says_where_to_put_the_ca(tls_registry: Registry, tls_image: Pushed, run_cli: Any) -> None:
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    host = f"{outward_address()}:{tls_registry.port}"
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert f"/etc/docker/certs.d/{host}/ca.crt" in r.err and f"~/.config/containers/certs.d/{host}/" in r.err
+
+
+def test_a_ca_in_certs_d_is_trusted(
+    tls_registry: Registry, tls_image: Pushed, isolated_env: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Docker's /etc/docker/certs.d/HOST:PORT/ca.crt: no --insecure, no SSL_CERT_FILE, verified."""
+    assert tls_registry.cert is not None
+    home = isolated_env.parent / "home"
+    directory = certs_d(home, tls_registry)
+    (directory / "ca.crt").write_bytes(tls_registry.cert.read_bytes())
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    r = run_cli("inspect", "--json", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 0, r.err
+    assert [layer["digest"] for layer in json.loads(r.out)["layers"]] == pushed_layers(tls_registry, tls_image)
+    # Another registry's directory does not vouch for this one.
+    directory.rename(directory.with_name(f"{outward_address()}:1"))
+    r = run_cli("inspect", "--json", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and "cannot verify the TLS certificate" in r.err
+
+
+def test_a_broken_certs_d_file_is_one_line(
+    tls_registry: Registry, tls_image: Pushed, isolated_env: Path, run_cli: Any
+) -> None:
+    directory = certs_d(isolated_env.parent / "home", tls_registry)
+    (directory / "ca.crt").write_text("not a certificate\n")
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert f"cannot load {directory / 'ca.crt'}" in r.err
+    (directory / "ca.crt").unlink()
+    (directory / "client.cert").write_bytes(b"")
+    r = run_cli("inspect", "--manifest-only", off_loopback(tls_registry, tls_image))
+    assert r.code == 2 and "has no client.key beside it" in r.err and r.err.count("\n") == 1
+
+
+def client_certificates(workdir: Path) -> tuple[Path, Path, Path]:
+    """A client CA, and a certificate and key it signed (clientAuth), as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "layerscope test client CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1)).add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = workdir / "client-ca.pem", workdir / "client.cert", workdir / "client.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def mtls_registry(registry_dir: Path) -> Iterator[tuple[Registry, Path, Path]]:
+    """A real registry over TLS that requires a client certificate; (registry, client cert, key)."""
+    if outward_address() is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    work = registry_dir / "mtls"
+    work.mkdir()
+    ca, cert, key = client_certificates(work)
+    registry = Registry(work, tls=True, client_auth=(ca, cert, key))
+    yield registry, cert, key
+    registry.stop()
+
+
+def test_a_client_certificate_from_certs_d(
+    mtls_registry: tuple[Registry, Path, Path], isolated_env: Path, run_cli: Any
+) -> None:
+    """certs.d/HOST:PORT/ with ca.crt (the server's CA) and client.cert + client.key, as
+    Docker and skopeo read it: the registry that demands a client certificate answers."""
+    registry, cert, key = mtls_registry
+    assert registry.cert is not None
+    ref = f"docker://{outward_address()}:{registry.port}/sample/none:1"
+    directory = certs_d(isolated_env.parent / "home", registry)
+    (directory / "ca.crt").write_bytes(registry.cert.read_bytes())
+    r = run_cli("inspect", "--manifest-only", ref)  # no client certificate: one line saying what to do
+    assert r.code == 2 and r.err.count("\n") == 1, r.err
+    assert "refused the TLS connection (manifest 1): sslv3 alert bad certificate" in r.err
+    assert f"put NAME.cert and NAME.key in /etc/docker/certs.d/{outward_address()}:{registry.port}/" in r.err
+    (directory / "client.cert").write_bytes(cert.read_bytes())
+    (directory / "client.key").write_bytes(key.read_bytes())
+    r = run_cli("inspect", "--manifest-only", ref)
+    # The handshake went through: the registry itself says the repository is not there.
+    assert r.code == 2 and "not found in" in r.err and "404" in r.err, r.err

@@ -48,6 +48,7 @@ class TokenIssuer:
         self.anonymous_prefix = anonymous_prefix  # repositories anyone may pull
         self.issued: list[str] = []
         self.expires_in = 300  # what the answers say (the JWTs themselves stay valid longer)
+        self.lifetime = 300  # what the JWTs say (below -60, expired even for distribution's leeway)
         self.requests: list[dict[str, Any]] = []
         self._key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
@@ -140,7 +141,7 @@ class TokenIssuer:
                 if not ok:
                     self._answer(401, {"details": "bad credentials"})
                     return
-                token = issuer.sign(user or "", issuer.grant(user, query.get("scope", [])))
+                token = issuer.sign(user or "", issuer.grant(user, query.get("scope", [])), issuer.lifetime)
                 self._answer(200, {"token": token, "access_token": token, "expires_in": issuer.expires_in})
 
             def do_POST(self) -> None:
