@@ -18,6 +18,11 @@ import ssl
 from pathlib import Path
 
 from layerscope.errors import RegistryError
+from layerscope.readfile import open_regular
+
+# certifi's whole bundle is ~300 KiB: a certificate or key file larger than this is no PEM file,
+# and OpenSSL would read it to its end (/dev/zero: never) before saying so.
+MAX_CERT_FILE = 16 << 20
 
 
 def certs_d_roots(env: dict[str, str] | os._Environ[str] | None = None) -> list[Path]:
@@ -53,6 +58,8 @@ def ssl_context(registry: str) -> ssl.SSLContext:
 
 @functools.lru_cache(maxsize=16)
 def _context(cafile: str | None, capath: str | None, directory: str | None, changed: int) -> ssl.SSLContext:
+    if cafile:
+        _check_file(cafile, "SSL_CERT_FILE")
     try:
         if cafile or capath:
             ctx = ssl.create_default_context(cafile=cafile, capath=capath)
@@ -78,14 +85,29 @@ def _load_certs_d(ctx: ssl.SSLContext, directory: Path) -> None:
         path = directory / name
         try:
             if name.endswith(".crt"):
+                _check_file(str(path), "the CA certificate")
                 ctx.load_verify_locations(cafile=str(path))
             elif name.endswith(".cert"):
                 key = path.with_suffix(".key")
                 if not key.exists():
                     raise RegistryError(f"{path} has no {key.name} beside it (a client certificate needs its key)")
+                _check_file(str(path), "the client certificate")
+                _check_file(str(key), "the client key")
                 ctx.load_cert_chain(str(path), str(key))
         except (OSError, ssl.SSLError) as err:
             raise RegistryError(f"cannot load {path}: {_reason(err)}") from None
+
+
+def _check_file(path: str, what: str) -> None:
+    """Refuse, before OpenSSL opens `path` itself, what it would block on (a FIFO: for ever)
+    or read without end (/dev/zero, a huge file): only a regular file of at most MAX_CERT_FILE."""
+    fd = open_regular(path, what)
+    try:
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if size > MAX_CERT_FILE:
+        raise RegistryError(f"cannot load {what} {path}: {size} bytes is too large for a PEM file")
 
 
 def _reason(err: OSError | ssl.SSLError) -> str:
