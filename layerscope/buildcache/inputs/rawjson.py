@@ -146,6 +146,8 @@ def parse_rawjson(lines: Iterable[str]) -> tuple[Vertex, ...]:
     merged: dict[str, _Merged] = {}
     kept = 0  # what the table holds, as _Merged.cost counts it
     for number, line in enumerate(lines, start=1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a BOM (PowerShell's Out-File): the first line is still JSON
         if not line.strip().startswith("{"):
             continue  # buildx writes its own warnings to the same stream as plain text
         try:

@@ -105,6 +105,17 @@ def test_only_a_newline_ends_a_line() -> None:
     assert v.step == (None, 1, 2, "RUN echo \u0085\u2028")
 
 
+def test_a_log_that_starts_with_a_bom_keeps_its_first_line(tmp_path: Path) -> None:
+    """A UTF-8 BOM (Windows PowerShell's Out-File -Encoding utf8) before the first status: that
+    line is JSON too, not buildx's plain text to skip (its vertex had gone missing without a word)."""
+    first = '{"vertexes": [{"digest": "sha256:a", "name": "[1/2] FROM x"}]}'
+    second = '{"vertexes": [{"digest": "sha256:b", "name": "[2/2] RUN y"}]}'
+    log = tmp_path / "bom.rawjson"
+    log.write_bytes(("\ufeff" + first + "\r\n" + second + "\r\n").encode())
+    assert [v.digest for v in load_rawjson(str(log))] == ["sha256:a", "sha256:b"]
+    assert [v.digest for v in read_rawjson("\ufeff" + first + "\n")] == ["sha256:a"]
+
+
 # --- the log read line by line ------------------------------------------------------------------------------
 
 TIMES = ["2026-11-27T06:34:31.612284843Z", "2026-11-27T06:34:32.5Z", "2026-11-27T06:34:40Z"]
