@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from layerscope.model import LayerRecord
 
 PATHS = ("etc/os-release", "usr/lib/os-release")  # the order syft tries them in
-MAX_LINES = 1000  # a real one has ~15; the capture keeps at most 64 KiB of it anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,9 @@ def parse(data: bytes) -> Release | None:
     """The release an os-release file states; None when it states none of ID, ID_LIKE,
     VERSION_ID or BUILD_ID (syft then tries the next file)."""
     fields: dict[str, str] = {}
-    for line in data.decode("utf-8", errors="replace").splitlines()[:MAX_LINES]:
+    # Only "\n" ends a line (os-release(5), syft's scanner): str.splitlines also cuts at U+0085,
+    # U+2028 or a form feed inside a value. No line count bound: the capture keeps at most 64 KiB.
+    for line in data.decode("utf-8", errors="replace").split("\n"):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

@@ -37,6 +37,14 @@ def test_quotes_escapes_and_comments() -> None:
     assert parse(text) == Release(id="arch", build_id="rolling", version_id='1"2')
 
 
+def test_only_a_newline_ends_a_line_and_any_number_of_them_is_read() -> None:
+    """A value holding U+0085 or U+2028 is not cut there (str.splitlines had cut it), and the ID
+    after thousands of comment lines is still read (a 1,000-line cut-off had dropped it)."""
+    assert parse(b'ID=debian\r\nVERSION_ID="1\xc2\x852"\n') == Release(id="debian", version_id="1\x852")
+    assert parse("ID=deb\u2028ian\n".encode()) == Release(id="deb\u2028ian")
+    assert parse(b"# padding\n" * 5000 + b"ID=alpine\n") == Release(id="alpine")
+
+
 def test_distro_is_syfts_form() -> None:
     assert Release(id="debian", version_id="12").distro == "debian-12"
     assert Release(id="arch", build_id="rolling").distro == "arch-rolling"  # no VERSION_ID: the BUILD_ID
