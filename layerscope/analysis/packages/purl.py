@@ -17,11 +17,12 @@ from collections.abc import Iterable
 _KEPT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~:")
 _TYPE = re.compile(r"^[a-z][a-z0-9.-]*$")
 _KEY = re.compile(r"^[a-z][a-z0-9._-]*$")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # JSON's "\\udce9" in a conda-meta file: no UTF-8 for them
 
 
 def quote(text: str) -> str:
     """`text` percent-encoded as a purl component (UTF-8; lone surrogates as U+FFFD)."""
-    data = text.encode("utf-8", errors="replace")
+    data = _SURROGATES.sub("\ufffd", text).encode("utf-8")  # errors="replace" would give "?" (%3F)
     return "".join(chr(b) if b in _KEPT else f"%{b:02X}" for b in data)
 
 

@@ -74,6 +74,13 @@ def test_the_encoding_is_the_specs() -> None:
     assert quote("A-Z_a.z~0") == "A-Z_a.z~0"
 
 
+def test_a_lone_surrogate_is_encoded_as_the_replacement_character() -> None:
+    """JSON metadata (conda-meta, direct_url.json) may hold "\\udce9": it has no UTF-8, and is
+    U+FFFD in the purl as the docstring says, not a `?` that reads back as a real question mark."""
+    assert quote("a\udce9b\ud800") == "a%EF%BF%BDb%EF%BF%BD"
+    assert package_url(_found(CONDA, "x\udce9", "1.0"), None) == "pkg:conda/x%EF%BF%BD@1.0"
+
+
 def test_the_specs_examples() -> None:
     assert encode("deb", "debian", "attr", "1:2.4.47-2+b1", [("arch", "amd64")]) == (
         "pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64"
