@@ -94,7 +94,8 @@ def retry_after(response: httpx.Response) -> float | None:
 def where(url: httpx.URL) -> str:
     """A URL for messages: no query string, no userinfo."""
     port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}{url.path}"
+    host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 literal keeps its brackets
+    return f"{url.scheme}://{host}{port}{url.path}"
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
