@@ -212,6 +212,22 @@ def test_the_vertex_table_holds_a_bounded_amount_of_text(monkeypatch: pytest.Mon
         parse_rawjson(lines)
 
 
+def test_a_many_input_vertex_updated_again_and_again_is_read_in_linear_time(tmp_path: Path) -> None:
+    """A vertex of a million inputs (5 MB, within TABLE_LIMIT), then a line of ~560,000 updates
+    to it: the table's size had been re-summed over every input at each update (10^12 steps, a
+    hang of hours for 13 MB of log). The timeout is a bound on the hang, not a measurement."""
+    box, args = _cache_box(tmp_path)
+    log = box.inputs / "many-inputs.rawjson"
+    update = b'{"digest":"sha256:a"},'
+    again = b'{"vertexes":[' + update * ((LINE_LIMIT - 100) // len(update)) + b'{"digest":"sha256:a"}]}\n'
+    log.write_bytes(
+        json.dumps({"vertexes": [{"digest": "sha256:a", "inputs": ["x"] * 1_000_000}]}).encode() + b"\n" + again
+    )
+    r = box.run(*args, str(log), timeout=300)
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "a.txt" in r.out  # the simulation ran to its report: the log was read whole
+
+
 def _cache_box(tmp_path: Path) -> tuple[Sandbox, list[str]]:
     return _cache_box_in(Sandbox(tmp_path / "box"))
 
