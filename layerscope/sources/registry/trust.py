@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from layerscope.errors import RegistryError
@@ -93,9 +94,20 @@ def _load_certs_d(ctx: ssl.SSLContext, directory: Path) -> None:
                     raise RegistryError(f"{path} has no {key.name} beside it (a client certificate needs its key)")
                 _check_file(str(path), "the client certificate")
                 _check_file(str(key), "the client key")
-                ctx.load_cert_chain(str(path), str(key))
+                ctx.load_cert_chain(str(path), str(key), password=_no_passphrase(key))
         except (OSError, ssl.SSLError) as err:
             raise RegistryError(f"cannot load {path}: {_reason(err)}") from None
+
+
+def _no_passphrase(key: Path) -> Callable[[], str]:
+    """The password callback of a client key: without one, OpenSSL asks for the passphrase of
+    an encrypted key on the terminal ("Enter PEM pass phrase:"), which blocks an interactive run.
+    As Docker's certs.d (Go's tls.LoadX509KeyPair), only unencrypted keys are read."""
+
+    def refuse() -> str:
+        raise RegistryError(f"{key} is encrypted (a passphrase-protected key): certs.d keys must be unencrypted")
+
+    return refuse
 
 
 def _check_file(path: str, what: str) -> None:

@@ -51,3 +51,31 @@ def test_a_huge_certs_d_file_is_refused_unread(isolated_env: Path, run_cli: Any)
         fh.truncate(8 << 30)  # sparse: no disk
     r = run_cli("inspect", "--manifest-only", REF, timeout=120)
     refused(r, f"{directory / 'ca.crt'}", "too large for a PEM file")
+
+
+def test_an_encrypted_client_key_is_one_line_not_a_passphrase_prompt(isolated_env: Path, run_cli: Any) -> None:
+    """OpenSSL had asked "Enter PEM pass phrase:" on the terminal (an interactive run waited
+    there; without a terminal: two prompts and `Invalid argument`). As Docker's certs.d: only
+    unencrypted keys."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    directory = certs_d(isolated_env.parent / "home")
+    (directory / "client.cert").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    encrypted = serialization.BestAvailableEncryption(b"passphrase")
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    (directory / "client.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, encrypted))
+    r = run_cli("inspect", "--manifest-only", REF, timeout=60)
+    refused(r, f"{directory / 'client.key'} is encrypted", "must be unencrypted")
+    assert "pass phrase" not in r.err
