@@ -176,3 +176,20 @@ def test_unplatformed_entries_come_after_every_match() -> None:
     entries: list[tuple[Platform | None, Descriptor]] = [(None, desc(1)), (P("linux/arm/v6"), desc(2))]
     assert choose(entries, P("linux/arm/v7"), "index")[0][1] == desc(2)
     assert choose(entries, P("linux/s390x"), "index")[0][1] == desc(1)
+
+
+@given(st.text(max_size=40))
+def test_any_specifier_parses_or_is_one_clear_error(text: str) -> None:
+    try:
+        p = P(text)
+    except PlatformError as err:
+        assert str(err).startswith("bad platform")
+    else:
+        assert p.os and p.architecture and P(str(p)).architecture == p.architecture
+
+
+@given(st.dictionaries(st.sampled_from(["os", "architecture", "variant", "os.version", "os.features"]),
+                       st.none() | st.integers() | st.text(max_size=8) | st.lists(st.text(max_size=4))))  # fmt: skip
+def test_any_index_platform_reads_and_ranks(d: dict[str, object]) -> None:
+    p = Platform.from_dict(d)
+    assert preference(p, P("linux/amd64")) is None or p.os == "linux"
