@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,17 @@ from tests.support.fleetimages import Fleet
 pytestmark = pytest.mark.registry
 
 DEADLINE = 300.0  # a bound on waiting for an event, not a measurement
+
+
+@pytest.fixture
+def stalled() -> Iterator[str]:
+    """A registry that never answers: a listening socket nobody accepts on (the kernel completes
+    the connections and keeps the requests). A run that includes it cannot end before the
+    signal, however fast the other images are read."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"docker://127.0.0.1:{sock.getsockname()[1]}/stalled/app:1"
 
 
 def start(args: list[str], cache: Path) -> subprocess.Popen[bytes]:
@@ -52,13 +65,13 @@ def group_members(pgid: int) -> list[int]:
     return out
 
 
-def test_ctrl_c_on_a_local_cluster_mid_run(fleet: Fleet, tmp_path: Path) -> None:
+def test_ctrl_c_on_a_local_cluster_mid_run(fleet: Fleet, stalled: str, tmp_path: Path) -> None:
     """The local cluster's workers get the Ctrl-C too: they used to print a KeyboardInterrupt
     traceback each under the command's own `interrupted`."""
     out, cache = tmp_path / "out", tmp_path / "cache"
-    proc = start([*fleet.refs(), "--workers", "2", "--no-cache", "-q", "--output", str(out)], cache)
+    proc = start([*fleet.refs(), stalled, "--workers", "2", "--no-cache", "-q", "--output", str(out)], cache)
     try:
-        # Mid-run: the workers have written a layer's cache entry, the images are not all read.
+        # Mid-run: the workers have written a layer's cache entry; the stalled image keeps the run going.
         wait_until(proc, lambda: any(cache.rglob("*.zst")), "a layer was read")
         os.killpg(proc.pid, signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=DEADLINE)
@@ -74,7 +87,9 @@ def test_ctrl_c_on_a_local_cluster_mid_run(fleet: Fleet, tmp_path: Path) -> None
         time.sleep(0.1)
 
 
-def test_sigterm_on_a_remote_cluster_mid_run(fleet: Fleet, dask_cluster: DaskCluster, tmp_path: Path) -> None:
+def test_sigterm_on_a_remote_cluster_mid_run(
+    fleet: Fleet, dask_cluster: DaskCluster, stalled: str, tmp_path: Path
+) -> None:
     """SIGTERM (a CI job cancelled) ends the run as Ctrl-C does: it used to kill the process
     where it stood, with no word and the cluster's cleanup skipped."""
     from distributed import Client
@@ -84,8 +99,8 @@ def test_sigterm_on_a_remote_cluster_mid_run(fleet: Fleet, dask_cluster: DaskClu
 
     out = tmp_path / "out"
     with Client(dask_cluster.address, timeout="20s", set_as_default=False) as client:
-        proc = start([*fleet.refs(), "--scheduler", dask_cluster.address, "--no-cache", "-q", "--output", str(out)],
-                     tmp_path / "cache")  # fmt: skip
+        args = [*fleet.refs(), stalled, "--scheduler", dask_cluster.address, "--no-cache", "-q", "--output", str(out)]
+        proc = start(args, tmp_path / "cache")
         try:
             wait_until(proc, lambda: client.run_on_scheduler(tasks) > 0, "the run's tasks reached the scheduler")
             os.killpg(proc.pid, signal.SIGTERM)
