@@ -4,15 +4,17 @@ resolve(image) ──► read_blob(unique blob) ──► summarize(image) ◄�
                          └──► layer_stats (a few numbers for the client)
 
 One read_blob task per unique blob digest across the whole fleet, submitted when the first
-image listing it is resolved; later images depend on the same future. The client holds
+image listing it is resolved; later images depend on the same future. Tags that name one
+manifest (`latest`, `v1.2`, `sha-…` aliases; the same image in several repositories) are
+summarised once: the others take that summary under their own reference. The client holds
 futures, plans and summaries only: layer records stay on the workers, and a layer's record
 is released once every image using it has been summarised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
@@ -74,6 +76,8 @@ def run(
     layers: dict[str, _Layer] = {}
     uses: dict[int, list[str]] = {}
     summaries: dict[int, ImageSummary] = {}
+    first: dict[Hashable, int] = {}  # an image's manifest (and budget): the target summarised for it
+    aliases: dict[int, list[int]] = {}  # that target: the others naming the same manifest, waiting for it
     out = FleetOutcome()
     listener.planned(len(targets), 0)
     for future, result in done:
@@ -86,6 +90,17 @@ def run(
                 summaries[i] = ImageSummary(plan.target, error=plan.error)
                 listener.image(summaries[i])
                 continue
+            budget = budget_for(plan.target) if budget_for else None
+            same = _manifest_key(plan, budget)
+            if same is not None:
+                j = first.setdefault(same, i)
+                if j != i:
+                    if j in summaries:
+                        summaries[i] = replace(summaries[j], target=plan.target)
+                        listener.image(summaries[i])
+                    else:
+                        aliases.setdefault(j, []).append(i)
+                    continue
             plans[i] = future
             deps = []
             if isinstance(plan, ImagePlan) and plan.records is None:
@@ -108,7 +123,6 @@ def run(
                     entry.users += 1
                     uses.setdefault(i, []).append(key)
                     deps.append(entry.future)
-            budget = budget_for(plan.target) if budget_for else None
             imf = client.submit(
                 tasks.summarize, future, settings, budget, *deps, key=f"image-{run_id}-{i}", retries=RETRIES
             )
@@ -132,8 +146,20 @@ def run(
                 if entry.users == 0:
                     entry.future = None  # the record's last user is done: the cluster may free it
             listener.image(summary)
+            for j in aliases.pop(i, []):
+                summaries[j] = replace(summary, target=targets[j])
+                listener.image(summaries[j])
     out.images = [summaries[i] for i in range(len(targets))]
     return out
+
+
+def _manifest_key(plan: ImagePlan | SavedPlan, budget: ImageBudget | None) -> Hashable | None:
+    """What makes two targets' summaries the same: one manifest (its digest names its config and
+    layers) read from one kind of source, under the same budget. None where there is no such
+    digest (a `docker save` of an old engine, a saved analysis) or the image comes whole."""
+    if not isinstance(plan, ImagePlan) or plan.records is not None or not plan.manifest.digest:
+        return None
+    return (plan.transport, plan.manifest.digest, repr(budget))  # (a rule's value may be a list: not hashable)
 
 
 def _failure(err: object) -> str:
