@@ -37,6 +37,7 @@ def _code_stamp() -> int:
 def local_key(ref_text: str, platform: str | None, manifest_only: bool, options: Any = None) -> str | None:
     """``options``: anything else the summary depends on (JSON-able), e.g. the exposure globs."""
     from layerscope._version import __version__
+    from layerscope.sources.platforms import host
     from layerscope.sources.references import LOCAL_IMAGES, parse
 
     try:
@@ -63,7 +64,7 @@ def local_key(ref_text: str, platform: str | None, manifest_only: bool, options:
         path,
         ref.selector,
         facts,
-        platform,
+        platform or f"host {host()}",  # the default is this machine's platform: a shared cache dir may serve another
         manifest_only,
         _code_stamp(),
         options,

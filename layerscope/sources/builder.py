@@ -107,7 +107,7 @@ def build_image(
         raise FormatError(f"the config lists {len(diff_ids)} diff_ids but the manifest {len(m.layers)} layers")
     notes = list(m.notes)
     plat = config_platform(config)
-    if platform is not None and m.platform is None and plat != platform:
+    if platform is not None and m.platform is None and str(plat) != str(platform):
         notes.append(f"the image is for {plat}, not the requested {platform}")
     raw_history = config.get("history")
     if raw_history is not None and not isinstance(raw_history, list):

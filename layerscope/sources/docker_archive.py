@@ -87,6 +87,8 @@ class DockerArchiveHandle:
         paths = [clean_member(str(p), "layer") for p in layer_paths]
         config_digest = blob_digest(self._config_path) or _config_digest_from_name(self._config_path)
         oci = self._oci_manifest(platform, config_digest)
+        if oci is not None:
+            notes = [*notes, *oci.notes]  # what the platform choice had to say
         if oci is not None and oci.config.digest != config_digest:
             return self._other_platform(oci, notes)
         sources = entry.get("LayerSources")

@@ -10,7 +10,7 @@ from typing import Any
 
 from layerscope.errors import DigestError, FormatError, PlatformError, UnsupportedError, quote
 from layerscope.sources.handle import Descriptor, ResolvedManifest
-from layerscope.sources.platforms import Platform, host, is_attestation, matches
+from layerscope.sources.platforms import Platform, host, is_attestation, preference
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -140,23 +140,7 @@ def resolve_doc(
     _collect(doc, fetch, what, candidates, depth=0)
     if not candidates:
         raise FormatError(f"{what} lists no image manifests")
-    target = wanted or host()
-    chosen = next((c for c in candidates if c[0] is not None and matches(c[0], target, wanted is not None)), None)
-    notes: list[str] = []
-    if chosen is None:
-        listed = ", ".join(str(p) if p else "unspecified" for p, _ in candidates)
-        unplatformed = [c for c in candidates if c[0] is None]
-        if unplatformed:
-            # The platform is optional in an index (skopeo leaves it out): as containerd does,
-            # such an entry matches, and the config's own platform is checked later.
-            chosen = unplatformed[0]
-            if len(candidates) > 1:
-                notes.append(f"{what} lists {len(candidates)} images; reading the first without a platform")
-        elif wanted is None and len(candidates) == 1:
-            chosen = candidates[0]
-            notes.append(f"the image is for {chosen[0]}, not this host ({target})")
-        else:
-            raise PlatformError(f"no manifest for platform {target} in {what} (it has: {listed})")
+    chosen, notes = choose(candidates, wanted, what)
     plat, desc = chosen
     mraw = fetch(desc, f"manifest {desc.digest}")
     mdoc = parse_json(mraw, f"manifest {desc.digest}")
@@ -165,6 +149,41 @@ def resolve_doc(
         raise UnsupportedError(f"manifest {desc.digest} has unsupported media type {quote(mmt)}")
     m = manifest_from_doc(mdoc, desc.digest, mmt, plat, f"manifest {desc.digest}")
     return ResolvedManifest(m.digest, m.media_type, m.config, m.layers, m.platform, tuple(notes))
+
+
+def choose(
+    candidates: list[tuple[Platform | None, Descriptor]], wanted: Platform | None, what: str
+) -> tuple[tuple[Platform | None, Descriptor], list[str]]:
+    """The index entry for a platform (default: this host's), by containerd's preference
+    (`platforms.preference`); ties go to the first listed. Entries without a platform come
+    after every match (containerd keeps them, sorted last). Notes say what was chosen when it
+    is not exactly what was asked for."""
+    target = wanted or host()
+    ranked = [
+        (r, i) for i, (p, _) in enumerate(candidates) if p is not None and (r := preference(p, target)) is not None
+    ]
+    listed = ", ".join(str(p) if p else "unspecified" for p, _ in candidates)
+    asked = f"the requested {target}" if wanted is not None else f"this host's {target}"
+    if ranked:
+        _, best = min(ranked)
+        chosen = candidates[best]
+        notes = []
+        if str(chosen[0]) != str(target):
+            notes.append(f"{what} has no {target} image; chose {chosen[0]} for {asked} (it has: {listed})")
+        return chosen, notes
+    unplatformed = [c for c in candidates if c[0] is None]
+    if unplatformed:
+        # The platform is optional in an index (skopeo leaves it out): as containerd does,
+        # such an entry matches, and the config's own platform is checked later.
+        notes = [f"{what} lists {len(candidates)} images; reading the first without a platform"]
+        return unplatformed[0], notes if len(candidates) > 1 else []
+    if wanted is None and len(candidates) == 1:
+        return candidates[0], [f"the image is for {candidates[0][0]}, not this host ({target})"]
+    if wanted is None:
+        raise PlatformError(
+            f"no manifest for this host's platform {target} in {what} (it has: {listed}); choose one with --platform"
+        )
+    raise PlatformError(f"no manifest for platform {target} in {what} (it has: {listed})")
 
 
 def image_manifests(doc: dict[str, Any], fetch: Fetch, what: str) -> list[tuple[Platform | None, Descriptor]]:

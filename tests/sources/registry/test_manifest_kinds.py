@@ -100,6 +100,22 @@ def test_platform_variants_are_chosen(
     assert doc["digest"] == variants[chosen] and doc["platform"] == str(Platform.parse(asked))
 
 
+@pytest.mark.parametrize(
+    ("asked", "chosen"),
+    [("linux/arm/v8", "linux/arm/v7"), ("linux/arm64/v9", "linux/arm64"), ("linux/amd64/v3", "linux/amd64")],
+)
+def test_a_platform_falls_back_as_containerd_does(
+    variants: dict[str, str], anon_registry: Registry, asked: str, chosen: str, run_cli: Any
+) -> None:
+    """No exact entry: the closest one that runs on the platform asked for, and a note says so."""
+    ref = f"docker://{anon_registry.host}/sample/variants:2"
+    r = run_cli("inspect", "--json", "--manifest-only", "--platform", asked, ref)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["digest"] == variants[chosen.removesuffix("/v7")] and doc["platform"] == chosen
+    assert any(f"has no {asked} image; chose {chosen}" in n for n in doc["notes"]), doc["notes"]
+
+
 @pytest.mark.parametrize("asked", ["linux/arm/v6", "windows/amd64", "linux/riscv64"])
 def test_no_matching_platform_lists_what_is_there(
     variants: dict[str, str], anon_registry: Registry, asked: str, run_cli: Any
