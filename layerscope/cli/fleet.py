@@ -79,6 +79,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     (main's `interrupted`) or 143."""
     if threading.current_thread() is not threading.main_thread():
         return _run(args, out)  # signal handlers belong to the main thread (an embedding caller's)
+    logging_disabled = logging.root.manager.disable  # _stop silences logging: an embedding caller gets it back
     previous = {
         sig: signal.signal(sig, _stop)
         for sig in (signal.SIGINT, signal.SIGTERM)
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        logging.disable(logging_disabled)
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None]) -> int:

@@ -115,3 +115,34 @@ def test_sigterm_on_a_remote_cluster_mid_run(
         while client.run_on_scheduler(tasks):  # released with the client that made them
             assert time.monotonic() < deadline, "the run's tasks stayed on the scheduler"
             time.sleep(0.1)
+
+
+def test_an_interrupted_run_in_process_gives_the_caller_its_signals_and_logging_back(
+    fleet: Fleet, dask_cluster: DaskCluster, stalled: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main(["fleet", ...])` called by a program of its own (a notebook, a scheduler job):
+    after a Ctrl-C its handlers are its own again and its logging is not left silenced."""
+    import logging
+    import threading
+
+    from distributed import Client
+
+    from layerscope.cli.main import main
+
+    def tasks(dask_scheduler: object) -> int:
+        return len(dask_scheduler.tasks)  # type: ignore[attr-defined]
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable
+    with Client(dask_cluster.address, timeout="20s", set_as_default=False) as client:
+
+        def interrupt() -> None:  # once the run is under way (the stalled image holds it there)
+            deadline = time.monotonic() + DEADLINE
+            while not client.run_on_scheduler(tasks) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        code = main(["fleet", *fleet.refs()[:2], stalled, "--scheduler", dask_cluster.address, "--no-cache", "-q"])
+    assert code == 130
+    assert capsys.readouterr().err == "layerscope: interrupted\n"
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable) == before
