@@ -36,7 +36,8 @@ import httpx
 from layerscope.errors import DigestError, FormatError, LayerscopeError, RegistryError, quote
 from layerscope.sources.handle import Descriptor
 from layerscope.sources.registry.buffers import Budget, Hasher, Ring
-from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff, describe
+from layerscope.sources.registry.client import DROPPED, RegistryClient, backoff
+from layerscope.sources.registry.failures import describe
 
 BATCH_BYTES = 1 << 20  # chunks as received (at most 64 KiB each) are handed over in batches of this
 QUEUE_BATCHES = 8  # up to ~8 MiB in flight

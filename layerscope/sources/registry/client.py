@@ -12,10 +12,8 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-import ssl
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +24,15 @@ from layerscope.sources import manifests
 from layerscope.sources.handle import Descriptor
 from layerscope.sources.registry.auth import Authorizer
 from layerscope.sources.registry.credentials import Credentials, CredentialStore
+from layerscope.sources.registry.failures import (
+    REDIRECT_NOTE,
+    describe,
+    failed_at,
+    redirected_to,
+    tls_alert,
+    unreachable,
+    where,
+)
 from layerscope.sources.registry.options import RegistryOptions
 from layerscope.sources.registry.reference import RegistryName, is_loopback
 from layerscope.sources.registry.trust import ssl_context
@@ -37,7 +44,6 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 MAX_REDIRECTS = 10
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
-REDIRECT_NOTE = "layerscope: redirected to "  # noted on a transport error past a redirect
 # A dropped connection (reset, closed mid-response) is worth another try; a refused one
 # or a name that does not resolve is not.
 DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
@@ -91,70 +97,8 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def where(url: httpx.URL) -> str:
-    """A URL for messages: no query string, no userinfo."""
-    port = f":{url.port}" if url.port else ""
-    host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 literal keeps its brackets
-    return f"{url.scheme}://{host}{port}{url.path}"
-
-
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
-
-
-def proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for `url` (as httpx reads it), for messages: no userinfo."""
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or is_loopback(url.host):
-        return None
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # (on every OS; not in typeshed)
-    if bypass(url.host, proxies):
-        return None
-    try:
-        return where(httpx.URL(proxy if "://" in proxy else f"http://{proxy}")).removesuffix("/")
-    except httpx.InvalidURL:
-        return "(unparsable)"
-
-
-def redirected_to(err: BaseException) -> str | None:
-    """Where a transport error happened, when that was past a redirect (_follow's note)."""
-    for note in getattr(err, "__notes__", ()):
-        if isinstance(note, str) and note.startswith(REDIRECT_NOTE):
-            return note.removeprefix(REDIRECT_NOTE)
-    return None
-
-
-def describe(err: Exception) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:200]
-
-
-def certificate_problem(err: BaseException) -> str | None:
-    """What OpenSSL said about the server's certificate ("self-signed certificate",
-    "Hostname mismatch, ..."), when that is why the connection failed (httpx chains the
-    ssl error as the cause of its own)."""
-    seen: BaseException | None = err
-    for _ in range(8):  # a chain, never a cycle in practice; bounded anyway
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return str(seen.verify_message or seen.reason or "verification failed")[:200]
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def tls_alert(err: BaseException) -> str | None:
-    """The alert the server ended the TLS handshake with ("sslv3 alert bad certificate",
-    "tlsv13 alert certificate required": it wants a client certificate), if that is why."""
-    seen: BaseException | None = err
-    for _ in range(8):
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLError) and "ALERT" in str(seen.reason or ""):
-            return str(seen.reason).lower().replace("_", " ")[:120]
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 class RegistryClient:
@@ -288,37 +232,10 @@ class RegistryClient:
             return response
 
     def _at(self, err: BaseException, host: str, what: str) -> tuple[str, str]:
-        """Who failed, and what was asked, for a message: past a redirect, the URL it led to
-        (no query string) and who sent us there."""
-        at = redirected_to(err)
-        return (at, f"{what}, redirected there by {self.host}") if at else (host, what)
+        return failed_at(err, host, what, self.host)
 
     def _unreachable(self, err: httpx.TransportError, url: str, what: str) -> RegistryError:
-        """The one line for a connection that failed for good, with what the user can do."""
-        target = httpx.URL(url)
-        at = redirected_to(err)
-        host, what = self._at(err, target.netloc.decode(), what)
-        docker_dir = f"/etc/docker/certs.d/{self.name.registry}/"
-        user_dir = f"~/.config/containers/certs.d/{self.name.registry}/"
-        problem = certificate_problem(err)
-        if problem is not None:
-            # Docker's answer too: an insecure registry's certificate is not checked.
-            return RegistryError(
-                f"cannot verify the TLS certificate of {host} ({what}): {problem}; "
-                f"to trust its CA put it in {docker_dir}ca.crt (or {user_dir}), or pass --insecure to skip the check"
-            )
-        alert = tls_alert(err)
-        if alert is not None:
-            return RegistryError(
-                f"{host} refused the TLS connection ({what}): {alert}; if it wants a client certificate, "
-                f"put NAME.cert and NAME.key in {docker_dir} (or {user_dir})"
-            )
-        hint = ""
-        if "SSL" in str(err) and url.startswith("https:") and not self.options.insecure and not at:
-            hint = " (if it serves plain HTTP, pass --insecure)"
-        proxy = proxy_for(httpx.URL(at) if at else target)
-        via = f" through the proxy {proxy}" if proxy else ""
-        return RegistryError(f"cannot reach {host}{via} ({what}): {describe(err)}{hint}")
+        return unreachable(err, url, what, self.host, self.name.registry, self.options.insecure)
 
     def _base_url(self) -> str:
         """https://HOST, or for insecure and loopback registries whichever of https/http answers."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from layerscope.sources.registry.client import where
+from layerscope.sources.registry.failures import where
 
 
 def test_where_names_a_url_without_query_or_userinfo_and_keeps_ipv6_brackets() -> None:
