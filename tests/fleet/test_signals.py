@@ -52,6 +52,20 @@ def wait_until(proc: subprocess.Popen[bytes], ready: object, what: str) -> None:
         time.sleep(0.05)
 
 
+def signalled(proc: subprocess.Popen[bytes], ready: object, what: str, sig: signal.Signals) -> tuple[int, str, bytes]:
+    """`sig` sent to the run's process group once `ready()`: (exit code, stderr, stdout); the
+    group is killed if the run does not end by itself."""
+    try:
+        wait_until(proc, ready, what)
+        os.killpg(proc.pid, sig)
+        stdout, stderr = proc.communicate(timeout=DEADLINE)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, stderr.decode(), stdout
+
+
 def group_members(pgid: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
@@ -70,16 +84,9 @@ def test_ctrl_c_on_a_local_cluster_mid_run(fleet: Fleet, stalled: str, tmp_path:
     traceback each under the command's own `interrupted`."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     proc = start([*fleet.refs(), stalled, "--workers", "2", "--no-cache", "-q", "--output", str(out)], cache)
-    try:
-        # Mid-run: the workers have written a layer's cache entry; the stalled image keeps the run going.
-        wait_until(proc, lambda: any(cache.rglob("*.zst")), "a layer was read")
-        os.killpg(proc.pid, signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=DEADLINE)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert (proc.returncode, stderr.decode(), stdout) == (130, "layerscope: interrupted\n", b"")
+    # Mid-run: the workers have written a layer's cache entry; the stalled image keeps the run going.
+    got = signalled(proc, lambda: any(cache.rglob("*.zst")), "a layer was read", signal.SIGINT)
+    assert got == (130, "layerscope: interrupted\n", b"")
     assert list(out.iterdir()) == []  # nothing written, no temp file
     deadline = time.monotonic() + DEADLINE
     while group_members(proc.pid):  # the worker processes (and the resource tracker) follow it out
@@ -101,15 +108,10 @@ def test_sigterm_on_a_remote_cluster_mid_run(
     with Client(dask_cluster.address, timeout="20s", set_as_default=False) as client:
         args = [*fleet.refs(), stalled, "--scheduler", dask_cluster.address, "--no-cache", "-q", "--output", str(out)]
         proc = start(args, tmp_path / "cache")
-        try:
-            wait_until(proc, lambda: client.run_on_scheduler(tasks) > 0, "the run's tasks reached the scheduler")
-            os.killpg(proc.pid, signal.SIGTERM)
-            stdout, stderr = proc.communicate(timeout=DEADLINE)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        assert (proc.returncode, stderr.decode(), stdout) == (143, "layerscope: fleet: terminated\n", b"")
+        got = signalled(
+            proc, lambda: client.run_on_scheduler(tasks) > 0, "the run's tasks on the scheduler", signal.SIGTERM
+        )
+        assert got == (143, "layerscope: fleet: terminated\n", b"")
         assert list(out.iterdir()) == []
         deadline = time.monotonic() + DEADLINE
         while client.run_on_scheduler(tasks):  # released with the client that made them
