@@ -34,12 +34,20 @@ def stalled() -> Iterator[str]:
         yield f"docker://127.0.0.1:{sock.getsockname()[1]}/stalled/app:1"
 
 
+def live_signals() -> None:
+    """SIGINT and SIGTERM as a terminal's shell leaves them. A test run started in the
+    background (`cmd &` without job control, as CI scripts often are) inherits SIGINT
+    ignored, and the command rightly keeps a signal ignored on purpose."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(args: list[str], cache: Path) -> subprocess.Popen[bytes]:
     """The CLI in a session of its own: a signal to its group reaches it and every process it
     started, as Ctrl-C at a terminal does."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "LAYERSCOPE_CACHE_DIR": str(cache)}
     return subprocess.Popen(
-        [sys.executable, "-m", "layerscope", "fleet", *args],
+        [sys.executable, "-m", "layerscope", "fleet", *args], preexec_fn=live_signals,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
     )  # fmt: skip
 
@@ -125,6 +133,22 @@ def test_an_interrupted_run_in_process_gives_the_caller_its_signals_and_logging_
     """`main(["fleet", ...])` called by a program of its own (a notebook, a scheduler job):
     after a Ctrl-C its handlers are its own again and its logging is not left silenced."""
     import logging
+
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own (see live_signals)
+    try:
+        before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable
+        code, err, after = _interrupted_in_process(fleet, dask_cluster, stalled, capsys)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    assert code == 130
+    assert err == "layerscope: interrupted\n"
+    assert after == before
+
+
+def _interrupted_in_process(
+    fleet: Fleet, dask_cluster: DaskCluster, stalled: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, tuple[object, object, int]]:
+    import logging
     import threading
 
     from distributed import Client
@@ -134,7 +158,6 @@ def test_an_interrupted_run_in_process_gives_the_caller_its_signals_and_logging_
     def tasks(dask_scheduler: object) -> int:
         return len(dask_scheduler.tasks)  # type: ignore[attr-defined]
 
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable
     with Client(dask_cluster.address, timeout="20s", set_as_default=False) as client:
 
         def interrupt() -> None:  # once the run is under way (the stalled image holds it there)
@@ -145,6 +168,5 @@ def test_an_interrupted_run_in_process_gives_the_caller_its_signals_and_logging_
 
         threading.Thread(target=interrupt, daemon=True).start()
         code = main(["fleet", *fleet.refs()[:2], stalled, "--scheduler", dask_cluster.address, "--no-cache", "-q"])
-    assert code == 130
-    assert capsys.readouterr().err == "layerscope: interrupted\n"
-    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable) == before
+    after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), logging.root.manager.disable
+    return code, capsys.readouterr().err, after
